@@ -1,0 +1,1 @@
+"""ducttape: system-integration and performance tests of distributed systems."""
