@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs and starts what ducttape and its test suite need on a Debian 12 machine (run as root).
+# Installs what ducttape and its test suite need on a Debian 12 machine (run as root) and starts dockerd.
 # Idempotent: safe to run again. Prints one line per step.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
-packages=(openssh-server rsync curl docker.io vagrant debootstrap chromium procps iproute2)
+packages=(openssh-server openssh-client rsync curl docker.io vagrant debootstrap chromium procps iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,16 +26,6 @@ fi
 
 step "pip install -r requirements.txt"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
-
-# sshd on 127.0.0.1 only: the json cluster tests and the benchmarks log in here with their own keys.
-mkdir -p /run/sshd
-if ! pgrep -x sshd >/dev/null; then
-  step "start sshd on 127.0.0.1:22"
-  ssh-keygen -A >/dev/null
-  /usr/sbin/sshd -o ListenAddress=127.0.0.1 -o PermitRootLogin=prohibit-password
-else
-  step "sshd running"
-fi
 
 # dockerd for the Vagrant docker provider (workers are containers on a network we create).
 if ! docker info >/dev/null 2>&1; then
