@@ -1,0 +1,75 @@
+"""A cluster of existing hosts listed in a JSON file, reached over SSH."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+
+from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.node import Node
+from ducttape.errors import ConfigError
+from ducttape.remote.ssh import SshAccount
+
+NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"}
+DEFAULT_SCRATCH = "/mnt"
+DEFAULT_BUILD_DIR = "/opt/ducttape/build"
+
+
+class JsonCluster(Cluster):
+    """Nodes from a cluster file: ``{"nodes": [{"name", "hostname", "port", "user", "key_file",
+    "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required)."""
+
+    def __init__(self, path: str):
+        nodes = [_node(spec, path, i) for i, spec in enumerate(load_node_specs(path), 1)]
+        super().__init__(nodes)
+        self.path = path
+        self.description = f"cluster in {path} ({len(nodes)} nodes)"
+
+
+def load_node_specs(path: str) -> list[dict]:
+    """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"cluster file {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"cluster file {path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read cluster file {path}: {exc.strerror}") from None
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    if not isinstance(nodes, list) or not nodes:
+        raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')
+    names = set()
+    for i, spec in enumerate(nodes, 1):
+        where = f"cluster file {path}, node {i}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected an object with at least \"hostname\"")
+        unknown = sorted(set(spec) - NODE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(NODE_KEYS))})")
+        if not isinstance(spec.get("hostname"), str) or not spec["hostname"]:
+            raise ConfigError(f"{where}: \"hostname\" is missing")
+        if "port" in spec and not (isinstance(spec["port"], int) and 0 < spec["port"] < 65536):
+            raise ConfigError(f"{where}: \"port\" must be a number from 1 to 65535")
+        for key in NODE_KEYS - {"port"}:
+            if key in spec and not isinstance(spec[key], str):
+                raise ConfigError(f"{where}: \"{key}\" must be a string")
+        if spec.get("key_file") and not os.path.isfile(os.path.expanduser(spec["key_file"])):
+            raise ConfigError(f"{where}: key file {spec['key_file']} does not exist")
+        name = spec.get("name", f"node{i}")
+        if name in names:
+            raise ConfigError(f"{where}: node name {name!r} is used twice")
+        names.add(name)
+    return nodes
+
+
+def _node(spec: dict, path: str, i: int) -> Node:
+    name = spec.get("name", f"node{i}")
+    address = spec.get("address", spec["hostname"])
+    key_file = os.path.expanduser(spec["key_file"]) if spec.get("key_file") else None
+    account = SshAccount(name, spec["hostname"], user=spec.get("user", getpass.getuser()),
+                         port=spec.get("port", 22), key_file=key_file, address=address)
+    return Node(name, account, address, spec.get("scratch", DEFAULT_SCRATCH),
+                spec.get("build_dir", DEFAULT_BUILD_DIR))

@@ -1,0 +1,44 @@
+"""The embedded default cluster: N logical nodes on this machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.node import Node
+from ducttape.remote.local import LocalAccount
+
+DEFAULT_NODES = 8
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class LocalhostCluster(Cluster):
+    """Logical nodes ``node1..nodeN`` on this machine.
+
+    Each gets its own scratch directory and its own loopback address 127.0.1.<i>, so services
+    that bind to ``node.address`` can use the same ports on every logical node. Builds are used
+    in place from the repository's ``build/`` folder (or ``$DUCTTAPE_BUILD_DIR``).
+    """
+
+    def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None):
+        if not 1 <= num_nodes <= 254:
+            raise ValueError(f"a localhost cluster has 1 to 254 nodes, not {num_nodes}")
+        self._own_scratch = scratch_root is None
+        self.scratch_root = scratch_root or tempfile.mkdtemp(prefix="ducttape-localhost-")
+        build_dir = os.environ.get("DUCTTAPE_BUILD_DIR", os.path.join(REPO_ROOT, "build"))
+        nodes = []
+        for i in range(1, num_nodes + 1):
+            scratch = os.path.join(self.scratch_root, f"node{i}")
+            os.makedirs(scratch, exist_ok=True)
+            address = f"127.0.1.{i}"
+            nodes.append(Node(f"node{i}", LocalAccount(f"node{i}", address), address, scratch,
+                              build_dir))
+        super().__init__(nodes)
+        self.description = f"localhost cluster ({num_nodes} nodes)"
+
+    def close(self) -> None:
+        super().close()
+        if self._own_scratch:
+            shutil.rmtree(self.scratch_root, ignore_errors=True)

@@ -1,0 +1,360 @@
+"""RemoteAccount: run commands and move files on one node.
+
+The account wraps an invoke ``Context``: a ``fabric.Connection`` for nodes reached over SSH, a
+plain ``invoke.Context`` for logical nodes on this machine. Both have the same ``run()``, so
+everything here is written once; only file transfer differs (see ``local.py`` and ``ssh.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import threading
+import time
+from typing import Iterator, Mapping
+
+from invoke import Context
+from invoke.exceptions import CommandTimedOut
+from invoke.runners import Result
+
+from ducttape.errors import TimeoutError
+from ducttape.remote.errors import RemoteCommandError
+
+log = logging.getLogger("ducttape.remote")
+q = shlex.quote
+
+DEFAULT_TIMEOUT = 300.0
+"""Seconds any single command may take unless the caller says otherwise."""
+
+POLL_FIRST, POLL_MAX = 0.05, 0.5
+"""Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
+
+
+class RemoteAccount:
+    """Commands, files and processes on one node.
+
+    Every call takes a ``timeout`` (seconds) and raises instead of hanging. Output is hidden and
+    logged at DEBUG. Failing commands raise ``RemoteCommandError`` unless ``allow_fail=True``.
+    """
+
+    def __init__(self, name: str, ctx: Context, address: str):
+        self.name = name
+        self.address = address
+        self._ctx = ctx
+        self._spawned: set[str] = set()
+        self._spawned_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def run(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> Result:
+        """Run ``cmd`` in a shell on the node and return its invoke ``Result``."""
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        log.debug("%s$ %s", self.name, cmd)
+        try:
+            result = self._ctx.run(cmd, hide=True, warn=True, timeout=timeout, in_stream=False)
+        except CommandTimedOut as exc:
+            raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
+                                     timeout=timeout) from None
+        self._log_output(result)
+        if result.exited != 0 and not allow_fail:
+            raise RemoteCommandError(self.name, cmd, result.exited, result.stderr, result.stdout)
+        return result
+
+    def ssh(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> int:
+        """Run ``cmd``; return its exit status (raising on non-zero unless ``allow_fail``)."""
+        return self.run(cmd, allow_fail=allow_fail, timeout=timeout).exited
+
+    def ssh_output(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> str:
+        """Run ``cmd`` and return its stdout."""
+        return self.run(cmd, allow_fail=allow_fail, timeout=timeout).stdout
+
+    def ssh_capture(self, cmd: str, allow_fail: bool = False,
+                    timeout: float | None = None) -> Iterator[str]:
+        """Run ``cmd`` and yield its stdout line by line while it runs.
+
+        The exit status is checked once the output ends (raising as ``ssh`` does).
+        """
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        log.debug("%s$ %s (streaming)", self.name, cmd)
+        sink = _LineSink()
+        promise = self._ctx.run(cmd, hide=False, warn=True, timeout=timeout, in_stream=False,
+                                asynchronous=True, out_stream=sink, err_stream=_Discard())
+        outcome: dict = {}
+
+        def join() -> None:
+            try:
+                outcome["result"] = promise.join()
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer below
+                outcome["error"] = exc
+            finally:
+                sink.close()
+
+        threading.Thread(target=join, name=f"capture-{self.name}", daemon=True).start()
+        yield from sink.lines()
+        if "error" in outcome:
+            exc = outcome["error"]
+            if isinstance(exc, CommandTimedOut):
+                raise RemoteCommandError(self.name, cmd, None, exc.result.stderr,
+                                         timeout=timeout) from None
+            raise exc
+        result = outcome["result"]
+        if result.exited != 0 and not allow_fail:
+            raise RemoteCommandError(self.name, cmd, result.exited, result.stderr)
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def mkdirs(self, path: str, timeout: float | None = None) -> None:
+        self.run(f"mkdir -p {q(path)}", timeout=timeout)
+
+    def exists(self, path: str, timeout: float | None = None) -> bool:
+        return self.run(f"test -e {q(path)}", allow_fail=True, timeout=timeout).exited == 0
+
+    def remove(self, path: str, timeout: float | None = None) -> None:
+        """Remove a file or a directory tree; a missing path is fine."""
+        self.run(f"rm -rf {q(path)}", timeout=timeout)
+
+    def create_file(self, path: str, text: str) -> None:
+        """Write ``text`` to ``path`` on the node, creating parent directories."""
+        raise NotImplementedError
+
+    def read_file(self, path: str) -> str:
+        return self.ssh_output(f"cat {q(path)}")
+
+    def copy_to(self, local_path: str, remote_path: str) -> None:
+        """Copy a local file or directory to ``remote_path`` on the node (like ``cp -r``)."""
+        raise NotImplementedError
+
+    def copy_from(self, remote_path: str, local_path: str) -> None:
+        """Copy a file or directory from the node to ``local_path`` (like ``cp -r``)."""
+        raise NotImplementedError
+
+    # -- processes ------------------------------------------------------------------------------
+
+    def spawn(self, cmd: str, pid_file: str, log_file: str, cwd: str | None = None,
+              env: Mapping[str, str] | None = None, timeout: float | None = None) -> int:
+        """Start ``cmd`` detached in its own session; return its pid.
+
+        stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the process group id, so the whole
+        tree can be signalled) is written to ``pid_file``. The call returns at once.
+        """
+        exports = "".join(f"export {k}={q(str(v))}; " for k, v in (env or {}).items())
+        dirs = {p.rsplit("/", 1)[0] for p in (pid_file, log_file) if "/" in p}
+        script = (f"mkdir -p {' '.join(q(d) for d in sorted(dirs))} || exit 1; "
+                  + (f"cd {q(cwd)} || exit 1; " if cwd else "")
+                  + f"setsid sh -c {q(exports + 'exec ' + cmd)} >> {q(log_file)} 2>&1 < /dev/null & "
+                  + f"echo $! > {q(pid_file)}; echo $!")
+        pid = int(self.ssh_output(script, timeout=timeout).strip())
+        with self._spawned_lock:
+            self._spawned.add(pid_file)
+        log.debug("%s: spawned pid %d (%s)", self.name, pid, pid_file)
+        return pid
+
+    def pids(self, pid_file: str, timeout: float | None = None) -> list[int]:
+        """The live process recorded in ``pid_file`` (empty if none or gone)."""
+        out = self.ssh_output(
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) && kill -0 \"$pid\" 2>/dev/null && echo \"$pid\"",
+            allow_fail=True, timeout=timeout)
+        return [int(p) for p in out.split()]
+
+    def alive(self, pid: int, timeout: float | None = None) -> bool:
+        return self.ssh(f"kill -0 {int(pid)} 2>/dev/null", allow_fail=True, timeout=timeout) == 0
+
+    def signal(self, pid: int, sig: str | int = "TERM", group: bool = True,
+               timeout: float | None = None) -> bool:
+        """Send ``sig`` to ``pid`` (to its whole process group when ``group``); False if gone."""
+        target = f"-- -{int(pid)}" if group else str(int(pid))
+        return self.ssh(f"kill -{_signame(sig)} {target} 2>/dev/null", allow_fail=True,
+                        timeout=timeout) == 0
+
+    def kill_process(self, pid_file: str, sig: str | int = "TERM", timeout: float = 30.0) -> bool:
+        """Signal the process group recorded in ``pid_file`` and wait until it is gone.
+
+        After ``timeout`` seconds the group gets SIGKILL. Returns True if it ended on ``sig``
+        alone (or was not running), False if it had to be killed. One round trip to the node.
+        """
+        ticks = max(1, int(timeout / 0.05))
+        script = (
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 0; "
+            f"kill -{_signame(sig)} -- -$pid 2>/dev/null || kill -{_signame(sig)} $pid 2>/dev/null || exit 0; "
+            f"i=0; while kill -0 -- -$pid 2>/dev/null || kill -0 $pid 2>/dev/null; do "
+            f"  if [ $i -ge {ticks} ]; then kill -KILL -- -$pid 2>/dev/null; kill -KILL $pid 2>/dev/null; exit 7; fi; "
+            f"  sleep 0.05; i=$((i+1)); "
+            f"done; rm -f {q(pid_file)}")
+        status = self.ssh(script, allow_fail=True, timeout=timeout + 30)
+        if status not in (0, 7):
+            raise RemoteCommandError(self.name, script, status)
+        with self._spawned_lock:
+            self._spawned.discard(pid_file)
+        return status == 0
+
+    def kill_spawned(self) -> list[str]:
+        """SIGKILL every process this account spawned that may still run; return their pid files.
+
+        The runner's safety net after a test: nothing a test started outlives it.
+        """
+        with self._spawned_lock:
+            pid_files = sorted(self._spawned)
+        killed = []
+        for pid_file in pid_files:
+            if self.pids(pid_file):
+                killed.append(pid_file)
+            self.kill_process(pid_file, sig="KILL", timeout=10)
+        return killed
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def monitor_log(self, path: str) -> "LogMonitor":
+        """Start watching ``path``: later waits only see lines written after this call."""
+        return LogMonitor(self, path)
+
+    def wait_for_log(self, path: str, regex: str, timeout: float = 60.0,
+                     monitor: "LogMonitor | None" = None) -> str:
+        """Wait for a line matching ``regex`` (Python syntax) written to ``path`` after the call
+        started (or after ``monitor`` was created); return the line."""
+        return (monitor or self.monitor_log(path)).wait_until(regex, timeout)
+
+    def wait_for_http(self, port: int, path: str = "/", timeout: float = 60.0,
+                      address: str | None = None, status: int | None = None) -> int:
+        """Poll ``http://address:port/path`` from the node until it answers; return the status.
+
+        With ``status`` given, wait for exactly that status; otherwise any HTTP answer will do.
+        """
+        url = f"http://{address or self.address}:{int(port)}{path}"
+        cmd = f"curl -s -o /dev/null --max-time 5 -w '%{{http_code}}' {q(url)}"
+        last = "no answer"
+
+        def answered() -> bool:
+            nonlocal last
+            code = self.ssh_output(cmd, allow_fail=True, timeout=15).strip() or "000"
+            last = f"HTTP {code}" if code != "000" else "no answer"
+            return code != "000" and (status is None or int(code) == status)
+
+        poll(answered, timeout, lambda: f"{self.name}: {url} did not answer"
+             f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})")
+        return int(last.split()[1])
+
+    def close(self) -> None:
+        """Release the connection (a no-op for local accounts)."""
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _log_output(self, result: Result) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if text.strip():
+                log.debug("%s %s (exit %d):\n%s", self.name, label, result.exited,
+                          _truncate(text))
+
+
+class LogMonitor:
+    """Watches a log file from the byte offset it had when the monitor was made."""
+
+    def __init__(self, account: RemoteAccount, path: str):
+        self.account = account
+        self.path = path
+        size = account.ssh_output(f"stat -c %s {q(path)} 2>/dev/null || echo 0", timeout=30)
+        self.offset = int(size.strip() or 0)
+        self._partial = ""
+
+    def wait_until(self, regex: str, timeout: float = 60.0) -> str:
+        """Return the first new line matching ``regex``; raise TimeoutError after ``timeout``."""
+        pattern = re.compile(regex)
+        found: list[str] = []
+        seen: list[str] = []
+
+        def check() -> bool:
+            chunk = self.account.ssh_output(
+                f"tail -c +{self.offset + 1} {q(self.path)} 2>/dev/null", allow_fail=True,
+                timeout=30)
+            if not chunk:
+                return False
+            self.offset += len(chunk.encode())
+            lines = (self._partial + chunk).split("\n")
+            self._partial = lines.pop()
+            for line in lines:
+                seen.append(line)
+                if pattern.search(line):
+                    found.append(line)
+                    return True
+            del seen[:-5]
+            return False
+
+        poll(check, timeout, lambda: (
+            f"{self.account.name}: no line matching /{regex}/ in {self.path} within {timeout:g}s"
+            + (f"; last lines: {' | '.join(seen[-5:])}" if seen else "; nothing new was written")))
+        return found[0]
+
+
+def poll(check, timeout: float, describe) -> None:
+    """Call ``check()`` until it returns true, backing off; raise TimeoutError(describe())."""
+    deadline = time.monotonic() + timeout
+    interval = POLL_FIRST
+    while True:
+        if check():
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(describe())
+        time.sleep(min(interval, remaining))
+        interval = min(interval * 2, POLL_MAX)
+
+
+class _LineSink:
+    """A write-only stream that hands complete lines to a reader thread."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._lines: list[str] = []
+        self._partial = ""
+        self._closed = False
+
+    def write(self, data: str) -> int:
+        with self._cond:
+            parts = (self._partial + data).split("\n")
+            self._partial = parts.pop()
+            self._lines.extend(parts)
+            self._cond.notify()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        with self._cond:
+            if self._partial:
+                self._lines.append(self._partial)
+                self._partial = ""
+            self._closed = True
+            self._cond.notify()
+
+    def lines(self) -> Iterator[str]:
+        while True:
+            with self._cond:
+                while not self._lines and not self._closed:
+                    self._cond.wait()
+                batch, self._lines = self._lines, []
+                done = self._closed
+            yield from batch
+            if done and not batch:
+                return
+
+
+class _Discard:
+    def write(self, data: str) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _signame(sig: str | int) -> str:
+    return str(sig) if isinstance(sig, int) else sig.upper().removeprefix("SIG")
+
+
+def _truncate(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more chars)"

@@ -1,0 +1,40 @@
+"""Accounts for logical nodes on this machine: commands through invoke's local runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from invoke import Context
+
+from ducttape.remote.account import RemoteAccount
+
+
+class LocalAccount(RemoteAccount):
+    """A RemoteAccount whose commands run on this machine; no sshd or keys needed."""
+
+    def __init__(self, name: str, address: str = "127.0.0.1"):
+        super().__init__(name, Context(), address)
+
+    def create_file(self, path: str, text: str) -> None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+    def read_file(self, path: str) -> str:
+        with open(path) as f:
+            return f.read()
+
+    def copy_to(self, local_path: str, remote_path: str) -> None:
+        _copy(local_path, remote_path)
+
+    def copy_from(self, remote_path: str, local_path: str) -> None:
+        _copy(remote_path, local_path)
+
+
+def _copy(src: str, dst: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    if os.path.isdir(src):
+        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dst)

@@ -1,0 +1,103 @@
+"""Finding scenarios: ``ducttape/tests/NAME.py`` modules and the Test classes in them."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+
+from ducttape.errors import ConfigError
+from ducttape.runner.test import Test, num_nodes_needed
+
+SCENARIO_PACKAGE = "ducttape.tests"
+SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+NOT_SCENARIOS = {"__init__", "test"}  # test.py holds the scenario base classes
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """One test method of one scenario class."""
+
+    module: str
+    cls: type
+    method: str
+    num_nodes: int | None
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.module}::{self.cls.__name__}.{self.method}"
+
+    @property
+    def folder(self) -> str:
+        return f"{self.module}.{self.cls.__name__}.{self.method}"
+
+
+def scenario_names() -> list[str]:
+    """Names of all scenario modules, sorted."""
+    return sorted(f[:-3] for f in os.listdir(SCENARIO_DIR)
+                  if f.endswith(".py") and f[:-3] not in NOT_SCENARIOS)
+
+
+def discover(selection: str | None = None) -> list[TestSpec]:
+    """The tests named by ``selection`` (``NAME``, ``NAME::Class`` or ``NAME::Class.method``),
+    or of every scenario module when it is None."""
+    if not selection:
+        return [spec for name in scenario_names() for spec in tests_in(name)]
+    name, _, member = selection.partition("::")
+    specs = tests_in(name)
+    if not member:
+        return specs
+    cls_name, _, method = member.partition(".")
+    chosen = [s for s in specs if s.cls.__name__ == cls_name and (not method or s.method == method)]
+    if not chosen:
+        known = ", ".join(sorted({s.test_id for s in specs}))
+        raise ConfigError(f"no test {selection!r}: ducttape/tests/{name}.py has {known or 'no tests'}")
+    return chosen
+
+
+def tests_in(name: str) -> list[TestSpec]:
+    """Every test method of every Test class defined in scenario module ``name`` (a name in
+    ducttape/tests/, or the path of a ``.py`` file elsewhere)."""
+    if name.endswith(".py"):
+        if not os.path.isfile(name):
+            raise ConfigError(f"unknown test {name!r}: there is no such file")
+        module, name = _import_file(name), os.path.basename(name)[:-3]
+    elif name in NOT_SCENARIOS or not name.isidentifier() or \
+            not os.path.isfile(os.path.join(SCENARIO_DIR, f"{name}.py")):
+        raise ConfigError(f"unknown test {name!r}: there is no ducttape/tests/{name}.py "
+                          f"(scenarios: {', '.join(scenario_names()) or 'none'})")
+    else:
+        module = _load(name, lambda: importlib.import_module(f"{SCENARIO_PACKAGE}.{name}"))
+    specs = []
+    for _, cls in inspect.getmembers(module, inspect.isclass):
+        if not issubclass(cls, Test) or cls.__module__ != module.__name__:
+            continue
+        for method in sorted(m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))):
+            specs.append(TestSpec(name, cls, method, num_nodes_needed(cls, getattr(cls, method))))
+    return specs
+
+
+def _import_file(path: str):
+    name = f"ducttape_scenario_{os.path.basename(path)[:-3]}"
+
+    def load():
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return _load(path, load)
+
+
+def _load(name: str, load):
+    try:
+        return load()
+    except Exception as exc:  # a broken scenario is reported loudly, never skipped
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{os.path.relpath(frame.filename)}:{frame.lineno}"
+        raise ConfigError(f"cannot load scenario {name!r}: {type(exc).__name__}: {exc} ({where})") from None

@@ -1,0 +1,28 @@
+"""junit.xml: one testcase per test, for CI systems."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ducttape.runner.reports.summary import counts, data_summary
+from ducttape.runner.result import SessionInfo, TestResult
+
+
+def render(session: SessionInfo, results: list[TestResult]) -> str:
+    c = counts(results)
+    failures = sum(n for status, n in c.items() if status != "PASS")
+    suite = ET.Element("testsuite", name="ducttape", tests=str(len(results)),
+                       failures=str(failures), errors="0",
+                       time=f"{sum(r.duration for r in results):.3f}")
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="session_id",
+                  value=session.session_id)
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=r.method,
+                             time=f"{r.duration:.3f}")
+        if r.status != "PASS":
+            failure = ET.SubElement(case, "failure", message=r.error or r.status, type=r.status)
+            failure.text = r.details
+        if r.data is not None:
+            ET.SubElement(case, "system-out").text = data_summary(r.data, 10000)
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

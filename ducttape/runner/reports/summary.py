@@ -1,0 +1,33 @@
+"""Counts and small formatting helpers shared by the reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+from ducttape.runner.result import SessionInfo, TestResult
+
+
+def counts(results: list[TestResult]) -> Counter:
+    return Counter(r.status for r in results)
+
+
+def headline(session: SessionInfo, results: list[TestResult]) -> str:
+    c = counts(results)
+    parts = [f"{n} {status.lower()}ed" if status in ("PASS", "FAIL") else f"{n} {status.lower()}"
+             for status, n in sorted(c.items())]
+    state = "interrupted" if session.interrupted else ("finished" if session.finished else "running")
+    return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"
+
+
+def when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
+
+
+def data_summary(data: object, limit: int = 120) -> str:
+    """A short one-line rendering of a test's returned data."""
+    if data is None:
+        return ""
+    text = json.dumps(data, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

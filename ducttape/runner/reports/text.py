@@ -1,0 +1,25 @@
+"""report.txt: a tabulate table of the session's tests."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from ducttape.runner.reports.summary import data_summary, headline, when
+from ducttape.runner.result import SessionInfo, TestResult
+
+
+def table(results: list[TestResult]) -> str:
+    rows = [(r.test_id, r.status, f"{r.duration:.1f}s", r.error or data_summary(r.data, 60))
+            for r in results]
+    return tabulate(rows, headers=("test", "status", "time", "error / data"), tablefmt="simple")
+
+
+def render(session: SessionInfo, results: list[TestResult]) -> str:
+    lines = [f"ducttape session {session.session_id}",
+             f"cluster:  {session.cluster}",
+             f"started:  {when(session.started)}",
+             f"result:   {headline(session, results)}", "", table(results), ""]
+    for r in results:
+        if r.status != "PASS" and r.details:
+            lines += [f"--- {r.test_id}: {r.status}", r.details.rstrip(), ""]
+    return "\n".join(lines)

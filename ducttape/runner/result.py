@@ -1,0 +1,41 @@
+"""What one test run produced, and the session's list of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+PASS, FAIL = "PASS", "FAIL"
+
+
+@dataclass
+class TestResult:
+    """The outcome of one test: status, timing, the one-line error, its data and folder."""
+
+    test_id: str
+    module: str
+    cls: str
+    method: str
+    status: str = ""
+    started: float = 0.0
+    duration: float = 0.0
+    error: str = ""
+    details: str = ""
+    data: object = None
+    folder: str = ""
+    nodes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SessionInfo:
+    """What the reports say about the session as a whole."""
+
+    session_id: str
+    path: str
+    cluster: str
+    started: float
+    finished: float | None = None
+    interrupted: bool = False
+    build_manifest: object = None

@@ -1,0 +1,174 @@
+"""Service: a process (or several) run on some nodes of a cluster.
+
+A service author writes the per-node hooks ``start_node``, ``stop_node``, ``clean_node`` and
+``wait_node``; the base class allocates nodes and runs the hooks on all of them in parallel.
+Services that start one daemon per node get all four hooks for free from ``spawn``.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from types import MappingProxyType
+from typing import Mapping
+
+from ducttape.cluster import Cluster, Node
+from ducttape.parallel import parallel_map
+from ducttape.remote.account import poll
+
+DEFAULT_WAIT_TIMEOUT = 600.0
+STOP_TIMEOUT = 30.0
+
+
+class Service:
+    """``num_nodes`` nodes running one kind of process.
+
+    Lifecycle: ``start()`` takes nodes from the cluster, cleans them and calls ``start_node`` on
+    all of them in parallel; ``wait()`` waits for the work to finish; ``stop()`` calls
+    ``stop_node``, collects the declared ``logs`` (when the runner asked for them), calls
+    ``clean_node`` and gives the nodes back. ``run()`` is start, wait, stop.
+
+    ``logs`` maps a log's name to its path relative to ``workdir(node)``; the runner copies these
+    files into the test's results. ``results`` holds one dict per worker (node), ``stats`` the
+    intermediate dicts a service records while it runs.
+    """
+
+    logs: Mapping[str, str] = MappingProxyType({"output": "service.log"})
+
+    def __init__(self, cluster: Cluster, num_nodes: int = 1):
+        self.cluster = cluster
+        self.num_nodes = num_nodes
+        self.nodes: list[Node] = []
+        same_kind = [s for s in getattr(cluster, "services", []) if type(s) is type(self)]
+        self.service_id = f"{type(self).__name__}-{len(same_kind) + 1}"
+        self.logger = logging.getLogger(f"ducttape.service.{type(self).__name__}")
+        self.results: list[dict] = [{} for _ in range(num_nodes)]
+        self.stats: list[dict] = []
+        self.stats_lock = threading.Lock()
+        register = getattr(cluster, "register", None)
+        if register:
+            register(self)
+
+    def __repr__(self) -> str:
+        return f"<{self.service_id} on {[n.name for n in self.nodes]}>"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Allocate nodes (if not yet), clean them, and start the service on each in parallel."""
+        if not self.nodes:
+            self.nodes = self.cluster.request(self.num_nodes)
+        self.logger.info("starting %s on %s", self.service_id, ", ".join(n.name for n in self.nodes))
+        parallel_map(self.clean_node, self.nodes)
+        parallel_map(self._start_node_logged, self.nodes)
+
+    def wait(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+        """Wait until every node's work is done (``wait_node``); TimeoutError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        parallel_map(lambda node: self.wait_node(node, max(0.0, deadline - time.monotonic())),
+                     self.nodes)
+
+    def stop(self) -> None:
+        """Stop every node, collect logs, clean up and free the nodes. Idempotent."""
+        if not self.nodes:
+            return
+        self.logger.info("stopping %s", self.service_id)
+        try:
+            parallel_map(self.stop_node, self.nodes)
+        finally:
+            try:
+                collect = getattr(self.cluster, "log_collector", None)
+                if collect:
+                    collect(self)
+            finally:
+                try:
+                    parallel_map(self.clean_node, self.nodes)
+                finally:
+                    self.cluster.free(self.nodes)
+                    self.nodes = []
+
+    def run(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+        """Start, wait for the work to finish, stop."""
+        self.start()
+        try:
+            self.wait(timeout)
+        finally:
+            self.stop()
+
+    def bounce(self, node: Node | None = None, clean_shutdown: bool = True) -> None:
+        """Restart the service on ``node`` (default: every node, one after another)."""
+        for n in [node] if node else list(self.nodes):
+            self.logger.info("bouncing %s on %s (%s)", self.service_id, n.name,
+                             "clean" if clean_shutdown else "kill -9")
+            self.stop_node(n, clean_shutdown=clean_shutdown)
+            self._start_node_logged(n)
+
+    # -- per-node hooks (defaults serve a service that spawns one process per node) ------------
+
+    def start_node(self, node: Node) -> None:
+        """Start the service on one node; may block until it is up, never for its lifetime."""
+        raise NotImplementedError(f"{type(self).__name__} must define start_node(node)")
+
+    def stop_node(self, node: Node, clean_shutdown: bool = True) -> None:
+        """Stop the service's process on one node (SIGTERM, or SIGKILL when not clean)."""
+        node.account.kill_process(self.pid_file(node), sig="TERM" if clean_shutdown else "KILL",
+                                  timeout=STOP_TIMEOUT)
+
+    def clean_node(self, node: Node) -> None:
+        """Remove what the service left on one node: leftover process, then its files."""
+        node.account.kill_process(self.pid_file(node), sig="KILL", timeout=STOP_TIMEOUT)
+        node.account.remove(self.workdir(node))
+
+    def wait_node(self, node: Node, timeout: float) -> None:
+        """Wait until the service's process on ``node`` has exited."""
+        poll(lambda: not self.alive(node), timeout,
+             lambda: f"{self.service_id} on {node.name} still running after {timeout:g}s")
+
+    # -- helpers for service authors -------------------------------------------------------------
+
+    def idx(self, node: Node) -> int:
+        """1-based index of ``node`` in this service."""
+        return self.nodes.index(node) + 1
+
+    def workdir(self, node: Node) -> str:
+        """This service's own directory on ``node`` (under the node's scratch root)."""
+        return posixpath.join(node.scratch, self.service_id)
+
+    def path(self, node: Node, *parts: str) -> str:
+        return posixpath.join(self.workdir(node), *parts)
+
+    def pid_file(self, node: Node) -> str:
+        return self.path(node, "service.pid")
+
+    def log_files(self, node: Node) -> dict[str, str]:
+        """Absolute paths of the declared logs on ``node``."""
+        return {name: self.path(node, rel) for name, rel in self.logs.items()}
+
+    def spawn(self, node: Node, cmd: str, cwd: str | None = None,
+              env: Mapping[str, str] | None = None) -> int:
+        """Start ``cmd`` on ``node`` in the background, output to the ``output`` log; return pid."""
+        return node.account.spawn(cmd, self.pid_file(node), self.path(node, self.logs["output"]),
+                                  cwd=cwd or self.workdir(node), env=env)
+
+    def pids(self, node: Node) -> list[int]:
+        return node.account.pids(self.pid_file(node))
+
+    def alive(self, node: Node) -> bool:
+        return bool(self.pids(node))
+
+    def _start_node_logged(self, node: Node) -> None:
+        node.account.mkdirs(self.workdir(node))
+        self.start_node(node)
+        self.logger.debug("%s started on %s", self.service_id, node.name)
+
+
+def run_parallel(*services: Service, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+    """Start all ``services``, wait for all, then stop all (each ``run()`` at the same time)."""
+    parallel_map(lambda s: s.start(), services)
+    try:
+        deadline = time.monotonic() + timeout
+        parallel_map(lambda s: s.wait(max(0.0, deadline - time.monotonic())), services)
+    finally:
+        parallel_map(lambda s: s.stop(), services)
