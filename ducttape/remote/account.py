@@ -27,6 +27,9 @@ q = shlex.quote
 DEFAULT_TIMEOUT = 300.0
 """Seconds any single command may take unless the caller says otherwise."""
 
+_SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
+"""Shell test: does any process of session $pid run? (Zombies not yet reaped don't count.)"""
+
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
 
@@ -154,14 +157,16 @@ class RemoteAccount:
         return pid
 
     def pids(self, pid_file: str, timeout: float | None = None) -> list[int]:
-        """The live process recorded in ``pid_file`` (empty if none or gone)."""
+        """The process recorded in ``pid_file`` if it (or anything of its session) still runs."""
         out = self.ssh_output(
-            f"pid=$(cat {q(pid_file)} 2>/dev/null) && kill -0 \"$pid\" 2>/dev/null && echo \"$pid\"",
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) && {_SESSION_LIVE} && echo $pid",
             allow_fail=True, timeout=timeout)
         return [int(p) for p in out.split()]
 
     def alive(self, pid: int, timeout: float | None = None) -> bool:
-        return self.ssh(f"kill -0 {int(pid)} 2>/dev/null", allow_fail=True, timeout=timeout) == 0
+        """Whether process ``pid`` runs (a zombie awaiting its reaper counts as gone)."""
+        return self.ssh(f"ps -o stat= -p {int(pid)} | grep -qv '^Z'", allow_fail=True,
+                        timeout=timeout) == 0
 
     def signal(self, pid: int, sig: str | int = "TERM", group: bool = True,
                timeout: float | None = None) -> bool:
@@ -180,7 +185,7 @@ class RemoteAccount:
         script = (
             f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 0; "
             f"kill -{_signame(sig)} -- -$pid 2>/dev/null || kill -{_signame(sig)} $pid 2>/dev/null || exit 0; "
-            f"i=0; while kill -0 -- -$pid 2>/dev/null || kill -0 $pid 2>/dev/null; do "
+            f"i=0; while {_SESSION_LIVE}; do "
             f"  if [ $i -ge {ticks} ]; then kill -KILL -- -$pid 2>/dev/null; kill -KILL $pid 2>/dev/null; exit 7; fi; "
             f"  sleep 0.05; i=$((i+1)); "
             f"done; rm -f {q(pid_file)}")
