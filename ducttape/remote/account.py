@@ -170,7 +170,8 @@ class RemoteAccount:
 
     def signal(self, pid: int, sig: str | int = "TERM", group: bool = True,
                timeout: float | None = None) -> bool:
-        """Send ``sig`` to ``pid`` (to its whole process group when ``group``); False if gone."""
+        """Send ``sig`` to ``pid`` (to its whole process group when ``group``); False if there is
+        no such process."""
         target = f"-- -{int(pid)}" if group else str(int(pid))
         return self.ssh(f"kill -{_signame(sig)} {target} 2>/dev/null", allow_fail=True,
                         timeout=timeout) == 0

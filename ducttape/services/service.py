@@ -124,7 +124,7 @@ class Service:
     def wait_node(self, node: Node, timeout: float) -> None:
         """Wait until the service's process on ``node`` has exited."""
         poll(lambda: not self.alive(node), timeout,
-             lambda: f"{self.service_id} on {node.name} still running after {timeout:g}s")
+             lambda: f"{self.service_id} on {node.name} still running after {timeout:.3g}s")
 
     # -- helpers for service authors -------------------------------------------------------------
 
