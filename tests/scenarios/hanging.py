@@ -11,7 +11,7 @@ MARKER = os.environ.get("DUCTTAPE_TEST_MARKER", "ducttape-hanging")
 
 class SleeperService(Service):
     def start_node(self, node):
-        self.spawn(node, f"sh -c 'exec -a {MARKER} sleep 600'")
+        self.spawn(node, f"sh -c 'sleep 600; echo {MARKER}'")
 
 
 class HangingTest(Test):

@@ -1,0 +1,183 @@
+"""`invoke test` end to end, as a user runs it: scenarios, failures, timeouts, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO, run_cli, write_cluster_file
+
+SCENARIOS = os.path.join(REPO, "tests", "scenarios")
+
+
+def session(results_dir) -> str:
+    return os.path.realpath(os.path.join(results_dir, "latest"))
+
+
+def report(results_dir) -> dict:
+    with open(os.path.join(session(results_dir), "report.json")) as f:
+        return json.load(f)
+
+
+def assert_no_process(marker: str) -> None:
+    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    found = [p for p in found if int(p) != os.getpid()]
+    assert not found, f"processes left running with {marker!r}: {found}"
+
+
+def assert_one_line_error(proc, *parts, results_dir=None):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for part in parts:
+        assert part in lines[0]
+    if results_dir is not None:
+        assert not os.path.exists(results_dir), "bad input must not write results"
+
+
+def test_sample_scenario_on_localhost(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("ducttape: 1 test on the localhost cluster (8 nodes)")
+    assert "[1/1] sample_services::SampleServicesTest.test_bounce ... PASS" in proc.stdout
+    doc = report(results)
+    assert doc["summary"] == {"PASS": 1, "total": 1}
+    test = doc["tests"][0]
+    assert test["data"]["bounced"] == "node2" and test["nodes"] == ["node1", "node2", "node3"]
+    folder = os.path.join(session(results), test["folder"])
+    with open(os.path.join(folder, "data.json")) as f:
+        assert json.load(f)["pids_before"]["node2"] != test["data"]["pids_after"]["node2"]
+    for node in ("node1", "node2", "node3"):
+        log = os.path.join(folder, "TickerService-1", node, "service.log")
+        assert "ready" in open(log).read()
+    debug = open(os.path.join(folder, "test_log.debug")).read()
+    assert "[SampleServicesTest]" not in debug and "ducttape.test.SampleServicesTest" in debug
+    assert "DEBUG" in debug and "INFO" in open(os.path.join(folder, "test_log.info")).read()
+    for name in ("report.txt", "report.html", "junit.xml"):
+        assert os.path.getsize(os.path.join(session(results), name)) > 0
+
+
+@pytest.mark.ssh
+def test_sample_scenario_on_a_json_cluster_over_ssh(tmp_path, sshd):
+    cluster_file = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch")
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{cluster_file}", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"cluster in {cluster_file} (3 nodes)" in proc.stdout.splitlines()[0]
+    test = report(results)["tests"][0]
+    assert test["status"] == "PASS" and test["nodes"] == ["host1", "host2", "host3"]
+    log = os.path.join(session(results), test["folder"], "TickerService-1", "host2", "service.log")
+    assert open(log).read().count("ready") == 2  # started, then bounced
+
+
+def test_python_dash_m_runs_a_scenario(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ducttape.tests.sample_services", "--results-dir",
+                           str(tmp_path / "r"), "--cluster", "localhost:3"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report(tmp_path / "r")["summary"]["PASS"] == 1
+
+
+def test_failing_remote_command_fails_the_test_loudly(tmp_path):
+    marker = f"ducttape-marker-{uuid.uuid4().hex[:8]}"
+    results = tmp_path / "results"
+    proc = run_cli("test", os.path.join(SCENARIOS, "failing.py"), "--results-dir", str(results),
+                   env={"DUCTTAPE_TEST_MARKER": marker})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    for text in (proc.stdout, open(os.path.join(session(results), "report.txt")).read()):
+        assert "FAIL" in text
+        for part in ("on node1", "exit 3", "exited 3", "disk on fire"):
+            assert part in text, (part, text)
+    test = report(results)["tests"][0]
+    assert test["status"] == "FAIL" and "exited 3" in test["error"]
+    case = ET.parse(os.path.join(session(results), "junit.xml")).getroot().find("testcase")
+    assert "exited 3" in case.find("failure").get("message")
+    assert "disk on fire" in proc.stdout.split("\n\n")[0]
+    # the service's log was collected even though the test failed
+    assert os.path.isdir(os.path.join(session(results), test["folder"], "SleeperService-1", "node2"))
+    assert_no_process(marker)
+
+
+def test_hanging_test_hits_the_timeout_and_the_next_one_runs(tmp_path):
+    marker = f"ducttape-marker-{uuid.uuid4().hex[:8]}"
+    results = tmp_path / "results"
+    start = time.monotonic()
+    proc = run_cli("test", os.path.join(SCENARIOS, "hanging.py"), "--timeout", "3",
+                   "--results-dir", str(results), env={"DUCTTAPE_TEST_MARKER": marker})
+    assert time.monotonic() - start < 60
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    tests = report(results)["tests"]
+    assert [(t["test_id"], t["status"]) for t in tests] == [
+        ("hanging::HangingTest.test_hangs", "FAIL"), ("hanging::AfterTest.test_runs_next", "PASS")]
+    assert "timed out after 3s" in tests[0]["error"]
+    assert_no_process(marker)
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    marker = f"ducttape-marker-{uuid.uuid4().hex[:8]}"
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "test", os.path.join(SCENARIOS, "hanging.py"),
+                             "--results-dir", str(results)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "DUCTTAPE_TEST_MARKER": marker})
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, "the hanging test never started its service"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    doc = report(results)
+    assert doc["interrupted"] is True and [t["status"] for t in doc["tests"]] == ["FAIL"]
+    assert "interrupted" in doc["tests"][0]["error"]
+    assert_no_process(marker)
+
+
+@pytest.mark.parametrize("args, parts", [
+    (["no_such_scenario"], ["unknown test 'no_such_scenario'", "sample_services"]),
+    (["sample_services::Nope"], ["no test 'sample_services::Nope'", "SampleServicesTest.test_bounce"]),
+    (["sample_services", "--cluster", "localhost:2"],
+     ["needs 3 nodes but the localhost cluster (2 nodes) has 2", "--cluster localhost:3"]),
+    (["sample_services", "--cluster", "mars"], ["unknown cluster 'mars'"]),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, parts):
+    results = tmp_path / "results"
+    assert_one_line_error(run_cli("test", *args, "--results-dir", str(results)), *parts, results_dir=results)
+
+
+def test_malformed_cluster_file(tmp_path):
+    bad = tmp_path / "cluster.json"
+    bad.write_text('{"nodes": [{"hostname": "127.0.0.1", "prot": 22}]}')
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{bad}", "--results-dir", str(results))
+    assert_one_line_error(proc, str(bad), "unknown key 'prot'", results_dir=results)
+
+
+@pytest.mark.ssh
+def test_unreachable_host(tmp_path, sshd):
+    cluster_file = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch")
+    doc = json.load(open(cluster_file))
+    doc["nodes"][2]["port"] = 1
+    json.dump(doc, open(cluster_file, "w"))
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{cluster_file}", "--results-dir", str(results))
+    assert_one_line_error(proc, "cannot connect to node host3 at root@127.0.0.1:1", results_dir=results)
+
+
+def test_task_list():
+    proc = run_cli("--list")
+    assert proc.returncode == 0 and "test" in proc.stdout
