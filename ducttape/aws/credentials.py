@@ -13,7 +13,7 @@ from ducttape.errors import ConfigError, DucttapeError
 
 log = logging.getLogger(__name__)
 
-_NO_CREDENTIALS = (
+NO_CREDENTIALS = (
     "no AWS credentials found: configure a profile (`aws configure`, then pass its name), "
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on an EC2 instance with an IAM role"
 )
@@ -56,7 +56,7 @@ def vagrant_aws_env(profile: str | None = None) -> dict[str, str]:
                 f"AWS profile {profile!r} has no usable credentials: give it aws_access_key_id "
                 "and aws_secret_access_key (`aws configure --profile NAME`) or a role to assume"
             )
-        raise DucttapeError(_NO_CREDENTIALS)
+        raise DucttapeError(NO_CREDENTIALS)
     log.debug("AWS credentials for vagrant-aws resolved by boto3 via %r", credentials.method)
     env = VagrantAwsEnv(AWS_ACCESS_KEY=frozen.access_key, AWS_SECRET_KEY=frozen.secret_key)
     if frozen.token:

@@ -13,6 +13,7 @@ import botocore.exceptions
 from botocore.config import Config
 from tabulate import tabulate
 
+from ducttape.aws.credentials import NO_CREDENTIALS
 from ducttape.errors import ConfigError, DucttapeError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ def list_instances(region: str | None = None, endpoint_url: str | None = None) -
     return sorted(rows, key=lambda row: (row["launch_time"], row["id"]))
 
 
-def reap(region: str | None = None, yes: bool = False, endpoint_url: str | None = None) -> list[dict]:
+def reap(
+    region: str | None = None, yes: bool = False, endpoint_url: str | None = None
+) -> list[dict]:
     """Terminate every instance ``list_instances`` finds, but only when ``yes``; else a dry run.
 
     Returns the rows it terminated (state as EC2 reported after the call) or, without ``yes``,
@@ -97,6 +100,8 @@ def _ec2_errors(action, region):
     """Turn boto3's failures into one-line DucttapeErrors."""
     try:
         yield
+    except botocore.exceptions.NoCredentialsError:
+        raise DucttapeError(f"cannot {action} in EC2 region {region}: {NO_CREDENTIALS}") from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
         reason = " ".join(str(err).split())
         raise DucttapeError(f"cannot {action} in EC2 region {region}: {reason}") from err

@@ -2,10 +2,8 @@
 moto EC2 server, all on 127.0.0.1."""
 
 import json
-import os
 import secrets
-import socket
-import string
+import os
 import subprocess
 import sys
 import threading
@@ -17,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-LOOPBACK = "127.0.0.1"
+from aws_helpers import DIRECT, LOOPBACK, fake_credentials, free_port
 
 
 @pytest.fixture
@@ -44,15 +42,6 @@ def aws_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("NO_PROXY", f"{LOOPBACK},localhost")
     return env
-
-
-def fake_credentials():
-    """Random, recognisable credentials, so a search for them cannot match by accident."""
-    return {
-        "AccessKeyId": "ASIA" + "".join(secrets.choice(string.ascii_uppercase) for _ in range(16)),
-        "SecretAccessKey": "fake-secret-" + secrets.token_urlsafe(30),
-        "Token": "fake-token-" + secrets.token_urlsafe(60),
-    }
 
 
 class _ImdsHandler(BaseHTTPRequestHandler):
@@ -127,15 +116,6 @@ def fake_imds(aws_env, monkeypatch):
     thread.join(timeout=10)
 
 
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory):
     """A moto server (EC2 and friends) on a free loopback port for the whole session."""
@@ -154,7 +134,7 @@ def moto_url(tmp_path_factory):
             if proc.poll() is not None:
                 pytest.fail(f"moto server exited with {proc.returncode}: {log_path.read_text()}")
             try:
-                with _DIRECT.open(f"{url}/moto-api/", timeout=2):
+                with DIRECT.open(f"{url}/moto-api/", timeout=2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
@@ -176,7 +156,7 @@ def moto_ec2(aws_env, moto_url, monkeypatch):
     import boto3
 
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    with _DIRECT.open(request, timeout=10):
+    with DIRECT.open(request, timeout=10):
         pass
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

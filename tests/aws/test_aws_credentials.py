@@ -8,7 +8,8 @@ import traceback
 from pathlib import Path
 
 import pytest
-from conftest import fake_credentials
+
+from aws_helpers import fake_credentials
 
 from ducttape.aws.credentials import vagrant_aws_env
 from ducttape.errors import ConfigError, DucttapeError
