@@ -34,8 +34,8 @@ def vagrant_aws_env(profile: str | None = None) -> dict[str, str]:
     ``profile`` names a profile in the AWS config/credentials files; without it boto3's default
     chain applies (AWS_PROFILE, environment variables, config files, container or instance role
     via the metadata service). Returns AWS_ACCESS_KEY and AWS_SECRET_KEY, plus AWS_SESSION_TOKEN
-    when the credentials are temporary. Raises ConfigError for an unknown or empty
-    profile and DucttapeError when no credentials can be found.
+    when the credentials are temporary. Raises ConfigError for an unknown or empty profile and
+    DucttapeError when no credentials can be found.
     """
     try:
         credentials = boto3.Session(profile_name=profile).get_credentials()
