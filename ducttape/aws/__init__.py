@@ -1,0 +1,1 @@
+"""AWS support for EC2 clusters: credential export for vagrant-aws, tagged-instance housekeeping."""
