@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import run_cli
+from support import run_cli
 from test_runner_cli import SCENARIOS, session
 
 CHROMIUM = shutil.which("chromium")

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import REPO, run_cli, write_cluster_file
+from support import REPO, run_cli, write_cluster_file
 
 SCENARIOS = os.path.join(REPO, "tests", "scenarios")
 
