@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
@@ -20,7 +21,9 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], max_workers: int = 32
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items)),
                             thread_name_prefix="ducttape-parallel") as pool:
-        futures = [pool.submit(fn, item) for item in items]
+        # each call runs in a copy of the caller's context, so context variables (the runner's
+        # current test, for one) follow the work into the pool's threads
+        futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise errors[0]

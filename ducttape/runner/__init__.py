@@ -1,5 +1,6 @@
 """The test runner: scenario discovery, the Test base class, running, results and reports."""
 
-from ducttape.runner.test import Test, cluster
+from ducttape.runner.marks import cluster, matrix, parametrize
+from ducttape.runner.test import Test
 
-__all__ = ["Test", "cluster"]
+__all__ = ["Test", "cluster", "matrix", "parametrize"]

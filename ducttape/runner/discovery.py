@@ -6,12 +6,14 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ducttape.errors import ConfigError
-from ducttape.runner.test import Test, num_nodes_needed
+from ducttape.runner.marks import cases_of, num_nodes_needed
+from ducttape.runner.test import Test
 
 SCENARIO_PACKAGE = "ducttape.tests"
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
@@ -20,20 +22,29 @@ NOT_SCENARIOS = {"__init__", "test"}  # test.py holds the scenario base classes
 
 @dataclass(frozen=True)
 class TestSpec:
-    """One test method of one scenario class."""
+    """One case of one test method of one scenario class."""
 
     module: str
     cls: type
     method: str
     num_nodes: int | None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def case(self) -> str:
+        """``[a=1,b=x]`` for a parametrized case, else empty."""
+        if not self.params:
+            return ""
+        return "[" + ",".join(f"{k}={v}" for k, v in self.params.items()) + "]"
 
     @property
     def test_id(self) -> str:
-        return f"{self.module}::{self.cls.__name__}.{self.method}"
+        return f"{self.module}::{self.cls.__name__}.{self.method}{self.case}"
 
     @property
     def folder(self) -> str:
-        return f"{self.module}.{self.cls.__name__}.{self.method}"
+        name = f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
+        return re.sub(r"[^\w.,=\[\]+-]", "_", name)
 
 
 def scenario_names() -> list[str]:
@@ -52,7 +63,10 @@ def discover(selection: str | None = None) -> list[TestSpec]:
     if not member:
         return specs
     cls_name, _, method = member.partition(".")
-    chosen = [s for s in specs if s.cls.__name__ == cls_name and (not method or s.method == method)]
+    method, bracket, case = method.partition("[")
+    case = bracket + case.replace(" ", "")
+    chosen = [s for s in specs if s.cls.__name__ == cls_name and (not method or s.method == method)
+              and (not case or s.case == case)]
     if not chosen:
         known = ", ".join(sorted({s.test_id for s in specs}))
         raise ConfigError(f"no test {selection!r}: ducttape/tests/{name}.py has {known or 'no tests'}")
@@ -77,8 +91,18 @@ def tests_in(name: str) -> list[TestSpec]:
         if not (inspect.isclass(cls) and issubclass(cls, Test)) or cls.__module__ != module.__name__:
             continue
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
-            specs.append(TestSpec(name, cls, method, num_nodes_needed(cls, getattr(cls, method))))
+            fn = getattr(cls, method)
+            for params in cases_of(fn):
+                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params))
     return specs
+
+
+def _need(cls: type, fn, params: dict, module: str) -> int | None:
+    try:
+        return num_nodes_needed(cls, fn, params)
+    except Exception as exc:  # a broken @cluster(num_nodes=...) function is the scenario's bug
+        raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
+                          f"failed for {params}: {type(exc).__name__}: {exc}") from None
 
 
 def _import_file(path: str):

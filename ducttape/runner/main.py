@@ -7,7 +7,7 @@ import sys
 
 from ducttape.errors import DucttapeError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
-from ducttape.runner.session_run import DEFAULT_RESULTS, run_session
+from ducttape.runner.session_run import DEFAULT_RESULTS, Options, run_session
 
 
 def main(module_name: str) -> None:
@@ -17,9 +17,12 @@ def main(module_name: str) -> None:
     parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N or json:FILE")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TEST_TIMEOUT)
     parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
+    parser.add_argument("--max-parallel", type=int, default=1)
+    parser.add_argument("--retries", type=int, default=0)
     args = parser.parse_args()
     try:
-        code = run_session(short, args.cluster, args.timeout, args.results_dir)
+        code = run_session([short], Options(args.cluster, args.timeout, args.results_dir,
+                                            args.max_parallel, args.retries))
     except DucttapeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code

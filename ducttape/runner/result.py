@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-PASS, FAIL = "PASS", "FAIL"
+PASS, FAIL, FLAKY = "PASS", "FAIL", "FLAKY"
+"""FLAKY: failed, then passed when run again (``--retries``)."""
 
 
 @dataclass
@@ -23,6 +24,8 @@ class TestResult:
     data: object = None
     folder: str = ""
     nodes: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    attempts: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

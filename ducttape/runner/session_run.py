@@ -4,44 +4,95 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import TextIO
 
+from tabulate import tabulate
+
 from ducttape.cluster import load_cluster
-from ducttape.errors import ClusterError
-from ducttape.runner.discovery import discover
-from ducttape.runner.result import PASS
-from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, Runner
+from ducttape.errors import ClusterError, ConfigError
+from ducttape.runner.discovery import TestSpec, discover
+from ducttape.runner.result import FAIL
+from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_RESULTS = os.path.join(REPO_ROOT, "results")
 
 
-def run_session(selection: str | None = None, cluster_spec: str = "localhost",
-                timeout: float = DEFAULT_TEST_TIMEOUT, results_root: str = DEFAULT_RESULTS,
-                out: TextIO = sys.stdout) -> int:
-    """Run the selected tests; return the exit code (0 only if every test passed).
+@dataclass
+class Options:
+    """How to run a session (the ``invoke test`` options)."""
 
-    Bad input (unknown test, bad cluster, a cluster too small for a test, an unreachable node)
-    raises a DucttapeError before anything is written.
-    """
-    specs = discover(selection)
+    cluster: str = "localhost"
+    timeout: float = DEFAULT_TEST_TIMEOUT
+    results_root: str = DEFAULT_RESULTS
+    max_parallel: int = 1
+    retries: int = 0
+    strict: bool = False
+
+
+def select(selections: list[str] | None) -> list[TestSpec]:
+    """The tests of every selection (all scenario modules when there is none), each once."""
+    specs: list[TestSpec] = []
+    for sel in selections or [None]:
+        specs += [s for s in discover(sel) if s.test_id not in {t.test_id for t in specs}]
     if not specs:
-        raise ClusterError(f"no tests found for {selection or 'the scenario modules'}")
-    cluster = load_cluster(cluster_spec)
+        raise ConfigError(f"no tests found in {', '.join(selections or ['the scenario modules'])}")
+    return specs
+
+
+def failed_last_time(results_root: str) -> list[str]:
+    """The failed tests of the latest session (its ``rerun-failed`` file)."""
+    path = os.path.join(results_root, "latest", RERUN_FILE)
+    if not os.path.exists(path):
+        raise ConfigError(f"no {path}: there is no earlier session to rerun")
+    with open(path) as f:
+        ids = [line.strip() for line in f if line.strip()]
+    if not ids:
+        raise ConfigError(f"no failed tests in the latest session ({os.path.dirname(os.path.realpath(path))})")
+    return ids
+
+
+def collect_only(selections: list[str] | None, out: TextIO = sys.stdout) -> int:
+    """Print the tests, their cases and node needs without running anything."""
+    specs = select(selections)
+    rows = [(s.test_id, s.num_nodes or "all (undeclared)") for s in specs]
+    out.write(tabulate(rows, headers=("test", "nodes")) + f"\n\n{len(specs)} tests\n")
+    return 0
+
+
+def run_session(selections: list[str] | None = None, options: Options | None = None,
+                out: TextIO = sys.stdout) -> int:
+    """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
+
+    Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
+    unreachable node) raises a DucttapeError before anything is written.
+    """
+    opts = options or Options()
+    specs = select(selections)
+    undeclared = [s for s in specs if not s.num_nodes]
+    if undeclared and opts.strict:
+        raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
+    cluster = load_cluster(opts.cluster)
     try:
-        too_big = [s for s in specs if s.num_nodes and s.num_nodes > len(cluster)]
-        if too_big:
-            s = too_big[0]
+        fitting = [s for s in specs if not s.num_nodes or s.num_nodes <= len(cluster)]
+        if not fitting:
+            s = max(specs, key=lambda s: s.num_nodes)
             raise ClusterError(f"{s.test_id} needs {s.num_nodes} nodes but the {cluster.description} "
                                f"has {len(cluster)}; use a bigger cluster (e.g. --cluster localhost:{s.num_nodes})")
         cluster.check()
-        runner = Runner(cluster, results_root, cluster_spec, timeout=timeout, out=out)
-        out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}; "
+        runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
+                        max_parallel=opts.max_parallel, retries=opts.retries)
+        out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
+                  f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")
+        for s in undeclared:
+            out.write(f"warning: {s.test_id} declares no node need (@cluster(num_nodes=N)); "
+                      f"it takes the whole cluster ({len(cluster)} nodes)\n")
         out.flush()
         results = runner.run(specs)
     finally:
         cluster.close()
     if runner.session.interrupted:
         return 130
-    return 0 if results and all(r.status == PASS for r in results) else 1
+    return 1 if any(r.status == FAIL for r in results) else 0

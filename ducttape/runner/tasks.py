@@ -7,21 +7,36 @@ from invoke.exceptions import Exit
 
 from ducttape.cli import user_errors
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
-from ducttape.runner.session_run import DEFAULT_RESULTS, run_session
+from ducttape.runner import session_run
+from ducttape.runner.session_run import DEFAULT_RESULTS, Options
 
 
 @task(
     positional=["name"],
     help={
-        "name": "NAME, NAME::Class or NAME::Class.method of ducttape/tests/NAME.py, or a path to a .py file (default: all)",
+        "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
+                "ducttape/tests/NAME.py, or a path to a .py file (default: every scenario module)",
         "cluster": "localhost (default, 8 logical nodes), localhost:N, or json:FILE",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
-        "results_dir": "where session folders go (default: results/ in the repository)",
+        "results-dir": "where session folders go (default: results/ in the repository)",
+        "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",
+        "retries": "run a failed test up to N more times; a later pass is reported FLAKY",
+        "strict": "refuse tests that declare no node need instead of warning",
+        "collect-only": "list the tests, their cases and node needs; run nothing",
+        "failed": "run the tests that failed in the latest session",
     },
 )
-def test(c, name=None, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS):
+def test(c, name=None, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS,
+         max_parallel=1, retries=0, strict=False, collect_only=False, failed=False):
     """Run scenario tests and write results/<session>/ reports."""
     with user_errors():
-        code = run_session(name, cluster, float(timeout), results_dir)
+        selections = [name] if name else None
+        if failed:
+            selections = session_run.failed_last_time(results_dir)
+        if collect_only:
+            code = session_run.collect_only(selections)
+        else:
+            code = session_run.run_session(selections, Options(
+                cluster, float(timeout), results_dir, int(max_parallel), int(retries), strict))
     if code:
         raise Exit(code=code)

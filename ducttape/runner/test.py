@@ -1,13 +1,10 @@
-"""Test: the base class of scenarios, and the ``@cluster`` declaration of node needs."""
+"""Test: the base class of scenarios."""
 
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
 
 from ducttape.cluster import Cluster
-
-F = TypeVar("F", bound=Callable)
 
 
 class Test:
@@ -30,20 +27,3 @@ class Test:
 
     def tearDown(self) -> None:  # noqa: N802
         """Undo ``setUp``; the runner also stops any service still running afterwards."""
-
-
-def cluster(num_nodes: int) -> Callable[[F], F]:
-    """Declare how many nodes a test method (or every method of a class) needs."""
-    if not isinstance(num_nodes, int) or num_nodes < 1:
-        raise ValueError(f"@cluster(num_nodes=...) needs a positive number, not {num_nodes!r}")
-
-    def mark(obj: F) -> F:
-        obj.__ducttape_num_nodes__ = num_nodes
-        return obj
-
-    return mark
-
-
-def num_nodes_needed(cls: type, method: Callable) -> int | None:
-    """The declared node need of ``cls.method``: the method's own, else the class's, else None."""
-    return getattr(method, "__ducttape_num_nodes__", None) or getattr(cls, "__ducttape_num_nodes__", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import shlex
 import threading
 from typing import Iterator
@@ -44,7 +45,8 @@ class BackgroundThreadService(Service):
                 self.logger.debug("worker %d on %s failed: %r", idx, node.name, exc)
                 self._errors[node] = exc
 
-        thread = threading.Thread(target=work, name=f"{self.service_id}-worker{idx}", daemon=True)
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                                  name=f"{self.service_id}-worker{idx}", daemon=True)
         self._threads[node] = thread
         thread.start()
 

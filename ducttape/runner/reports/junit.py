@@ -10,7 +10,7 @@ from ducttape.runner.result import SessionInfo, TestResult
 
 def render(session: SessionInfo, results: list[TestResult]) -> str:
     c = counts(results)
-    failures = sum(n for status, n in c.items() if status != "PASS")
+    failures = c.get("FAIL", 0)
     suite = ET.Element("testsuite", name="ducttape", tests=str(len(results)),
                        failures=str(failures), errors="0",
                        time=f"{sum(r.duration for r in results):.3f}")
@@ -19,10 +19,13 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
     for r in results:
         case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=r.method,
                              time=f"{r.duration:.3f}")
-        if r.status != "PASS":
+        if r.status == "FAIL":
             failure = ET.SubElement(case, "failure", message=r.error or r.status, type=r.status)
             failure.text = r.details
+        out = [f"FLAKY: {r.error}"] if r.status == "FLAKY" else []
         if r.data is not None:
-            ET.SubElement(case, "system-out").text = data_summary(r.data, 10000)
+            out.append(data_summary(r.data, 10000))
+        if out:
+            ET.SubElement(case, "system-out").text = "\n".join(out)
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

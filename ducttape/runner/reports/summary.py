@@ -15,8 +15,8 @@ def counts(results: list[TestResult]) -> Counter:
 
 def headline(session: SessionInfo, results: list[TestResult]) -> str:
     c = counts(results)
-    parts = [f"{n} {status.lower()}ed" if status in ("PASS", "FAIL") else f"{n} {status.lower()}"
-             for status, n in sorted(c.items())]
+    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky"}
+    parts = [f"{n} {words.get(status, status.lower())}" for status, n in sorted(c.items())]
     state = "interrupted" if session.interrupted else ("finished" if session.finished else "running")
     return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"
 

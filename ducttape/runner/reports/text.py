@@ -20,6 +20,6 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
              f"started:  {when(session.started)}",
              f"result:   {headline(session, results)}", "", table(results), ""]
     for r in results:
-        if r.status != "PASS" and r.details:
+        if r.status == "FAIL" and r.details:
             lines += [f"--- {r.test_id}: {r.status}", r.details.rstrip(), ""]
     return "\n".join(lines)
