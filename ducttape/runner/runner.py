@@ -151,13 +151,13 @@ class Runner:
                     break
                 log.info("%s failed (attempt %d); running it again", spec.test_id, attempt)
             if len(attempts) > 1:
-                if result.status == PASS:
-                    result.status = FLAKY
-                    result.error = f"passed on attempt {len(attempts)} after: {attempts[0].error}"
                 result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
                                     "folder": f"attempt-{n}" if n < len(attempts) else "."}
                                    for n, a in enumerate(attempts, 1)]
                 result.duration = sum(a.duration for a in attempts)
+                if result.status == PASS:
+                    result.status = FLAKY
+                    result.error = f"passed on attempt {len(attempts)} after: {attempts[0].error}"
         except BaseException as exc:  # noqa: BLE001 - the runner itself broke; say so, don't hang
             result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
                                 status=FAIL, error=f"runner error: {exc!r}",

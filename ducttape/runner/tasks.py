@@ -15,7 +15,8 @@ from ducttape.runner.session_run import DEFAULT_RESULTS, Options
     positional=["name"],
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
-                "ducttape/tests/NAME.py, or a path to a .py file (default: every scenario module)",
+                "ducttape/tests/NAME.py, a path to a .py file, 'all' for every scenario module, or "
+                "'failed' for the tests that failed in the latest session",
         "cluster": "localhost (default, 8 logical nodes), localhost:N, or json:FILE",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the repository)",
@@ -23,16 +24,20 @@ from ducttape.runner.session_run import DEFAULT_RESULTS, Options
         "retries": "run a failed test up to N more times; a later pass is reported FLAKY",
         "strict": "refuse tests that declare no node need instead of warning",
         "collect-only": "list the tests, their cases and node needs; run nothing",
-        "failed": "run the tests that failed in the latest session",
     },
 )
-def test(c, name=None, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS,
-         max_parallel=1, retries=0, strict=False, collect_only=False, failed=False):
-    """Run scenario tests and write results/<session>/ reports."""
+def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS,
+         max_parallel=1, retries=0, strict=False, collect_only=False):
+    """Run scenario tests and write results/<session>/ reports.
+
+    invoke makes positional arguments required, so every scenario module is ``invoke test all``
+    and the failures of the latest session are ``invoke test failed``.
+    """
     with user_errors():
-        selections = [name] if name else None
-        if failed:
+        if name == "failed":
             selections = session_run.failed_last_time(results_dir)
+        else:
+            selections = None if name == "all" else [name]
         if collect_only:
             code = session_run.collect_only(selections)
         else:
