@@ -6,3 +6,4 @@ from ducttape.runner import tasks as runner_tasks
 
 ns = Collection()
 ns.add_task(runner_tasks.test)
+ns.add_task(runner_tasks.compare)

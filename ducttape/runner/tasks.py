@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from invoke import task
 from invoke.exceptions import Exit
 
 from ducttape.cli import user_errors
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner import session_run
+from ducttape.runner.compare import (DEFAULT_THRESHOLD, JSON, PLOT, TEXT, render_table, resolve,
+                                     write_comparison)
 from ducttape.runner.session_run import DEFAULT_RESULTS, Options
 
 
@@ -45,3 +49,22 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
                 cluster, float(timeout), results_dir, int(max_parallel), int(retries), strict))
     if code:
         raise Exit(code=code)
+
+
+@task(
+    positional=["old", "new"],
+    help={
+        "old": "the earlier session: a session id under the results folder, a session folder, or 'latest'",
+        "new": "the later session (the comparison is written into it)",
+        "threshold": f"flag figures that changed by more than this many percent (default {DEFAULT_THRESHOLD:g})",
+        "results-dir": "where session folders are (default: results/ in the repository)",
+    },
+)
+def compare(c, old, new, threshold=DEFAULT_THRESHOLD, results_dir=DEFAULT_RESULTS):
+    """Put two sessions' returned figures side by side, flag changes and plot them."""
+    with user_errors():
+        old_path, new_path = resolve(results_dir, old), resolve(results_dir, new)
+        rows = write_comparison(old_path, new_path, float(threshold))
+    print(f"{os.path.basename(old_path)} -> {os.path.basename(new_path)}\n")
+    print(render_table(rows, float(threshold)))
+    print(f"written to {new_path}: {TEXT}, {JSON}, {PLOT}; report.html shows them")

@@ -1,0 +1,77 @@
+"""Comparing two sessions: figures, flags, the plot, and the report that shows them."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+import pytest
+
+from support import run_cli
+from test_report_html import Rows, render
+from test_runner_cli import assert_one_line_error, session
+
+from ducttape.runner.compare import compare, figures
+
+
+def test_figures_flatten_numbers_and_units():
+    data = {"rate": {"value": 12.5, "unit": "MB/s"}, "workers": [{"records": 10}, {"records": 12}],
+            "ok": True, "name": "x", "latency": {"p99": 3}}
+    assert figures(data) == {"rate": (12.5, "MB/s"), "workers.0.records": (10.0, ""),
+                             "workers.1.records": (12.0, ""), "latency.p99": (3.0, "")}
+    assert figures(7) == {"": (7.0, "")} and figures(None) == {}
+
+
+def fake_session(path, tests):
+    os.makedirs(path)
+    doc = {"session_id": os.path.basename(path), "cluster": "localhost", "started": 1.0, "finished": 2.0,
+           "interrupted": False, "summary": {}, "build_manifest": None,
+           "tests": [{"test_id": t, "module": "m", "cls": "C", "method": "test", "status": "PASS",
+                      "data": d} for t, d in tests.items()]}
+    with open(os.path.join(path, "report.json"), "w") as f:
+        json.dump(doc, f)
+    return str(path)
+
+
+def test_changes_beyond_the_threshold_are_flagged(tmp_path):
+    old = fake_session(tmp_path / "old", {"a": {"rps": 100, "lat": {"value": 10, "unit": "ms"}, "gone": 1}})
+    new = fake_session(tmp_path / "new", {"a": {"rps": 105, "lat": {"value": 14, "unit": "ms"}, "added": 2}})
+    rows = {r.figure: r for r in compare(old, new, threshold=10)}
+    assert rows["rps"].change_pct == pytest.approx(5.0) and not rows["rps"].flagged
+    assert rows["lat"].change_pct == pytest.approx(40.0) and rows["lat"].flagged and rows["lat"].unit == "ms"
+    assert rows["gone"].new is None and rows["gone"].flagged
+    assert rows["added"].old is None and rows["added"].flagged
+
+
+@pytest.mark.chromium
+def test_compare_two_sample_sessions(tmp_path):
+    results = tmp_path / "results"
+    for _ in range(2):
+        proc = run_cli("test", "sample_services", "--results-dir", str(results))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    first, second = sorted(d for d in os.listdir(results) if d != "latest")
+    proc = run_cli("compare", first, "latest", "--threshold", "5", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{first} -> {second}" in proc.stdout and "start_3_nodes (s)" in proc.stdout
+    new = session(results)
+    png = open(os.path.join(new, "comparison.png"), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width >= 500 and height >= 200
+    doc = json.load(open(os.path.join(new, "comparison.json")))
+    assert {r["figure"] for r in doc["rows"]} == {"start_3_nodes", "bounce_1_node"}
+    html_path = os.path.join(new, "report.html")
+    html = open(html_path).read()
+    assert 'src="data:image/png;base64,' in html  # embedded: the page stays self-contained
+    dom = render(html_path, tmp_path)
+    parser = Rows()
+    parser.feed(dom)
+    assert [r[1] for r in parser.rows[1:]] == ["PASS"]
+    assert "<table id=\"comparison\">" in dom and f"Compared with {first}" in dom
+    assert dom.count("<tr") >= 1 + 1 + 2  # tests header + row, comparison header + 2 figures
+
+
+def test_compare_bad_session(tmp_path):
+    proc = run_cli("compare", "nope", "latest", "--results-dir", str(tmp_path))
+    assert_one_line_error(proc, "no session 'nope'")
