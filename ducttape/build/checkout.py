@@ -65,7 +65,7 @@ def checkout(repo: git.Repo, ref: str, log: Path) -> str:
         repo.git.checkout("--detach", sha)
     except git.GitCommandError as e:
         _log(log, e)
-        raise StepFailed(f"git checkout --detach {sha[:12]}", "git checkout: " + _last_line(e)) from None
+        raise StepFailed(f"git checkout --detach {sha[:12]}", "git checkout: " + _reason(e)) from None
     return sha
 
 
@@ -98,7 +98,7 @@ def _fetch(origin: git.Remote, url: str, log: Path) -> None:
         origin.fetch(tags=True, prune=True, force=True, kill_after_timeout=GIT_TIMEOUT_S)
     except git.GitCommandError as e:
         _log(log, e)
-        raise StepFailed(f"git fetch {url}", f"git fetch {url}: " + _last_line(e)) from None
+        raise StepFailed(f"git fetch {url}", f"git fetch {url}: " + _reason(e)) from None
 
 
 def _exclude_outputs(repo: git.Repo) -> None:
@@ -111,12 +111,14 @@ def _exclude_outputs(repo: git.Repo) -> None:
             f.write("".join(f"{p}\n" for p in missing))
 
 
-def _last_line(e: git.GitCommandError) -> str:
-    lines = [ln.strip() for ln in str(e.stderr or "").strip().strip("'").splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if ln.startswith("fatal:")]
-    if fatal or lines:
-        return (fatal or lines)[-1]
-    return f"git exited with code {e.status}"
+def _reason(e: git.GitCommandError) -> str:
+    """Git's first ``fatal:``/``error:`` line (the cause; later ones repeat the consequence)."""
+    lines = [ln.strip().removeprefix("stderr:").strip().strip("'") for ln in str(e.stderr or "").splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        if ln.startswith(("fatal:", "error:")):
+            return ln
+    return lines[-1] if lines else f"git exited with code {e.status}"
 
 
 def _log(log: Path, e: git.GitCommandError) -> None:
