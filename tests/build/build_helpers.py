@@ -21,13 +21,11 @@ class Invoke:
     """Runs ``python -m invoke -r <repo> build ...`` with a given build folder."""
 
     def __init__(self, build_dir: Path | None):
-        self.build_dir = build_dir
+        self.build_dir = build_dir  # None: the build folder the environment gives (the default one)
 
     def __call__(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         env = dict(os.environ)
-        if self.build_dir is None:
-            env.pop("DUCTTAPE_BUILD_DIR", None)
-        else:
+        if self.build_dir is not None:
             env["DUCTTAPE_BUILD_DIR"] = str(self.build_dir)
         return subprocess.run(
             [sys.executable, "-m", "invoke", "-r", str(REPO), "build", *args],
