@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+import git
+
 from ducttape.build import checkout, layout, manifest, maven
 from ducttape.build.maven import StepFailed
 from ducttape.build.projects import GitProject, Project, ReleasedProject, build_order
@@ -91,6 +93,8 @@ def run(
     started = time.monotonic()
     outcomes: list[Outcome] = []
     with _locked(root):
+        for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*")]:  # from a build that was killed
+            shutil.rmtree(leftover, ignore_errors=True)
         entries = manifest.read(root)
         width = max(len(p.name) for p in order)
         for p in order:
@@ -103,10 +107,15 @@ def run(
                 continue
             log = layout.log_path(p.name, root)
             try:
-                if isinstance(p, ReleasedProject):
-                    action = _build_released(p, root, entries, log)
-                else:
-                    action = _build_git(p, root, entries, log, update=update, http=http)
+                try:
+                    if isinstance(p, ReleasedProject):
+                        action = _build_released(p, root, entries, log)
+                    else:
+                        action = _build_git(p, root, entries, log, update=update, http=http)
+                except git.GitCommandError as e:  # a git step without its own handling
+                    raise StepFailed(" ".join(map(str, e.command)), f"git exited with code {e.status}") from None
+                except OSError as e:  # disk full, permissions, ...
+                    raise StepFailed("write build folder", f"{e.filename}: {e.strerror}") from None
             except StepFailed as e:
                 secs = time.monotonic() - t0
                 outcomes.append(Outcome(p.name, "failed", secs, f"{e} (log: {log})"))
@@ -145,6 +154,8 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path) ->
         "name": p.name, "kind": p.kind, "version": p.version, "ref": None, "git_sha": None,
         "artifacts": list(p.artifacts), "main_classes": p.main_classes,
     }
+    if (dest / ".git").exists():
+        raise StepFailed(f"resolve {p.name}", f"{dest} is a git checkout, not a released project; move it away")
     if (
         prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
         and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()

@@ -39,7 +39,10 @@ def clone(url: str, ref: str, dest: Path, log: Path) -> git.Repo:
 
 def open_checkout(path: Path) -> git.Repo:
     """The existing checkout at ``path`` (no network)."""
-    repo = git.Repo(path)
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise StepFailed(f"git open {path}", f"{path} is not a git checkout; move it away and build again") from None
     repo.git.update_environment(**GIT_ENV)
     _exclude_outputs(repo)
     return repo

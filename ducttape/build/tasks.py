@@ -24,6 +24,7 @@ def user_errors():
 
 @task(
     iterable=["only"],
+    auto_shortflags=False,  # -h would read as --help
     help={
         "update": "fetch git projects and check out their pinned ref again (otherwise no network for existing checkouts)",
         "http": "clone git projects over https instead of ssh",

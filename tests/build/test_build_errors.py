@@ -139,3 +139,19 @@ def test_failing_maven_build_keeps_other_outputs(invoke_build, tmp_path, build_d
     assert [ln for ln in second.stdout.splitlines() if ln.startswith("good ")][0].endswith("up to date")
     assert jar.stat().st_mtime_ns == jar_mtime
     assert json.loads((build_dir / "manifest.json").read_text())["projects"]["good"] == entries["good"]
+
+
+def test_project_folder_of_the_wrong_kind_is_left_alone(invoke_build, tmp_path, build_dir):
+    (build_dir / "zookeeper" / ".git").mkdir(parents=True)
+    (build_dir / "plain").mkdir()
+    (build_dir / "plain" / "notes.txt").write_text("mine")
+    projects = write_projects(tmp_path / "p.yaml", f"""\
+        projects:
+          - {{name: zookeeper, artifacts: ['org.apache.zookeeper:zookeeper:3.9.5']}}
+          - {{name: plain, git: '{(tmp_path / "x").as_uri()}', ref: main}}
+        """)
+    line = assert_one_line_error(invoke_build("--projects", str(projects)), "zookeeper:", "is a git checkout", "plain:",
+                                 "is not a git checkout")
+    assert "move it away" in line
+    assert (build_dir / "zookeeper" / ".git").is_dir()
+    assert (build_dir / "plain" / "notes.txt").read_text() == "mine"
