@@ -1,0 +1,186 @@
+"""projects.yaml: what `invoke build` builds, validated on load.
+
+Two kinds of entry, told apart by their keys::
+
+    projects:
+      - name: mylib                        # git + Maven source project
+        git: git@github.com:me/mylib.git   # ssh form; `invoke build --http` uses https instead
+        ref: v1.2.0                        # pinned branch, tag or commit
+        goal: install                      # package | install (install: into ~/.m2 for dependents)
+        mvn_args: [-Pfast]                 # optional extra mvn arguments
+        depends_on: [otherlib]             # optional: projects that build first
+
+      - name: kafka                        # released Maven artifacts
+        artifacts:                         # groupId:artifactId:version, one or more
+          - org.apache.kafka:kafka_2.13:4.1.1
+        main_classes:                      # role -> main class the services launch
+          broker: kafka.Kafka
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ducttape.build.layout import REPO_ROOT
+from ducttape.errors import ConfigError
+
+DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
+GOALS = ("package", "install")
+GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "depends_on"}
+RELEASED_KEYS = {"name", "artifacts", "main_classes"}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+COORD_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+$")
+CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+
+
+@dataclass(frozen=True)
+class GitProject:
+    """A git repository built with ``mvn -DskipTests <goal>``."""
+
+    name: str
+    git: str
+    ref: str
+    goal: str
+    mvn_args: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    kind = "git"
+
+    def url(self, http: bool = False) -> str:
+        """The clone URL: as written (ssh form), or its https form when ``http``."""
+        return https_url(self.git) if http else self.git
+
+
+@dataclass(frozen=True)
+class ReleasedProject:
+    """Released Maven artifacts resolved with their runtime dependencies into ``libs/``."""
+
+    name: str
+    artifacts: tuple[str, ...]
+    main_classes: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    kind = "released"
+
+    @property
+    def version(self) -> str:
+        """The version of the first artifact, the one the project is known by."""
+        return self.artifacts[0].rsplit(":", 1)[1]
+
+
+Project = GitProject | ReleasedProject
+
+
+def https_url(url: str) -> str:
+    """``git@host:path`` or ``ssh://[user@]host/path`` as ``https://host/path``; others unchanged."""
+    m = re.match(r"^ssh://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)$", url)
+    if m:
+        return f"https://{m.group(1)}/{m.group(2)}"
+    m = re.match(r"^[^@/:]+@([^:/]+):(.+)$", url)
+    if m:
+        return f"https://{m.group(1)}/{m.group(2)}"
+    return url
+
+
+def load(path: Path | str | None = None) -> dict[str, Project]:
+    """Read and validate a projects.yaml (default: the repository's); raises ConfigError."""
+    path = Path(path) if path else DEFAULT_PROJECTS_FILE
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such projects file; pass --projects FILE or create it") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+    if not isinstance(doc, dict) or set(doc) != {"projects"} or not isinstance(doc["projects"], list):
+        raise ConfigError(f"{path}: expected a mapping with one key 'projects' holding a list of projects")
+    projects: dict[str, Project] = {}
+    for i, entry in enumerate(doc["projects"]):
+        project = _parse_entry(path, i, entry)
+        if project.name in projects:
+            raise ConfigError(f"{path}: project '{project.name}' is listed twice")
+        projects[project.name] = project
+    for p in projects.values():
+        for dep in p.depends_on:
+            if dep not in projects:
+                raise ConfigError(f"{path}: project '{p.name}': depends_on names unknown project '{dep}'")
+    build_order(projects, projects)  # raises on cycles
+    return projects
+
+
+def _parse_entry(path: Path, index: int, entry: object) -> Project:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: projects[{index}]: expected a mapping of keys, got {type(entry).__name__}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ConfigError(f"{path}: projects[{index}]: 'name' must be a word of letters, digits, '.', '_', '-'")
+    where = f"{path}: project '{name}'"
+    if ("git" in entry) == ("artifacts" in entry):
+        raise ConfigError(f"{where}: give either 'git' (source project) or 'artifacts' (released), not both or neither")
+    known = GIT_KEYS if "git" in entry else RELEASED_KEYS
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(known))})")
+    if "git" in entry:
+        for key in ("git", "ref"):
+            if not isinstance(entry.get(key), (str, int)) or not str(entry[key]).strip():
+                raise ConfigError(f"{where}: '{key}' is required and must be a string")
+        goal = entry.get("goal", "package")
+        if goal not in GOALS:
+            raise ConfigError(f"{where}: goal must be one of {', '.join(GOALS)}, not {goal!r}")
+        return GitProject(
+            name=name,
+            git=str(entry["git"]),
+            ref=str(entry["ref"]),
+            goal=goal,
+            mvn_args=_str_list(where, entry, "mvn_args"),
+            depends_on=_str_list(where, entry, "depends_on"),
+        )
+    artifacts = _str_list(where, entry, "artifacts")
+    if not artifacts:
+        raise ConfigError(f"{where}: 'artifacts' must list at least one groupId:artifactId:version")
+    for coord in artifacts:
+        if not COORD_RE.match(coord):
+            raise ConfigError(f"{where}: artifact {coord!r} is not groupId:artifactId:version")
+    main_classes = entry.get("main_classes", {})
+    if not isinstance(main_classes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and CLASS_RE.match(v) for k, v in main_classes.items()
+    ):
+        raise ConfigError(f"{where}: 'main_classes' must map role names to Java class names")
+    return ReleasedProject(name=name, artifacts=artifacts, main_classes=dict(main_classes))
+
+
+def _str_list(where: str, entry: dict, key: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def build_order(projects: dict[str, Project], wanted) -> list[Project]:
+    """``wanted`` names plus everything they depend on, dependencies first; raises on a cycle."""
+    order: list[Project] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ConfigError(f"projects: dependency cycle {' -> '.join(chain + (name,))}")
+        state[name] = "visiting"
+        for dep in projects[name].depends_on:
+            visit(dep, chain + (name,))
+        state[name] = "done"
+        order.append(projects[name])
+
+    for name in wanted:
+        visit(name, ())
+    return order

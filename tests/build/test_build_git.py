@@ -1,0 +1,151 @@
+"""`invoke build` on real git + Maven projects held in local git repositories (file:// URLs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import zipfile
+
+import pytest
+
+from build_helpers import assert_one_line_error, maven_repo, write_projects
+
+pytestmark = [pytest.mark.slow, pytest.mark.maven]
+
+GREETER = {
+    "ducttape/test/Greeter.java": """\
+        package ducttape.test;
+        public class Greeter {
+            public static String greet(String who) { return "hello " + who; }
+        }
+        """,
+}
+HELLO = {
+    "ducttape/test/Hello.java": """\
+        package ducttape.test;
+        import org.apache.commons.lang3.StringUtils;
+        public class Hello {
+            public static void main(String[] args) {
+                System.out.println(StringUtils.capitalize(Greeter.greet("world")));
+            }
+        }
+        """,
+}
+DEPS = """
+    <dependency><groupId>org.apache.commons</groupId><artifactId>commons-lang3</artifactId><version>3.17.0</version></dependency>
+    <dependency><groupId>ducttape.test</groupId><artifactId>greeter</artifactId><version>1.0</version></dependency>
+"""
+
+
+def jar_text(jar, name):
+    with zipfile.ZipFile(jar) as z:
+        return z.read(name).decode()
+
+
+def progress(stdout, name):
+    """The end of the progress line of project ``name``: "built (3.2s)", "up to date", ..."""
+    lines = [ln for ln in stdout.splitlines() if ln.split(" ", 1)[0] == name]
+    assert len(lines) == 1, stdout
+    return lines[0].split(")", 1)[1].strip()
+
+
+def manifest(build_dir):
+    return json.loads((build_dir / "manifest.json").read_text())["projects"]
+
+
+def test_git_maven_projects_build_update_and_stay_pinned(invoke_build, tmp_path, build_dir):
+    # `greeter` is installed into ~/.m2 and must build before `hello`, which depends on it (and
+    # on commons-lang3 from Maven Central). The file lists hello first on purpose.
+    maven_repo(tmp_path / "up" / "greeter", "greeter", GREETER)
+    hello_up = maven_repo(tmp_path / "up" / "hello", "hello", HELLO, deps=DEPS, resources={"version.txt": "v1"})
+    projects = write_projects(tmp_path / "projects.yaml", f"""\
+        projects:
+          - name: hello
+            git: {(tmp_path / "up" / "hello").as_uri()}
+            ref: main
+            goal: package
+            depends_on: [greeter]
+          - name: greeter
+            git: {(tmp_path / "up" / "greeter").as_uri()}
+            ref: main
+            goal: install
+            mvn_args: [-Dmaven.javadoc.skip=true]
+        """)
+    first_sha = hello_up.head.commit.hexsha
+
+    cold = invoke_build("--projects", str(projects))
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    lines = cold.stdout.splitlines()
+    assert lines[0].startswith("greeter") and progress(cold.stdout, "greeter").startswith("built")
+    assert lines[1].startswith("hello") and progress(cold.stdout, "hello").startswith("built")
+    jar = build_dir / "hello" / "target" / "hello-1.0.jar"
+    assert jar_text(jar, "version.txt") == "v1"
+    assert "ducttape/test/Hello.class" in zipfile.ZipFile(jar).namelist()
+    entry = manifest(build_dir)["hello"]
+    assert entry["git_sha"] == first_sha and entry["kind"] == "git" and entry["ref"] == "main"
+    assert entry["status"] == "ok" and entry["built_at"]
+    assert "BUILD SUCCESS" in (build_dir / "logs" / "hello.log").read_text()
+
+    # Nothing changed: no Maven work, seconds.
+    t0 = time.monotonic()
+    warm = invoke_build("--projects", str(projects))
+    assert warm.returncode == 0, warm.stderr
+    assert time.monotonic() - t0 < 15
+    assert progress(warm.stdout, "greeter") == progress(warm.stdout, "hello") == "up to date"
+
+    # Upstream moves on. Without --update the checkout keeps its pinned SHA (no network).
+    (tmp_path / "up" / "hello" / "src/main/resources/version.txt").write_text("v2")
+    hello_up.git.add(A=True)
+    hello_up.index.commit("v2")
+    second_sha = hello_up.head.commit.hexsha
+    stay = invoke_build("--projects", str(projects))
+    assert stay.returncode == 0, stay.stderr
+    assert progress(stay.stdout, "hello") == "up to date"
+    assert manifest(build_dir)["hello"]["git_sha"] == first_sha
+    assert jar_text(jar, "version.txt") == "v1"
+
+    # With --update it fetches, checks out main again and rebuilds.
+    updated = invoke_build("--projects", str(projects), "--update")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert manifest(build_dir)["hello"]["git_sha"] == second_sha
+    assert jar_text(jar, "version.txt") == "v2"
+    assert progress(updated.stdout, "hello").startswith("built")
+    assert progress(updated.stdout, "greeter") == "up to date"  # greeter did not change
+
+    # A local edit in the checkout counts as a change and is built (dirty build recorded).
+    (build_dir / "hello" / "src/main/resources/version.txt").write_text("local")
+    local = invoke_build("--projects", str(projects), "--only", "hello")
+    assert local.returncode == 0, local.stderr
+    assert jar_text(jar, "version.txt") == "local"
+    assert manifest(build_dir)["hello"]["dirty"] is True
+    again = invoke_build("--projects", str(projects), "--only", "hello")
+    assert progress(again.stdout, "hello") == "up to date"
+
+
+def test_pinned_tag_and_http_switch(invoke_build, tmp_path, build_dir):
+    upstream = maven_repo(tmp_path / "up" / "tagged", "tagged", {"T.java": "public class T {}\n"},
+                          resources={"version.txt": "release"})
+    upstream.create_tag("v1.0")
+    (tmp_path / "up" / "tagged" / "src/main/resources/version.txt").write_text("after the tag")
+    upstream.git.add(A=True)
+    upstream.index.commit("after the tag")
+    projects = write_projects(tmp_path / "projects.yaml", f"""\
+        projects:
+          - {{name: tagged, git: '{(tmp_path / "up" / "tagged").as_uri()}', ref: v1.0}}
+        """)
+    # --http changes only ssh-form URLs; a file:// URL is used as it is.
+    result = invoke_build("--projects", str(projects), "--http")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert jar_text(build_dir / "tagged" / "target" / "tagged-1.0.jar", "version.txt") == "release"
+    assert manifest(build_dir)["tagged"]["git_sha"] == upstream.tags["v1.0"].commit.hexsha
+
+    # Without --update an existing checkout never needs its upstream (no network at all) ...
+    shutil.rmtree(tmp_path / "up" / "tagged")
+    offline = invoke_build("--projects", str(projects))
+    assert offline.returncode == 0, offline.stderr
+    assert progress(offline.stdout, "tagged") == "up to date"
+    # ... and with --update a vanished upstream is one clear line; the checkout and jar stay.
+    gone = invoke_build("--projects", str(projects), "--update")
+    assert_one_line_error(gone, "tagged:", "git fetch", "does not appear to be a git repository")
+    assert jar_text(build_dir / "tagged" / "target" / "tagged-1.0.jar", "version.txt") == "release"
