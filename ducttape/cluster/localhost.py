@@ -6,12 +6,12 @@ import os
 import shutil
 import tempfile
 
+from ducttape.build import layout
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
 from ducttape.remote.local import LocalAccount
 
 DEFAULT_NODES = 8
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class LocalhostCluster(Cluster):
@@ -27,7 +27,7 @@ class LocalhostCluster(Cluster):
             raise ValueError(f"a localhost cluster has 1 to 254 nodes, not {num_nodes}")
         self._own_scratch = scratch_root is None
         self.scratch_root = scratch_root or tempfile.mkdtemp(prefix="ducttape-localhost-")
-        build_dir = os.environ.get("DUCTTAPE_BUILD_DIR", os.path.join(REPO_ROOT, "build"))
+        build_dir = str(layout.build_dir())
         nodes = []
         for i in range(1, num_nodes + 1):
             scratch = os.path.join(self.scratch_root, f"node{i}")

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from tabulate import tabulate
 
+from ducttape.build import manifest
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.runner.discovery import TestSpec, discover
@@ -66,7 +67,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
 
     Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
-    unreachable node) raises a DucttapeError before anything is written.
+    unreachable node) raises a DucttapeError before anything is written. The build manifest
+    (what ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
     """
     opts = options or Options()
     specs = select(selections)
@@ -82,7 +84,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
                                f"has {len(cluster)}; use a bigger cluster (e.g. --cluster localhost:{s.num_nodes})")
         cluster.check()
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
-                        max_parallel=opts.max_parallel, retries=opts.retries)
+                        max_parallel=opts.max_parallel, retries=opts.retries,
+                        build_manifest=manifest.read() or None)
         out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
                   f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")

@@ -70,6 +70,19 @@ def test_sample_scenario_on_localhost(tmp_path):
         assert os.path.getsize(os.path.join(session(results), name)) > 0
 
 
+def test_session_records_the_build_manifest(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    entry = {"name": "kafka", "kind": "released", "version": "4.1.1", "built_at": "2026-11-28T04:00:00Z"}
+    (build / "manifest.json").write_text(json.dumps({"format": 1, "projects": {"kafka": entry}}))
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--results-dir", str(results), env={"DUCTTAPE_BUILD_DIR": str(build)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(os.path.join(session(results), "build-manifest.json")) as f:
+        assert json.load(f) == {"kafka": entry}
+    assert report(results)["build_manifest"] == {"kafka": entry}
+
+
 @pytest.mark.ssh
 def test_sample_scenario_on_a_json_cluster_over_ssh(tmp_path, sshd):
     cluster_file = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch")
