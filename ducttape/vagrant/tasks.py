@@ -1,0 +1,181 @@
+"""`invoke cluster.*`: bring the Vagrant cluster of this repository up, down and up to date.
+
+The docker provider is the default; `--aws` runs the workers on EC2 (vagrant-aws plugin) with
+credentials from boto3's credential chain, handed to Vagrant in its environment only.
+"""
+
+import contextlib
+import time
+from pathlib import Path
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+from tabulate import tabulate
+
+from ducttape.errors import ConfigError, DucttapeError
+from ducttape.vagrant import image as node_image
+from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
+from ducttape.vagrant.machines import Machines
+
+ROOT = Path(__file__).resolve().parents[2]  # the folder with the Vagrantfile
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Print a DucttapeError as one line and exit non-zero (to be unified with ducttape.cli)."""
+    try:
+        yield
+    except DucttapeError as err:
+        raise Exit(f"error: {err}", code=err.exit_code) from None
+
+
+def _machines(aws=False, provider=None, parallel=True, profile=None):
+    if aws and provider not in (None, "aws"):
+        raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
+    provider = "aws" if aws else (provider or "docker")
+    env = None
+    if provider == "aws":
+        from ducttape.aws.credentials import vagrant_aws_env  # only --aws needs boto3
+
+        env = vagrant_aws_env(profile)
+        parallel = False  # vagrant-aws is not safe to run in parallel
+    machines = Machines(ROOT, provider=provider, env=env, parallel=parallel)
+    machines.check_tools()
+    return machines
+
+
+def _show(machines, statuses, nodes):
+    by_name = {node["name"]: node for node in nodes}
+    workers = {w["name"]: w for w in machines.layout()["workers"]}
+    rows = []
+    for status in statuses:
+        node = by_name.get(status.name)
+        address = node["address"] if node else workers[status.name]["address"]
+        ssh = f"{node['hostname']}:{node['port']}" if node else ""
+        rows.append([status.name, status.state, address, ssh])
+    print(tabulate(rows, headers=["worker", "state", "address", "ssh"]))
+
+
+def _refresh(machines):
+    statuses = machines.status()
+    nodes = write_cluster_file(machines, statuses)
+    _show(machines, statuses, nodes)
+    return nodes
+
+
+@task(help={"aws": "run the workers on EC2 (vagrant-aws)",
+            "provider": "docker (default), virtualbox or aws",
+            "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
+            "profile": "AWS profile for --aws (default: boto3's credential chain)"})
+def up(c, aws=False, provider=None, parallel=True, profile=None):
+    """Bring up num_workers workers (Vagrantfile.local), provision them, write the cluster file."""
+    with user_errors():
+        started = time.monotonic()
+        machines = _machines(aws, provider, parallel, profile)
+        statuses = machines.status()
+        machines.check_can_come_up(statuses)
+        if machines.provider == "docker":
+            machines.ensure_image()
+        print(f"up: {len(statuses)} workers on {machines.provider}")
+        if machines.provider == "aws":
+            machines.up(provision=False)
+            print("up: provision")
+            machines.provision()
+        else:
+            machines.up()
+            if machines.provider == "docker" and any(s.state != "not_created" for s in statuses):
+                print("up: rsync build/ (a restarted container keeps its old copy)")
+                machines.rsync()
+        nodes = _refresh(machines)
+        print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
+              f"cluster file {cluster_file(ROOT)}")
+
+
+@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
+def halt(c, aws=False, profile=None):
+    """Stop the workers (they keep their disks); `invoke cluster.up` starts them again."""
+    with user_errors():
+        machines = _machines(aws, profile=profile)
+        print("halt: stopping the workers")
+        machines.halt()
+        _refresh(machines)
+
+
+@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
+def destroy(c, aws=False, profile=None):
+    """Delete the workers and their network."""
+    with user_errors():
+        started = time.monotonic()
+        machines = _machines(aws, profile=profile)
+        print("destroy: deleting the workers")
+        machines.destroy()
+        _refresh(machines)
+        print(f"destroy: done after {time.monotonic() - started:.1f} s")
+
+
+@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
+def provision(c, aws=False, profile=None):
+    """Run vagrant/base.sh on the running workers again."""
+    with user_errors():
+        machines = _machines(aws, profile=profile)
+        print("provision: running vagrant/base.sh on the workers")
+        machines.provision()
+
+
+@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
+def rsync(c, aws=False, profile=None):
+    """Push the repository's build/ folder to every running worker."""
+    with user_errors():
+        machines = _machines(aws, profile=profile)
+        build_dir = machines.layout()["build_dir"]
+        print(f"rsync: build/ -> {build_dir} on the running workers")
+        machines.rsync()
+
+
+@task(help={"aws": "list this project's EC2 instances (tag Project=ducttape) instead"})
+def status(c, aws=False):
+    """Show each worker's state and address; rewrite the cluster file."""
+    with user_errors():
+        if aws:
+            from ducttape.aws.instances import list_instances
+
+            print(tabulate(list_instances(region=_ec2_region()), headers="keys"))
+            return
+        _refresh(_machines())
+
+
+@task(help={"aws": "required: reaping is about EC2 instances",
+            "yes": "terminate them (default: only list what would be terminated)"})
+def reap(c, aws=False, yes=False):
+    """Terminate this project's leftover EC2 instances (tag Project=ducttape)."""
+    with user_errors():
+        if not aws:
+            raise ConfigError("cluster.reap works on EC2 instances only: run "
+                              "`invoke cluster.reap --aws` (add --yes to terminate)")
+        from ducttape.aws.instances import reap as reap_instances
+
+        rows = reap_instances(region=_ec2_region(), yes=yes)
+        print(tabulate(rows, headers="keys") if rows else "reap: no instances to terminate")
+        if rows and not yes:
+            print("reap: nothing terminated; run again with --yes to terminate these")
+
+
+@task
+def image(c):
+    """Build (or rebuild) the docker node image (debootstrap + docker import, about a minute)."""
+    with user_errors():
+        machines = _machines()
+        machines.status()  # has the Vagrantfile describe itself, including the image name
+        name = machines.layout()["image"]
+        seconds = node_image.build_image(ROOT, name)
+        print(f"image: {name} built in {seconds:.0f} s")
+
+
+def _ec2_region():
+    """ec2_region from the Vagrantfile as last evaluated, else None (boto3's default)."""
+    with contextlib.suppress(DucttapeError):
+        return Machines(ROOT).layout()["ec2"]["region"]
+    return None
+
+
+ns = Collection("cluster", up, halt, destroy, provision, rsync, status, reap, image)
