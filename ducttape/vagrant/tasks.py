@@ -56,8 +56,8 @@ def _show(machines, statuses, nodes):
     print(tabulate(rows, headers=["worker", "state", "address", "ssh"]))
 
 
-def _refresh(machines):
-    statuses = machines.status()
+def _refresh(machines, statuses=None):
+    statuses = statuses or machines.status()
     nodes = write_cluster_file(machines, statuses)
     _show(machines, statuses, nodes)
     return nodes
@@ -86,7 +86,9 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
             if machines.provider == "docker" and any(s.state != "not_created" for s in statuses):
                 print("up: rsync build/ (a restarted container keeps its old copy)")
                 machines.rsync()
-        nodes = _refresh(machines)
+        # `vagrant up` succeeded, so every worker runs; `vagrant ssh-config` would fail otherwise.
+        nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider)
+                                    for s in statuses])
         print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
               f"cluster file {cluster_file(ROOT)}")
 
