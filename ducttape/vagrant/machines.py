@@ -28,6 +28,7 @@ import vagrant  # noqa: E402  (python-vagrant)
 
 LAYOUT_FILE = ".vagrant/ducttape-layout.json"
 LOG_FILE = ".vagrant/ducttape-vagrant.log"
+LOG_LIMIT = 4 * 1024 * 1024
 TIMEOUTS = {"up": 1800, "provision": 1800, "rsync": 900, "halt": 300, "destroy": 600}
 DEFAULT_TIMEOUT = 120  # status, ssh-config, plugin list, ...
 ALLOWED_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # benchmarking range, not docker's default
@@ -64,6 +65,8 @@ class Machines:
         self.provider = provider
         self.echo = echo
         self.log_path = self.root / LOG_FILE
+        if self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT:
+            self.log_path.unlink()  # start afresh rather than grow forever
         full_env = {**os.environ, **(env or {}),
                     "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1"}
         if not parallel:
