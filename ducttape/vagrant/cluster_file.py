@@ -12,7 +12,7 @@ from pathlib import Path
 import paramiko
 
 from ducttape.errors import ClusterError
-from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines
+from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines, created_provider
 
 CLUSTER_FILE = ".vagrant/ducttape-cluster.json"
 
@@ -30,7 +30,9 @@ def load_vagrant_nodes(root, refresh=False):
     """
     path = cluster_file(root)
     if refresh or not _is_fresh(path):
-        nodes = write_cluster_file(Machines(root))
+        machines = Machines(root, provider=created_provider(root) or "docker")
+        machines.check_tools()
+        nodes = write_cluster_file(machines)
     else:
         nodes = json.loads(path.read_text())["nodes"]
     if not nodes:
@@ -44,7 +46,6 @@ def write_cluster_file(machines, statuses=None):
 
     ``statuses`` (from `Machines.status`) saves a `vagrant status` call.
     """
-    machines.check_tools()
     statuses = statuses if statuses is not None else machines.status()
     running = {status.name: status.provider for status in statuses if status.state == "running"}
     nodes = []

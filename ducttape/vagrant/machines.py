@@ -34,6 +34,8 @@ DEFAULT_TIMEOUT = 120  # status, ssh-config, plugin list, ...
 ALLOWED_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # benchmarking range, not docker's default
 PRIVATE_NETWORK_PROVIDERS = ("docker", "virtualbox")
 TAIL_LINES = 15
+MILESTONES = (("Creating the container", "creating"), ("Launching an instance", "launching"),
+              ("Machine booted and ready", "booted"), ("Running provisioner", "provisioning"))
 
 
 class _Vagrant(vagrant.Vagrant):
@@ -196,14 +198,11 @@ class Machines:
                 return self.vagrant.ssh_config()  # all of them in one call
             return "\n".join(self.vagrant.ssh_config(vm_name=name) for name in names)
 
-    _MILESTONES = {"Creating the container": "creating", "Launching an instance": "launching",
-                   "Machine booted and ready": "booted", "Running provisioner": "provisioning"}
-
     def _progress(self, line):
         if not line.startswith("==> "):
             return
         worker, _, message = line[4:].partition(": ")
-        for text, step in self._MILESTONES.items():
+        for text, step in MILESTONES:
             if message.startswith(text):
                 self.echo(f"{worker}: {step}")
 
@@ -235,6 +234,13 @@ class Machines:
     def _log(self, text):
         with open(self.log_path, "a") as log:
             log.write(text)
+
+
+def created_provider(root):
+    """The provider of the workers Vagrant has created in ``root``, or None if there are none."""
+    for id_file in sorted((Path(root) / ".vagrant/machines").glob("*/*/id")):
+        return id_file.parent.name
+    return None
 
 
 def check_docker():

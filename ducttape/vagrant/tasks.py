@@ -15,7 +15,7 @@ from tabulate import tabulate
 from ducttape.errors import ConfigError, DucttapeError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
-from ducttape.vagrant.machines import Machines
+from ducttape.vagrant.machines import Machines, created_provider
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder with the Vagrantfile
 
@@ -29,16 +29,15 @@ def user_errors():
         raise Exit(f"error: {err}", code=err.exit_code) from None
 
 
-def _machines(aws=False, provider=None, parallel=True, profile=None):
-    if aws and provider not in (None, "aws"):
-        raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
-    provider = "aws" if aws else (provider or "docker")
+def _machines(provider=None, parallel=True, profile=None):
+    """Machines on ``provider``, by default the one the workers were created on (else docker)."""
+    provider = provider or created_provider(ROOT) or "docker"
     env = None
     if provider == "aws":
-        from ducttape.aws.credentials import vagrant_aws_env  # only --aws needs boto3
+        from ducttape.aws.credentials import vagrant_aws_env  # only EC2 needs boto3
 
         env = vagrant_aws_env(profile)
-        parallel = False  # vagrant-aws is not safe to run in parallel
+        parallel = False  # vagrant-aws brings instances up one at a time
     machines = Machines(ROOT, provider=provider, env=env, parallel=parallel)
     machines.check_tools()
     return machines
@@ -50,7 +49,8 @@ def _show(machines, statuses, nodes):
     rows = []
     for status in statuses:
         node = by_name.get(status.name)
-        address = node["address"] if node else workers[status.name]["address"]
+        planned = workers[status.name]["address"] if status.provider != "aws" else ""
+        address = node["address"] if node else planned
         ssh = f"{node['hostname']}:{node['port']}" if node else ""
         rows.append([status.name, status.state, address, ssh])
     print(tabulate(rows, headers=["worker", "state", "address", "ssh"]))
@@ -63,15 +63,17 @@ def _refresh(machines, statuses=None):
     return nodes
 
 
-@task(help={"aws": "run the workers on EC2 (vagrant-aws)",
-            "provider": "docker (default), virtualbox or aws",
+@task(help={"aws": "run the workers on EC2 (vagrant-aws); same as --provider aws",
+            "provider": "docker (default, or the one the workers exist on), virtualbox or aws",
             "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
-            "profile": "AWS profile for --aws (default: boto3's credential chain)"})
+            "profile": "AWS profile for EC2 (default: boto3's credential chain)"})
 def up(c, aws=False, provider=None, parallel=True, profile=None):
     """Bring up num_workers workers (Vagrantfile.local), provision them, write the cluster file."""
     with user_errors():
         started = time.monotonic()
-        machines = _machines(aws, provider, parallel, profile)
+        if aws and provider not in (None, "aws"):
+            raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
+        machines = _machines("aws" if aws else provider, parallel, profile)
         statuses = machines.status()
         machines.check_can_come_up(statuses)
         if machines.provider == "docker":
@@ -93,42 +95,42 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
               f"cluster file {cluster_file(ROOT)}")
 
 
-@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
-def halt(c, aws=False, profile=None):
+@task(help={"profile": "AWS profile, for workers on EC2"})
+def halt(c, profile=None):
     """Stop the workers (they keep their disks); `invoke cluster.up` starts them again."""
     with user_errors():
-        machines = _machines(aws, profile=profile)
+        machines = _machines(profile=profile)
         print("halt: stopping the workers")
         machines.halt()
         _refresh(machines)
 
 
-@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
-def destroy(c, aws=False, profile=None):
+@task(help={"profile": "AWS profile, for workers on EC2"})
+def destroy(c, profile=None):
     """Delete the workers and their network."""
     with user_errors():
         started = time.monotonic()
-        machines = _machines(aws, profile=profile)
+        machines = _machines(profile=profile)
         print("destroy: deleting the workers")
         machines.destroy()
         _refresh(machines)
         print(f"destroy: done after {time.monotonic() - started:.1f} s")
 
 
-@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
-def provision(c, aws=False, profile=None):
+@task(help={"profile": "AWS profile, for workers on EC2"})
+def provision(c, profile=None):
     """Run vagrant/base.sh on the running workers again."""
     with user_errors():
-        machines = _machines(aws, profile=profile)
+        machines = _machines(profile=profile)
         print("provision: running vagrant/base.sh on the workers")
         machines.provision()
 
 
-@task(help={"aws": "the workers run on EC2", "profile": "AWS profile for --aws"})
-def rsync(c, aws=False, profile=None):
+@task(help={"profile": "AWS profile, for workers on EC2"})
+def rsync(c, profile=None):
     """Push the repository's build/ folder to every running worker."""
     with user_errors():
-        machines = _machines(aws, profile=profile)
+        machines = _machines(profile=profile)
         build_dir = machines.layout()["build_dir"]
         print(f"rsync: build/ -> {build_dir} on the running workers")
         machines.rsync()
@@ -141,7 +143,8 @@ def status(c, aws=False):
         if aws:
             from ducttape.aws.instances import list_instances
 
-            print(tabulate(list_instances(region=_ec2_region()), headers="keys"))
+            rows = list_instances(region=_ec2_region())
+            print(tabulate(rows, headers="keys") if rows else "status: no ducttape instances")
             return
         _refresh(_machines())
 
@@ -166,7 +169,7 @@ def reap(c, aws=False, yes=False):
 def image(c):
     """Build (or rebuild) the docker node image (debootstrap + docker import, about a minute)."""
     with user_errors():
-        machines = _machines()
+        machines = _machines("docker")
         machines.status()  # has the Vagrantfile describe itself, including the image name
         name = machines.layout()["image"]
         seconds = node_image.build_image(ROOT, name)

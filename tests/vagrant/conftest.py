@@ -99,3 +99,4 @@ def vagrant_copy(tmp_path):
         for name in copy.networks():
             docker("network", "rm", name, check=False)
         docker("image", "rm", "--force", copy.image, check=False)
+        shutil.rmtree(root / "vagrant" / "image", ignore_errors=True)  # ~100 MB of packages
