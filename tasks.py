@@ -4,8 +4,10 @@ from invoke import Collection
 
 from ducttape.build import tasks as build_tasks
 from ducttape.runner import tasks as runner_tasks
+from ducttape.vagrant import tasks as cluster_tasks
 
 ns = Collection()
 ns.add_task(build_tasks.build)
 ns.add_task(runner_tasks.test)
 ns.add_task(runner_tasks.compare)
+ns.add_collection(cluster_tasks.ns)

@@ -1,0 +1,102 @@
+"""The cluster file of a Vagrant cluster: its running workers as nodes for the `vagrant` backend.
+
+Made from `vagrant status` and `vagrant ssh-config` (a real ssh_config parser: every Host section,
+HostName and Port honored), written in the json backend's format to CLUSTER_FILE and reused while
+nothing under ``.vagrant/machines`` changed, so a test run does not pay Vagrant's seconds per call.
+`invoke cluster.up|halt|destroy|status` rewrite it.
+"""
+
+import json
+from pathlib import Path
+
+import paramiko
+
+from ducttape.errors import ClusterError
+from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines, created_provider
+
+CLUSTER_FILE = ".vagrant/ducttape-cluster.json"
+
+
+def cluster_file(root):
+    """Path of the cluster file of the Vagrant cluster in ``root``."""
+    return Path(root).resolve() / CLUSTER_FILE
+
+
+def load_vagrant_nodes(root, refresh=False):
+    """The running workers of the Vagrant cluster in ``root`` as cluster-file node dicts.
+
+    Reads CLUSTER_FILE unless ``refresh`` is true or Vagrant changed the machines since it was
+    written. Raises ClusterError when no worker is running.
+    """
+    path = cluster_file(root)
+    if refresh or not _is_fresh(path):
+        machines = Machines(root, provider=created_provider(root) or "docker")
+        machines.check_tools()
+        nodes = write_cluster_file(machines)
+    else:
+        nodes = json.loads(path.read_text())["nodes"]
+    if not nodes:
+        raise ClusterError(f"0 workers running in the Vagrant cluster at {Path(root).resolve()}: "
+                           "run `invoke cluster.up` (num_workers in Vagrantfile.local says how many)")
+    return nodes
+
+
+def write_cluster_file(machines, statuses=None):
+    """Ask Vagrant for the running workers, write CLUSTER_FILE, return its nodes.
+
+    ``statuses`` (from `Machines.status`) saves a `vagrant status` call.
+    """
+    statuses = statuses if statuses is not None else machines.status()
+    running = {status.name: status.provider for status in statuses if status.state == "running"}
+    nodes = []
+    if running:
+        nodes = nodes_from_ssh_config(machines.ssh_config(list(running)), machines.layout(),
+                                      running)
+    path = cluster_file(machines.root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"nodes": nodes}, indent=2) + "\n")
+    tmp.replace(path)
+    return nodes
+
+
+def nodes_from_ssh_config(text, layout, providers):
+    """Node dicts from `vagrant ssh-config` output and the Vagrantfile's layout.
+
+    ``providers`` maps each running worker to its provider. ``address`` is the worker's
+    private-network address on docker and virtualbox, else (aws) the host ssh reaches it at.
+    """
+    config = paramiko.SSHConfig.from_text(text)
+    known = config.get_hostnames()
+    workers = {w["name"]: w for w in layout["workers"]}
+    nodes = []
+    for name, provider in providers.items():
+        if name not in known:
+            raise ClusterError(f"`vagrant ssh-config` says nothing about {name}: "
+                               "run `invoke cluster.status` to see its state")
+        host = config.lookup(name)
+        node = {
+            "name": name,
+            "hostname": host["hostname"],
+            "port": int(host.get("port", 22)),
+            "user": host.get("user", "vagrant"),
+            "address": host["hostname"],
+            "scratch": layout["scratch"],
+            "build_dir": layout["build_dir"],
+        }
+        if host.get("identityfile"):
+            node["key_file"] = str(Path(host["identityfile"][0]).expanduser())
+        if provider in PRIVATE_NETWORK_PROVIDERS:
+            node["address"] = workers[name]["address"]
+        nodes.append(node)
+    return nodes
+
+
+def _is_fresh(path):
+    """True if ``path`` exists and is newer than everything Vagrant keeps about its machines."""
+    if not path.exists():
+        return False
+    written = path.stat().st_mtime
+    machines_dir = path.parent / "machines"
+    entries = [machines_dir, *machines_dir.rglob("*")] if machines_dir.exists() else []
+    return all(entry.stat().st_mtime <= written for entry in entries)

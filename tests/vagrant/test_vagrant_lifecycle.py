@@ -1,0 +1,104 @@
+"""A real 3-worker cluster on the docker provider, driven through `invoke cluster.*`.
+
+Builds the node image, brings the cluster up, reaches every node over ssh from the cluster file
+with OpenSSH, pushes a changed build, halts, starts again and destroys; nothing may be left.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from ducttape.errors import ClusterError
+from ducttape.vagrant.cluster_file import CLUSTER_FILE, load_vagrant_nodes
+from ducttape.vagrant.image import KEY_LABEL
+
+pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
+
+WORKERS = ["worker1", "worker2", "worker3"]
+
+
+def ssh(node, command):
+    """Run ``command`` on ``node`` (a cluster-file node) with the OpenSSH client; return stdout."""
+    args = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
+            "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+            f"{node['user']}@{node['hostname']}", command]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"ssh {node['name']} {command!r}: {result.stderr}"
+    return result.stdout
+
+
+def ok(result):
+    """Assert an `invoke` run succeeded; return its stdout."""
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def timed(copy, *args):
+    started = time.monotonic()
+    output = ok(copy.invoke(*args))
+    return output, time.monotonic() - started
+
+
+def test_cluster_lifecycle(vagrant_copy):
+    copy = vagrant_copy
+    copy.write_local(num_workers=3)
+    timings = {}
+
+    _, timings["image"] = timed(copy, "cluster.image")
+    labels = json.loads(subprocess.check_output(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", copy.image],
+        text=True, timeout=30))
+    assert labels.get(KEY_LABEL), labels
+
+    output, timings["cold up"] = timed(copy, "cluster.up")
+    assert "3 workers running" in output
+    nodes = json.loads((copy.root / CLUSTER_FILE).read_text())["nodes"]
+    assert [node["name"] for node in nodes] == WORKERS
+    assert len({node["port"] for node in nodes}) == 3
+    assert all(node["hostname"] == "127.0.0.1" for node in nodes)
+    assert [node["address"] for node in nodes] == [f"{copy.subnet}.{11 + i}" for i in range(3)]
+
+    # The cached cluster file answers without asking Vagrant (which takes seconds).
+    started = time.monotonic()
+    assert load_vagrant_nodes(copy.root) == nodes
+    assert time.monotonic() - started < 1.0
+
+    for node in nodes:
+        assert ssh(node, "hostname").strip() == node["name"]
+        ssh(node, f"touch {node['scratch']}/only-{node['name']}")
+    for node in nodes:
+        assert ssh(node, f"ls {node['scratch']}").split() == [f"only-{node['name']}"]
+        others = [other for other in nodes if other is not node]
+        for other in others:  # the address other nodes use, and the name, reach the other node
+            ssh(node, f"timeout 5 bash -c '</dev/tcp/{other['address']}/22'")
+            assert ssh(node, f"getent hosts {other['name']}").split()[0] == other["address"]
+
+    version = copy.root / "build" / "kafka" / "VERSION"
+    version.parent.mkdir(parents=True, exist_ok=True)
+    version.write_text("build 2\n")
+    _, timings["rsync"] = timed(copy, "cluster.rsync")
+    for node in nodes:
+        assert ssh(node, f"cat {node['build_dir']}/kafka/VERSION") == "build 2\n"
+
+    output, timings["halt"] = timed(copy, "cluster.halt")
+    assert output.count("stopped") == 3
+    with pytest.raises(ClusterError, match="0 workers running.*invoke cluster.up"):
+        load_vagrant_nodes(copy.root)
+
+    _, timings["up after halt"] = timed(copy, "cluster.up")
+    nodes_again = load_vagrant_nodes(copy.root)
+    assert nodes_again == nodes
+    for node in nodes_again:  # a halted worker keeps its files
+        assert ssh(node, f"ls {node['scratch']}").split() == [f"only-{node['name']}"]
+
+    output, timings["destroy"] = timed(copy, "cluster.destroy")
+    assert output.count("not_created") == 3
+    assert copy.containers() == []
+    assert copy.networks() == []
+    with pytest.raises(ClusterError, match="0 workers running"):
+        load_vagrant_nodes(copy.root)
+
+    print("\ntimings: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
