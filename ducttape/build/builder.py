@@ -89,6 +89,10 @@ def run(
         if name not in projects:
             raise ConfigError(f"--only {name}: no such project (known: {', '.join(projects)})")
     order = build_order(projects, only or list(projects))
+    needs_git = [p.name for p in order if p.kind == "git"]
+    if needs_git and shutil.which("git") is None:
+        raise ConfigError(f"git is not installed (project {needs_git[0]} is a git checkout): "
+                          "install it (apt-get install git) and build again")
     (root / "logs").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     outcomes: list[Outcome] = []

@@ -12,12 +12,14 @@ BACKENDS = {
     # name: (module, factory), imported only when chosen
     "localhost": ("ducttape.cluster.localhost", "LocalhostCluster"),
     "json": ("ducttape.cluster.json_file", "JsonCluster"),
+    "vagrant": ("ducttape.cluster.vagrant", "VagrantCluster"),
 }
-USAGE = "use localhost, localhost:N (N logical nodes) or json:FILE"
+USAGE = "use localhost, localhost:N (N logical nodes), json:FILE or vagrant"
 
 
 def load_cluster(spec: str = "localhost") -> Cluster:
-    """Make the cluster named by ``spec``: ``localhost``, ``localhost:N`` or ``json:FILE``."""
+    """Make the cluster named by ``spec``: ``localhost``, ``localhost:N``, ``json:FILE`` or
+    ``vagrant``."""
     name, _, arg = spec.partition(":")
     if name not in BACKENDS:
         raise ConfigError(f"unknown cluster {spec!r}: {USAGE}")
@@ -27,6 +29,10 @@ def load_cluster(spec: str = "localhost") -> Cluster:
         if arg and not (arg.isdigit() and 1 <= int(arg) <= 254):
             raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254")
         return cls(int(arg)) if arg else cls()
+    if name == "vagrant":
+        if arg:
+            raise ConfigError(f"bad cluster {spec!r}: vagrant takes no argument")
+        return cls()
     if not arg:
         raise ConfigError(f"bad cluster {spec!r}: {name} needs a file, as in {name}:cluster.json")
     return cls(arg)

@@ -53,6 +53,10 @@ class Cluster:
                 self._free.append(node)
             self._free.sort(key=self.nodes.index)
 
+    def bigger_hint(self, n: int) -> str:
+        """What the user can do to get a cluster of ``n`` nodes (ends an error message)."""
+        return "use a bigger cluster"
+
     def register(self, service: "Service") -> None:
         """Remember a service created on this cluster, so the runner can stop it."""
         self.services.append(service)

@@ -26,6 +26,9 @@ class JsonCluster(Cluster):
         self.path = path
         self.description = f"cluster in {path} ({len(nodes)} nodes)"
 
+    def bigger_hint(self, n: int) -> str:
+        return f"add nodes to {self.path}"
+
 
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""

@@ -38,6 +38,9 @@ class LocalhostCluster(Cluster):
         super().__init__(nodes)
         self.description = f"localhost cluster ({num_nodes} nodes)"
 
+    def bigger_hint(self, n: int) -> str:
+        return f"use --cluster localhost:{n}"
+
     def close(self) -> None:
         super().close()
         if self._own_scratch:

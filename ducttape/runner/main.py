@@ -14,7 +14,7 @@ def main(module_name: str) -> None:
     """Run every test of scenario module ``module_name`` (a ``__name__`` or ``__spec__.name``)."""
     short = module_name.rsplit(".", 1)[-1]
     parser = argparse.ArgumentParser(prog=f"python -m ducttape.tests.{short}")
-    parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N or json:FILE")
+    parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N, json:FILE or vagrant")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TEST_TIMEOUT)
     parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
     parser.add_argument("--max-parallel", type=int, default=1)

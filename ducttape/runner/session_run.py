@@ -81,7 +81,7 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         if not fitting:
             s = max(specs, key=lambda s: s.num_nodes)
             raise ClusterError(f"{s.test_id} needs {s.num_nodes} nodes but the {cluster.description} "
-                               f"has {len(cluster)}; use a bigger cluster (e.g. --cluster localhost:{s.num_nodes})")
+                               f"has {len(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
         cluster.check()
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,

@@ -7,6 +7,7 @@ with OpenSSH, pushes a changed build, halts, starts again and destroys; nothing 
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from ducttape.vagrant.image import KEY_LABEL
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
 
 WORKERS = ["worker1", "worker2", "worker3"]
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def ssh(node, command):
@@ -75,6 +77,21 @@ def test_cluster_lifecycle(vagrant_copy):
         for other in others:  # the address other nodes use, and the name, reach the other node
             ssh(node, f"timeout 5 bash -c '</dev/tcp/{other['address']}/22'")
             assert ssh(node, f"getent hosts {other['name']}").split()[0] == other["address"]
+
+    # A scenario across the workers over SSH, through the runner's vagrant backend.
+    results = copy.root / "results"
+    output, timings["scenario"] = timed(copy, "test", "sample_services", "--cluster", "vagrant",
+                                        "--results-dir", str(results))
+    assert "on the vagrant cluster (3 workers)" in output.splitlines()[0]
+    test = json.loads((results / "latest" / "report.json").read_text())["tests"][0]
+    assert test["status"] == "PASS" and test["nodes"] == WORKERS
+    assert test["data"]["hostnames"] == {name: name for name in WORKERS}
+    too_big = copy.invoke("test", f"{SCENARIOS}/parallel_mix.py::Four",
+                          "--cluster", "vagrant", "--results-dir", str(results))
+    assert too_big.returncode == 2
+    assert too_big.stderr.strip() == ("error: parallel_mix::Four.test_a needs 4 nodes but the vagrant "
+                                      "cluster (3 workers) has 3; set num_workers = 4 in "
+                                      "Vagrantfile.local and run `invoke cluster.up`")
 
     version = copy.root / "build" / "kafka" / "VERSION"
     version.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,23 @@
+"""The Vagrant cluster: the running workers of this repository's Vagrantfile (``--cluster vagrant``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ducttape.cluster.json_file import JsonCluster
+from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
+
+ROOT = Path(__file__).resolve().parents[2]  # the folder with the Vagrantfile
+
+
+class VagrantCluster(JsonCluster):
+    """The workers ``invoke cluster.up`` brought up, read from the cached cluster file (asking
+    Vagrant only when its machines changed); ClusterError when none is running."""
+
+    def __init__(self, root: Path = ROOT):
+        load_vagrant_nodes(root)
+        super().__init__(str(cluster_file(root)))
+        self.description = f"vagrant cluster ({len(self.nodes)} workers)"
+
+    def bigger_hint(self, n: int) -> str:
+        return f"set num_workers = {n} in Vagrantfile.local and run `invoke cluster.up`"
