@@ -139,12 +139,13 @@ def test_hanging_test_hits_the_timeout_and_the_next_one_runs(tmp_path):
     assert_no_process(marker)
 
 
-def test_ctrl_c_stops_cleanly(tmp_path):
+def interrupt_hanging_run(results, *options) -> tuple[subprocess.CompletedProcess, str]:
+    """Run the hanging scenario, press Ctrl-C once its service runs; return the run and marker."""
     marker = f"ducttape-marker-{uuid.uuid4().hex[:8]}"
-    results = tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "test", os.path.join(SCENARIOS, "hanging.py"),
-                             "--results-dir", str(results)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "DUCTTAPE_TEST_MARKER": marker})
+    args = [sys.executable, "-m", "invoke", "test", os.path.join(SCENARIOS, "hanging.py"),
+            "--results-dir", str(results), *options]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "DUCTTAPE_TEST_MARKER": marker})
     try:
         deadline = time.monotonic() + 60
         while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0:
@@ -154,9 +155,14 @@ def test_ctrl_c_stops_cleanly(tmp_path):
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 130, out + err
-    assert "Traceback" not in err
-    doc = report(results)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err), marker
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    proc, marker = interrupt_hanging_run(tmp_path / "results")
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    doc = report(tmp_path / "results")
     assert doc["interrupted"] is True and [t["status"] for t in doc["tests"]] == ["FAIL"]
     assert "interrupted" in doc["tests"][0]["error"]
     assert_no_process(marker)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 
-from support import REPO, run_cli
-from test_runner_cli import SCENARIOS, assert_no_process, assert_one_line_error, report, session
+from support import run_cli
+from test_runner_cli import (SCENARIOS, assert_no_process, assert_one_line_error, interrupt_hanging_run,
+                             report, session)
 
 from ducttape.runner.discovery import discover
 
@@ -136,22 +133,8 @@ def test_oversized_test_fails_up_front_and_undeclared_is_warned(tmp_path):
 
 
 def test_ctrl_c_during_a_parallel_run_leaves_no_process(tmp_path):
-    marker = f"ducttape-marker-{uuid.uuid4().hex[:8]}"
-    results = tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "test", scenario("hanging"), "--max-parallel", "2",
-                             "--cluster", "localhost:4", "--results-dir", str(results)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "DUCTTAPE_TEST_MARKER": marker})
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline, "the hanging test never started its service"
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, out + err
-    doc = report(results)
+    proc, marker = interrupt_hanging_run(tmp_path / "results", "--max-parallel", "2", "--cluster", "localhost:4")
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    doc = report(tmp_path / "results")
     assert doc["interrupted"] and "interrupted" in doc["tests"][0]["error"]
     assert_no_process(marker)
