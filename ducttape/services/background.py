@@ -33,7 +33,9 @@ class BackgroundThreadService(Service):
         ``stop_node`` can signal it like a spawned process."""
         wrapped = (f"mkdir -p {shlex.quote(self.workdir(node))} && "
                    f"echo $$ > {shlex.quote(self.pid_file(node))} && exec {cmd}")
-        return node.account.ssh_capture(f"setsid sh -c {shlex.quote(wrapped)}", timeout=timeout)
+        # -w: where the login shell leads its own process group (sshd sessions), setsid forks
+        # and would exit 0 at once; waiting passes the command's exit status on.
+        return node.account.ssh_capture(f"setsid -w sh -c {shlex.quote(wrapped)}", timeout=timeout)
 
     def start_node(self, node: Node) -> None:
         idx = self.idx(node)

@@ -127,3 +127,17 @@ def test_too_many_nodes(cluster):
     from ducttape.errors import ClusterError
     with pytest.raises(ClusterError, match="asked for 5 nodes"):
         Echo(cluster, 5).start()
+
+
+@pytest.mark.ssh
+def test_failing_worker_command_is_raised_over_ssh(json_cluster_file):
+    """Over SSH the login shell leads its process group, so plain setsid would fork and exit 0."""
+    from ducttape.cluster.json_file import JsonCluster
+    cluster = JsonCluster(json_cluster_file)
+    try:
+        svc = Counter(cluster, 1, "sh -c 'echo 1; sleep 0.2; exit 9'")
+        with pytest.raises(RemoteCommandError, match="exited 9"):
+            svc.run(timeout=30)
+        assert svc.stats == [{"node": 1, "line": "1"}]
+    finally:
+        cluster.close()
