@@ -71,6 +71,13 @@ class BackgroundThreadService(Service):
             self._errors.pop(node, None)
         self._raise_worker_error(node)
 
+    def check(self) -> None:
+        """Raise the error of a worker that has failed so far, if any (each error is raised
+        once). Pass it as the ``guard`` of a wait on the service's progress, so the wait ends
+        when a worker dies instead of running into its timeout."""
+        for node in list(self._errors):
+            self._raise_worker_error(node)
+
     def _raise_worker_error(self, node: Node) -> None:
         exc = self._errors.pop(node, None)
         if exc is not None:

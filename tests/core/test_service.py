@@ -112,6 +112,18 @@ def test_worker_errors_are_raised_by_wait(cluster):
     assert cluster.num_available == 4
 
 
+def test_check_raises_a_failed_workers_error_once(cluster):
+    from ducttape.remote.account import poll
+    svc = Counter(cluster, 1, "sh -c 'echo 1; echo boom'")
+    svc.start()
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="worker 1 read boom"):
+        poll(lambda: False, 30, lambda: "never", guard=svc.check)
+    assert time.monotonic() - start < 10
+    svc.check()  # raised once
+    svc.stop()
+
+
 def test_failing_remote_command_in_worker_is_raised(cluster):
     svc = Counter(cluster, 1, "sh -c 'echo 1; exit 9'")
     with pytest.raises(RemoteCommandError, match="exited 9"):
