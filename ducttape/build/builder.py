@@ -8,11 +8,20 @@ What "unchanged" means (a project that is unchanged does no git or Maven work):
   HEAD and the size/mtime of untracked files, ``target/`` ignored), same goal and mvn_args, and
   every project it depends on unchanged too. The hash is taken after the build, so files a build
   writes into the tree do not count as changes.
+- local project: same contents of its source folder (every file's path and bytes, ``target/``
+  and ``.git/`` left out), every project it depends on unchanged, and its ``libs/`` and launcher
+  still there.
 
-Released projects are resolved into a temporary folder and swapped in only on success, so a failed
-build leaves the previous output intact. Git projects build in their checkout (where a developer
-edits them); a failure there marks the project ``failed`` in the manifest and touches nothing else.
-A new checkout is cloned into a temporary folder and moved into place once complete.
+Released and local projects are built in a temporary folder and swapped in only on success, so a
+failed build leaves the previous output intact; a local project's sources are copied there first,
+so the build writes nothing into the source folder and builds into several build folders at once
+do not collide. Git projects build in their checkout (where a developer edits them); a failure
+there marks the project ``failed`` in the manifest and touches nothing else. A new checkout is
+cloned into a temporary folder and moved into place once complete.
+
+A project marked ``optional`` that fails (or is skipped because a dependency failed) is reported
+like any other and named in a warning at the end, but does not fail the build, unless it was asked
+for by name with ``--only``.
 """
 
 from __future__ import annotations
@@ -20,9 +29,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
+import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,11 +45,14 @@ import git
 
 from ducttape.build import checkout, layout, manifest, maven
 from ducttape.build.maven import StepFailed
-from ducttape.build.projects import GitProject, Project, ReleasedProject, build_order
+from ducttape.build.projects import GitProject, LocalProject, Project, ReleasedProject, build_order
 from ducttape.errors import ConfigError, DucttapeError
 
-# Bump when the layout written for released projects changes, so old outputs are rebuilt.
+# Bump when the layout written for released or local projects changes, so old outputs are rebuilt.
 RELEASED_FORMAT = 1
+LOCAL_FORMAT = 1
+# Left out of a local project's copy and source hash: build outputs and version control.
+LOCAL_EXCLUDES = ("target", ".git")
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 TAIL_LINES = 25
 
@@ -77,12 +92,15 @@ def run(
     update: bool = False,
     http: bool = False,
     out: Callable[..., None] = print,
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> list[Outcome]:
     """Build ``only`` (default: all) projects and their dependencies into ``root``.
 
     Prints one progress line per project through ``out``; each project's git and Maven output goes
     to ``root/logs/<name>.log``. Raises ConfigError for an unknown name and BuildFailed (after
-    building everything it could) if any project failed.
+    building everything it could) if any required project failed or was skipped. An optional
+    project (``optional: true`` and not named in ``only``) that did not build is one line through
+    ``warn`` instead.
     """
     only = list(only)
     for name in only:
@@ -110,6 +128,8 @@ def run(
                 try:
                     if isinstance(p, ReleasedProject):
                         action = _build_released(p, root, entries, log)
+                    elif isinstance(p, LocalProject):
+                        action = _build_local(p, root, entries, log)
                     else:
                         action = _build_git(p, root, entries, log, update=update, http=http)
                 except git.GitCommandError as e:  # a git step without its own handling
@@ -134,15 +154,22 @@ def run(
     counts = {a: sum(o.action == a for o in outcomes) for a in ("built", "up to date", "failed", "skipped")}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
     out(f"build: {summary} in {time.monotonic() - started:.1f}s; manifest {layout.manifest_path(root)}")
-    failed = [o for o in outcomes if o.action == "failed"]
-    if failed:
-        raise BuildFailed("build failed: " + "; ".join(f"{o.name}: {o.error}" for o in failed))
+    not_built = [o for o in outcomes if o.action in ("failed", "skipped")]
+    optional = {p.name for p in order if p.optional and p.name not in only}
+    for o in not_built:
+        if o.name in optional:
+            warn(f"warning: optional project {o.name} was not built: {o.error}")
+    required = [o for o in not_built if o.name not in optional]
+    if required:
+        raise BuildFailed("build failed: " + "; ".join(f"{o.name}: {o.error}" for o in required))
     return outcomes
 
 
 def _describe(p: Project) -> str:
     if isinstance(p, ReleasedProject):
         return f"released {p.version} ({len(p.artifacts)} artifacts)"
+    if isinstance(p, LocalProject):
+        return f"local {p.path} (maven)"
     return f"git {p.ref} ({p.goal})"
 
 
@@ -180,6 +207,85 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path) ->
         shutil.rmtree(tmp, ignore_errors=True)
     entries[p.name] = {**entry, "built_at": _now(), "status": "ok", "fingerprint": fingerprint}
     return "built"
+
+
+def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
+    src = p.source_dir
+    dest = layout.project_dir(p.name, root)
+    prev = entries.get(p.name)
+    if not (src / "pom.xml").is_file():
+        raise StepFailed(f"read {src}", f"{src} holds no pom.xml; fix 'path' of project '{p.name}' in projects.yaml")
+    if (dest / ".git").exists():
+        raise StepFailed(f"build {p.name}", f"{dest} is a git checkout, not a local project's output; move it away")
+    deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
+    entry = {
+        "name": p.name, "kind": p.kind, "path": p.path, "version": _pom_version(src / "pom.xml"),
+        "ref": None, "git_sha": None, "main_classes": p.main_classes,
+    }
+    source_hash = _tree_hash(src)
+    fingerprint = _hash({"kind": p.kind, "source": source_hash, "deps": deps, "format": LOCAL_FORMAT})
+    if (
+        prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
+        and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
+    ):
+        entries[p.name] = {**prev, **entry}
+        return "up to date"
+    log.write_text("")
+    tmp = _new_dir(root, p.name)
+    try:
+        work = tmp / "source"
+        shutil.copytree(src, work, ignore=shutil.ignore_patterns(*LOCAL_EXCLUDES))
+        source_hash = _tree_hash(work)  # exactly what is built, even if the folder changes meanwhile
+        libs = tmp / "libs"
+        maven.mvn(
+            ["-f", "pom.xml", "-DskipTests", "package", f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+             "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+            cwd=work, log=log,
+        )
+        jars = [j for j in sorted((work / "target").glob("*.jar"))
+                if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))]
+        if not jars:
+            raise StepFailed(f"mvn package in {p.path}", "Maven built no jar in target/; the project's packaging must be jar")
+        libs.mkdir(exist_ok=True)
+        for jar in jars:
+            shutil.copy2(jar, libs / jar.name)
+        shutil.rmtree(work)
+        launcher = tmp / layout.LAUNCHER
+        launcher.parent.mkdir(parents=True)
+        launcher.write_text(LAUNCHER_SCRIPT)
+        launcher.chmod(0o755)
+        _swap_in(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fingerprint = _hash({"kind": p.kind, "source": source_hash, "deps": deps, "format": LOCAL_FORMAT})
+    entries[p.name] = {**entry, "source_hash": source_hash, "built_at": _now(), "status": "ok",
+                       "fingerprint": fingerprint}
+    return "built"
+
+
+def _tree_hash(folder: Path) -> str:
+    """Hash of every file's relative path and contents under ``folder``, LOCAL_EXCLUDES left out."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in LOCAL_EXCLUDES)
+        for name in sorted(n for n in filenames if n not in LOCAL_EXCLUDES):
+            f = Path(dirpath) / name
+            h.update(f.relative_to(folder).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _pom_version(pom: Path) -> str | None:
+    """The project's version from its pom.xml (or its parent's), or None if it cannot be read."""
+    try:
+        root = ElementTree.parse(pom).getroot()
+    except (ElementTree.ParseError, OSError):
+        return None
+    for path in ("{*}version", "{*}parent/{*}version"):
+        node = root.find(path)
+        if node is not None and node.text and node.text.strip():
+            return node.text.strip()
+    return None
 
 
 def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool, http: bool) -> str:

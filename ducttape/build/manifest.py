@@ -7,6 +7,8 @@
      "status": "ok", "fingerprint": "..."}
 
 Git projects carry ``ref`` (as pinned) and ``git_sha`` (what was built) instead of a version.
+Local projects (kind ``local``) carry ``path`` (as in projects.yaml), ``version`` (from their
+pom.xml), ``main_classes`` and ``source_hash`` (what was built).
 ``status`` is ``ok`` or ``failed`` (a git project whose last build failed in its checkout).
 The test runner copies this file into each session's results.
 """
@@ -51,7 +53,7 @@ def write(entries: dict[str, dict], root: Path | None = None) -> Path:
 
 
 def main_class(project: str, role: str, root: Path | None = None) -> str:
-    """The main class that released ``project`` lists for ``role`` (e.g. "kafka", "broker").
+    """The main class that ``project`` (released or local) lists for ``role`` (e.g. "kafka", "broker").
 
     Read from the manifest, i.e. from what was built; raises ConfigError if it is not built or
     has no such role.

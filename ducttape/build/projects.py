@@ -1,6 +1,6 @@
 """projects.yaml: what `invoke build` builds, validated on load.
 
-Two kinds of entry, told apart by their keys::
+Three kinds of entry, told apart by their keys::
 
     projects:
       - name: mylib                        # git + Maven source project
@@ -15,6 +15,14 @@ Two kinds of entry, told apart by their keys::
           - org.apache.kafka:kafka_2.13:4.1.1
         main_classes:                      # role -> main class the services launch
           broker: kafka.Kafka
+
+      - name: ducttape-bridge              # Maven project kept in this repository (or any folder)
+        path: bridge                       # relative to the projects file's folder
+        main_classes:
+          bridge: io.ducttape.bridge.Main
+
+Every kind also takes ``optional: true``: the build still succeeds when that project fails (it
+is reported, with a warning at the end), unless it was asked for by name with ``--only``.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from ducttape.errors import ConfigError
 
 DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
 GOALS = ("package", "install")
-GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "depends_on"}
-RELEASED_KEYS = {"name", "artifacts", "main_classes"}
+GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "depends_on", "optional"}
+RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
+LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
+KIND_KEYS = ("git", "artifacts", "path")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 COORD_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+$")
 CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
@@ -47,6 +57,7 @@ class GitProject:
     goal: str
     mvn_args: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    optional: bool = False
     kind = "git"
 
     def url(self, http: bool = False) -> str:
@@ -62,6 +73,7 @@ class ReleasedProject:
     artifacts: tuple[str, ...]
     main_classes: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    optional: bool = False
     kind = "released"
 
     @property
@@ -70,7 +82,20 @@ class ReleasedProject:
         return self.artifacts[0].rsplit(":", 1)[1]
 
 
-Project = GitProject | ReleasedProject
+@dataclass(frozen=True)
+class LocalProject:
+    """A Maven project in a local folder, built into ``libs/`` with its runtime dependencies."""
+
+    name: str
+    path: str  # as written in projects.yaml
+    source_dir: Path  # ``path`` resolved against the projects file's folder
+    main_classes: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    optional: bool = False
+    kind = "local"
+
+
+Project = GitProject | ReleasedProject | LocalProject
 
 
 def https_url(url: str) -> str:
@@ -123,12 +148,28 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise ConfigError(f"{path}: projects[{index}]: 'name' must be a word of letters, digits, '.', '_', '-'")
     where = f"{path}: project '{name}'"
-    if ("git" in entry) == ("artifacts" in entry):
-        raise ConfigError(f"{where}: give either 'git' (source project) or 'artifacts' (released), not both or neither")
-    known = GIT_KEYS if "git" in entry else RELEASED_KEYS
+    kinds = [k for k in KIND_KEYS if k in entry]
+    if len(kinds) != 1:
+        raise ConfigError(f"{where}: give exactly one of 'git' (git source project), 'artifacts' (released) "
+                          f"or 'path' (local source project), not {' and '.join(kinds) or 'none'}")
+    known = {"git": GIT_KEYS, "artifacts": RELEASED_KEYS, "path": LOCAL_KEYS}[kinds[0]]
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(known))})")
+    optional = entry.get("optional", False)
+    if not isinstance(optional, bool):
+        raise ConfigError(f"{where}: 'optional' must be true or false")
+    if "path" in entry:
+        if not isinstance(entry["path"], str) or not entry["path"].strip():
+            raise ConfigError(f"{where}: 'path' must be a folder holding a pom.xml")
+        return LocalProject(
+            name=name,
+            path=entry["path"],
+            source_dir=(path.parent / entry["path"]).resolve(),
+            main_classes=_main_classes(where, entry),
+            depends_on=_str_list(where, entry, "depends_on"),
+            optional=optional,
+        )
     if "git" in entry:
         for key in ("git", "ref"):
             if not isinstance(entry.get(key), (str, int)) or not str(entry[key]).strip():
@@ -143,6 +184,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
             goal=goal,
             mvn_args=_str_list(where, entry, "mvn_args"),
             depends_on=_str_list(where, entry, "depends_on"),
+            optional=optional,
         )
     artifacts = _str_list(where, entry, "artifacts")
     if not artifacts:
@@ -150,12 +192,16 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
     for coord in artifacts:
         if not COORD_RE.match(coord):
             raise ConfigError(f"{where}: artifact {coord!r} is not groupId:artifactId:version")
+    return ReleasedProject(name=name, artifacts=artifacts, main_classes=_main_classes(where, entry), optional=optional)
+
+
+def _main_classes(where: str, entry: dict) -> dict[str, str]:
     main_classes = entry.get("main_classes", {})
     if not isinstance(main_classes, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and CLASS_RE.match(v) for k, v in main_classes.items()
     ):
         raise ConfigError(f"{where}: 'main_classes' must map role names to Java class names")
-    return ReleasedProject(name=name, artifacts=artifacts, main_classes=dict(main_classes))
+    return dict(main_classes)
 
 
 def _str_list(where: str, entry: dict, key: str) -> tuple[str, ...]:

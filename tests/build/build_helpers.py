@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import git
@@ -97,9 +98,9 @@ def maven_repo(path: Path, artifact: str, java: dict[str, str], deps: str = "", 
 
 # -- JVM processes -----------------------------------------------------------------------------
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -135,3 +136,79 @@ def wait_for(what: str, check, timeout: float, proc: subprocess.Popen | None = N
         time.sleep(0.2)
     tail = log.read_text()[-3000:] if log else ""
     pytest.fail(f"{what}: not within {timeout}s\n{tail}")
+
+
+# -- Kafka from the build folder ---------------------------------------------------------------
+
+TOOLS_LOG4J2 = """\
+appender.err.type = Console
+appender.err.name = ERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = ERR
+"""
+SERVER_LOG4J2 = TOOLS_LOG4J2.replace("SYSTEM_ERR", "SYSTEM_OUT").replace("= WARN", "= INFO")
+
+
+def launcher(project: str) -> str:
+    from ducttape.build import layout
+
+    return str(layout.build_dir() / layout.launcher(project))
+
+
+def run_class(project: str, role: str, *args: str, java_opts: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a tool of ``project`` through its launcher (from the default build folder) and wait for it."""
+    from ducttape.build import manifest
+
+    cmd = [launcher(project), manifest.main_class(project, role), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "JAVA_OPTS": java_opts})
+
+
+@contextmanager
+def kraft_broker(d: Path):
+    """One KRaft broker+controller on 127.0.0.1 from the built kafka project, data under ``d``.
+
+    Yields {"bootstrap": "127.0.0.1:PORT", "tools_opts": JAVA_OPTS for tools, "dir": d}; stops the
+    broker (its pid, TERM then KILL) on exit.
+    """
+    from ducttape.build import manifest
+
+    port, controller_port = free_port(), free_port()
+    (d / "tools-log4j2.properties").write_text(TOOLS_LOG4J2)
+    (d / "log4j2.properties").write_text(SERVER_LOG4J2)
+    (d / "server.properties").write_text(
+        "process.roles=broker,controller\n"
+        "node.id=1\n"
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}\n"
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n"
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n"
+        "controller.listener.names=CONTROLLER\n"
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+        "inter.broker.listener.name=PLAINTEXT\n"
+        f"log.dirs={d / 'data'}\n"
+        "offsets.topic.replication.factor=1\n"
+        "transaction.state.log.replication.factor=1\n"
+        "transaction.state.log.min.isr=1\n"
+        "group.initial.rebalance.delay.ms=0\n"
+    )
+    tools = f"-Dlog4j2.configurationFile={d / 'tools-log4j2.properties'}"
+    uuid = run_class("kafka", "storage", "random-uuid", java_opts=tools)
+    assert uuid.returncode == 0, uuid.stderr
+    fmt = run_class("kafka", "storage", "format", "-t", uuid.stdout.strip(), "-c", str(d / "server.properties"),
+                    java_opts=tools)
+    assert fmt.returncode == 0 and "Formatting" in fmt.stdout, fmt.stdout + fmt.stderr
+
+    log = d / "broker.log"
+    broker = start(
+        [launcher("kafka"), manifest.main_class("kafka", "broker"), str(d / "server.properties")],
+        log, {"JAVA_OPTS": f"-Xmx512m -Dlog4j2.configurationFile={d / 'log4j2.properties'}"},
+    )
+    try:
+        wait_for("Kafka broker started", lambda: "Kafka Server started" in log.read_text(), 90, broker, log)
+        yield {"bootstrap": f"127.0.0.1:{port}", "tools_opts": tools, "dir": d}
+    finally:
+        stop(broker)
+    assert broker.returncode is not None

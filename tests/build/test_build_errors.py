@@ -58,7 +58,10 @@ def test_unknown_key(invoke_build, tmp_path, prior_build):
         ("{name: a, git: 'file:///x', ref: main, goal: deploy}", "goal must be one of package, install"),
         ("{name: a, artifacts: ['org.example:only-two']}", "is not groupId:artifactId:version"),
         ("{name: a, git: 'file:///x'}", "'ref' is required"),
-        ("{name: a, git: 'file:///x', ref: main, artifacts: ['g:a:1']}", "not both or neither"),
+        ("{name: a, git: 'file:///x', ref: main, artifacts: ['g:a:1']}", "not git and artifacts"),
+        ("{name: a, main_classes: {r: a.B}}", "give exactly one of 'git'"),
+        ("{name: a, path: bridge, optional: 'yes'}", "'optional' must be true or false"),
+        ("{name: a, path: bridge, ref: main}", "unknown key 'ref'"),
         ("{name: a, git: 'file:///x', ref: main, depends_on: [b]}", "unknown project 'b'"),
     ],
 )
