@@ -3,13 +3,15 @@
 // A single source file with no dependencies, run by the JDK's source launcher on the node:
 //   java RestLoadGen.java produce --url U --topic T --records N --record-size S --batch B
 //                                 [--throughput R] [--concurrency C] [--interval-ms I]
-//   java RestLoadGen.java consume --url U --topic T --records N --group G
+//   java RestLoadGen.java consume --url U --topic T --records N --group G [--format F]
 //                                 [--max-bytes M] [--poll-timeout-ms P] [--idle-timeout-ms D]
 //                                 [--interval-ms I]
 // produce: POST /topics/T with B records of S bytes per request (the last one may be smaller),
 //          from C connections at once, throttled to R records/s if R > 0.
-// consume: create a consumer instance in group G, subscribe to T, GET records until N have
-//          been read (failing after D ms without any), then delete the instance.
+// consume: create a consumer instance in group G with embedded format F (binary, the default,
+//          reads any record; json needs JSON values), subscribe to T, GET records until N have
+//          been read (failing after D ms without any), then delete the instance. Bytes are
+//          those of the record values (decoded, for binary).
 // Every request is timed on the client. stdout gets one JSON object per line: {"event":"stats"}
 // every I ms for the last interval, then {"event":"result"} with latency percentiles over
 // requests. A failure prints "error: ..." on stderr and exits 1.
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 public class RestLoadGen {
     static final String JSON_V2 = "application/vnd.kafka.json.v2+json";
+    static final String BINARY_V2 = "application/vnd.kafka.binary.v2+json";
     static final String V2 = "application/vnd.kafka.v2+json";
     static final double MB = 1024.0 * 1024.0;
 
@@ -128,6 +131,9 @@ public class RestLoadGen {
 
     static void consume(Map<String, String> o) throws Exception {
         String url = need(o, "url"), topic = need(o, "topic"), group = need(o, "group");
+        String format = o.getOrDefault("format", "binary");
+        if (!format.equals("binary") && !format.equals("json")) throw new IllegalArgumentException("--format is binary or json, not " + format);
+        String accept = format.equals("json") ? JSON_V2 : BINARY_V2;
         long records = Long.parseLong(need(o, "records"));
         long maxBytes = Long.parseLong(o.getOrDefault("max-bytes", "1048576"));
         long pollMs = Long.parseLong(o.getOrDefault("poll-timeout-ms", "1000"));
@@ -136,7 +142,7 @@ public class RestLoadGen {
         HttpClient client = client();
         String name = "ducttape-" + ProcessHandle.current().pid();
         String created = call(client, "POST", url + "/consumers/" + group, V2,
-            "{\"name\":\"" + name + "\",\"format\":\"json\",\"auto.offset.reset\":\"earliest\",\"enable.auto.commit\":false}");
+            "{\"name\":\"" + name + "\",\"format\":\"" + format + "\",\"auto.offset.reset\":\"earliest\",\"enable.auto.commit\":false}");
         Object base = ((Map<?, ?>) Json.parse(created)).get("base_uri");
         String instance = base instanceof String s && !s.isEmpty() ? s : url + "/consumers/" + group + "/instances/" + name;
         Recorder rec = new Recorder();
@@ -148,14 +154,14 @@ public class RestLoadGen {
             reporter = rec.report(intervalMs);
             while (rec.records < records) {
                 HttpRequest req = HttpRequest.newBuilder(poll).timeout(Duration.ofMillis(pollMs + 60000))
-                    .header("Accept", JSON_V2).GET().build();
+                    .header("Accept", accept).GET().build();
                 long t0 = System.nanoTime();
                 HttpResponse<String> resp = client.send(req, HttpResponse.BodyHandlers.ofString());
                 double ms = (System.nanoTime() - t0) / 1e6;
                 if (resp.statusCode() != 200) throw new IllegalStateException("GET " + poll + " answered " + resp.statusCode() + ": " + clip(resp.body()));
                 List<?> batch = (List<?>) Json.parse(resp.body());
                 long bytes = 0;
-                for (Object r : batch) bytes += valueBytes(((Map<?, ?>) r).get("value"));
+                for (Object r : batch) bytes += valueBytes(((Map<?, ?>) r).get("value"), format);
                 rec.add(ms, batch.size(), bytes, 0, null);
                 if (!batch.isEmpty()) lastData = System.nanoTime();
                 else if ((System.nanoTime() - lastData) / 1e6 > idleMs)
@@ -169,8 +175,12 @@ public class RestLoadGen {
         }
     }
 
-    static long valueBytes(Object value) {
+    static long valueBytes(Object value, String format) {
         if (value == null) return 0;
+        if (format.equals("binary") && value instanceof String s) {
+            int padding = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+            return s.length() / 4 * 3 - padding;
+        }
         return (value instanceof String s ? s : Json.write(value)).getBytes(StandardCharsets.UTF_8).length;
     }
 

@@ -86,7 +86,8 @@ class RestProducerPerformanceService(_RestLoad):
 
 class RestConsumerPerformanceService(_RestLoad):
     """Each worker reads ``num_records`` records of ``topic`` through the bridge: it makes a
-    consumer instance in group ``group`` (default: its own per worker), subscribes, and polls
+    consumer instance in group ``group`` (default: its own per worker) with embedded
+    ``format`` (``binary`` reads any record, ``json`` only JSON values), subscribes, and polls
     (up to ``max_bytes`` per poll) until it has them all; it fails after ``idle_timeout_ms``
     without a record.
 
@@ -95,15 +96,16 @@ class RestConsumerPerformanceService(_RestLoad):
     """
 
     def __init__(self, cluster, num_nodes, rest, topic: str, num_records: int,
-                 group: str | None = None, max_bytes: int = 4 * 1024 * 1024,
-                 idle_timeout_ms: int = 30000, **kwargs):
+                 group: str | None = None, format: str = "binary",  # noqa: A002 - the API's word
+                 max_bytes: int = 4 * 1024 * 1024, idle_timeout_ms: int = 30000, **kwargs):
         super().__init__(cluster, num_nodes, rest, topic, num_records, **kwargs)
-        self.group, self.max_bytes, self.idle_timeout_ms = group, max_bytes, idle_timeout_ms
+        self.group, self.format = group, format
+        self.max_bytes, self.idle_timeout_ms = max_bytes, idle_timeout_ms
 
     def loadgen_args(self, idx):
         return ["consume", "--url", self._url(idx), "--topic", self.topic,
                 "--records", self.num_records, "--group", self.group or f"{self.service_id}-{idx}",
-                "--max-bytes", self.max_bytes, "--idle-timeout-ms", self.idle_timeout_ms]
+                "--format", self.format, "--max-bytes", self.max_bytes, "--idle-timeout-ms", self.idle_timeout_ms]
 
     def _worker(self, idx, node: Node):
         super()._worker(idx, node)
