@@ -12,7 +12,8 @@ from ducttape.cluster import Cluster, Node
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.templates import render
-from ducttape.services import Service
+from ducttape.remote import RemoteCommandError
+from ducttape.services import Service, ServiceError
 
 PROJECT = "kafka"
 PORT, CONTROLLER_PORT = 9092, 9093
@@ -56,6 +57,10 @@ class _KafkaServers(Service):
                                      java_opts=jvm.opts(self.heap, log4j)))
         self.wait_for_log(node, monitor, READY, timeout=START_TIMEOUT)
 
+    def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:
+        """The first errors in the node's log if there are any (why it failed), else its end."""
+        return jvm.log_errors(self, node, lines, log) or super().log_tail(node, lines, log)
+
     def run_tool(self, role: str, *args: object, node: Node | None = None,
                  timeout: float = 120) -> str:
         """Run a Kafka command-line tool (a role in projects.yaml: ``topics``, ``configs``, ...)
@@ -67,7 +72,14 @@ class _KafkaServers(Service):
                                                    level="WARN", loggers={}))
         cmd = jvm.command(node, PROJECT, role, *args, java_opts=jvm.opts(
             jvm.TOOL_HEAP, jvm.TOOL_OPTS, f"-Dlog4j2.configurationFile={log4j}"))
-        return node.account.ssh_output(cmd, timeout=timeout)
+        try:
+            return node.account.ssh_output(cmd, timeout=timeout)
+        except RemoteCommandError as exc:
+            what = f"timed out after {exc.timeout:g}s" if exc.timeout is not None else f"exited {exc.exit_status}"
+            said = jvm.summary(exc.stderr + exc.stdout)
+            raise ServiceError(f"{self.service_id} on {node.name}: kafka {role} "
+                               f"{' '.join(str(a) for a in args[:2])} ... {what}"
+                               + (f": {said}" if said else "")) from None
 
     def _write_config(self, node: Node) -> None:
         config = render("kafka-server.properties.j2", service_id=self.service_id,

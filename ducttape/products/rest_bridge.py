@@ -89,6 +89,10 @@ class RestProxyService(Service):
         self.wait_for_http(node, self.port, "/", timeout=START_TIMEOUT, status=200)
         self._check_reaches_kafka(node, bootstrap)
 
+    def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:
+        """The first errors in the node's log if there are any (why it failed), else its end."""
+        return jvm.log_errors(self, node, lines, log) or super().log_tail(node, lines, log)
+
     def _check_reaches_kafka(self, node: Node, bootstrap: str) -> None:
         """Fail unless some broker of ``bootstrap`` accepts a TCP connection from ``node``."""
         for server in bootstrap.split(","):
@@ -97,7 +101,7 @@ class RestProxyService(Service):
             if node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null",
                                 allow_fail=True, timeout=30) == 0:
                 return
-        tail = self.log_tail(node)
+        tail = self.log_tail(node, lines=4)
         raise ServiceError(f"{self.service_id} on {node.name}: the bridge cannot reach Kafka: no "
                            f"broker of {bootstrap} accepts connections from {node.name}"
                            + (f"; last lines of {self.path(node, self.logs['output'])}: {tail}" if tail else ""))
