@@ -30,8 +30,11 @@ class KafkaBounceTest(KafkaTest):
     @cluster(num_nodes=5)
     @matrix(clean_shutdown=[True, False])
     def test_no_acked_record_lost(self, clean_shutdown):
+        # VerifiableProducer sets retries=0 unless told otherwise: a record sent while its
+        # partition moves would fail instead of being retried on the new leader
         producer = VerifiableProducerService(self.cluster, 1, self.kafka, TOPIC,
-                                             max_messages=RECORDS, throughput=RATE, acks=-1)
+                                             max_messages=RECORDS, throughput=RATE, acks=-1,
+                                             settings={"retries": 2147483647})
         producer.start()
         poll(lambda: producer.num_acked() >= RECORDS // 3, 120,
              lambda: f"the producer had {producer.num_acked()} records acknowledged after 120s",
