@@ -46,7 +46,6 @@ class KafkaBounceTest(KafkaTest):
         bounce_s = time.monotonic() - started
         producer.wait(timeout=300)
         producer.stop()
-        acked_during = [v for v in producer.acked[acked_before:]]
         self.logger.info("bounced %s (%s) in %.1fs; %d acknowledged, %d not", victim.name,
                          "clean" if clean_shutdown else "kill -9", bounce_s, len(producer.acked),
                          len(producer.not_acked))
@@ -66,7 +65,7 @@ class KafkaBounceTest(KafkaTest):
             f"only {len(producer.acked)} of {RECORDS} records acknowledged: {producer.last_errors}"
         return {"bounced": victim.name, "clean_shutdown": clean_shutdown,
                 "acked": len(producer.acked), "not_acked": len(producer.not_acked),
-                "acked_after_bounce_began": len(acked_during),
+                "acked_after_bounce_began": len(producer.acked) - acked_before,
                 "consumed": sum(consumer.consumed.values()),
                 "duplicates": sum(n - 1 for n in consumer.consumed.values()),
                 "lost": len(lost),
