@@ -12,7 +12,7 @@ import re
 import shlex
 import threading
 import time
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from invoke import Context
 from invoke.exceptions import CommandTimedOut
@@ -32,6 +32,10 @@ _SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
 
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
+
+Guard = Callable[[], None]
+"""Called between the polls of a wait; raises to give the wait up early (e.g. when the process
+that should answer has exited)."""
 
 
 class RemoteAccount:
@@ -218,16 +222,18 @@ class RemoteAccount:
         return LogMonitor(self, path)
 
     def wait_for_log(self, path: str, regex: str, timeout: float = 60.0,
-                     monitor: "LogMonitor | None" = None) -> str:
+                     monitor: "LogMonitor | None" = None, guard: Guard | None = None) -> str:
         """Wait for a line matching ``regex`` (Python syntax) written to ``path`` after the call
-        started (or after ``monitor`` was created); return the line."""
-        return (monitor or self.monitor_log(path)).wait_until(regex, timeout)
+        started (or after ``monitor`` was created); return the line. ``guard`` as in ``poll``."""
+        return (monitor or self.monitor_log(path)).wait_until(regex, timeout, guard=guard)
 
     def wait_for_http(self, port: int, path: str = "/", timeout: float = 60.0,
-                      address: str | None = None, status: int | None = None) -> int:
+                      address: str | None = None, status: int | None = None,
+                      guard: Guard | None = None) -> int:
         """Poll ``http://address:port/path`` from the node until it answers; return the status.
 
         With ``status`` given, wait for exactly that status; otherwise any HTTP answer will do.
+        ``guard`` as in ``poll``.
         """
         url = f"http://{address or self.address}:{int(port)}{path}"
         cmd = f"curl -s -o /dev/null --max-time 5 -w '%{{http_code}}' {q(url)}"
@@ -240,7 +246,8 @@ class RemoteAccount:
             return code != "000" and (status is None or int(code) == status)
 
         poll(answered, timeout, lambda: f"{self.name}: {url} did not answer"
-             f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})")
+             f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})",
+             guard=guard)
         return int(last.split()[1])
 
     def close(self) -> None:
@@ -267,8 +274,9 @@ class LogMonitor:
         self.offset = int(size.strip() or 0)
         self._partial = ""
 
-    def wait_until(self, regex: str, timeout: float = 60.0) -> str:
-        """Return the first new line matching ``regex``; raise TimeoutError after ``timeout``."""
+    def wait_until(self, regex: str, timeout: float = 60.0, guard: Guard | None = None) -> str:
+        """Return the first new line matching ``regex``; raise TimeoutError after ``timeout``.
+        ``guard`` as in ``poll``."""
         pattern = re.compile(regex)
         found: list[str] = []
         seen: list[str] = []
@@ -292,17 +300,23 @@ class LogMonitor:
 
         poll(check, timeout, lambda: (
             f"{self.account.name}: no line matching /{regex}/ in {self.path} within {timeout:g}s"
-            + (f"; last lines: {' | '.join(seen[-5:])}" if seen else "; nothing new was written")))
+            + (f"; last lines: {' | '.join(seen[-5:])}" if seen else "; nothing new was written")),
+             guard=guard)
         return found[0]
 
 
-def poll(check, timeout: float, describe) -> None:
-    """Call ``check()`` until it returns true, backing off; raise TimeoutError(describe())."""
+def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:
+    """Call ``check()`` until it returns true, backing off; raise TimeoutError(describe()).
+
+    After each unsuccessful check ``guard()`` (if given) runs; whatever it raises ends the wait.
+    """
     deadline = time.monotonic() + timeout
     interval = POLL_FIRST
     while True:
         if check():
             return
+        if guard is not None:
+            guard()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(describe())

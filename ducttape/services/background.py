@@ -33,7 +33,9 @@ class BackgroundThreadService(Service):
         ``stop_node`` can signal it like a spawned process."""
         wrapped = (f"mkdir -p {shlex.quote(self.workdir(node))} && "
                    f"echo $$ > {shlex.quote(self.pid_file(node))} && exec {cmd}")
-        return node.account.ssh_capture(f"setsid sh -c {shlex.quote(wrapped)}", timeout=timeout)
+        # -w: where the login shell leads its own process group (sshd sessions), setsid forks
+        # and would exit 0 at once; waiting passes the command's exit status on.
+        return node.account.ssh_capture(f"setsid -w sh -c {shlex.quote(wrapped)}", timeout=timeout)
 
     def start_node(self, node: Node) -> None:
         idx = self.idx(node)
@@ -68,6 +70,13 @@ class BackgroundThreadService(Service):
         if interrupted:  # the worker failed because we stopped its command: not an error
             self._errors.pop(node, None)
         self._raise_worker_error(node)
+
+    def check(self) -> None:
+        """Raise the error of a worker that has failed so far, if any (each error is raised
+        once). Pass it as the ``guard`` of a wait on the service's progress, so the wait ends
+        when a worker dies instead of running into its timeout."""
+        for node in list(self._errors):
+            self._raise_worker_error(node)
 
     def _raise_worker_error(self, node: Node) -> None:
         exc = self._errors.pop(node, None)

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
+import shlex
 import threading
 import time
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 from ducttape.cluster import Cluster, Node
+from ducttape.errors import TimeoutError
 from ducttape.parallel import parallel_map
-from ducttape.remote.account import poll
+from ducttape.remote.account import Guard, LogMonitor, poll
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 STOP_TIMEOUT = 30.0
+TAIL_LINES = 12
+"""Lines of a service's log quoted in the message of a failed start."""
+_STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)")
+T = TypeVar("T")
+
+
+class ServiceError(Exception):
+    """A service's process exited while it should have been running (starting, most often).
+
+    The message ends with the last lines of the service's log.
+    """
 
 
 class Service:
@@ -157,6 +171,60 @@ class Service:
 
     def alive(self, node: Node) -> bool:
         return bool(self.pids(node))
+
+    # -- waiting for a spawned process, failing fast if it dies -------------------------------
+
+    def wait_for_log(self, node: Node, monitor: LogMonitor, regex: str,
+                     timeout: float = 60.0) -> str:
+        """Wait for a line matching ``regex`` in the log that ``monitor`` watches (make it before
+        spawning), while the service's process on ``node`` runs; return the line.
+
+        Raises ServiceError as soon as the process has exited, TimeoutError after ``timeout``;
+        both messages end with the last lines of the service's output log.
+        """
+        return self._watch(node, f"waiting for /{regex}/ in {monitor.path}",
+                           lambda guard: monitor.wait_until(regex, timeout, guard=guard))
+
+    def wait_for_http(self, node: Node, port: int, path: str = "/", timeout: float = 60.0,
+                      status: int | None = None) -> int:
+        """Wait for ``http://node.address:port/path`` to answer (``status`` if given), as
+        ``wait_for_log`` waits for a line; return the status."""
+        return self._watch(node, f"waiting for HTTP on port {port}",
+                           lambda guard: node.account.wait_for_http(
+                               port, path, timeout, address=node.address, status=status,
+                               guard=guard))
+
+    def wait_for(self, node: Node, check: Callable[[], bool], timeout: float,
+                 describe: Callable[[], str]) -> None:
+        """Poll ``check()`` until true, as ``wait_for_log`` waits for a line; ``describe()``
+        says what did not happen."""
+        self._watch(node, "waiting for it to be ready",
+                    lambda guard: poll(check, timeout, describe, guard=guard))
+
+    def log_tail(self, node: Node, lines: int = TAIL_LINES, log: str = "output") -> str:
+        """The last ``lines`` lines of declared log ``log`` on ``node``, Java stack frames left
+        out, joined with " | " ('' if there is no such file)."""
+        path = self.path(node, self.logs[log])
+        text = node.account.ssh_output(f"tail -n {lines * 20} {shlex.quote(path)} 2>/dev/null",
+                                       allow_fail=True, timeout=30)
+        kept = [line.rstrip() for line in text.splitlines()
+                if line.strip() and not _STACK_FRAME.match(line)]
+        return " | ".join(kept[-lines:])
+
+    def _watch(self, node: Node, doing: str, wait: Callable[[Guard], T]) -> T:
+        def tail() -> str:
+            text = self.log_tail(node)
+            return f"; last lines of {self.path(node, self.logs['output'])}: {text}" if text else \
+                f"; {self.path(node, self.logs['output'])} is empty"
+
+        def guard() -> None:
+            if not self.alive(node):
+                raise ServiceError(f"{self.service_id} on {node.name} exited while {doing}{tail()}")
+
+        try:
+            return wait(guard)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}{tail()}") from None
 
     def _start_node_logged(self, node: Node) -> None:
         node.account.mkdirs(self.workdir(node))

@@ -160,3 +160,19 @@ def test_unreachable_host_is_one_clear_error():
     acct = SshAccount("ghost", "127.0.0.1", user="root", port=1, connect_timeout=3)
     with pytest.raises(ClusterError, match=r"cannot connect to node ghost at root@127.0.0.1:1"):
         acct.ssh("true")
+
+
+def test_a_guard_ends_a_wait_early(account, tmp_path):
+    calls = []
+
+    def guard():
+        calls.append(time.monotonic())
+        if len(calls) in (3, 4):
+            raise RuntimeError("the writer is gone")
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="the writer is gone"):
+        account.wait_for_log(str(tmp_path / "quiet.log"), "never", timeout=30, guard=guard)
+    with pytest.raises(RuntimeError, match="the writer is gone"):
+        account.wait_for_http(1, timeout=30, guard=guard)
+    assert time.monotonic() - start < 10 and len(calls) == 4

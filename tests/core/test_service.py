@@ -9,7 +9,7 @@ import pytest
 from ducttape.cluster import load_cluster
 from ducttape.errors import TimeoutError
 from ducttape.remote import RemoteCommandError
-from ducttape.services import BackgroundThreadService, Service, run_parallel
+from ducttape.services import BackgroundThreadService, Service, ServiceError, run_parallel
 
 
 class Echo(Service):
@@ -19,6 +19,19 @@ class Echo(Service):
         monitor = node.account.monitor_log(self.path(node, "service.log"))
         self.spawn(node, f"sh -c 'echo up {self.idx(node)} $EXTRA; exec sleep 600'", env={"EXTRA": "x"})
         monitor.wait_until(rf"up {self.idx(node)} x", timeout=10)
+
+
+class Starter(Service):
+    """Runs ``script`` and waits for the line 'ready' the way product services do."""
+
+    def __init__(self, cluster, script):
+        super().__init__(cluster, 1)
+        self.script = script
+
+    def start_node(self, node):
+        monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
+        self.spawn(node, f"sh -c {self.script!r}")
+        self.wait_for_log(node, monitor, "^ready$", timeout=3)
 
 
 class Job(Service):
@@ -99,6 +112,18 @@ def test_worker_errors_are_raised_by_wait(cluster):
     assert cluster.num_available == 4
 
 
+def test_check_raises_a_failed_workers_error_once(cluster):
+    from ducttape.remote.account import poll
+    svc = Counter(cluster, 1, "sh -c 'echo 1; echo boom'")
+    svc.start()
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="worker 1 read boom"):
+        poll(lambda: False, 30, lambda: "never", guard=svc.check)
+    assert time.monotonic() - start < 10
+    svc.check()  # raised once
+    svc.stop()
+
+
 def test_failing_remote_command_in_worker_is_raised(cluster):
     svc = Counter(cluster, 1, "sh -c 'echo 1; exit 9'")
     with pytest.raises(RemoteCommandError, match="exited 9"):
@@ -127,3 +152,56 @@ def test_too_many_nodes(cluster):
     from ducttape.errors import ClusterError
     with pytest.raises(ClusterError, match="asked for 5 nodes"):
         Echo(cluster, 5).start()
+
+
+@pytest.mark.ssh
+def test_failing_worker_command_is_raised_over_ssh(json_cluster_file):
+    """Over SSH the login shell leads its process group, so plain setsid would fork and exit 0."""
+    from ducttape.cluster.json_file import JsonCluster
+    cluster = JsonCluster(json_cluster_file)
+    try:
+        svc = Counter(cluster, 1, "sh -c 'echo 1; sleep 0.2; exit 9'")
+        with pytest.raises(RemoteCommandError, match="exited 9"):
+            svc.run(timeout=30)
+        assert svc.stats == [{"node": 1, "line": "1"}]
+    finally:
+        cluster.close()
+
+
+def test_a_process_that_dies_while_starting_fails_fast_with_its_log(cluster):
+    script = ("echo loading config; echo 'ERROR bad value x for num.partitions'; "
+              "echo 'java.lang.Exception: boom'; echo '\tat Foo.bar(Foo.java:1)'; exit 1")
+    svc = Starter(cluster, script.replace("'", '"'))
+    start = time.monotonic()
+    with pytest.raises(ServiceError) as err:
+        svc.start()
+    assert time.monotonic() - start < 2.5, "must not wait out the 3 s timeout"
+    msg = str(err.value)
+    assert msg.startswith("Starter-1 on node1 exited while waiting for /^ready$/")
+    assert msg.endswith("service.log: loading config | ERROR bad value x for num.partitions | "
+                        "java.lang.Exception: boom")
+    svc.stop()
+    assert cluster.num_available == 4
+
+
+def test_a_start_that_times_out_quotes_the_log(cluster):
+    svc = Starter(cluster, "echo still warming up; exec sleep 600")
+    with pytest.raises(TimeoutError, match=r"no line matching /\^ready\$/ .* within 3s.*"
+                                           r"last lines of .*service.log: still warming up$"):
+        svc.start()
+    svc.stop()
+    assert cluster.num_available == 4
+
+
+def test_wait_for_http_fails_fast_when_the_process_dies(cluster):
+    class Web(Service):
+        def start_node(self, node):
+            self.spawn(node, "sh -c 'echo cannot bind; exit 2'")
+            self.wait_for_http(node, 1, timeout=20)
+
+    web = Web(cluster, 1)
+    start = time.monotonic()
+    with pytest.raises(ServiceError, match=r"exited while waiting for HTTP on port 1; .*: cannot bind$"):
+        web.start()
+    assert time.monotonic() - start < 10
+    web.stop()

@@ -1,0 +1,62 @@
+"""What the measuring services share: a tool run on each node, its output read while it runs."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from types import MappingProxyType
+from typing import Iterator
+
+from ducttape.cluster import Node
+from ducttape.products import jvm
+from ducttape.products.templates import render
+from ducttape.remote import RemoteCommandError
+from ducttape.services import BackgroundThreadService, ServiceError
+
+RUN_TIMEOUT = 7200.0
+"""Seconds a tool may run (the seed's sizes take tens of minutes through the bridge)."""
+
+
+class ToolService(BackgroundThreadService):
+    """Runs a command-line tool on each of its nodes (worker ``idx`` on node ``idx``).
+
+    The tool's stdout is read line by line while it runs (``tool_lines``); its stderr, where
+    the Java tools log, goes to the ``output`` log that lands in the results. ``results`` gets
+    one dict per worker, ``stats`` the intermediate dicts (each with its ``worker``).
+    """
+
+    logs = MappingProxyType({"output": "tool.log"})
+
+    def __init__(self, cluster, num_nodes: int = 1, timeout: float = RUN_TIMEOUT):
+        super().__init__(cluster, num_nodes)
+        self.timeout = timeout
+
+    def tool_lines(self, node: Node, cmd: str) -> Iterator[str]:
+        """The stdout lines of ``cmd`` on ``node`` as it writes them. A tool that fails raises
+        ServiceError with the end of its log."""
+        log = self.path(node, self.logs["output"])
+        self.logger.debug("%s on %s: %s", self.service_id, node.name, cmd)
+        try:
+            yield from self.capture(node, f"{cmd} 2>> {shlex.quote(log)}", timeout=self.timeout)
+        except RemoteCommandError as exc:
+            what = f"timed out after {exc.timeout:g}s" if exc.timeout is not None else f"exited {exc.exit_status}"
+            tail = self.log_tail(node)
+            raise ServiceError(f"{self.service_id} on {node.name}: the tool {what}"
+                               + (f"; last lines of {log}: {tail}" if tail else f"; {log} is empty")) from None
+
+    def kafka_tool(self, node: Node, role: str, *args: object, heap: str = jvm.TOOL_HEAP) -> str:
+        """Command running Kafka tool ``role`` on ``node``, logging WARN and up to stderr."""
+        log4j = self.path(node, "tools-log4j2.properties")
+        node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR",
+                                               level="WARN", loggers={}))
+        return jvm.command(node, "kafka", role, *args,
+                           java_opts=jvm.opts(heap, f"-Dlog4j2.configurationFile={log4j}"))
+
+    def add_stats(self, idx: int, started: float, stats: dict) -> None:
+        with self.stats_lock:
+            self.stats.append({"worker": idx, "time_s": round(time.monotonic() - started, 3), **stats})
+
+
+def properties(settings: dict) -> list[str]:
+    """``key=value`` words for a tool's ``--producer-props`` and the like."""
+    return [f"{k}={v}" for k, v in settings.items()]

@@ -1,0 +1,107 @@
+"""RestProxyService: the Kafka HTTP bridge (the Strimzi REST API), one instance per node.
+
+Two projects can provide it, both started the same way (``--config-file=application.properties``
+with the Strimzi keys) under the main class role ``bridge``: the Strimzi Kafka Bridge
+(``kafka-bridge``, released by Strimzi) and ducttape's own bridge (``ducttape-bridge``, built
+from ``bridge/`` in this repository, for machines that cannot fetch Strimzi's). The service uses
+``kafka-bridge`` if it is built, else ``ducttape-bridge``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from types import MappingProxyType
+from typing import Mapping
+
+from ducttape.build import manifest
+from ducttape.cluster import Cluster, Node
+from ducttape.errors import ConfigError
+from ducttape.products import jvm
+from ducttape.products.templates import render
+from ducttape.services import Service, ServiceError
+
+BRIDGE_PROJECTS = ("kafka-bridge", "ducttape-bridge")
+"""In order of preference: Strimzi's release, then ducttape's own."""
+PORT = 8080
+START_TIMEOUT = 120.0
+QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN"})
+"""Strimzi logs every request at INFO through these; under load that is most of the work."""
+
+
+def bridge_project(built: Mapping[str, dict] | None = None) -> str:
+    """The bridge project to run: the first of BRIDGE_PROJECTS that is built with a ``bridge``
+    main class; ConfigError saying how to build one if none is."""
+    built = manifest.read() if built is None else built
+    for name in BRIDGE_PROJECTS:
+        entry = built.get(name) or {}
+        if entry.get("status") == "ok" and "bridge" in (entry.get("main_classes") or {}):
+            return name
+    raise ConfigError("no Kafka HTTP bridge is built: run `invoke build --only kafka-bridge` "
+                      "(Strimzi's) or `invoke build --only ducttape-bridge` (ducttape's own)")
+
+
+class RestProxyService(Service):
+    """``num_nodes`` HTTP bridges in front of ``kafka`` (a KafkaService), each listening on
+    ``http://node.address:port``.
+
+    ``settings`` are added to application.properties (``kafka.producer.acks``,
+    ``kafka.consumer.*``, ...). A bridge is ready when ``GET /`` answers 200 and its node can
+    open a connection to a broker it was given; a bridge that exits first, or cannot reach
+    Kafka, fails the start with the end of its log.
+    """
+
+    logs = MappingProxyType({"output": "bridge.log", "config": "application.properties"})
+
+    def __init__(self, cluster: Cluster, num_nodes: int, kafka, settings: Mapping | None = None,
+                 heap: str = "512m", port: int = PORT, project: str | None = None):
+        super().__init__(cluster, num_nodes)
+        self.kafka = kafka
+        self.settings = dict(settings or {})
+        self.heap = heap
+        self.port = port
+        self.project = project or bridge_project()
+
+    def url(self, idx: int = 1) -> str:
+        """The base URL of the bridge on node ``idx`` (1-based)."""
+        return f"http://{self.nodes[idx - 1].address}:{self.port}"
+
+    def bootstrap_servers(self) -> str:
+        """The brokers the bridges are given (``kafka.bootstrap.servers`` in settings wins)."""
+        return str(self.settings.get("kafka.bootstrap.servers") or self.kafka.bootstrap_servers())
+
+    def start_node(self, node: Node) -> None:
+        bootstrap = self.bootstrap_servers()
+        if not bootstrap:
+            raise ConfigError(f"{self.service_id}: {self.kafka.service_id} has no brokers; "
+                              f"start it before the bridge")
+        settings = {k: v for k, v in self.settings.items() if k != "kafka.bootstrap.servers"}
+        node.account.create_file(self.path(node, "application.properties"), render(
+            "bridge-application.properties.j2", service_id=self.service_id,
+            bridge_id=f"{self.service_id}-{self.idx(node)}", address=node.address, port=self.port,
+            bootstrap_servers=bootstrap, settings=settings))
+        node.account.create_file(self.path(node, "log4j2.properties"), render(
+            "log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers=QUIET_LOGGERS))
+        java_opts = jvm.opts(self.heap, f"-Dlog4j2.configurationFile={self.path(node, 'log4j2.properties')}",
+                             f"-Dvertx.cacheDirBase={self.path(node, 'vertx-cache')}")
+        self.spawn(node, jvm.command(node, self.project, "bridge",
+                                     f"--config-file={self.path(node, 'application.properties')}",
+                                     java_opts=java_opts))
+        self.wait_for_http(node, self.port, "/", timeout=START_TIMEOUT, status=200)
+        self._check_reaches_kafka(node, bootstrap)
+
+    def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:
+        """The first errors in the node's log if there are any (why it failed), else its end."""
+        return jvm.log_errors(self, node, lines, log) or super().log_tail(node, lines, log)
+
+    def _check_reaches_kafka(self, node: Node, bootstrap: str) -> None:
+        """Fail unless some broker of ``bootstrap`` accepts a TCP connection from ``node``."""
+        for server in bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            probe = f"exec 3<>/dev/tcp/{host}/{int(port)}"
+            if node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null",
+                                allow_fail=True, timeout=30) == 0:
+                return
+        tail = self.log_tail(node, lines=4)
+        raise ServiceError(f"{self.service_id} on {node.name}: the bridge cannot reach Kafka: no "
+                           f"broker of {bootstrap} accepts connections from {node.name}"
+                           + (f"; last lines of {self.path(node, self.logs['output'])}: {tail}" if tail else ""))
