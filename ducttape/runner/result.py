@@ -25,6 +25,7 @@ class TestResult:
     folder: str = ""
     nodes: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    summary: str = ""
     attempts: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:

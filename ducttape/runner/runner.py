@@ -197,7 +197,7 @@ class Runner:
 
         def body() -> None:
             try:
-                test = spec.cls(view, test_dir)
+                test = outcome["test"] = spec.cls(view, test_dir)
                 test.setUp()
                 try:
                     outcome["data"] = getattr(test, spec.method)(**spec.params)
@@ -219,6 +219,8 @@ class Runner:
         wake.wait(self.timeout)
         with self._lock:
             self._wakers.discard(wake)
+        if "test" in outcome:
+            result.summary = "\n".join(outcome["test"].shown)
         if "done" not in outcome:
             if self._abort.is_set():
                 _fail(result, "interrupted (Ctrl-C): services stopped, run ended", "")
@@ -276,6 +278,8 @@ class Runner:
                 self.out.write(("" if serial else prefix) + f"{result.status} ({result.duration:.1f}s)\n")
                 if result.error:
                     self.out.write(f"    {result.error}\n")
+                if result.summary:
+                    self.out.write("".join(f"    {line}\n" for line in result.summary.splitlines()))
             self.out.flush()
 
     def _print_summary(self) -> None:

@@ -21,6 +21,13 @@ class Test:
         self.cluster = cluster
         self.results_dir = results_dir
         self.logger = logging.getLogger(f"ducttape.test.{type(self).__name__}")
+        self.shown: list[str] = []
+
+    def show(self, text: str) -> None:
+        """Put ``text`` (a table, a verdict) on the console under the test's result line and in
+        the reports; it is logged too."""
+        self.shown.append(text.rstrip("\n"))
+        self.logger.info("%s", text)
 
     def setUp(self) -> None:  # noqa: N802 - the seed's (unittest's) names
         """Prepare the test (e.g. start the services every method needs)."""

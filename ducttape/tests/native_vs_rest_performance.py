@@ -2,7 +2,7 @@
 
 One broker, one bridge, a topic with 6 partitions, acks=1, records of 100 bytes. The native
 path is Kafka's ProducerPerformance / ConsumerPerformance; the REST path is RestLoadGen through
-the bridge, batch_size records per request. Each test logs a comparison table (also written to
+the bridge, batch_size records per request. Each test shows a comparison table (also written to
 ``native_vs_rest.txt`` in its results folder) and returns the figures, with units, so
 ``invoke compare`` can set sessions side by side.
 
@@ -55,13 +55,13 @@ class _NativeVsRest(RestProxyTest):
     producer_settings = MappingProxyType({"acks": ACKS, "batch.size": BATCH_SIZE})
 
     def compare(self, what: str, records: int, native: dict, rest: dict, fields: list[str]) -> dict:
-        """Log and keep the table; return the figures with their units."""
+        """Show and keep the table; return the figures with their units."""
         rows = [[path, *(r.get(f, "") for f in fields)] for path, r in (("native", native), ("REST", rest))]
         ratio = rest["records_per_sec"] / native["records_per_sec"]
         table = tabulate(rows, headers=["path", *fields], floatfmt=",.1f", intfmt=",")
         text = (f"{what}: {records:,} records of {RECORD_SIZE} bytes, size {SIZE!r}\n{table}\n"
                 f"REST / native records/s: {ratio:.3f}\n")
-        self.logger.info("%s", text)
+        self.show(text)
         with open(os.path.join(self.results_dir, "native_vs_rest.txt"), "w") as f:
             f.write(text)
         return {"size": SIZE, "record_size": RECORD_SIZE, "batch_size": BATCH_SIZE, "acks": ACKS,

@@ -55,5 +55,8 @@ def test_native_vs_rest_small(built, tmp_path):
         for log in services:
             assert os.path.isfile(os.path.join(folder, log)), log
         assert "Kafka Server started" in open(os.path.join(folder, "KafkaService-1/node1/kafka.log")).read()
+    # the comparison tables are shown under each test's line on the console and in report.txt
+    assert proc.stdout.count("REST / native records/s") == 2
+    assert open(os.path.join(session_dir(tmp_path), "report.txt")).read().count("REST / native records/s") == 2
     print(proc.stdout)
     assert not leftovers(tmp_path)

@@ -52,6 +52,8 @@ def _row(r: TestResult) -> str:
         links = [f'<a href="{escape(r.folder)}/{escape(a["folder"])}/">attempt {n}: {escape(a["status"])}</a>'
                  for n, a in enumerate(r.attempts, 1)]
         cell += "<p>" + " &middot; ".join(links) + "</p>"
+    if r.summary:
+        cell += f'<pre class="summary">{escape(r.summary)}</pre>'
     if r.error:
         cell += f"<details><summary>{escape(r.error)}</summary><pre>{escape(r.details)}</pre></details>"
     if r.data is not None:

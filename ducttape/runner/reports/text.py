@@ -20,6 +20,9 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
              f"started:  {when(session.started)}",
              f"result:   {headline(session, results)}", "", table(results), ""]
     for r in results:
+        if r.summary:
+            lines += [f"--- {r.test_id}", r.summary, ""]
+    for r in results:
         if r.status == "FAIL" and r.details:
             lines += [f"--- {r.test_id}: {r.status}", r.details.rstrip(), ""]
     return "\n".join(lines)
