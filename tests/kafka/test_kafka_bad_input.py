@@ -54,8 +54,7 @@ def test_a_cluster_too_small_for_the_scenario_is_refused_up_front(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip() == (
         "error: native_vs_rest_performance::NativeVsRestProducerPerformance.test_produce needs 3 "
-        "nodes but the localhost cluster (2 nodes) has 2; use a bigger cluster (e.g. --cluster "
-        "localhost:3)")
+        "nodes but the localhost cluster (2 nodes) has 2; use --cluster localhost:3")
     assert not results.exists()
 
 
