@@ -5,7 +5,8 @@ sshd on 127.0.0.1 with a 3-node cluster on it), runs every benchmark ``--runs`` 
 frameworks and the floors, interleaved, and prints median (min-max) of each figure with the
 ratios and the targets. Runs as root (it adds and removes the bench user). Benchmarks:
 
-A  50 trivial tests, serial: wall time per test (localhost and JSON cluster); collect-only.
+A  50 trivial tests, serial: wall time per test (localhost and JSON cluster); collect-only;
+   ducttape alone: per test in a session of 500.
 B  200 sequential remote commands on one node: ``true``, and ``echo hi`` with its output read.
 C  a service on 3 nodes: start a background process on each, check it is alive, stop: per cycle.
 D  a 50 MiB file copied from a node.
@@ -30,6 +31,7 @@ import env
 import scenarios
 from floors import ControlMaster, openssh_floor, scp_floor
 
+LONG_SESSION = 500
 COMMANDS = 200
 CYCLES = 10
 COPY_MIB = 50
@@ -56,6 +58,7 @@ class Bench:
         self.dt_bin = os.path.join(os.path.dirname(ducktape_python), "ducktape")
         self.cluster_ducttape, self.cluster_ducktape = sshd.write_cluster_files(work)
         self.trivial_ducttape, self.trivial_ducktape = scenarios.write(work)
+        self.trivial_ducttape_long = scenarios.write(os.path.join(work, "long"), LONG_SESSION)[0]
         self.samples: dict[str, dict[str, list[float]]] = {}
         self.collect_cmd = self._ducttape_collect_cmd()
         self.master = ControlMaster(sshd.port, user.name, sshd.ssh_options(), work)
@@ -121,6 +124,14 @@ class Bench:
             self.add(f"A per test, {label} (ms)", "ducktape", (dt - collect_dt) / n * 1000)
             self.add(f"A whole run of 50, {label} (s)", "ducttape", tt)
             self.add(f"A whole run of 50, {label} (s)", "ducktape", dt)
+        # Per-test costs that grow with the session show in a longer one (ducttape only: the
+        # same session takes ducktape over a minute).
+        shutil.rmtree(results, ignore_errors=True)
+        tt = self.timed([sys.executable, "-m", "invoke", "test", self.trivial_ducttape_long,
+                         "--results-dir", results], rf"\b{LONG_SESSION} passed, 0 failed", env.REPO)
+        shutil.rmtree(results, ignore_errors=True)
+        self.add(f"A per test in a session of {LONG_SESSION}, localhost (ms)", "ducttape",
+                 (tt - collect_tt) / LONG_SESSION * 1000)
 
     def bench_b(self) -> None:
         for framework, cluster in (("ducttape", self.cluster_ducttape), ("ducktape", self.cluster_ducktape)):
@@ -140,13 +151,16 @@ class Bench:
             self.add("B first command, connecting (ms)", column, got["first_s"] * 1000)
 
     def bench_c(self) -> None:
-        runs = {"ducttape": self.worker("ducttape", "service", self.cluster_ducttape, str(CYCLES)),
+        runs = {"ducttape": self.worker("ducttape", "service", f"json:{self.cluster_ducttape}", str(CYCLES)),
                 "ducktape": self.worker("ducktape", "service", self.cluster_ducktape, str(CYCLES),
                                         os.path.join(self.user.home, "scratch-ducktape"))}
         for framework, got in runs.items():
             self.add("C start+stop cycle, 3 nodes (s)", framework, statistics.mean(got["cycle_s"]))
             self.add("C remote commands per cycle", framework, statistics.median(got["execs"]))
             self.add("C SFTP requests per cycle", framework, statistics.median(got["sftp"]))
+        local = self.worker("ducttape", "service", "localhost:3", str(CYCLES))
+        self.add("C same cycle on ducttape's localhost cluster (s)", "ducttape",
+                 statistics.mean(local["cycle_s"]))
 
     def make_data(self) -> None:
         os.makedirs(os.path.dirname(self.data), exist_ok=True)
@@ -180,7 +194,8 @@ def fmt(values: list[float] | None) -> str:
     if not values:
         return ""
     med = statistics.median(values)
-    digits = 0 if med >= 100 else 1 if med >= 10 else 2 if med >= 1 else 3
+    digits = 0 if med >= 100 or all(v == int(v) for v in values) else 1 if med >= 10 \
+        else 2 if med >= 1 else 3
     spread = f" ({min(values):.{digits}f}–{max(values):.{digits}f})" if len(values) > 1 else ""
     return f"{med:.{digits}f}{spread}"
 

@@ -1,7 +1,7 @@
 """Benchmarks B, C and D on ducttape; run by run.py, prints one JSON line.
 
     python3 benchmarks/work_ducttape.py remote CLUSTER_FILE N
-    python3 benchmarks/work_ducttape.py service CLUSTER_FILE CYCLES
+    python3 benchmarks/work_ducttape.py service CLUSTER_SPEC CYCLES     (json:FILE or localhost:3)
     python3 benchmarks/work_ducttape.py copy CLUSTER_FILE REMOTE_FILE LOCAL_DIR
 """
 
@@ -43,10 +43,10 @@ class SleeperService(Service):
         self.spawn(node, "sleep 3600")
 
 
-def service(cluster_file: str, cycles: str) -> None:
+def service(cluster_spec: str, cycles: str) -> None:
     """CYCLES times: start the service on 3 nodes, check each node's process is alive, stop."""
     ops = RemoteOps()
-    cluster = load_cluster(f"json:{cluster_file}")
+    cluster = load_cluster(cluster_spec)
     try:
         cluster.check()  # connections open, as they are when a test starts
         svc = SleeperService(cluster, num_nodes=3)
