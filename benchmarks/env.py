@@ -46,9 +46,15 @@ def ducktape_python() -> str:
     print(f"[setup] virtualenv {os.path.relpath(VENV)} with ducktape=={DUCKTAPE_VERSION} from PyPI",
           flush=True)
     shutil.rmtree(VENV, ignore_errors=True)
-    run([sys.executable, "-m", "venv", VENV], timeout=300)
-    run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         f"ducktape=={DUCKTAPE_VERSION}"], timeout=900)
+    pip = [python, "-m", "pip"]
+    try:
+        run([sys.executable, "-m", "venv", VENV], timeout=300)
+    except RuntimeError:  # no ensurepip (Debian without python3-venv): our pip fills the venv
+        shutil.rmtree(VENV, ignore_errors=True)
+        run([sys.executable, "-m", "venv", "--without-pip", VENV], timeout=300)
+        pip = [sys.executable, "-m", "pip", "--python", python]
+    run([*pip, "install", "-q", "--disable-pip-version-check", f"ducktape=={DUCKTAPE_VERSION}"],
+        timeout=900)
     return python
 
 

@@ -5,8 +5,8 @@ sshd on 127.0.0.1 with a 3-node cluster on it), runs every benchmark ``--runs`` 
 frameworks and the floors, interleaved, and prints median (min-max) of each figure with the
 ratios and the targets. Runs as root (it adds and removes the bench user). Benchmarks:
 
-A  50 trivial tests, serial: wall time per test (localhost and JSON cluster); collect-only;
-   ducttape alone: per test in a session of 500.
+A  50 trivial tests, serial: wall time per test, (T(50 tests) - T(1 test)) / 49, on a localhost
+   and a JSON cluster; collect-only of the 50; ducttape alone: per test in a session of 500.
 B  200 sequential remote commands on one node: ``true``, and ``echo hi`` with its output read.
 C  a service on 3 nodes: start a background process on each, check it is alive, stop: per cycle.
 D  a 50 MiB file copied from a node.
@@ -57,8 +57,9 @@ class Bench:
         self.dt_python = ducktape_python
         self.dt_bin = os.path.join(os.path.dirname(ducktape_python), "ducktape")
         self.cluster_ducttape, self.cluster_ducktape = sshd.write_cluster_files(work)
-        self.trivial_ducttape, self.trivial_ducktape = scenarios.write(work)
-        self.trivial_ducttape_long = scenarios.write(os.path.join(work, "long"), LONG_SESSION)[0]
+        self.trivial = {n: scenarios.write(os.path.join(work, f"trivial-{n}"), n)
+                        for n in (1, scenarios.NUM_TESTS, LONG_SESSION)}
+        self.dt_env = {"HOME": work}  # ducktape keeps state in ./.ducktape and ~/.ducktape
         self.samples: dict[str, dict[str, list[float]]] = {}
         self.collect_cmd = self._ducttape_collect_cmd()
         self.master = ControlMaster(sshd.port, user.name, sshd.ssh_options(), work)
@@ -93,45 +94,50 @@ class Bench:
         help_text = subprocess.run([sys.executable, "-m", "invoke", "test", "--help"], cwd=env.REPO,
                                    capture_output=True, text=True, timeout=120).stdout
         if "--collect-only" in help_text:
-            return [sys.executable, "-m", "invoke", "test", self.trivial_ducttape, "--collect-only"]
+            return [sys.executable, "-m", "invoke", "test", self.trivial[scenarios.NUM_TESTS][0],
+                    "--collect-only"]
         return [sys.executable, "-c", "import sys; from ducttape.runner.discovery import discover; "
-                f"print(len(discover(sys.argv[1])), 'tests')", self.trivial_ducttape]
+                f"print(len(discover(sys.argv[1])), 'tests')", self.trivial[scenarios.NUM_TESTS][0]]
 
     # -- the benchmarks -----------------------------------------------------------------------
 
     def bench_a(self) -> None:
         n = scenarios.NUM_TESTS
-        results = os.path.join(self.work, "results")
-        dt_env = {"HOME": self.work}  # ducktape keeps state in ./.ducktape and ~/.ducktape
         collect_tt = self.timed(self.collect_cmd, rf"\b{n}\b", env.REPO)
-        collect_dt = self.timed([self.dt_bin, "--collect-only", self.trivial_ducktape],
-                                rf"Collected {n} tests", self.work, dt_env)
+        collect_dt = self.timed([self.dt_bin, "--collect-only", self.trivial[n][1]],
+                                rf"Collected {n} tests", self.work, self.dt_env)
         self.add("A collect-only of 50 (s)", "ducttape", collect_tt)
         self.add("A collect-only of 50 (s)", "ducktape", collect_dt)
         for label, tt_cluster, dt_cluster in (
                 ("localhost", "localhost", ["--cluster", "ducktape.cluster.localhost.LocalhostCluster"]),
                 ("JSON cluster", f"json:{self.cluster_ducttape}",
                  ["--cluster", "ducktape.cluster.json.JsonCluster", "--cluster-file", self.cluster_ducktape])):
-            shutil.rmtree(results, ignore_errors=True)
-            tt = self.timed([sys.executable, "-m", "invoke", "test", self.trivial_ducttape,
-                             "--cluster", tt_cluster, "--results-dir", results],
-                            rf"\b{n} passed, 0 failed", env.REPO)
-            shutil.rmtree(results, ignore_errors=True)
-            dt = self.timed([self.dt_bin, self.trivial_ducktape, "--results-root", results, *dt_cluster],
-                            rf"passed:\s+{n}\b", self.work, dt_env)
-            shutil.rmtree(results, ignore_errors=True)
-            self.add(f"A per test, {label} (ms)", "ducttape", (tt - collect_tt) / n * 1000)
-            self.add(f"A per test, {label} (ms)", "ducktape", (dt - collect_dt) / n * 1000)
-            self.add(f"A whole run of 50, {label} (s)", "ducttape", tt)
-            self.add(f"A whole run of 50, {label} (s)", "ducktape", dt)
-        # Per-test costs that grow with the session show in a longer one (ducttape only: the
-        # same session takes ducktape over a minute).
+            for framework in ("ducttape", "ducktape"):
+                cluster = tt_cluster if framework == "ducttape" else dt_cluster
+                one, many = (self.session(framework, k, cluster) for k in (1, n))
+                # The difference cancels start-up, discovery and the session's fixed costs.
+                self.add(f"A per test, {label} (ms)", framework, (many - one) / (n - 1) * 1000)
+                self.add(f"A whole run of 50, {label} (s)", framework, many)
+                if framework == "ducttape" and label == "localhost":
+                    # Costs that grow with the session show in a longer one (ducttape only: the
+                    # same session takes ducktape over a minute).
+                    long = self.session(framework, LONG_SESSION, cluster)
+                    self.add(f"A per test in a session of {LONG_SESSION}, localhost (ms)", framework,
+                             (long - one) / (LONG_SESSION - 1) * 1000)
+
+    def session(self, framework: str, n: int, cluster: str | list[str]) -> float:
+        """Wall time of a whole session of ``n`` trivial tests, start-up included."""
+        results = os.path.join(self.work, "results")
         shutil.rmtree(results, ignore_errors=True)
-        tt = self.timed([sys.executable, "-m", "invoke", "test", self.trivial_ducttape_long,
-                         "--results-dir", results], rf"\b{LONG_SESSION} passed, 0 failed", env.REPO)
-        shutil.rmtree(results, ignore_errors=True)
-        self.add(f"A per test in a session of {LONG_SESSION}, localhost (ms)", "ducttape",
-                 (tt - collect_tt) / LONG_SESSION * 1000)
+        try:
+            if framework == "ducttape":
+                return self.timed([sys.executable, "-m", "invoke", "test", self.trivial[n][0],
+                                   "--cluster", cluster, "--results-dir", results],
+                                  rf"\b{n} passed, 0 failed", env.REPO)
+            return self.timed([self.dt_bin, self.trivial[n][1], "--results-root", results, *cluster],
+                              rf"passed:\s+{n}\b", self.work, self.dt_env)
+        finally:
+            shutil.rmtree(results, ignore_errors=True)
 
     def bench_b(self) -> None:
         for framework, cluster in (("ducttape", self.cluster_ducttape), ("ducktape", self.cluster_ducktape)):
