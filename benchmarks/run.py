@@ -97,7 +97,7 @@ class Bench:
             return [sys.executable, "-m", "invoke", "test", self.trivial[scenarios.NUM_TESTS][0],
                     "--collect-only"]
         return [sys.executable, "-c", "import sys; from ducttape.runner.discovery import discover; "
-                f"print(len(discover(sys.argv[1])), 'tests')", self.trivial[scenarios.NUM_TESTS][0]]
+                "print(len(discover(sys.argv[1])), 'tests')", self.trivial[scenarios.NUM_TESTS][0]]
 
     # -- the benchmarks -----------------------------------------------------------------------
 
