@@ -92,10 +92,13 @@ class BenchUser:
     def __exit__(self, *exc) -> None:
         if not self.created:
             return
-        left = subprocess.run(["pgrep", "-u", self.name], capture_output=True, text=True, timeout=30)
-        if left.stdout.strip():
-            print(f"[setup] warning: processes of {self.name} still run ({left.stdout.split()}); "
-                  "user kept", file=sys.stderr)
+        # zombies (this machine's PID 1 reaps orphans late, if ever) do not count as running
+        states = subprocess.run(["ps", "-o", "pid=,stat=", "-u", self.name], capture_output=True,
+                                text=True, timeout=30).stdout.split("\n")
+        left = [line.split()[0] for line in states if line.strip() and not line.split()[1].startswith("Z")]
+        if left:
+            print(f"[setup] warning: processes of {self.name} still run ({left}); user kept",
+                  file=sys.stderr)
             return
         subprocess.run(["userdel", self.name], capture_output=True, timeout=30)
 

@@ -91,7 +91,7 @@ class Bench:
 
     def _ducttape_collect_cmd(self) -> list[str]:
         """``invoke test FILE --collect-only`` if the runner has it, else discovery in ``python -c``."""
-        help_text = subprocess.run([sys.executable, "-m", "invoke", "test", "--help"], cwd=env.REPO,
+        help_text = subprocess.run([sys.executable, "-m", "invoke", "--help", "test"], cwd=env.REPO,
                                    capture_output=True, text=True, timeout=120).stdout
         if "--collect-only" in help_text:
             return [sys.executable, "-m", "invoke", "test", self.trivial[scenarios.NUM_TESTS][0],

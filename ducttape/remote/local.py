@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
-from invoke import Context
+from invoke import Config, Context
+from invoke.runners import Local
 
 from ducttape.remote.account import RemoteAccount
+
+
+class _Local(Local):
+    """invoke's local runner, woken when the process exits instead of polling every 10 ms."""
+
+    def wait(self) -> None:
+        while not (self.process_is_finished or self.has_dead_threads):
+            try:
+                self.process.wait(0.05)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 class LocalAccount(RemoteAccount):
     """A RemoteAccount whose commands run on this machine; no sshd or keys needed."""
 
     def __init__(self, name: str, address: str = "127.0.0.1"):
-        super().__init__(name, Context(), address)
+        super().__init__(name, Context(Config(overrides={"runners": {"local": _Local}})), address)
 
     def create_file(self, path: str, text: str) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

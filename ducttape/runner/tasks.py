@@ -8,6 +8,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from ducttape.cli import user_errors
+from ducttape.errors import ConfigError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner import session_run
 from ducttape.runner.compare import (DEFAULT_THRESHOLD, JSON, PLOT, TEXT, render_table, resolve,
@@ -38,6 +39,9 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
     and the failures of the latest session are ``invoke test failed``.
     """
     with user_errors():
+        if name.startswith("-"):  # invoke hands a required positional the next token, even --help
+            raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
+                              "(help: `invoke --help test`)")
         if name == "failed":
             selections = session_run.failed_last_time(results_dir)
         else:

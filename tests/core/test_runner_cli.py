@@ -174,6 +174,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     (["sample_services", "--cluster", "localhost:2"],
      ["needs 3 nodes but the localhost cluster (2 nodes) has 2", "--cluster localhost:3"]),
     (["sample_services", "--cluster", "mars"], ["unknown cluster 'mars'"]),
+    (["--help"], ["needs a test name before --help", "invoke --help test"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, parts):
     results = tmp_path / "results"
