@@ -202,15 +202,20 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path) ->
              "-DincludeScope=runtime", "-DoutputDirectory=libs"],
             cwd=tmp, log=log,
         )
-        launcher = tmp / layout.LAUNCHER
-        launcher.parent.mkdir(parents=True)
-        launcher.write_text(LAUNCHER_SCRIPT)
-        launcher.chmod(0o755)
+        _write_launcher(tmp)
         _swap_in(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     entries[p.name] = {**entry, "built_at": _now(), "status": "ok", "fingerprint": fingerprint}
     return "built"
+
+
+def _write_launcher(folder: Path) -> None:
+    """Put ``bin/run-class`` into a project's output folder."""
+    launcher = folder / layout.LAUNCHER
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(LAUNCHER_SCRIPT)
+    launcher.chmod(0o755)
 
 
 def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
@@ -254,10 +259,7 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
         for jar in jars:
             shutil.copy2(jar, libs / jar.name)
         shutil.rmtree(work)
-        launcher = tmp / layout.LAUNCHER
-        launcher.parent.mkdir(parents=True)
-        launcher.write_text(LAUNCHER_SCRIPT)
-        launcher.chmod(0o755)
+        _write_launcher(tmp)
         _swap_in(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
