@@ -1,11 +1,14 @@
 """A real 3-worker cluster on the docker provider, driven through `invoke cluster.*`.
 
 Builds the node image, brings the cluster up, reaches every node over ssh from the cluster file
-with OpenSSH, pushes a changed build, halts, starts again and destroys; nothing may be left.
+with OpenSSH, runs scenarios across the workers (the sample and native_vs_rest_performance),
+pushes a changed build, halts, starts again and destroys; nothing may be left.
 """
 
 import json
+import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +21,9 @@ from ducttape.vagrant.image import KEY_LABEL
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
 
 WORKERS = ["worker1", "worker2", "worker3"]
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = REPO / "tests" / "scenarios"
+KAFKA_BUILDS = ["kafka", "zookeeper", "ducttape-bridge"]
 
 
 def ssh(node, command):
@@ -92,6 +97,24 @@ def test_cluster_lifecycle(vagrant_copy):
     assert too_big.stderr.strip() == ("error: parallel_mix::Four.test_a needs 4 nodes but the vagrant "
                                       "cluster (3 workers) has 3; set num_workers = 4 in "
                                       "Vagrantfile.local and run `invoke cluster.up`")
+
+    # The headline scenario across the workers: broker, bridge and load generators each on a
+    # worker of their own, from builds pushed with cluster.rsync.
+    build = subprocess.run([sys.executable, "-m", "invoke", "build", *[f"--only={p}" for p in KAFKA_BUILDS]],
+                           cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout + build.stderr
+    for project in KAFKA_BUILDS:
+        shutil.copytree(REPO / "build" / project, copy.root / "build" / project, symlinks=True)
+    shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
+    timed(copy, "cluster.rsync")
+    output, timings["native_vs_rest"] = timed(copy, "test", "native_vs_rest_performance", "--cluster",
+                                              "vagrant", "--results-dir", str(results))
+    assert output.count("REST / native records/s") == 2
+    tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
+    assert [t["status"] for t in tests] == ["PASS", "PASS"] and all(t["nodes"] == WORKERS for t in tests)
+    for t in tests:
+        for path in ("native", "rest"):
+            assert t["data"][path]["records_per_sec"]["value"] > 0
 
     version = copy.root / "build" / "kafka" / "VERSION"
     version.parent.mkdir(parents=True, exist_ok=True)
