@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ducttape.build.layout import REPO_ROOT
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
-
-ROOT = Path(__file__).resolve().parents[2]  # the folder with the Vagrantfile
 
 
 class VagrantCluster(JsonCluster):
     """The workers ``invoke cluster.up`` brought up, read from the cached cluster file (asking
     Vagrant only when its machines changed); ClusterError when none is running."""
 
-    def __init__(self, root: Path = ROOT):
+    def __init__(self, root: Path = REPO_ROOT):  # the folder with the Vagrantfile
         load_vagrant_nodes(root)
         super().__init__(str(cluster_file(root)))
         self.description = f"vagrant cluster ({len(self.nodes)} workers)"

@@ -9,15 +9,14 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ducttape.build import manifest
+from ducttape.build import layout, manifest
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_RESULTS = os.path.join(REPO_ROOT, "results")
+DEFAULT_RESULTS = str(layout.REPO_ROOT / "results")
 
 
 @dataclass
@@ -34,9 +33,11 @@ class Options:
 
 def select(selections: list[str] | None) -> list[TestSpec]:
     """The tests of every selection (all scenario modules when there is none), each once."""
-    specs: list[TestSpec] = []
+    by_id: dict[str, TestSpec] = {}
     for sel in selections or [None]:
-        specs += [s for s in discover(sel) if s.test_id not in {t.test_id for t in specs}]
+        for spec in discover(sel):
+            by_id.setdefault(spec.test_id, spec)
+    specs = list(by_id.values())
     if not specs:
         raise ConfigError(f"no tests found in {', '.join(selections or ['the scenario modules'])}")
     return specs

@@ -54,6 +54,15 @@ class _NativeVsRest(RestProxyTest):
                                       "kafka.producer.batch.size": BATCH_SIZE})
     producer_settings = MappingProxyType({"acks": ACKS, "batch.size": BATCH_SIZE})
 
+    def run_both(self, what: str, records: int, native, rest, fields: list[str]) -> dict:
+        """Run the native service, then the REST one; check each handled every record; show and
+        keep the table; return the figures with their units."""
+        for name, service in (("native", native), ("REST", rest)):
+            service.run()
+            done = service.results[0]["records"]
+            assert done == records, f"the {name} {what} handled {done} of {records} records"
+        return self.compare(what, records, native.results[0], rest.results[0], fields)
+
     def compare(self, what: str, records: int, native: dict, rest: dict, fields: list[str]) -> dict:
         """Show and keep the table; return the figures with their units."""
         rows = [[path, *(r.get(f, "") for f in fields)] for path, r in (("native", native), ("REST", rest))]
@@ -81,14 +90,9 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         rest = RestProducerPerformanceService(
             self.cluster, 1, self.rest, topic=TOPIC, num_records=records,
             record_size=RECORD_SIZE, batch_size=BATCH_SIZE, throughput=-1)
-        native.run()
-        rest.run()
-        for name, service in (("native", native), ("REST", rest)):
-            done = service.results[0]["records"]
-            assert done == records, f"the {name} producer wrote {done} of {records} records"
-        return self.compare("produce", records, native.results[0], rest.results[0],
-                            ["records", "records_per_sec", "mbps", "latency_avg_ms",
-                             "latency_50th_ms", "latency_99th_ms", "latency_999th_ms"])
+        return self.run_both("produce", records, native, rest,
+                             ["records", "records_per_sec", "mbps", "latency_avg_ms",
+                              "latency_50th_ms", "latency_99th_ms", "latency_999th_ms"])
 
 
 class NativeVsRestConsumerPerformance(_NativeVsRest):
@@ -105,13 +109,8 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
                                             num_records=records)
         rest = RestConsumerPerformanceService(self.cluster, 1, self.rest, topic=TOPIC,
                                               num_records=records)
-        native.run()
-        rest.run()
-        for name, service in (("native", native), ("REST", rest)):
-            done = service.results[0]["records"]
-            assert done == records, f"the {name} consumer read {done} of {records} records"
-        return self.compare("consume", records, native.results[0], rest.results[0],
-                            ["records", "records_per_sec", "mbps", "total_mb"])
+        return self.run_both("consume", records, native, rest,
+                             ["records", "records_per_sec", "mbps", "total_mb"])
 
 
 def _with_units(result: dict) -> dict:

@@ -6,18 +6,18 @@ credentials from boto3's credential chain, handed to Vagrant in its environment 
 
 import contextlib
 import time
-from pathlib import Path
 
 from invoke import Collection, task
 from tabulate import tabulate
 
+from ducttape.build.layout import REPO_ROOT
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError, DucttapeError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
 
-ROOT = Path(__file__).resolve().parents[2]  # the folder with the Vagrantfile
+ROOT = REPO_ROOT  # the folder with the Vagrantfile
 
 
 def _machines(provider=None, parallel=True, profile=None):
@@ -132,10 +132,9 @@ def status(c, aws=False):
     """Show each worker's state and address; rewrite the cluster file."""
     with user_errors():
         if aws:
-            from ducttape.aws.instances import list_instances
+            from ducttape.aws.instances import format_instances, list_instances
 
-            rows = list_instances(region=_ec2_region())
-            print(tabulate(rows, headers="keys") if rows else "status: no ducttape instances")
+            print(format_instances(list_instances(region=_ec2_region())))
             return
         _refresh(_machines())
 
@@ -148,10 +147,10 @@ def reap(c, aws=False, yes=False):
         if not aws:
             raise ConfigError("cluster.reap works on EC2 instances only: run "
                               "`invoke cluster.reap --aws` (add --yes to terminate)")
-        from ducttape.aws.instances import reap as reap_instances
+        from ducttape.aws.instances import format_instances, reap as reap_instances
 
         rows = reap_instances(region=_ec2_region(), yes=yes)
-        print(tabulate(rows, headers="keys") if rows else "reap: no instances to terminate")
+        print(format_instances(rows))
         if rows and not yes:
             print("reap: nothing terminated; run again with --yes to terminate these")
 
