@@ -9,9 +9,20 @@ import tempfile
 from ducttape.build import layout
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
+from ducttape.errors import ClusterError
 from ducttape.remote.local import LocalAccount
 
 DEFAULT_NODES = 8
+DEFAULT_NET = "127.0.1"
+
+
+def loopback_net() -> str:
+    """The ``127.X.Y`` prefix of the logical nodes' addresses (``$DUCTTAPE_LOCALHOST_NET``)."""
+    net = os.environ.get("DUCTTAPE_LOCALHOST_NET", DEFAULT_NET)
+    parts = net.split(".")
+    if len(parts) != 3 or parts[0] != "127" or not all(p.isdigit() and int(p) < 256 for p in parts):
+        raise ClusterError(f"DUCTTAPE_LOCALHOST_NET={net!r} is not a loopback prefix like 127.0.1")
+    return net
 
 
 class LocalhostCluster(Cluster):
@@ -19,7 +30,9 @@ class LocalhostCluster(Cluster):
 
     Each gets its own scratch directory and its own loopback address 127.0.1.<i>, so services
     that bind to ``node.address`` can use the same ports on every logical node. Builds are used
-    in place from the repository's ``build/`` folder (or ``$DUCTTAPE_BUILD_DIR``).
+    in place from the repository's ``build/`` folder (or ``$DUCTTAPE_BUILD_DIR``). Two sessions
+    on one machine keep apart by giving one of them another ``127.X.Y`` prefix in
+    ``$DUCTTAPE_LOCALHOST_NET`` (default ``127.0.1``).
     """
 
     def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None):
@@ -28,11 +41,12 @@ class LocalhostCluster(Cluster):
         self._own_scratch = scratch_root is None
         self.scratch_root = scratch_root or tempfile.mkdtemp(prefix="ducttape-localhost-")
         build_dir = str(layout.build_dir())
+        net = loopback_net()
         nodes = []
         for i in range(1, num_nodes + 1):
             scratch = os.path.join(self.scratch_root, f"node{i}")
             os.makedirs(scratch, exist_ok=True)
-            address = f"127.0.1.{i}"
+            address = f"{net}.{i}"
             nodes.append(Node(f"node{i}", LocalAccount(f"node{i}", address), address, scratch,
                               build_dir))
         super().__init__(nodes)

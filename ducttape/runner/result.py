@@ -43,3 +43,4 @@ class SessionInfo:
     finished: float | None = None
     interrupted: bool = False
     build_manifest: object = None
+    params: dict = field(default_factory=dict)

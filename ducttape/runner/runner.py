@@ -42,7 +42,8 @@ class Runner:
 
     def __init__(self, cluster: Cluster, results_root: str, cluster_name: str,
                  timeout: float = DEFAULT_TEST_TIMEOUT, out: TextIO = sys.stdout,
-                 build_manifest: object = None, max_parallel: int = 1, retries: int = 0):
+                 build_manifest: object = None, max_parallel: int = 1, retries: int = 0,
+                 params: dict | None = None):
         self.cluster = cluster
         self.timeout = timeout
         self.out = out
@@ -50,7 +51,7 @@ class Runner:
         self.retries = max(0, retries)
         session_id, path = new_session_dir(results_root)
         self.session = SessionInfo(session_id, path, cluster_name, time.time(),
-                                   build_manifest=build_manifest)
+                                   build_manifest=build_manifest, params=dict(params or {}))
         self.results: list[TestResult] = []
         self._abort = threading.Event()
         self._wakers: set[threading.Event] = set()
@@ -197,7 +198,7 @@ class Runner:
 
         def body() -> None:
             try:
-                test = outcome["test"] = spec.cls(view, test_dir)
+                test = outcome["test"] = spec.cls(view, test_dir, self.session.params)
                 test.setUp()
                 try:
                     outcome["data"] = getattr(test, spec.method)(**spec.params)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from tabulate import tabulate
@@ -29,6 +30,22 @@ class Options:
     max_parallel: int = 1
     retries: int = 0
     strict: bool = False
+    params: dict = field(default_factory=dict)
+
+
+def parse_params(pairs: list[str]) -> dict:
+    """``key=value`` strings as a dict; a value that reads as JSON (a number, true, a list) is
+    taken as such, anything else as a string."""
+    params: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {pair!r} is not key=value (e.g. --param size=seed)")
+        try:
+            params[key.strip()] = json.loads(value)
+        except ValueError:
+            params[key.strip()] = value
+    return params
 
 
 def select(selections: list[str] | None) -> list[TestSpec]:
@@ -86,7 +103,7 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         cluster.check()
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,
-                        build_manifest=manifest.read() or None)
+                        build_manifest=manifest.read() or None, params=opts.params)
         out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
                   f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")

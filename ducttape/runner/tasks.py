@@ -29,10 +29,12 @@ from ducttape.runner.session_run import DEFAULT_RESULTS, Options
         "retries": "run a failed test up to N more times; a later pass is reported FLAKY",
         "strict": "refuse tests that declare no node need instead of warning",
         "collect-only": "list the tests, their cases and node needs; run nothing",
+        "param": "key=value for the tests (self.params; repeatable; values read as JSON where they can)",
     },
+    iterable=["param"],
 )
 def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS,
-         max_parallel=1, retries=0, strict=False, collect_only=False):
+         max_parallel=1, retries=0, strict=False, collect_only=False, param=None):
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
@@ -46,11 +48,12 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
             selections = session_run.failed_last_time(results_dir)
         else:
             selections = None if name == "all" else [name]
+        params = session_run.parse_params(param or [])
         if collect_only:
             code = session_run.collect_only(selections)
         else:
             code = session_run.run_session(selections, Options(
-                cluster, float(timeout), results_dir, int(max_parallel), int(retries), strict))
+                cluster, float(timeout), results_dir, int(max_parallel), int(retries), strict, params))
     if code:
         raise Exit(code=code)
 

@@ -14,12 +14,14 @@ class Test:
     the runner stops them (reverse order) and collects their logs, even when the test failed.
     ``self.logger`` is tagged with the class name. Whatever a test method returns is saved as its
     data (``data.json``) and shown in the reports. ``self.results_dir`` is the test's own folder
-    for any further files it wants to keep.
+    for any further files it wants to keep. ``self.params`` holds the session's parameters
+    (``invoke test NAME --param key=value``), the same for every test of the session.
     """
 
-    def __init__(self, cluster: Cluster, results_dir: str):
+    def __init__(self, cluster: Cluster, results_dir: str, params: dict | None = None):
         self.cluster = cluster
         self.results_dir = results_dir
+        self.params = dict(params or {})
         self.logger = logging.getLogger(f"ducttape.test.{type(self).__name__}")
         self.shown: list[str] = []
 

@@ -203,3 +203,22 @@ def test_unreachable_host(tmp_path, sshd):
 def test_task_list():
     proc = run_cli("--list")
     assert proc.returncode == 0 and "test" in proc.stdout
+
+
+def test_session_params_reach_tests_and_reports(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", os.path.join(SCENARIOS, "session_params.py"),
+                   "--param", "size=seed", "--param", "repeats=3", "--param", 'loads=[25, 50]',
+                   "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = report(results)
+    expected = {"size": "seed", "repeats": 3, "loads": [25, 50]}
+    assert doc["params"] == expected and doc["tests"][0]["data"] == expected
+    with open(os.path.join(session(results), "report.txt")) as f:
+        assert "params:   size=seed repeats=3 loads=[25, 50]" in f.read()
+
+
+def test_a_param_without_equals_is_one_line(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--param", "size", "--results-dir", str(results))
+    assert_one_line_error(proc, "--param 'size' is not key=value", results_dir=results)

@@ -9,6 +9,9 @@ import pytest
 
 from kafka_helpers import SCENARIOS, by_method, invoke_test, leftovers, session_dir
 from support import run_cli
+from ducttape.cluster.localhost import loopback_net
+
+NET = loopback_net()
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -25,8 +28,8 @@ def test_failures_are_clear_fast_and_leave_nothing_running(built, tmp_path):
 
     bridge = tests["BridgeWithoutKafka.test_bridge_cannot_reach_kafka"]
     assert bridge["error"].startswith("ServiceError: RestProxyService-1 on node2: the bridge cannot "
-                                      "reach Kafka: no broker of 127.0.1.1:9092 accepts connections")
-    assert "Connection to node -1 (/127.0.1.1:9092) could not be established" in bridge["error"]
+                                      f"reach Kafka: no broker of {NET}.1:9092 accepts connections")
+    assert f"Connection to node -1 (/{NET}.1:9092) could not be established" in bridge["error"]
 
     refused = tests["BrokerWithBadConfig.test_broker_refuses_its_config"]
     assert refused["error"].startswith("ServiceError: KafkaService-1 on node1: kafka storage format")

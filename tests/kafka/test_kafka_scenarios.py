@@ -6,7 +6,10 @@ import os
 
 import pytest
 
+from ducttape.cluster.localhost import loopback_net
 from kafka_helpers import by_method, invoke_test, leftovers, session_dir
+
+NET = loopback_net()
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -42,5 +45,5 @@ def test_zookeeper_ensemble_survives_a_bounce(built, tmp_path):
         assert data["modes_before"][data["bounced"]] == "leader"
         folder = os.path.join(session_dir(tmp_path), test["folder"])
         cfg = open(os.path.join(folder, "ZookeeperService-1", "node1", "zoo.cfg")).read()
-        assert "server.3=127.0.1.3:2888:3888" in cfg and "clientPortAddress=127.0.1.1" in cfg
+        assert f"server.3={NET}.3:2888:3888" in cfg and f"clientPortAddress={NET}.1" in cfg
     assert not leftovers(tmp_path)

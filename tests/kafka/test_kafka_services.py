@@ -9,13 +9,15 @@ import pytest
 
 from ducttape.build import layout
 from ducttape.cluster import load_cluster
-from ducttape.cluster.localhost import LocalhostCluster
+from ducttape.cluster.localhost import LocalhostCluster, loopback_net
 from ducttape.products.kafka import KafkaService
 from ducttape.products.performance import (ConsumerPerformanceService, EndToEndLatencyService,
                                            ProducerPerformanceService)
 from ducttape.products.zookeeper import ZookeeperService
 from ducttape.remote.account import poll
 from kafka_helpers import leftovers
+
+NET = loopback_net()
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -35,8 +37,8 @@ def test_brokers_with_separate_controllers(built, localhost):
         "replicated": {"partitions": 2, "replication-factor": 2, "configs": {"min.insync.replicas": 1}}})
     kafka.start()
     assert [n.name for n in kafka.quorum.nodes] == ["node1"] and [n.name for n in kafka.nodes] == ["node2", "node3"]
-    assert kafka.voters() == "3001@127.0.1.1:9093"
-    assert kafka.bootstrap_servers() == "127.0.1.2:9092,127.0.1.3:9092"
+    assert kafka.voters() == f"3001@{NET}.1:9093"
+    assert kafka.bootstrap_servers() == f"{NET}.2:9092,{NET}.3:9092"
     controller = kafka.quorum.nodes[0].account.read_file(kafka.quorum.path(kafka.quorum.nodes[0], "server.properties"))
     assert "process.roles=controller\n" in controller and "node.id=3001\n" in controller
     assert "process.roles=broker\n" in kafka.nodes[0].account.read_file(kafka.path(kafka.nodes[0], "server.properties"))

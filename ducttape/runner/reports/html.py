@@ -7,7 +7,7 @@ import json
 import os
 from html import escape
 
-from ducttape.runner.reports.summary import headline, when
+from ducttape.runner.reports.summary import headline, params_line, when
 from ducttape.runner.result import SessionInfo, TestResult
 
 COMPARISON_JSON, COMPARISON_PLOT = "comparison.json", "comparison.png"
@@ -34,6 +34,7 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
 <body>
 <h1>ducttape session {escape(session.session_id)}</h1>
 <p class="meta">cluster: {escape(session.cluster)} &middot; started {when(session.started)}
+{f'&middot; params: {escape(params_line(session.params))}' if session.params else ''}
 &middot; <span id="headline">{escape(headline(session, results))}</span></p>
 <table id="tests">
 <thead><tr><th>test</th><th>status</th><th>time</th><th>nodes</th><th>error / data</th></tr></thead>

@@ -17,6 +17,7 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
         "interrupted": session.interrupted,
         "summary": dict(counts(results), total=len(results)),
         "build_manifest": session.build_manifest,
+        "params": session.params,
         "tests": [r.to_dict() for r in results],
     }
     return json.dumps(doc, indent=2, default=str) + "\n"

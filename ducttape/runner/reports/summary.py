@@ -21,6 +21,11 @@ def headline(session: SessionInfo, results: list[TestResult]) -> str:
     return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"
 
 
+def params_line(params: dict) -> str:
+    """The session's parameters as ``key=value`` words, in the order they were given."""
+    return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in params.items())
+
+
 def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 

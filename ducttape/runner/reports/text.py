@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from ducttape.runner.reports.summary import data_summary, headline, when
+from ducttape.runner.reports.summary import data_summary, headline, params_line, when
 from ducttape.runner.result import SessionInfo, TestResult
 
 
@@ -18,6 +18,7 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
     lines = [f"ducttape session {session.session_id}",
              f"cluster:  {session.cluster}",
              f"started:  {when(session.started)}",
+             *([f"params:   {params_line(session.params)}"] if session.params else []),
              f"result:   {headline(session, results)}", "", table(results), ""]
     for r in results:
         if r.summary:
