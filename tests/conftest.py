@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
-from support import free_port, wait_for_port, write_cluster_file
+from support import Sshd, write_cluster_file
 
 SLOW_MARKERS = {"maven", "kafka", "vagrant"}
 
@@ -21,36 +18,11 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
     """A real OpenSSH server on 127.0.0.1 with its own host key and a client key for root."""
-    d = tmp_path_factory.mktemp("sshd")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "client_key")], check=True)
-    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
-    port = free_port()
-    (d / "sshd_config").write_text(f"""
-Port {port}
-ListenAddress 127.0.0.1
-HostKey {d}/host_key
-AuthorizedKeysFile {d}/authorized_keys
-PidFile {d}/sshd.pid
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-MaxSessions 100
-MaxStartups 100
-Subsystem sftp internal-sftp
-LogLevel ERROR
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                            stderr=open(d / "sshd.log", "w"))
+    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
     try:
-        wait_for_port("127.0.0.1", port)
-        yield {"port": port, "key_file": str(d / "client_key"), "user": "root", "dir": d}
+        yield server.info()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,3 +47,119 @@ def run_cli(*args: str, cwd: str = REPO, env: dict | None = None, timeout: float
     """Run ``python -m invoke ARGS`` in the repository as a user would; capture output."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+
+
+class Sshd:
+    """A private OpenSSH server on 127.0.0.1 with its own host key and a client key for root.
+
+    A test may kill or pause the sshd processes serving its connections (the children of this
+    server's listener, never any other sshd) and start the server again on the same port.
+    """
+
+    def __init__(self, folder: Path, port: int | None = None):
+        self.dir = Path(folder)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.key_file = str(self.dir / "client_key")
+        self.user = "root"
+        self.proc: subprocess.Popen | None = None
+        for key in ("host_key", "client_key"):
+            if not (self.dir / key).exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                                str(self.dir / key)], check=True)
+        (self.dir / "authorized_keys").write_text((self.dir / "client_key.pub").read_text())
+        (self.dir / "sshd_config").write_text(f"""
+Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.dir}/host_key
+AuthorizedKeysFile {self.dir}/authorized_keys
+PidFile {self.dir}/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxSessions 100
+MaxStartups 100
+Subsystem sftp internal-sftp
+LogLevel ERROR
+""")
+
+    def info(self) -> dict:
+        """What cluster files need: port, key_file, user (and the folder)."""
+        return {"port": self.port, "key_file": self.key_file, "user": self.user, "dir": self.dir}
+
+    def start(self) -> "Sshd":
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(self.dir / "sshd_config")],
+                                     stderr=open(self.dir / "sshd.log", "a"))
+        wait_for_port("127.0.0.1", self.port)
+        return self
+
+    def serving_pids(self) -> list[int]:
+        """The sshd processes serving connections: the listener's sshd descendants."""
+        return [pid for pid in descendants(self.proc.pid) if _comm(pid) == "sshd"]
+
+    def signal_serving(self, sig: int) -> list[int]:
+        pids = self.serving_pids()
+        for pid in pids:
+            os.kill(pid, sig)
+        return pids
+
+    def stop(self) -> None:
+        """Kill the listener and everything it serves (continuing paused processes so they die)."""
+        if self.proc is None:
+            return
+        pids = descendants(self.proc.pid)
+        self.proc.kill()
+        self.proc.wait(10)
+        for pid in pids:
+            for sig in (signal.SIGKILL, signal.SIGCONT):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        self.proc = None
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid``, its live descendants and its
+    reaped children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for i, p in enumerate([pid] + descendants(pid)):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[11:15]: utime stime cutime cstime (reaped children count only once: at the root)
+        total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if i == 0 else 0)
+    return total / tick
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""

@@ -9,16 +9,21 @@ import os
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
 from ducttape.errors import ConfigError
-from ducttape.remote.ssh import SshAccount
+from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAccount
 
-NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"}
+KEEPALIVE_KEYS = {"keepalive_interval", "keepalive_count_max"}
+"""Settable at the top level of a cluster file (every node) and per node (that node)."""
+NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"} | KEEPALIVE_KEYS
+TOP_KEYS = {"nodes"} | KEEPALIVE_KEYS
 DEFAULT_SCRATCH = "/mnt"
 DEFAULT_BUILD_DIR = "/opt/ducttape/build"
 
 
 class JsonCluster(Cluster):
     """Nodes from a cluster file: ``{"nodes": [{"name", "hostname", "port", "user", "key_file",
-    "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required)."""
+    "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required), with the SSH
+    keepalive settings ``keepalive_interval`` / ``keepalive_count_max`` at the top level or per
+    node."""
 
     def __init__(self, path: str):
         nodes = [_node(spec, path, i) for i, spec in enumerate(load_node_specs(path), 1)]
@@ -44,6 +49,11 @@ def load_node_specs(path: str) -> list[dict]:
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list) or not nodes:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"cluster file {path}: unknown top-level key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(TOP_KEYS))})")
+    _check_keepalive(data, f"cluster file {path}")
     names = set()
     for i, spec in enumerate(nodes, 1):
         where = f"cluster file {path}, node {i}"
@@ -56,7 +66,8 @@ def load_node_specs(path: str) -> list[dict]:
             raise ConfigError(f"{where}: \"hostname\" is missing")
         if "port" in spec and not (isinstance(spec["port"], int) and 0 < spec["port"] < 65536):
             raise ConfigError(f"{where}: \"port\" must be a number from 1 to 65535")
-        for key in NODE_KEYS - {"port"}:
+        _check_keepalive(spec, where)
+        for key in NODE_KEYS - {"port"} - KEEPALIVE_KEYS:
             if key in spec and not isinstance(spec[key], str):
                 raise ConfigError(f"{where}: \"{key}\" must be a string")
         if spec.get("key_file") and not os.path.isfile(os.path.expanduser(spec["key_file"])):
@@ -65,7 +76,19 @@ def load_node_specs(path: str) -> list[dict]:
         if name in names:
             raise ConfigError(f"{where}: node name {name!r} is used twice")
         names.add(name)
-    return nodes
+    defaults = {k: data[k] for k in KEEPALIVE_KEYS if k in data}
+    return [{**defaults, **spec} for spec in nodes]
+
+
+def _check_keepalive(spec: dict, where: str) -> None:
+    interval = spec.get("keepalive_interval", KEEPALIVE_INTERVAL)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+        raise ConfigError(f'{where}: "keepalive_interval" must be a number of seconds '
+                          f'(0 turns keepalives off; default {KEEPALIVE_INTERVAL:g})')
+    count = spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f'{where}: "keepalive_count_max" must be a whole number from 1 '
+                          f'(default {KEEPALIVE_COUNT_MAX})')
 
 
 def _node(spec: dict, path: str, i: int) -> Node:
@@ -73,6 +96,8 @@ def _node(spec: dict, path: str, i: int) -> Node:
     address = spec.get("address", spec["hostname"])
     key_file = os.path.expanduser(spec["key_file"]) if spec.get("key_file") else None
     account = SshAccount(name, spec["hostname"], user=spec.get("user", getpass.getuser()),
-                         port=spec.get("port", 22), key_file=key_file, address=address)
+                         port=spec.get("port", 22), key_file=key_file, address=address,
+                         keepalive_interval=spec.get("keepalive_interval", KEEPALIVE_INTERVAL),
+                         keepalive_count_max=spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX))
     return Node(name, account, address, spec.get("scratch", DEFAULT_SCRATCH),
                 spec.get("build_dir", DEFAULT_BUILD_DIR))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
+import signal
 import threading
 import time
 from typing import Callable, Iterator, Mapping
@@ -32,6 +33,9 @@ _SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
 
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
+
+UNKNOWN_SIGNAL = -1000
+"""The exit status of a command killed by a signal this machine has no number for."""
 
 Guard = Callable[[], None]
 """Called between the polls of a wait; raises to give the wait up early (e.g. when the process
@@ -68,7 +72,7 @@ class RemoteAccount:
                                      timeout=timeout) from None
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
-            raise RemoteCommandError(self.name, cmd, result.exited, result.stderr, result.stdout)
+            raise failure(self.name, cmd, result.exited, result.stderr, result.stdout)
         return result
 
     def ssh(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> int:
@@ -110,7 +114,7 @@ class RemoteAccount:
             raise exc
         result = outcome["result"]
         if result.exited != 0 and not allow_fail:
-            raise RemoteCommandError(self.name, cmd, result.exited, result.stderr)
+            raise failure(self.name, cmd, result.exited, result.stderr)
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -303,6 +307,26 @@ class LogMonitor:
             + (f"; last lines: {' | '.join(seen[-5:])}" if seen else "; nothing new was written")),
              guard=guard)
         return found[0]
+
+
+def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = "") -> RemoteCommandError:
+    """The error for a command that ended with status ``exited``; a negative status (how Python
+    and invoke report a process killed by a signal) names the signal."""
+    if exited >= 0:
+        return RemoteCommandError(host, cmd, exited, stderr, stdout)
+    try:
+        killed_by = signal.Signals(-exited).name
+    except ValueError:
+        killed_by = "an unknown signal" if exited == UNKNOWN_SIGNAL else f"signal {-exited}"
+    return RemoteCommandError(host, cmd, None, stderr, stdout, signal=killed_by)
+
+
+def signal_number(name: str) -> int:
+    """The number of signal ``name`` (``SIGKILL``) on this machine, for an exit status."""
+    try:
+        return signal.Signals[name].value
+    except KeyError:
+        return -UNKNOWN_SIGNAL
 
 
 def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:

@@ -14,59 +14,139 @@ import time
 from contextlib import contextmanager
 
 import paramiko
-from fabric import Config, Connection
-from fabric.runners import Remote
+from fabric import Connection
 from invoke.runners import Result
 
 from ducttape.errors import ClusterError
-from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, log
-from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log, signal_number
+from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
 
 CONNECT_TIMEOUT = 15.0
 CHUNK = 1 << 20
 
 
-class _Remote(Remote):
-    """Fabric's runner, woken by the channel's exit status instead of invoke's 10 ms polling."""
-
-    def wait(self) -> None:
-        while not (self.process_is_finished or self.has_dead_threads):
-            self.channel.status_event.wait(0.05)
+KEEPALIVE_INTERVAL = 5.0
+"""Seconds between keepalive probes on an SSH connection (OpenSSH's ``ServerAliveInterval``)."""
+KEEPALIVE_COUNT_MAX = 3
+"""A connection is lost when a probe stays unanswered for this many intervals
+(``ServerAliveCountMax``): with the defaults a silent cut is found within 15-20 s."""
 
 
 class _Transport(paramiko.Transport):
-    """AES-GCM first: an AEAD cipher needs no separate MAC pass, which roughly doubles the
-    throughput of bulk copies (measured in benchmarks/RESULTS.md)."""
+    """paramiko's transport with AES-GCM first, keepalives with a deadline, and the signal that
+    killed a command.
+
+    AES-GCM: an AEAD cipher needs no separate MAC pass, which roughly doubles the throughput of
+    bulk copies (measured in benchmarks/RESULTS.md).
+    """
 
     _preferred_ciphers = tuple(c for c in paramiko.Transport._preferred_ciphers if "gcm" in c) + tuple(
         c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lost_lock = threading.Lock()
+        self._lost_reason: str | None = None
+        self._probe_sent: float | None = None  # monotonic time of the unanswered probe
+
+    def keep_alive(self, interval: float, count_max: int, name: str) -> None:
+        """Probe the server every ``interval`` seconds (one probe in flight at a time) and close
+        the connection when a probe stays unanswered for ``interval * count_max`` seconds, which
+        wakes every call waiting on it."""
+        for target, args in ((self._probe, (interval,)), (self._watch, (interval, count_max))):
+            threading.Thread(target=target, args=args, name=f"keepalive-{name}", daemon=True).start()
+
+    def loss_reason(self) -> str:
+        """Why the connection ended, in a few words (the same for every caller)."""
+        with self._lost_lock:
+            if self._lost_reason is None:
+                self._lost_reason = _describe(self.saved_exception)
+            return self._lost_reason
+
+    def get_exception(self):
+        # paramiko hands the exception that ended the connection to one caller only: keep it.
+        exc = super().get_exception()
+        with self._lost_lock:
+            if exc is not None and self._lost_reason is None and not self.is_active():
+                self._lost_reason = _describe(exc)
+        return exc
+
+    def _probe(self, interval: float) -> None:
+        while self.is_active():
+            self._probe_sent = time.monotonic()
+            try:
+                # OpenSSH answers any global request it does not know with a failure: an answer.
+                self.global_request("keepalive@openssh.com", wait=True)
+            except Exception:  # noqa: BLE001 - the probe could not be sent: the watchdog decides
+                return
+            if not self.is_active():
+                return
+            self._probe_sent = None
+            time.sleep(interval)
+
+    def _watch(self, interval: float, count_max: int) -> None:
+        deadline = interval * count_max
+        step = min(1.0, interval / 2)
+        while self.is_active():
+            time.sleep(step)
+            sent = self._probe_sent
+            if sent is not None and time.monotonic() - sent > deadline:
+                with self._lost_lock:
+                    self._lost_reason = (f"no answer to keepalives for {deadline:g}s "
+                                         f"({count_max} x {interval:g}s)")
+                self.close()
+                return
+
+    def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
+        """paramiko ignores "exit-signal" (RFC 4254, 6.10): keep its name on the channel."""
+        start = m.packet.tell()
+        if m.get_text() == "exit-signal":
+            m.get_boolean()
+            chan.exit_signal = "SIG" + m.get_text()
+        m.packet.seek(start)
+        paramiko.Channel._handle_request(chan, m)
+
+    _channel_handler_table = {**paramiko.Transport._channel_handler_table,
+                              paramiko.common.MSG_CHANNEL_REQUEST: _channel_request}
+
 
 class SshAccount(RemoteAccount):
-    """A RemoteAccount over one Fabric connection, opened once and reused by every call."""
+    """A RemoteAccount over one Fabric connection, opened once and reused by every call.
+
+    Keepalives probe the connection every ``keepalive_interval`` seconds (0: never); a call whose
+    connection breaks, or whose probe stays unanswered for ``keepalive_count_max`` intervals,
+    raises ``ConnectionLostError`` at once. The next call connects again.
+    """
 
     def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
                  key_file: str | None = None, address: str | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT):
+                 connect_timeout: float = CONNECT_TIMEOUT,
+                 keepalive_interval: float = KEEPALIVE_INTERVAL,
+                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX):
         connect_kwargs: dict = {"banner_timeout": connect_timeout, "auth_timeout": connect_timeout,
                                 "transport_factory": _Transport}
         if key_file:
             connect_kwargs.update(key_filename=key_file, look_for_keys=False, allow_agent=False)
         conn = Connection(hostname, user=user, port=port, connect_timeout=connect_timeout,
-                          connect_kwargs=connect_kwargs,
-                          config=Config(overrides={"runners": {"remote": _Remote}}))
+                          connect_kwargs=connect_kwargs)
         super().__init__(name, conn, address or hostname)
         self.hostname, self.port, self.user = hostname, port, conn.user
         self._conn = conn
         self.connect_timeout = connect_timeout
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_count_max = keepalive_count_max
         self._open_lock = threading.Lock()
         self._sftp_lock = threading.Lock()
 
-    def connect(self) -> None:
-        """Open the connection now (idempotent); raise ClusterError naming the node if it fails."""
+    def connect(self) -> _Transport:
+        """Open the connection unless it is open (again after it was lost); return its transport.
+        Raise ClusterError naming the node if it cannot be opened."""
         with self._open_lock:
             if self._conn.is_connected:
-                return
+                return self._conn.transport
+            if self._conn.transport is not None:  # lost: drop it and its SFTP session
+                self._conn.close()
+                self._conn.transport = None
             try:
                 # Commands are small request/answer exchanges (and so are the key exchange and
                 # authentication): without TCP_NODELAY each waits out Nagle's algorithm against
@@ -80,56 +160,52 @@ class SshAccount(RemoteAccount):
                 raise ClusterError(
                     f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
                     f"{reason}; check that the host is up and the cluster file is right") from None
+            transport = self._conn.transport
+            if self.keepalive_interval > 0:
+                transport.keep_alive(self.keepalive_interval, self.keepalive_count_max, self.name)
+            return transport
 
     def run(self, cmd, allow_fail=False, timeout=None):
         """Run ``cmd`` on its own exec channel, read by this thread as output arrives.
 
         Fabric's runner starts three threads per command and polls, which was most of the cost
-        of a short command (benchmarks/RESULTS.md); streaming output keeps it (ssh_capture).
+        of a short command (benchmarks/RESULTS.md).
         """
-        self.connect()
-        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-        deadline = time.monotonic() + timeout
         log.debug("%s$ %s", self.name, cmd)
-        out, err = bytearray(), bytearray()
-        chan = self._conn.transport.open_session(timeout=timeout)
-        try:
-            chan.exec_command(cmd)
-            chan.shutdown_write()
-            while True:
-                while chan.recv_ready():
-                    out += chan.recv(CHUNK)
-                while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(CHUNK)
-                if chan.eof_received and not (chan.recv_ready() or chan.recv_stderr_ready()):
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RemoteCommandError(self.name, cmd, None, _text(err), _text(out), timeout=timeout)
-                select.select([chan], [], [], min(remaining, 1.0))  # readable: output or EOF
-            if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
-                raise RemoteCommandError(self.name, cmd, None, _text(err), _text(out), timeout=timeout)
-        finally:
-            chan.close()
-        result = Result(stdout=_text(out), stderr=_text(err), exited=chan.exit_status, command=cmd,
-                        hide=("stdout", "stderr"))
+        command = _Command(self, cmd, timeout, keep_stdout=True)
+        for _ in command:
+            pass
+        result = Result(stdout=_text(command.out), stderr=_text(command.err), exited=command.exited,
+                        command=cmd, hide=("stdout", "stderr"))
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
-            raise RemoteCommandError(self.name, cmd, result.exited, result.stderr, result.stdout)
+            raise failure(self.name, cmd, result.exited, result.stderr, result.stdout)
         return result
 
     def ssh_capture(self, cmd, allow_fail=False, timeout=None):
         self.connect()
-        return super().ssh_capture(cmd, allow_fail=allow_fail, timeout=timeout)
+        log.debug("%s$ %s (streaming)", self.name, cmd)
+        return self._capture(_Command(self, cmd, timeout), allow_fail)
+
+    def _capture(self, command: "_Command", allow_fail: bool):
+        partial = b""
+        for chunk in command:
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()
+            yield from (_text(line) for line in lines)
+        if partial:
+            yield _text(partial)
+        if command.exited != 0 and not allow_fail:
+            raise failure(self.name, command.cmd, command.exited, _text(command.err))
 
     def create_file(self, path: str, text: str) -> None:
         self.mkdirs(posixpath.dirname(path) or ".")
-        with self._sftp() as sftp:
+        with self._sftp(f"(sftp) write {path}") as sftp:
             sftp.putfo(io.BytesIO(text.encode()), path)
 
     def copy_to(self, local_path: str, remote_path: str) -> None:
         self.mkdirs(posixpath.dirname(remote_path) or ".")
-        with self._sftp() as sftp:
+        with self._sftp(f"(sftp) copy {local_path} to {remote_path}") as sftp:
             if not os.path.isdir(local_path):
                 sftp.put(local_path, remote_path)
                 return
@@ -142,36 +218,123 @@ class SshAccount(RemoteAccount):
 
     def copy_from(self, remote_path: str, local_path: str) -> None:
         """Files stream through ``cat`` on one exec channel (no request/answer per 32 KiB block
-        as SFTP has: about three times faster); directories go through SFTP."""
+        as SFTP has: about three times faster); directories go through SFTP. A copy that fails
+        leaves no partial file behind."""
         if self.run(f"test -d {shlex.quote(remote_path)}", allow_fail=True).exited == 0:
-            with self._sftp() as sftp:
+            with self._sftp(f"(sftp) copy {remote_path} to {local_path}") as sftp:
                 _get(sftp, remote_path, local_path)
             return
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
-        cmd = f"cat -- {shlex.quote(remote_path)}"
-        chan = self._conn.transport.open_session(timeout=CONNECT_TIMEOUT)
+        command = _Command(self, f"cat -- {shlex.quote(remote_path)}", None)
         try:
-            chan.settimeout(DEFAULT_TIMEOUT)  # per read: a stalled copy fails instead of hanging
-            chan.exec_command(cmd)
             with open(local_path, "wb") as f:
-                while data := chan.recv(CHUNK):
-                    f.write(data)
-            err = chan.recv_stderr(CHUNK)
-            status = chan.recv_exit_status()
-        finally:
-            chan.close()
-        if status != 0:
-            raise RemoteCommandError(self.name, cmd, status, _text(err))
+                for chunk in command:
+                    f.write(chunk)
+            if command.exited != 0:
+                raise failure(self.name, command.cmd, command.exited, _text(command.err))
+        except BaseException:
+            os.unlink(local_path)
+            raise
 
     def close(self) -> None:
         self._conn.close()
 
     @contextmanager
-    def _sftp(self):
-        """The connection's SFTP session, held by one thread at a time (paramiko's isn't shared)."""
-        self.connect()
+    def _sftp(self, what: str):
+        """The connection's SFTP session, held by one thread at a time (paramiko's isn't shared).
+        A connection lost during the transfer raises ConnectionLostError naming ``what``."""
+        transport = self.connect()
+        started = time.monotonic()
         with self._sftp_lock:
-            yield self._conn.sftp()
+            try:
+                yield self._conn.sftp()
+            except (OSError, EOFError, paramiko.SSHException):
+                if transport.is_active():
+                    raise
+                raise ConnectionLostError(self.name, what, time.monotonic() - started,
+                                          transport.loss_reason()) from None
+
+
+class _Command:
+    """One command on its own exec channel of the account's connection. Iterating runs it,
+    yielding stdout chunks as they arrive (stderr is kept in ``err``); then ``exited`` holds its
+    exit status (minus the signal number if a signal killed it).
+
+    The reading thread blocks on the channel, never polls: output, EOF, a closed connection and
+    the timeout each wake it. Raises RemoteCommandError on timeout and ConnectionLostError when
+    the connection breaks.
+    """
+
+    def __init__(self, account: SshAccount, cmd: str, timeout: float | None,
+                 keep_stdout: bool = False):
+        self.account = account
+        self.cmd = cmd
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.out = bytearray() if keep_stdout else None
+        self.err = bytearray()
+        self.exited: int | None = None
+
+    def __iter__(self):
+        started = time.monotonic()
+        deadline = started + self.timeout
+        for attempt in (1, 2):
+            # A connection found broken before the command started is opened again (or
+            # ClusterError says the node is gone) and the command runs there.
+            transport = self.account.connect()
+            try:
+                chan = transport.open_session(timeout=max(0.0, deadline - time.monotonic()))
+                break
+            except (OSError, EOFError, paramiko.SSHException):
+                if transport.is_active():
+                    raise
+                if attempt == 2:
+                    raise self._lost(transport, started) from None
+        try:
+            try:
+                chan.exec_command(self.cmd)
+                chan.shutdown_write()
+            except (OSError, EOFError, paramiko.SSHException):
+                if transport.is_active():
+                    raise
+                raise self._lost(transport, started) from None
+            while True:
+                while chan.recv_ready():
+                    data = chan.recv(CHUNK)
+                    if self.out is not None:
+                        self.out += data
+                    yield data
+                while chan.recv_stderr_ready():
+                    self.err += chan.recv_stderr(CHUNK)
+                if chan.eof_received and not (chan.recv_ready() or chan.recv_stderr_ready()):
+                    break
+                if chan.closed:  # closed without EOF: the connection broke
+                    raise self._lost(transport, started)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._timed_out()
+                select.select([chan], [], [], min(remaining, 1.0))  # readable: output, EOF, close
+            if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
+                raise self._timed_out()
+            signal_name = getattr(chan, "exit_signal", None)
+            if chan.exit_status == -1 and signal_name is None:  # no exit status: connection lost
+                raise self._lost(transport, started)
+            self.exited = -signal_number(signal_name) if signal_name else chan.exit_status
+        finally:
+            chan.close()
+
+    def _timed_out(self) -> RemoteCommandError:
+        return RemoteCommandError(self.account.name, self.cmd, None, _text(self.err),
+                                  _text(self.out or b""), timeout=self.timeout)
+
+    def _lost(self, transport: _Transport, started: float) -> ConnectionLostError:
+        return ConnectionLostError(self.account.name, self.cmd, time.monotonic() - started,
+                                   transport.loss_reason(), _text(self.err), _text(self.out or b""))
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None or isinstance(exc, EOFError):
+        return "the node closed the connection"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _sftp_mkdir(sftp: paramiko.SFTPClient, path: str) -> None:
