@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
@@ -11,7 +12,6 @@ import socket
 import stat
 import threading
 import time
-from contextlib import contextmanager
 
 import paramiko
 from fabric import Connection
@@ -22,6 +22,8 @@ from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
 from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
 
 CONNECT_TIMEOUT = 15.0
+COPY_TIMEOUT = 3600.0
+"""Seconds a file copy from a node may take (a stalled one is found sooner by the keepalives)."""
 CHUNK = 1 << 20
 
 
@@ -30,6 +32,16 @@ KEEPALIVE_INTERVAL = 5.0
 KEEPALIVE_COUNT_MAX = 3
 """A connection is lost when a probe stays unanswered for this many intervals
 (``ServerAliveCountMax``): with the defaults a silent cut is found within 15-20 s."""
+
+
+def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
+    """paramiko ignores "exit-signal" (RFC 4254, 6.10): keep its name on the channel."""
+    start = m.packet.tell()
+    if m.get_text() == "exit-signal":
+        m.get_boolean()
+        chan.exit_signal = "SIG" + m.get_text()
+    m.packet.seek(start)
+    paramiko.Channel._handle_request(chan, m)
 
 
 class _Transport(paramiko.Transport):
@@ -48,6 +60,7 @@ class _Transport(paramiko.Transport):
         self._lost_lock = threading.Lock()
         self._lost_reason: str | None = None
         self._probe_sent: float | None = None  # monotonic time of the unanswered probe
+        self._closing = threading.Event()  # wakes the keepalive threads when we close
 
     def keep_alive(self, interval: float, count_max: int, name: str) -> None:
         """Probe the server every ``interval`` seconds (one probe in flight at a time) and close
@@ -82,13 +95,13 @@ class _Transport(paramiko.Transport):
             if not self.is_active():
                 return
             self._probe_sent = None
-            time.sleep(interval)
+            self._closing.wait(interval)
 
     def _watch(self, interval: float, count_max: int) -> None:
         deadline = interval * count_max
         step = min(1.0, interval / 2)
         while self.is_active():
-            time.sleep(step)
+            self._closing.wait(step)
             sent = self._probe_sent
             if sent is not None and time.monotonic() - sent > deadline:
                 with self._lost_lock:
@@ -97,14 +110,9 @@ class _Transport(paramiko.Transport):
                 self.close()
                 return
 
-    def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
-        """paramiko ignores "exit-signal" (RFC 4254, 6.10): keep its name on the channel."""
-        start = m.packet.tell()
-        if m.get_text() == "exit-signal":
-            m.get_boolean()
-            chan.exit_signal = "SIG" + m.get_text()
-        m.packet.seek(start)
-        paramiko.Channel._handle_request(chan, m)
+    def close(self) -> None:
+        self._closing.set()
+        super().close()
 
     _channel_handler_table = {**paramiko.Transport._channel_handler_table,
                               paramiko.common.MSG_CHANNEL_REQUEST: _channel_request}
@@ -225,7 +233,7 @@ class SshAccount(RemoteAccount):
                 _get(sftp, remote_path, local_path)
             return
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
-        command = _Command(self, f"cat -- {shlex.quote(remote_path)}", None)
+        command = _Command(self, f"cat -- {shlex.quote(remote_path)}", COPY_TIMEOUT)
         try:
             with open(local_path, "wb") as f:
                 for chunk in command:
@@ -233,13 +241,14 @@ class SshAccount(RemoteAccount):
             if command.exited != 0:
                 raise failure(self.name, command.cmd, command.exited, _text(command.err))
         except BaseException:
-            os.unlink(local_path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(local_path)
             raise
 
     def close(self) -> None:
         self._conn.close()
 
-    @contextmanager
+    @contextlib.contextmanager
     def _sftp(self, what: str):
         """The connection's SFTP session, held by one thread at a time (paramiko's isn't shared).
         A connection lost during the transfer raises ConnectionLostError naming ``what``."""
