@@ -4,6 +4,7 @@ sshd per test, whose serving processes the test kills (a crash) or pauses (a sil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -164,6 +165,62 @@ def test_a_log_monitor_on_a_silent_node_ends_instead_of_hanging(node_sshd, tmp_p
     assert re.search(r"connection lost after .*\(no answer to keepalives|cannot connect to node doomed",
                      str(err.value))
     os.kill(node_sshd.proc.pid, signal.SIGCONT)
+    account.close()
+
+
+def reading(path) -> bool:
+    """Whether this process has ``path`` open and has read some of it (from /proc)."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                with open(f"/proc/self/fdinfo/{fd}") as f:
+                    return int(f.readline().split()[1]) > 0
+        except OSError:
+            continue
+    return False
+
+
+def test_file_copies_end_with_connection_lost_and_leave_no_partial_file(node_sshd, tmp_path):
+    account = account_on(node_sshd, keepalive_interval=0.5, keepalive_count_max=2)
+    # An upload (to /dev/null: nothing to clean) that the node stops answering half-way.
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(4 << 30)  # sparse: seconds of copying, no disk
+    outcome: dict = {}
+
+    def upload():
+        try:
+            account.copy_to(str(big), "/dev/null")
+        except Exception as exc:  # noqa: BLE001 - checked below
+            outcome["error"] = exc
+
+    uploader = threading.Thread(target=upload, daemon=True)
+    uploader.start()
+    poll(lambda: reading(big), 30, lambda: "the upload never started")
+    cut_at = time.monotonic()
+    node_sshd.signal_serving(signal.SIGSTOP)
+    uploader.join(30)
+    assert isinstance(outcome.get("error"), ConnectionLostError), outcome
+    assert re.search(r"`\(sftp\) copy .*big.bin to /dev/null` connection lost after .* "
+                     r"\(no answer to keepalives", str(outcome["error"]))
+    assert time.monotonic() - cut_at < 10
+    # A download that the node stops serving half-way: nothing half-written is left.
+    fifo, pid_file = tmp_path / "fifo", tmp_path / "cmd.pid"
+    os.mkfifo(fifo)
+    feed = f"exec sh -c 'head -c 1000000 {big}; echo $$ > {pid_file}; exec sleep 60' > {fifo}"
+
+    def feeder():
+        with contextlib.suppress(ConnectionLostError):  # its connection is cut too
+            account.ssh(feed, timeout=120)
+
+    threading.Thread(target=feeder, daemon=True).start()
+    cut = cut_when_running(pid_file, lambda: node_sshd.signal_serving(signal.SIGKILL))
+    target = tmp_path / "down" / "copy.bin"
+    with pytest.raises(ConnectionLostError, match=r"`cat -- .*fifo` connection lost after"):
+        account.copy_from(str(fifo), str(target))
+    assert time.monotonic() - cut["at"] < 5
+    assert not target.exists()
+    kill_quietly(cut["pid"])
     account.close()
 
 
