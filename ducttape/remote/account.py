@@ -34,9 +34,6 @@ _SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
 
-UNKNOWN_SIGNAL = -1000
-"""The exit status of a command killed by a signal this machine has no number for."""
-
 Guard = Callable[[], None]
 """Called between the polls of a wait; raises to give the wait up early (e.g. when the process
 that should answer has exited)."""
@@ -309,24 +306,19 @@ class LogMonitor:
         return found[0]
 
 
-def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = "") -> RemoteCommandError:
-    """The error for a command that ended with status ``exited``; a negative status (how Python
-    and invoke report a process killed by a signal) names the signal."""
-    if exited >= 0:
+def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = "",
+            killed_by: str | None = None) -> RemoteCommandError:
+    """The error for a command that ended with status ``exited``, or was killed by signal
+    ``killed_by``; a negative status (how Python and invoke report a process killed by a signal)
+    names its signal."""
+    if killed_by is None and exited < 0:
+        try:
+            killed_by = signal.Signals(-exited).name
+        except ValueError:
+            killed_by = f"signal {-exited}"
+    if killed_by is None:
         return RemoteCommandError(host, cmd, exited, stderr, stdout)
-    try:
-        killed_by = signal.Signals(-exited).name
-    except ValueError:
-        killed_by = "an unknown signal" if exited == UNKNOWN_SIGNAL else f"signal {-exited}"
     return RemoteCommandError(host, cmd, None, stderr, stdout, signal=killed_by)
-
-
-def signal_number(name: str) -> int:
-    """The number of signal ``name`` (``SIGKILL``) on this machine, for an exit status."""
-    try:
-        return signal.Signals[name].value
-    except KeyError:
-        return -UNKNOWN_SIGNAL
 
 
 def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:

@@ -8,6 +8,7 @@ import os
 import posixpath
 import select
 import shlex
+import signal
 import socket
 import stat
 import threading
@@ -18,7 +19,7 @@ from fabric import Connection
 from invoke.runners import Result
 
 from ducttape.errors import ClusterError
-from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log, signal_number
+from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
 from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
 
 CONNECT_TIMEOUT = 15.0
@@ -187,7 +188,7 @@ class SshAccount(RemoteAccount):
                         command=cmd, hide=("stdout", "stderr"))
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
-            raise failure(self.name, cmd, result.exited, result.stderr, result.stdout)
+            raise failure(self.name, cmd, result.exited, result.stderr, result.stdout, command.killed_by)
         return result
 
     def ssh_capture(self, cmd, allow_fail=False, timeout=None):
@@ -204,7 +205,8 @@ class SshAccount(RemoteAccount):
         if partial:
             yield _text(partial)
         if command.exited != 0 and not allow_fail:
-            raise failure(self.name, command.cmd, command.exited, _text(command.err))
+            raise failure(self.name, command.cmd, command.exited, _text(command.err),
+                          killed_by=command.killed_by)
 
     def create_file(self, path: str, text: str) -> None:
         self.mkdirs(posixpath.dirname(path) or ".")
@@ -239,7 +241,8 @@ class SshAccount(RemoteAccount):
                 for chunk in command:
                     f.write(chunk)
             if command.exited != 0:
-                raise failure(self.name, command.cmd, command.exited, _text(command.err))
+                raise failure(self.name, command.cmd, command.exited, _text(command.err),
+                              killed_by=command.killed_by)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(local_path)
@@ -267,7 +270,7 @@ class SshAccount(RemoteAccount):
 class _Command:
     """One command on its own exec channel of the account's connection. Iterating runs it,
     yielding stdout chunks as they arrive (stderr is kept in ``err``); then ``exited`` holds its
-    exit status (minus the signal number if a signal killed it).
+    exit status (minus the signal's number when a signal killed it, named in ``killed_by``).
 
     The reading thread blocks on the channel, never polls: output, EOF, a closed connection and
     the timeout each wake it. Raises RemoteCommandError on timeout and ConnectionLostError when
@@ -282,6 +285,7 @@ class _Command:
         self.out = bytearray() if keep_stdout else None
         self.err = bytearray()
         self.exited: int | None = None
+        self.killed_by: str | None = None
 
     def __iter__(self):
         started = time.monotonic()
@@ -324,10 +328,13 @@ class _Command:
                 select.select([chan], [], [], min(remaining, 1.0))  # readable: output, EOF, close
             if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
                 raise self._timed_out()
-            signal_name = getattr(chan, "exit_signal", None)
-            if chan.exit_status == -1 and signal_name is None:  # no exit status: connection lost
+            self.killed_by = getattr(chan, "exit_signal", None)
+            if chan.exit_status == -1 and self.killed_by is None:  # no exit status: connection lost
                 raise self._lost(transport, started)
-            self.exited = -signal_number(signal_name) if signal_name else chan.exit_status
+            if self.killed_by:  # minus the signal's number, as Python reports it (255 if unknown)
+                self.exited = -getattr(signal.Signals, self.killed_by, -255)
+            else:
+                self.exited = chan.exit_status
         finally:
             chan.close()
 

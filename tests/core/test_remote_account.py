@@ -99,8 +99,10 @@ def test_spawn_tracks_the_process_by_pid_file(account, tmp_path):
 
 
 def test_kill_process_escalates_to_sigkill(account, tmp_path):
-    pid_file = f"{tmp_path}/p.pid"
-    pid = account.spawn("sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'", pid_file, f"{tmp_path}/l")
+    pid_file, log_file = f"{tmp_path}/p.pid", f"{tmp_path}/l"
+    monitor = account.monitor_log(log_file)
+    pid = account.spawn("sh -c 'trap \"\" TERM; echo ready; while :; do sleep 0.1; done'", pid_file, log_file)
+    monitor.wait_until("ready", timeout=10)  # TERM before the trap is set would end it
     assert account.kill_process(pid_file, timeout=0.5) is False
     assert not account.alive(pid)
 
