@@ -20,9 +20,8 @@ import pytest
 
 from ducttape.cluster import Cluster, Node, load_cluster
 from ducttape.errors import ClusterError, ConfigError
-from ducttape.remote import LocalAccount, RemoteCommandError, SshAccount
+from ducttape.remote import ConnectionLostError, LocalAccount, RemoteCommandError, SshAccount
 from ducttape.remote.account import poll
-from ducttape.remote.errors import ConnectionLostError
 from ducttape.services import BackgroundThreadService
 
 from support import REPO, Sshd, cpu_seconds
