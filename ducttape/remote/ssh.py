@@ -124,7 +124,8 @@ class SshAccount(RemoteAccount):
 
     Keepalives probe the connection every ``keepalive_interval`` seconds (0: never); a call whose
     connection breaks, or whose probe stays unanswered for ``keepalive_count_max`` intervals,
-    raises ``ConnectionLostError`` at once. The next call connects again.
+    raises ``ConnectionLostError`` at once. The next call connects again; when a connection
+    attempt gets no answer within ``connect_timeout``, calls fail at once for as long again.
     """
 
     def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
@@ -146,6 +147,7 @@ class SshAccount(RemoteAccount):
         self.keepalive_count_max = keepalive_count_max
         self._open_lock = threading.Lock()
         self._sftp_lock = threading.Lock()
+        self._silent: tuple[float, str] | None = None  # when and why a connect got no answer
 
     def connect(self) -> _Transport:
         """Open the connection unless it is open (again after it was lost); return its transport.
@@ -156,6 +158,13 @@ class SshAccount(RemoteAccount):
             if self._conn.transport is not None:  # lost: drop it and its SFTP session
                 self._conn.close()
                 self._conn.transport = None
+            if self._silent is not None:
+                failed_at, reason = self._silent
+                ago = time.monotonic() - failed_at
+                if ago < self.connect_timeout:
+                    raise ClusterError(self._cannot_connect(
+                        f"{reason} ({ago:.1f}s ago; not tried again for {self.connect_timeout:g}s)"))
+            started = time.monotonic()
             try:
                 # Commands are small request/answer exchanges (and so are the key exchange and
                 # authentication): without TCP_NODELAY each waits out Nagle's algorithm against
@@ -166,13 +175,20 @@ class SshAccount(RemoteAccount):
                 self._conn.open()
             except (OSError, socket.timeout, paramiko.SSHException) as exc:
                 reason = str(exc) or type(exc).__name__
-                raise ClusterError(
-                    f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
-                    f"{reason}; check that the host is up and the cluster file is right") from None
+                if time.monotonic() - started >= self.connect_timeout / 2:
+                    # No answer at all: the calls of the next connect_timeout seconds (a test's
+                    # teardown, say) fail at once instead of each waiting out the timeout.
+                    self._silent = (time.monotonic(), reason)
+                raise ClusterError(self._cannot_connect(reason)) from None
+            self._silent = None
             transport = self._conn.transport
             if self.keepalive_interval > 0:
                 transport.keep_alive(self.keepalive_interval, self.keepalive_count_max, self.name)
             return transport
+
+    def _cannot_connect(self, reason: str) -> str:
+        return (f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
+                f"{reason}; check that the host is up and the cluster file is right")
 
     def run(self, cmd, allow_fail=False, timeout=None):
         """Run ``cmd`` on its own exec channel, read by this thread as output arrives.

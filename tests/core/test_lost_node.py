@@ -115,6 +115,39 @@ def test_paused_sshd_is_found_by_keepalives_without_spinning(node_sshd, tmp_path
     account.close()
 
 
+def test_a_silent_node_costs_one_connect_timeout_then_fails_at_once(node_sshd):
+    account = account_on(node_sshd, keepalive_interval=0.5, keepalive_count_max=2, connect_timeout=2)
+    account.ssh("true")
+    silenced = [node_sshd.proc.pid] + node_sshd.serving_pids()  # the whole node: listener too
+    for pid in silenced:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match="cannot connect to node doomed"):
+            account.ssh("true", timeout=60)  # keepalives drop the connection, then no answer
+        first = time.monotonic() - start
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match=r"s ago; not tried again for 2s\); check that"):
+            account.ssh("true", timeout=60)  # what a teardown's calls meet: no second wait
+        again = time.monotonic() - start
+    finally:
+        for pid in silenced:
+            os.kill(pid, signal.SIGCONT)
+    assert 2 <= first < 10 and again < 0.5, (first, again)
+    # Once the window has passed, a call tries again, and the node answers.
+    start = time.monotonic()
+
+    def answers() -> bool:
+        try:
+            return account.ssh("true", timeout=30) == 0
+        except ClusterError:
+            return False
+
+    poll(answers, 30, lambda: "the node was never used again")
+    assert time.monotonic() - start < 10
+    account.close()
+
+
 def test_streams_end_with_connection_lost(node_sshd, tmp_path):
     account = account_on(node_sshd)
     pid_file = tmp_path / "cmd.pid"
