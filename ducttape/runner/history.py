@@ -3,10 +3,12 @@ change points.
 
 A series is one figure of one test across the sessions that returned it, oldest first; each
 point names its session, start time, build (from the session's build manifest) and session
-parameters. Change points come from E-Divisive means (MongoDB's signal-processing-algorithms),
-which splits a series where its distribution changes, judged by a permutation test; each is
-reported with the sessions and builds on both sides, the change of the mean between the two
-segments and whether that is better or worse for the figure.
+parameters. Change points are found as Apache Otava (Hunter) finds them: E-Divisive means
+(MongoDB's signal-processing-algorithms) proposes where a series splits, and a change point is
+kept only when Student's t-test finds the segments on its two sides different at 99.99% and their
+means differ by more than a minimum effect. Each is reported with the sessions and builds on both
+sides, the change of the mean between the two segments and whether that is better or worse for
+the figure.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from dataclasses import dataclass, field
 
 from ducttape.runner.figures import HIGHER, LOWER, figures
 
-CHANGE_PVALUE = 0.01
-"""A change point must be significant at this p-value (permutation test)."""
+CANDIDATE_PVALUE = 0.05
+"""E-Divisive's permutation test proposes candidates at this p-value ..."""
+CHANGE_PVALUE = 0.0001
+"""... and Student's t-test between the segments either side keeps those below this one."""
+MIN_CHANGE_PCT = 2.0
+"""... whose segment means differ by more than this many percent."""
 CHANGE_PERMUTATIONS = 199
-MIN_POINTS = 5
+MIN_POINTS = 6
 """Shorter series are not searched for change points (too few sessions to judge)."""
 SEED = 1234
 """The permutation test is random; a fixed seed gives the same answer for the same history."""
@@ -165,17 +171,24 @@ def change_points(series: Series, pvalue: float = CHANGE_PVALUE) -> list[ChangeP
     from signal_processing_algorithms.determinism import deterministic_numpy_random
     from signal_processing_algorithms.energy_statistics.energy_statistics import e_divisive
 
+    from scipy.stats import ttest_ind
+
     with deterministic_numpy_random(SEED):
-        indices = sorted(e_divisive(values, pvalue=pvalue, permutations=CHANGE_PERMUTATIONS))
+        indices = sorted(e_divisive(values, pvalue=CANDIDATE_PVALUE, permutations=CHANGE_PERMUTATIONS))
     bounds = [0, *indices, len(values)]
     found = []
     for k, i in enumerate(indices):
         before, after = series.points[bounds[k]:i], series.points[i:bounds[k + 2]]
-        mean_before = statistics.fmean(p.value for p in before)
-        mean_after = statistics.fmean(p.value for p in after)
-        if mean_before == 0:
+        a, b = [p.value for p in before], [p.value for p in after]
+        mean_before, mean_after = statistics.fmean(a), statistics.fmean(b)
+        if mean_before == 0 or len(a) < 2 or len(b) < 2:
             continue
         change = (mean_after - mean_before) / abs(mean_before) * 100
+        if abs(change) <= MIN_CHANGE_PCT:
+            continue
+        if len(set(a)) > 1 or len(set(b)) > 1:  # two constant segments: nothing to test, a plain step
+            if not ttest_ind(a, b).pvalue < pvalue:
+                continue
         found.append(ChangePoint(series, i, before, after, change, verdict(change, series.better)))
     return found
 
@@ -192,7 +205,8 @@ def render_history(results_root: str) -> str:
     series = all_series(sessions)
     cps = [cp for s in series for cp in change_points(s)]
     lines = [f"{len(sessions)} sessions under {results_root}; {len(series)} figures with a unit; "
-             f"{len(cps)} change points (E-Divisive means, p < {CHANGE_PVALUE:g}; series of at "
-             f"least {MIN_POINTS} sessions)"]
+             f"{len(cps)} change points (E-Divisive means, kept where Student's t-test gives p < "
+             f"{CHANGE_PVALUE:g} and the means differ by more than {MIN_CHANGE_PCT:g}%; series of "
+             f"at least {MIN_POINTS} sessions)"]
     lines += [f"  {cp.describe()}" for cp in cps]
     return "\n".join(lines)
