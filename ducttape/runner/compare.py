@@ -202,6 +202,11 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
     plt.close(fig)
 
 
+def side_name(ids: list[str]) -> str:
+    """A short name for one side of a comparison: its session, or its first and last."""
+    return ids[0] if len(ids) == 1 else f"{len(ids)} sessions {ids[0]} .. {ids[-1]}"
+
+
 def write_comparison(old_paths: list[str], new_paths: list[str], threshold: float = DEFAULT_THRESHOLD,
                      confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
     """Compare, then write the table, JSON and plot into the newest session of the new side and
@@ -209,7 +214,7 @@ def write_comparison(old_paths: list[str], new_paths: list[str], threshold: floa
     rows = compare(old_paths, new_paths, threshold, confidence)
     old_ids, new_ids = [os.path.basename(p) for p in old_paths], [os.path.basename(p) for p in new_paths]
     target = new_paths[-1]
-    title = f"{', '.join(old_ids)} -> {', '.join(new_ids)}"
+    title = f"{side_name(old_ids)} -> {side_name(new_ids)}"
     with open(os.path.join(target, TEXT), "w") as f:
         f.write(f"{title}\n\n" + render_table(rows, threshold, confidence))
     with open(os.path.join(target, JSON), "w") as f:

@@ -12,7 +12,7 @@ from ducttape.errors import ConfigError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner import session_run
 from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON, PLOT, TEXT,
-                                     render_table, resolve_many, write_comparison)
+                                     render_table, resolve_many, side_name, write_comparison)
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import DEFAULT_RESULTS, Options
@@ -83,7 +83,8 @@ def compare(c, old, new, threshold=DEFAULT_THRESHOLD, confidence=DEFAULT_CONFIDE
             raise ConfigError(f"--confidence {confidence:g} is not between 0 and 1 (e.g. 0.95)")
         old_paths, new_paths = resolve_many(results_dir, old), resolve_many(results_dir, new)
         rows = write_comparison(old_paths, new_paths, threshold, confidence)
-    print(f"{', '.join(map(os.path.basename, old_paths))} -> {', '.join(map(os.path.basename, new_paths))}\n")
+    print(f"{side_name([os.path.basename(p) for p in old_paths])} -> "
+          f"{side_name([os.path.basename(p) for p in new_paths])}\n")
     print(render_table(rows, threshold, confidence))
     print(f"written to {new_paths[-1]}: {TEXT}, {JSON}, {PLOT}; report.html shows them")
 

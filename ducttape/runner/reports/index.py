@@ -17,6 +17,7 @@ import re
 from ducttape.runner.history import (ChangePoint, Series, all_series, build_label, change_points, jumps,
                                      load_sessions)
 from ducttape.runner.reports.html import environment
+from ducttape.runner.reports.summary import params_line
 
 INDEX, INDEX_JSON, TRENDS = "index.html", "index.json", "trends"
 THRESHOLD = 10.0
@@ -53,8 +54,9 @@ def plot_trend(series: Series, cps: list[ChangePoint], path: str) -> None:
         ax.axvline(cp.index - 0.5, color=color, linestyle="--", linewidth=1.5)
         ax.text(cp.index - 0.45, 0.97, f"change point {cp.change_pct:+.1f}% ({cp.verdict})", color=color,
                 fontsize=7, va="top", transform=ax.get_xaxis_transform())
-    ax.set_xticks(xs, [f"{p.session_id}\n{p.build or 'no build'}" for p in pts], rotation=30, ha="right",
-                  fontsize=7)
+    labels = [f"{p.session_id}\n{p.build or 'no build'}" + (f"\n{params_line(p.params)}" if p.params else "")
+              for p in pts]
+    ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(series.unit)
     better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(series.better, "")
     unit = f" ({series.unit})" if series.unit else ""
