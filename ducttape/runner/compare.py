@@ -1,10 +1,13 @@
 """Comparing sessions' returned figures, spread-aware: a table, a JSON file and a plot.
 
-Each side is one session or several (e.g. several sessions of the same build); a figure's values
-on a side are all its repeats in all those sessions (see ducttape.runner.figures). A change is
-flagged only when both sides have repeats, a two-sided Mann-Whitney U test finds the two samples
-different at the stated confidence, and the medians differ by more than the minimum effect.
-Flagged changes are ``better`` or ``worse`` by the figure's direction (``changed`` when neutral).
+Each side is one session or several (e.g. several sessions of the same build). When both sides
+have several sessions, the sessions are the repeats: each contributes its median, so the
+comparison sees how much whole sessions vary (on a shared machine they drift together with the
+load far more than the repeats inside one session do). Otherwise a figure's values on a side are
+its repeats inside the session(s) (see ducttape.runner.figures). A change is flagged only when
+both sides have repeats, a two-sided Mann-Whitney U test finds the two samples different at the
+stated confidence, and the medians differ by more than the minimum effect. Flagged changes are
+``better`` or ``worse`` by the figure's direction (``changed`` when neutral).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Row:
     p_value: float | None = None
     old_values: list[float] = field(default_factory=list)
     new_values: list[float] = field(default_factory=list)
+    basis: str = "repeats"
+    """What the values are: ``repeats`` inside the sessions, or the medians of ``sessions``."""
 
 
 def resolve(results_root: str, ref: str) -> str:
@@ -80,17 +85,19 @@ def load_session(path: str) -> tuple[SessionInfo, list[TestResult]]:
         raise ConfigError(f"cannot read {path}/report.json: {exc}") from None
 
 
-def pooled(paths: list[str]) -> dict[str, dict[str, Figure]]:
-    """Figures by test and name over ``paths``, each figure's values being all its repeats."""
+def pooled(paths: list[str], per_session: bool = False) -> dict[str, dict[str, Figure]]:
+    """Figures by test and name over ``paths``; each figure's values are all its repeats, or with
+    ``per_session`` one value (the median) from each session."""
     found: dict[str, dict[str, Figure]] = {}
     for path in paths:
         for r in load_session(path)[1]:
             for name, fig in figures(r.data).items():
+                values = [fig.value] if per_session else fig.values
                 have = found.setdefault(r.test_id, {}).get(name)
                 if have is None:
-                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(fig.values))
+                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(values))
                 else:
-                    have.values.extend(fig.values)
+                    have.values.extend(values)
     for figs in found.values():
         for fig in figs.values():
             fig.value = statistics.median(fig.values)
@@ -102,11 +109,12 @@ def min_p_value(n: int, m: int) -> float:
     return min(1.0, 2 / math.comb(n + m, n))
 
 
-def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: float) -> Row:
+def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: float,
+          basis: str = "repeats") -> Row:
     """One figure's comparison (``test_id`` and ``figure`` are filled in by the caller)."""
     fig = b or a
     row = Row("", "", fig.unit, a and a.value, b and b.value, None, False, fig.better,
-              old_values=a.values if a else [], new_values=b.values if b else [])
+              old_values=a.values if a else [], new_values=b.values if b else [], basis=basis)
     if a is None or b is None:
         row.verdict = "only in new" if a is None else "only in old"
         return row
@@ -117,7 +125,7 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
         row.verdict = NOT_JUDGED
         return row
     if min_p_value(n, m) > 1 - confidence:
-        row.verdict = f"too few repeats ({n} vs {m}) for {confidence:.0%}"
+        row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
         return row
     from scipy.stats import mannwhitneyu
     row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
@@ -136,13 +144,16 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
 def compare(old_paths: list[str] | str, new_paths: list[str] | str, threshold: float = DEFAULT_THRESHOLD,
             confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
     """Rows of every figure of every test present on either side."""
-    old = pooled([old_paths] if isinstance(old_paths, str) else old_paths)
-    new = pooled([new_paths] if isinstance(new_paths, str) else new_paths)
+    old_paths = [old_paths] if isinstance(old_paths, str) else old_paths
+    new_paths = [new_paths] if isinstance(new_paths, str) else new_paths
+    per_session = len(old_paths) > 1 and len(new_paths) > 1
+    old, new = pooled(old_paths, per_session), pooled(new_paths, per_session)
     rows = []
     for test_id in list(dict.fromkeys([*old, *new])):
         a, b = old.get(test_id, {}), new.get(test_id, {})
         for name in list(dict.fromkeys([*a, *b])):
-            row = judge(a.get(name), b.get(name), threshold, confidence)
+            row = judge(a.get(name), b.get(name), threshold, confidence,
+                        "sessions" if per_session else "repeats")
             row.test_id, row.figure = test_id, name
             rows.append(row)
     return rows
@@ -161,10 +172,11 @@ def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_
              for r in rows]
     flagged = [r for r in rows if r.flagged]
     worse = sum(r.verdict == "worse" for r in flagged)
-    return (tabulate(table, headers=("test", "figure", "old", "repeats", "new", "repeats", "change", "p",
-                                     "verdict"))
+    basis = "sessions (one median each)" if rows and rows[0].basis == "sessions" else "repeats"
+    return (tabulate(table, headers=("test", "figure", "old", basis.split()[0], "new", basis.split()[0],
+                                     "change", "p", "verdict"))
             + f"\n\n{len(rows)} figures; {len(flagged)} changed ({worse} worse): significant at "
-              f"{confidence:.0%} (Mann-Whitney U over the repeats) and more than {threshold:g}%; "
+              f"{confidence:.0%} (Mann-Whitney U over the {basis}) and more than {threshold:g}%; "
               f"{sum(r.verdict == NOT_JUDGED for r in rows)} single runs not judged\n")
 
 
@@ -219,7 +231,7 @@ def write_comparison(old_paths: list[str], new_paths: list[str], threshold: floa
         f.write(f"{title}\n\n" + render_table(rows, threshold, confidence))
     with open(os.path.join(target, JSON), "w") as f:
         json.dump({"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
-                   "rows": [asdict(r) for r in rows]}, f, indent=2)
+                   "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, f, indent=2)
     plot(rows, threshold, os.path.join(target, PLOT), title)
     info, results = load_session(target)
     write_reports(info, results)

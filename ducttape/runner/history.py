@@ -193,12 +193,6 @@ def change_points(series: Series, pvalue: float = CHANGE_PVALUE) -> list[ChangeP
     return found
 
 
-def history_change_points(results_root: str) -> tuple[list[Series], list[ChangePoint]]:
-    """Every figure series with a unit under ``results_root`` and all their change points."""
-    series = all_series(load_sessions(results_root))
-    return series, [cp for s in series for cp in change_points(s)]
-
-
 def render_history(results_root: str) -> str:
     """The change points of every figure with a unit under ``results_root``, as text."""
     sessions = load_sessions(results_root)

@@ -86,3 +86,19 @@ def test_compare_two_sample_sessions(tmp_path):
 def test_compare_bad_session(tmp_path):
     proc = run_cli("compare", "nope", "latest", "--results-dir", str(tmp_path))
     assert_one_line_error(proc, "no session 'nope'")
+
+
+def test_groups_of_sessions_are_judged_by_their_sessions(tmp_path):
+    """Within each session the repeats agree, but the sessions drift: judged by sessions, the
+    drift is noise; a shift larger than the drift between sessions is flagged."""
+    level = {"a": 100, "b": 112, "c": 95, "d": 108, "e": 103, "f": 97, "g": 110, "h": 101}
+    paths = {k: fake_session(tmp_path / k, {"t": {"tput": {"values": [v, v + 0.5, v - 0.5], "unit": "MB/s"}}})
+             for k, v in level.items()}
+    [row] = compare([paths[k] for k in "aceg"], [paths[k] for k in "bdfh"])
+    assert row.basis == "sessions" and row.old_values == [100, 95, 103, 110] and not row.flagged
+    assert row.verdict == "no significant change"
+    [row] = compare(paths["c"], paths["b"])  # one session a side: only its repeats, drift and all
+    assert row.basis == "repeats" and row.verdict == "too few repeats (3 vs 3) for 95%"
+    slow = [fake_session(tmp_path / f"s{i}", {"t": {"tput": {"values": [70 + i], "unit": "MB/s"}}}) for i in range(4)]
+    [row] = compare([paths[k] for k in "aceg"], slow)
+    assert (row.verdict, row.flagged) == ("worse", True) and row.p_value < 0.05

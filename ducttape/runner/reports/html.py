@@ -13,9 +13,6 @@ from ducttape.runner.reports.summary import params_line, when
 from ducttape.runner.reports.view import session_view
 from ducttape.runner.result import SessionInfo, TestResult
 
-STATUS_WORDS = {"better": "better", "worse": "worse", "changed": "changed"}
-
-
 def number(v: object) -> str:
     return "" if v is None else f"{v:.6g}" if isinstance(v, (int, float)) else str(v)
 

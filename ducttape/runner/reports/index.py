@@ -4,7 +4,8 @@ Rewritten at the end of every session (and by ``invoke compare``). A trend has o
 session that returned the figure (median, with the min-max of its repeats), labelled with the
 session and its build; a point that moved more than the threshold from the one before is ringed,
 and change points (ducttape.runner.history) are drawn as dashed lines between two sessions,
-green when better, red when worse. Plots go to ``results/trends/``.
+green when better, red when worse. Plots go to ``results/trends/``, named after what they show,
+so a trend that did not change is not drawn again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import json
 import os
 import re
+import time
+from dataclasses import asdict
 
 from ducttape.runner.history import (ChangePoint, Series, all_series, build_label, change_points, jumps,
                                      load_sessions)
@@ -23,12 +26,29 @@ INDEX, INDEX_JSON, TRENDS = "index.html", "index.json", "trends"
 THRESHOLD = 10.0
 """A point is ringed when it moved more than this many percent from the session before."""
 COLORS = {"better": "#1a7f37", "worse": "#c62828", "changed": "#e08a00"}
+STALE_S = 600
 
 
-def _slug(series: Series) -> str:
+def _plot_name(series: Series, cps: list[ChangePoint]) -> str:
+    """The trend's file name: readable, and changing whenever what the plot shows changes (so an
+    unchanged trend is not drawn again)."""
     text = f"{series.test_id}--{series.figure}"
-    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    shown = json.dumps([series.unit, series.better, [asdict(p) for p in series.points],
+                        [cp.to_dict() for cp in cps], THRESHOLD], sort_keys=True, default=str)
+    digest = hashlib.sha1(shown.encode()).hexdigest()[:12]
     return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', text)[:80]}-{digest}.png"
+
+
+def _remove_unused(folder: str, used: set[str]) -> None:
+    """Delete trend plots no index refers to any more (old enough not to be a concurrent
+    session's fresh plot)."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.endswith(".png") and name not in used and time.time() - os.path.getmtime(path) > STALE_S:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
 
 
 def plot_trend(series: Series, cps: list[ChangePoint], path: str) -> None:
@@ -77,17 +97,22 @@ def index_view(results_root: str) -> dict:
              "build": build_label(d.get("build_manifest")), "params": d.get("params") or {},
              "summary": d.get("summary") or {}, "interrupted": d.get("interrupted", False)}
             for d in reversed(sessions)]
-    os.makedirs(os.path.join(results_root, TRENDS), exist_ok=True)
-    trends = []
+    folder = os.path.join(results_root, TRENDS)
+    os.makedirs(folder, exist_ok=True)
+    trends, used = [], set()
     for series in all_series(sessions):
         cps = change_points(series)
-        plot = f"{TRENDS}/{_slug(series)}"
-        plot_trend(series, cps, os.path.join(results_root, plot))
+        name = _plot_name(series, cps)
+        used.add(name)
+        plot = f"{TRENDS}/{name}"
+        if not os.path.exists(os.path.join(folder, name)):
+            plot_trend(series, cps, os.path.join(folder, name))
         trends.append({"test_id": series.test_id, "figure": series.figure, "unit": series.unit,
                        "better": series.better, "plot": plot, "points": len(series.points),
                        "jumps": [{"session_id": series.points[i].session_id, "change_pct": pct}
                                  for i, pct in jumps(series, THRESHOLD)],
                        "change_points": [dict(cp.to_dict(), text=cp.describe()) for cp in cps]})
+    _remove_unused(folder, used)
     return {"sessions": rows, "trends": trends, "threshold_pct": THRESHOLD}
 
 

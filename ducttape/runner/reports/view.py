@@ -83,6 +83,7 @@ def comparison(session_path: str) -> dict | None:
         if isinstance(doc.get(side), str):
             doc[side] = [doc[side]]
     doc.setdefault("confidence", 0.95)
+    doc.setdefault("basis", "repeats")
     for row in doc["rows"]:
         for key, default in (("verdict", ""), ("p_value", None), ("old_values", []), ("new_values", [])):
             row.setdefault(key, default)
