@@ -64,23 +64,25 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
     positional=["old", "new"],
     help={
         "old": "the earlier session(s): session ids under the results folder, session folders or "
-               "'latest'; several, comma-separated, pool their repeats (e.g. sessions of one build)",
+               "'latest'; or several, comma-separated (e.g. sessions of one build): when both sides are "
+               "several, each session's median counts once",
         "new": "the later session(s), the same way (the comparison is written into the last one)",
         "threshold": f"minimum effect: flag only changes of the median beyond this many percent "
                      f"(default {DEFAULT_THRESHOLD:g})",
         "confidence": f"flag only changes significant at this confidence, 0-1 (Mann-Whitney U over "
-                      f"the repeats; default {DEFAULT_CONFIDENCE:g})",
+                      f"the repeats or sessions; default {DEFAULT_CONFIDENCE:g})",
         "results-dir": "where session folders are (default: results/ in the repository)",
     },
 )
-def compare(c, old, new, threshold=DEFAULT_THRESHOLD, confidence=DEFAULT_CONFIDENCE,
-            results_dir=DEFAULT_RESULTS):
+def compare(c, old, new, threshold=None, confidence=None, results_dir=DEFAULT_RESULTS):
     """Compare two sessions' (or two groups of sessions') returned figures, judging each change
     by the spread of its repeats and the figure's better direction; write and plot the result."""
     with user_errors():
-        threshold, confidence = float(threshold), float(confidence)
-        if not 0 < confidence < 1:
-            raise ConfigError(f"--confidence {confidence:g} is not between 0 and 1 (e.g. 0.95)")
+        # parsed here, not by invoke (whose float() would end in a traceback on bad input)
+        threshold = _number("--threshold", DEFAULT_THRESHOLD if threshold is None else threshold,
+                            "a percentage, e.g. 5", lambda v: v >= 0)
+        confidence = _number("--confidence", DEFAULT_CONFIDENCE if confidence is None else confidence,
+                             "between 0 and 1, e.g. 0.95", lambda v: 0 < v < 1)
         old_paths, new_paths = resolve_many(results_dir, old), resolve_many(results_dir, new)
         rows = write_comparison(old_paths, new_paths, threshold, confidence)
     print(f"{side_name([os.path.basename(p) for p in old_paths])} -> "
@@ -101,3 +103,14 @@ def history(c, results_dir=DEFAULT_RESULTS):
         page = write_index(results_dir)
     print(text)
     print(f"index: {page}")
+
+
+def _number(flag: str, value: object, wanted: str, ok) -> float:
+    """``value`` as a float for which ``ok`` holds, else a ConfigError naming the flag."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not ok(number):
+        raise ConfigError(f"{flag} {value!r} is not {wanted}")
+    return number

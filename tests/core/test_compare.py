@@ -86,6 +86,16 @@ def test_compare_two_sample_sessions(tmp_path):
 def test_compare_bad_session(tmp_path):
     proc = run_cli("compare", "nope", "latest", "--results-dir", str(tmp_path))
     assert_one_line_error(proc, "no session 'nope'")
+    fake_session(tmp_path / "a", {"t": {"x": 1}})
+    for flag, value, said in (("--confidence", "1.5", "between 0 and 1"), ("--confidence", "high", "'high'"),
+                              ("--threshold", "-3", "a percentage")):
+        proc = run_cli("compare", "a", "a", flag, value, "--results-dir", str(tmp_path))
+        assert_one_line_error(proc, flag, said)
+    assert not os.path.exists(tmp_path / "a" / "comparison.json"), "bad input must write nothing"
+    proc = run_cli("compare", "a,", ",", "--results-dir", str(tmp_path))
+    assert_one_line_error(proc, "no session named in ','")
+    proc = run_cli("history", "--results-dir", str(tmp_path / "none"))
+    assert_one_line_error(proc, "no results folder")
 
 
 def test_groups_of_sessions_are_judged_by_their_sessions(tmp_path):
