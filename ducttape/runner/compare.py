@@ -1,7 +1,13 @@
-"""Comparing two sessions' returned figures: a table, a JSON file and a plot.
+"""Comparing sessions' returned figures, spread-aware: a table, a JSON file and a plot.
 
-A figure is any number in a test's returned data (nested keys joined with dots, list items by
-index); ``{"value": 12.5, "unit": "ms"}`` is a figure with its unit.
+Each side is one session or several (e.g. several sessions of the same build). When both sides
+have several sessions, the sessions are the repeats: each contributes its median, so the
+comparison sees how much whole sessions vary (on a shared machine they drift together with the
+load far more than the repeats inside one session do). Otherwise a figure's values on a side are
+its repeats inside the session(s) (see ducttape.runner.figures). A change is flagged only when
+both sides have repeats, a two-sided Mann-Whitney U test finds the two samples different at the
+stated confidence, and the medians differ by more than the minimum effect. Flagged changes are
+``better`` or ``worse`` by the figure's direction (``changed`` when neutral).
 """
 
 from __future__ import annotations
@@ -9,17 +15,26 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+import statistics
+from dataclasses import asdict, dataclass, field
 
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
+from ducttape.runner.figures import Figure, figures
+from ducttape.runner.history import verdict as direction_verdict
 from ducttape.runner.reports import write_reports
-from ducttape.runner.reports.html import COMPARISON_JSON as JSON, COMPARISON_PLOT as PLOT
+from ducttape.runner.reports.view import COMPARISON_JSON as JSON, COMPARISON_PLOT as PLOT
 from ducttape.runner.result import SessionInfo, TestResult
 
-DEFAULT_THRESHOLD = 10.0
+DEFAULT_THRESHOLD = 5.0
+"""Minimum effect: a change of the median below this many percent is never flagged."""
+DEFAULT_CONFIDENCE = 0.95
 TEXT = "comparison.txt"
+FLAGGED = ("better", "worse", "changed")
+NOT_JUDGED = "single run, not judged"
+COLORS = {"better": "#1a7f37", "worse": "#c62828", "changed": "#e08a00"}
+NEUTRAL_COLOR = "#8a8a8a"
 
 
 @dataclass
@@ -31,26 +46,13 @@ class Row:
     new: float | None
     change_pct: float | None
     flagged: bool
-
-
-def figures(data: object, prefix: str = "") -> dict[str, tuple[float, str]]:
-    """Every number in ``data`` by its dotted path, with its unit ('' when none is given)."""
-    if isinstance(data, bool):
-        return {}
-    if isinstance(data, (int, float)):
-        return {prefix: (float(data), "")} if math.isfinite(data) else {}
-    if isinstance(data, dict):
-        if set(data) == {"value", "unit"} and isinstance(data["value"], (int, float)):
-            return {prefix: (float(data["value"]), str(data["unit"]))}
-        items = data.items()
-    elif isinstance(data, list):
-        items = enumerate(data)
-    else:
-        return {}
-    found = {}
-    for key, value in items:
-        found.update(figures(value, f"{prefix}.{key}" if prefix else str(key)))
-    return found
+    better: str = ""
+    verdict: str = ""
+    p_value: float | None = None
+    old_values: list[float] = field(default_factory=list)
+    new_values: list[float] = field(default_factory=list)
+    basis: str = "repeats"
+    """What the values are: ``repeats`` inside the sessions, or the medians of ``sessions``."""
 
 
 def resolve(results_root: str, ref: str) -> str:
@@ -62,87 +64,175 @@ def resolve(results_root: str, ref: str) -> str:
                       f"session id under {results_root}")
 
 
+def resolve_many(results_root: str, refs: str) -> list[str]:
+    """Session folders from a comma-separated list of session references."""
+    paths = [resolve(results_root, ref.strip()) for ref in refs.split(",") if ref.strip()]
+    if not paths:
+        raise ConfigError(f"no session named in {refs!r}: give session ids, folders or 'latest'")
+    return paths
+
+
 def load_session(path: str) -> tuple[SessionInfo, list[TestResult]]:
     """Read a session back from its report.json."""
     try:
         with open(os.path.join(path, "report.json")) as f:
             doc = json.load(f)
         info = SessionInfo(doc["session_id"], path, doc["cluster"], doc["started"], doc["finished"],
-                           doc["interrupted"], doc.get("build_manifest"))
-        return info, [TestResult(**t) for t in doc["tests"]]
+                           doc["interrupted"], doc.get("build_manifest"), doc.get("params") or {})
+        keys = TestResult.__dataclass_fields__
+        return info, [TestResult(**{k: v for k, v in t.items() if k in keys}) for t in doc["tests"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read {path}/report.json: {exc}") from None
 
 
-def compare(old_path: str, new_path: str, threshold: float = DEFAULT_THRESHOLD) -> list[Row]:
-    """Rows of every figure of every test present in either session."""
-    _, old_results = load_session(old_path)
-    _, new_results = load_session(new_path)
-    old = {r.test_id: figures(r.data) for r in old_results}
-    new = {r.test_id: figures(r.data) for r in new_results}
+def pooled(paths: list[str], per_session: bool = False) -> dict[str, dict[str, Figure]]:
+    """Figures by test and name over ``paths``; each figure's values are all its repeats, or with
+    ``per_session`` one value (the median) from each session."""
+    found: dict[str, dict[str, Figure]] = {}
+    for path in paths:
+        for r in load_session(path)[1]:
+            for name, fig in figures(r.data).items():
+                values = [fig.value] if per_session else fig.values
+                have = found.setdefault(r.test_id, {}).get(name)
+                if have is None:
+                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(values))
+                else:
+                    have.values.extend(values)
+    for figs in found.values():
+        for fig in figs.values():
+            fig.value = statistics.median(fig.values)
+    return found
+
+
+def min_p_value(n: int, m: int) -> float:
+    """The smallest two-sided p-value an exact Mann-Whitney U test of n and m values can give."""
+    return min(1.0, 2 / math.comb(n + m, n))
+
+
+def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: float,
+          basis: str = "repeats") -> Row:
+    """One figure's comparison (``test_id`` and ``figure`` are filled in by the caller)."""
+    fig = b or a
+    row = Row("", "", fig.unit, a and a.value, b and b.value, None, False, fig.better,
+              old_values=a.values if a else [], new_values=b.values if b else [], basis=basis)
+    if a is None or b is None:
+        row.verdict = "only in new" if a is None else "only in old"
+        return row
+    if a.value != 0 or b.value == 0:
+        row.change_pct = 0.0 if a.value == b.value else (b.value - a.value) / abs(a.value) * 100
+    n, m = len(a.values), len(b.values)
+    if n < 2 or m < 2:
+        row.verdict = NOT_JUDGED
+        return row
+    if min_p_value(n, m) > 1 - confidence:
+        row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
+        return row
+    from scipy.stats import mannwhitneyu
+    row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
+    if row.change_pct is None:
+        row.verdict = "changed from zero"
+    elif row.p_value >= 1 - confidence:
+        row.verdict = "no significant change"
+    elif abs(row.change_pct) <= threshold:
+        row.verdict = f"significant but within {threshold:g}%"
+    else:
+        row.verdict = direction_verdict(row.change_pct, fig.better)
+        row.flagged = True
+    return row
+
+
+def compare(old_paths: list[str] | str, new_paths: list[str] | str, threshold: float = DEFAULT_THRESHOLD,
+            confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
+    """Rows of every figure of every test present on either side."""
+    old_paths = [old_paths] if isinstance(old_paths, str) else old_paths
+    new_paths = [new_paths] if isinstance(new_paths, str) else new_paths
+    per_session = len(old_paths) > 1 and len(new_paths) > 1
+    old, new = pooled(old_paths, per_session), pooled(new_paths, per_session)
     rows = []
     for test_id in list(dict.fromkeys([*old, *new])):
         a, b = old.get(test_id, {}), new.get(test_id, {})
         for name in list(dict.fromkeys([*a, *b])):
-            (va, ua), (vb, ub) = a.get(name, (None, "")), b.get(name, (None, ""))
-            change = None  # unknown when missing on one side, or from zero to non-zero
-            if va is not None and vb is not None and (va != 0 or vb == 0):
-                change = 0.0 if va == vb else (vb - va) / abs(va) * 100
-            flagged = change is None or abs(change) > threshold
-            rows.append(Row(test_id, name, ub or ua, va, vb, change, flagged))
+            row = judge(a.get(name), b.get(name), threshold, confidence,
+                        "sessions" if per_session else "repeats")
+            row.test_id, row.figure = test_id, name
+            rows.append(row)
     return rows
 
 
-def render_table(rows: list[Row], threshold: float) -> str:
+def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_CONFIDENCE) -> str:
     def num(v):
         return "" if v is None else f"{v:.6g}"
 
-    table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""), num(r.old), num(r.new),
-              "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
-              "<<" if r.flagged else "") for r in rows]
-    flagged = sum(r.flagged for r in rows)
-    return (tabulate(table, headers=("test", "figure", "old", "new", "change", ""))
-            + f"\n\n{len(rows)} figures, {flagged} changed by more than {threshold:g}% or present in one session only\n")
+    def spread(values):
+        return f"{len(values)}: {min(values):.4g}-{max(values):.4g}" if len(values) > 1 else ""
+
+    table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""), num(r.old), spread(r.old_values),
+              num(r.new), spread(r.new_values), "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
+              "" if r.p_value is None else f"{r.p_value:.3g}", r.verdict + (" <<" if r.flagged else ""))
+             for r in rows]
+    flagged = [r for r in rows if r.flagged]
+    worse = sum(r.verdict == "worse" for r in flagged)
+    basis = "sessions (one median each)" if rows and rows[0].basis == "sessions" else "repeats"
+    return (tabulate(table, headers=("test", "figure", "old", basis.split()[0], "new", basis.split()[0],
+                                     "change", "p", "verdict"))
+            + f"\n\n{len(rows)} figures; {len(flagged)} changed ({worse} worse): significant at "
+              f"{confidence:.0%} (Mann-Whitney U over the {basis}) and more than {threshold:g}%; "
+              f"{sum(r.verdict == NOT_JUDGED for r in rows)} single runs not judged\n")
 
 
 def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
-    """A PNG of each figure's relative change, flagged ones highlighted."""
+    """A PNG of each figure's old and new spread (min-max, median dot) relative to the old median,
+    coloured by verdict; the band is the minimum effect."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [r for r in rows if r.change_pct is not None]
-    labels = [f"{r.test_id.split('::')[-1]}: {r.figure}" for r in shown]
-    height = max(2.5, 0.35 * len(shown) + 1.5)
-    fig, ax = plt.subplots(figsize=(10, height))
-    colors = ["#d9534f" if r.flagged else "#5b8bd0" for r in shown]
-    ax.barh(range(len(shown)), [r.change_pct for r in shown], color=colors)
+    shown = [r for r in rows if r.old and r.new is not None]
+    labels = [f"{r.test_id.split('::')[-1]}: {r.figure}" + (f" ({r.unit})" if r.unit else "") for r in shown]
+    fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(shown) + 1.5)))
+    ax.axvspan(-threshold, threshold, color="#eeeeee", zorder=0)
+    ax.axvline(0, color="#333", linewidth=1)
+    for i, r in enumerate(shown):
+        base = abs(r.old)
+
+        def rel(v):
+            return (v - r.old) / base * 100
+        color = COLORS.get(r.verdict, NEUTRAL_COLOR) if r.flagged else NEUTRAL_COLOR
+        ax.plot([rel(min(r.old_values)), rel(max(r.old_values))], [i - 0.15] * 2, color="#b0b0b0", linewidth=3)
+        ax.plot([rel(min(r.new_values)), rel(max(r.new_values))], [i + 0.15] * 2, color=color, linewidth=3)
+        ax.plot([rel(r.new)], [i + 0.15], "o", color=color)
+        ax.text(1.01, i, r.verdict, transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=color)
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()
-    for x in (-threshold, threshold):
-        ax.axvline(x, color="#999", linestyle="--", linewidth=1)
-    ax.axvline(0, color="#333", linewidth=1)
-    ax.set_xlabel("change from old to new (%)")
+    ax.set_xlabel(f"relative to the old median (%): grey = old min-max, colour = new min-max and median; "
+                  f"band = ±{threshold:g}%", fontsize=8)
     ax.set_title(title, fontsize=10)
     if not shown:
-        ax.text(0.5, 0.5, "no figure present in both sessions", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no figure present on both sides", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def write_comparison(old_path: str, new_path: str, threshold: float = DEFAULT_THRESHOLD) -> list[Row]:
-    """Compare, then write the table, JSON and plot into the new session and re-render its
-    reports so report.html shows them."""
-    rows = compare(old_path, new_path, threshold)
-    old_id, new_id = os.path.basename(old_path), os.path.basename(new_path)
-    with open(os.path.join(new_path, TEXT), "w") as f:
-        f.write(f"{old_id} -> {new_id}\n\n" + render_table(rows, threshold))
-    with open(os.path.join(new_path, JSON), "w") as f:
-        json.dump({"old": old_id, "new": new_id, "threshold_pct": threshold,
-                   "rows": [asdict(r) for r in rows]}, f, indent=2)
-    plot(rows, threshold, os.path.join(new_path, PLOT), f"{old_id} -> {new_id}")
-    info, results = load_session(new_path)
+def side_name(ids: list[str]) -> str:
+    """A short name for one side of a comparison: its session, or its first and last."""
+    return ids[0] if len(ids) == 1 else f"{len(ids)} sessions {ids[0]} .. {ids[-1]}"
+
+
+def write_comparison(old_paths: list[str], new_paths: list[str], threshold: float = DEFAULT_THRESHOLD,
+                     confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
+    """Compare, then write the table, JSON and plot into the newest session of the new side and
+    re-render its reports so report.html shows them."""
+    rows = compare(old_paths, new_paths, threshold, confidence)
+    old_ids, new_ids = [os.path.basename(p) for p in old_paths], [os.path.basename(p) for p in new_paths]
+    target = new_paths[-1]
+    title = f"{side_name(old_ids)} -> {side_name(new_ids)}"
+    with open(os.path.join(target, TEXT), "w") as f:
+        f.write(f"{title}\n\n" + render_table(rows, threshold, confidence))
+    with open(os.path.join(target, JSON), "w") as f:
+        json.dump({"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
+                   "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, f, indent=2)
+    plot(rows, threshold, os.path.join(target, PLOT), title)
+    info, results = load_session(target)
     write_reports(info, results)
     return rows

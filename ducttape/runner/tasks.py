@@ -11,8 +11,10 @@ from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner import session_run
-from ducttape.runner.compare import (DEFAULT_THRESHOLD, JSON, PLOT, TEXT, render_table, resolve,
-                                     write_comparison)
+from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON, PLOT, TEXT,
+                                     render_table, resolve_many, side_name, write_comparison)
+from ducttape.runner.history import render_history
+from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import DEFAULT_RESULTS, Options
 
 
@@ -61,17 +63,54 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
 @task(
     positional=["old", "new"],
     help={
-        "old": "the earlier session: a session id under the results folder, a session folder, or 'latest'",
-        "new": "the later session (the comparison is written into it)",
-        "threshold": f"flag figures that changed by more than this many percent (default {DEFAULT_THRESHOLD:g})",
+        "old": "the earlier session(s): session ids under the results folder, session folders or "
+               "'latest'; or several, comma-separated (e.g. sessions of one build): when both sides are "
+               "several, each session's median counts once",
+        "new": "the later session(s), the same way (the comparison is written into the last one)",
+        "threshold": f"minimum effect: flag only changes of the median beyond this many percent "
+                     f"(default {DEFAULT_THRESHOLD:g})",
+        "confidence": f"flag only changes significant at this confidence, 0-1 (Mann-Whitney U over "
+                      f"the repeats or sessions; default {DEFAULT_CONFIDENCE:g})",
         "results-dir": "where session folders are (default: results/ in the repository)",
     },
 )
-def compare(c, old, new, threshold=DEFAULT_THRESHOLD, results_dir=DEFAULT_RESULTS):
-    """Put two sessions' returned figures side by side, flag changes and plot them."""
+def compare(c, old, new, threshold=None, confidence=None, results_dir=DEFAULT_RESULTS):
+    """Compare two sessions' (or two groups of sessions') returned figures, judging each change
+    by the spread of its repeats and the figure's better direction; write and plot the result."""
     with user_errors():
-        old_path, new_path = resolve(results_dir, old), resolve(results_dir, new)
-        rows = write_comparison(old_path, new_path, float(threshold))
-    print(f"{os.path.basename(old_path)} -> {os.path.basename(new_path)}\n")
-    print(render_table(rows, float(threshold)))
-    print(f"written to {new_path}: {TEXT}, {JSON}, {PLOT}; report.html shows them")
+        # parsed here, not by invoke (whose float() would end in a traceback on bad input)
+        threshold = _number("--threshold", DEFAULT_THRESHOLD if threshold is None else threshold,
+                            "a percentage, e.g. 5", lambda v: v >= 0)
+        confidence = _number("--confidence", DEFAULT_CONFIDENCE if confidence is None else confidence,
+                             "between 0 and 1, e.g. 0.95", lambda v: 0 < v < 1)
+        old_paths, new_paths = resolve_many(results_dir, old), resolve_many(results_dir, new)
+        rows = write_comparison(old_paths, new_paths, threshold, confidence)
+    print(f"{side_name([os.path.basename(p) for p in old_paths])} -> "
+          f"{side_name([os.path.basename(p) for p in new_paths])}\n")
+    print(render_table(rows, threshold, confidence))
+    print(f"written to {new_paths[-1]}: {TEXT}, {JSON}, {PLOT}; report.html shows them")
+
+
+@task(help={"results-dir": "where session folders are (default: results/ in the repository)"})
+def history(c, results_dir=DEFAULT_RESULTS):
+    """Print the change points of every figure (with a unit) across all sessions, naming the
+    sessions and builds on both sides, and rewrite results/index.html, which marks them."""
+    with user_errors():
+        if not os.path.isdir(results_dir):
+            raise ConfigError(f"no results folder {results_dir}: run `invoke test NAME` first, or "
+                              "point --results-dir at one")
+        text = render_history(results_dir)
+        page = write_index(results_dir)
+    print(text)
+    print(f"index: {page}")
+
+
+def _number(flag: str, value: object, wanted: str, ok) -> float:
+    """``value`` as a float for which ``ok`` holds, else a ConfigError naming the flag."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not ok(number):
+        raise ConfigError(f"{flag} {value!r} is not {wanted}")
+    return number

@@ -1,23 +1,12 @@
-"""report.json: everything the other reports show, for programs."""
+"""report.json: everything report.html shows, for programs."""
 
 from __future__ import annotations
 
 import json
 
-from ducttape.runner.reports.summary import counts
+from ducttape.runner.reports.view import session_view
 from ducttape.runner.result import SessionInfo, TestResult
 
 
 def render(session: SessionInfo, results: list[TestResult]) -> str:
-    doc = {
-        "session_id": session.session_id,
-        "cluster": session.cluster,
-        "started": session.started,
-        "finished": session.finished,
-        "interrupted": session.interrupted,
-        "summary": dict(counts(results), total=len(results)),
-        "build_manifest": session.build_manifest,
-        "params": session.params,
-        "tests": [r.to_dict() for r in results],
-    }
-    return json.dumps(doc, indent=2, default=str) + "\n"
+    return json.dumps(session_view(session, results), indent=2, default=str) + "\n"
