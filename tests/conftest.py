@@ -7,9 +7,15 @@ import subprocess
 
 import pytest
 
-from support import free_port, wait_for_port, write_cluster_file
+from support import free_port, git_mirror_env, wait_for_port, write_cluster_file
 
 SLOW_MARKERS = {"maven", "kafka", "vagrant"}
+
+
+def pytest_configure(config):
+    # git projects (the Strimzi bridge of projects.yaml) come from the local mirrors when there
+    # are any beside the repository, in every `invoke build` the tests run
+    os.environ.update(git_mirror_env())
 
 
 def pytest_collection_modifyitems(items):

@@ -56,7 +56,7 @@ class SshAccount(RemoteAccount):
                           connect_kwargs=connect_kwargs,
                           config=Config(overrides={"runners": {"remote": _Remote}}))
         super().__init__(name, conn, address or hostname)
-        self.hostname, self.port, self.user = hostname, port, conn.user
+        self.hostname, self.port, self.user, self.key_file = hostname, port, conn.user, key_file
         self._conn = conn
         self.connect_timeout = connect_timeout
         self._open_lock = threading.Lock()

@@ -68,12 +68,15 @@ class _NativeVsRest(RestProxyTest):
         rows = [[path, *(r.get(f, "") for f in fields)] for path, r in (("native", native), ("REST", rest))]
         ratio = rest["records_per_sec"] / native["records_per_sec"]
         table = tabulate(rows, headers=["path", *fields], floatfmt=",.1f", intfmt=",")
-        text = (f"{what}: {records:,} records of {RECORD_SIZE} bytes, size {SIZE!r}\n{table}\n"
+        bridge = self.rest.build
+        text = (f"{what}: {records:,} records of {RECORD_SIZE} bytes, size {SIZE!r}; REST through "
+                f"{bridge['project']} {bridge['version']} ({(bridge['git_sha'] or '')[:12]})\n{table}\n"
                 f"REST / native records/s: {ratio:.3f}\n")
         self.show(text)
         with open(os.path.join(self.results_dir, "native_vs_rest.txt"), "w") as f:
             f.write(text)
         return {"size": SIZE, "record_size": RECORD_SIZE, "batch_size": BATCH_SIZE, "acks": ACKS,
+                "bridge": bridge,
                 "native": _with_units(native), "rest": _with_units(rest),
                 "rest_vs_native_records_per_sec": {"value": round(ratio, 4), "unit": "x"}}
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
 WORKERS = ["worker1", "worker2", "worker3"]
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
-KAFKA_BUILDS = ["kafka", "zookeeper", "ducttape-bridge"]
+KAFKA_BUILDS = ["kafka", "zookeeper", "strimzi-kafka-bridge"]
 
 
 def ssh(node, command):
