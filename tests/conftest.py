@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from support import free_port, git_mirror_env, wait_for_port, write_cluster_file
+from support import free_port, git_mirror_env, run_cli, wait_for_port, write_cluster_file
 
 SLOW_MARKERS = {"maven", "kafka", "vagrant"}
 
@@ -62,3 +62,11 @@ LogLevel ERROR
 @pytest.fixture
 def json_cluster_file(sshd, tmp_path):
     return write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch")
+
+
+@pytest.fixture(scope="session")
+def built():
+    """`invoke build` of the default projects.yaml (Kafka, ZooKeeper, the Strimzi bridge from
+    git) into the default build folder (a no-op when they are up to date)."""
+    proc = run_cli("build", timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -4,8 +4,8 @@ At session start, each node whose ``<build_dir>/manifest.json`` differs from the
 manifest gets the local build folder with rsync over that node's own SSH settings (user, port,
 key); rsync sends only the files that changed. The manifest goes last, so a sync that was cut
 short leaves a manifest that still differs and the next session syncs again. Nodes that share a
-host and a build_dir are synced once. Checkouts' ``.git/`` folders stay behind: nodes run what
-was built, not the history.
+host and a build_dir are synced once. Checkouts' ``.git/`` and Maven's ``target/`` folders stay
+behind: nodes run a project's ``libs/`` through its launcher, not its history or build leftovers.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from ducttape.build import layout
 from ducttape.cluster import Node
 from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
+from ducttape.remote.errors import RemoteCommandError
 
 RSYNC_TIMEOUT_S = 1800
 """Longest one node's sync may take."""
 IO_TIMEOUT_S = 60
 """rsync gives up when no data moves for this long."""
-EXCLUDES = (".lock", ".tmp-*", ".old-*", ".git/", layout.MANIFEST)
+EXCLUDES = (".lock", ".tmp-*", ".old-*", ".git/", "target/", layout.MANIFEST)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,10 @@ def sync_builds(nodes: Sequence[Node], root: Path | None = None,
         remote = first.account.ssh_output(f"cat {shlex.quote(path)} 2>/dev/null", allow_fail=True, timeout=60)
         if remote == local:
             return None
-        first.account.mkdirs(target.build_dir, timeout=60)
+        try:
+            first.account.mkdirs(target.build_dir, timeout=60)
+        except RemoteCommandError as e:
+            raise ClusterError(f"{_cannot(target, first.name)}: mkdir: {e.stderr_tail(1) or e}") from None
         t0 = time.monotonic()
         files, sent = _rsync(target, root, first.name)
         done = Synced([n.name for n in served], target, files, sent, time.monotonic() - t0)
@@ -109,8 +113,12 @@ def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
             int(sent.group(1).replace(",", "")) if sent else 0)
 
 
+def _cannot(target: Target, name: str) -> str:
+    return f"cannot sync the build folder to {name} ({target.user}@{target.hostname}:{target.build_dir})"
+
+
 def _run(cmd: list[str], target: Target, name: str) -> str:
-    where = f"cannot sync the build folder to {name} ({target.user}@{target.hostname}:{target.build_dir})"
+    where = _cannot(target, name)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
