@@ -21,6 +21,7 @@ from types import MappingProxyType
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
+from ducttape.products.performance.base import RUN_TIMEOUT
 from ducttape.products.performance import (ConsumerPerformanceService, ProducerPerformanceService,
                                            RestConsumerPerformanceService,
                                            RestProducerPerformanceService)
@@ -58,7 +59,7 @@ class _NativeVsRest(RestProxyTest):
         """Run the native service, then the REST one; check each handled every record; show and
         keep the table; return the figures with their units."""
         for name, service in (("native", native), ("REST", rest)):
-            service.run()
+            service.run(timeout=RUN_TIMEOUT)  # the Strimzi bridge takes minutes for the REST path
             done = service.results[0]["records"]
             assert done == records, f"the {name} {what} handled {done} of {records} records"
         return self.compare(what, records, native.results[0], rest.results[0], fields)
