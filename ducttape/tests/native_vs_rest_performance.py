@@ -21,10 +21,10 @@ from types import MappingProxyType
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
-from ducttape.products.performance.base import RUN_TIMEOUT
 from ducttape.products.performance import (ConsumerPerformanceService, ProducerPerformanceService,
                                            RestConsumerPerformanceService,
                                            RestProducerPerformanceService)
+from ducttape.products.performance.base import RUN_TIMEOUT
 from ducttape.runner import cluster
 from ducttape.tests.test import RestProxyTest
 
