@@ -214,7 +214,7 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, up
             change = _jar_changes(dest / "libs", tmp / "libs")
             if not change:
                 entries[p.name] = {**prev, **entry}
-                return "up to date", f"re-resolved (mvn -U): same {len(list((tmp / 'libs').glob('*.jar')))} jars"
+                return "up to date", f"re-resolved (mvn -U): the same {_jars(len(list((tmp / 'libs').glob('*.jar'))))}"
         else:
             change = ""
         _write_launcher(tmp)
@@ -236,7 +236,11 @@ def _jar_changes(old: Path, new: Path) -> str:
         "removed": len(before.keys() - after.keys()),
         "changed": sum(before[n] != after[n] for n in before.keys() & after.keys()),
     }
-    return ", ".join(f"{n} jar{'s' * (n != 1)} {what}" for what, n in counts.items() if n)
+    return ", ".join(f"{_jars(n)} {what}" for what, n in counts.items() if n)
+
+
+def _jars(n: int) -> str:
+    return f"{n} jar{'s' * (n != 1)}"
 
 
 def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> None:

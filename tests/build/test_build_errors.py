@@ -225,5 +225,13 @@ def test_main_class_missing_from_the_jars(invoke_build, tmp_path, build_dir):
     # Fixed, it builds; a later typo in main_classes is caught without rebuilding.
     projects.write_text(projects.read_text().replace("NoSuchMain", "StringUtils"))
     assert invoke_build("--projects", str(projects)).returncode == 0
+    # --update asks Maven again (-U) and keeps the output when it resolves the same jar.
+    jar = build_dir / "lang" / "libs" / "commons-lang3-3.17.0.jar"
+    mtime = jar.stat().st_mtime_ns
+    updated = invoke_build("--projects", str(projects), "--update")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "up to date (re-resolved (mvn -U): the same 1 jar)" in updated.stdout
+    assert " -U " in (build_dir / "logs" / "lang.log").read_text()
+    assert jar.stat().st_mtime_ns == mtime
     projects.write_text(projects.read_text().replace("StringUtils", "StringUtilz"))
     assert_one_line_error(invoke_build("--projects", str(projects)), "main class org.apache.commons.lang3.StringUtilz")

@@ -14,7 +14,6 @@ from ducttape.build import layout
 from ducttape.build.sync import sync_builds
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.cluster.localhost import loopback_net
-from ducttape.errors import ClusterError
 from support import run_cli
 
 pytestmark = [pytest.mark.ssh]
