@@ -50,10 +50,12 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
 
 
 def write_cluster_file(path, sshd, scratch_root, n: int = 3) -> str:
-    """A json cluster file of ``n`` nodes, all on the test sshd, each with its own scratch dir."""
+    """A json cluster file of ``n`` nodes, all on the test sshd, each with its own scratch dir;
+    they share one build_dir under ``scratch_root`` (a session syncs the local build there once)."""
     nodes = [{"name": f"host{i}", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
               "key_file": sshd["key_file"], "address": f"127.0.2.{i}",
-              "scratch": os.path.join(str(scratch_root), f"host{i}")} for i in range(1, n + 1)]
+              "scratch": os.path.join(str(scratch_root), f"host{i}"),
+              "build_dir": os.path.join(str(scratch_root), "build")} for i in range(1, n + 1)]
     with open(path, "w") as f:
         json.dump({"nodes": nodes}, f)
     return str(path)
