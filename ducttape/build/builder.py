@@ -3,11 +3,13 @@
 What "unchanged" means (a project that is unchanged does no git or Maven work):
 
 - released project: same artifact coordinates (and output format) as the last successful build,
-  and its ``libs/`` and launcher are still there;
+  and its ``libs/`` and launcher are still there; ``--update`` resolves it again (``mvn -U``) and
+  replaces the output only if a jar differs;
 - git project: same HEAD SHA, same working-tree changes (hash of ``git status``, the diff against
   HEAD and the size/mtime of untracked files, ``target/`` ignored), same goal and mvn_args, and
-  every project it depends on unchanged too. The hash is taken after the build, so files a build
-  writes into the tree do not count as changes.
+  every project it depends on unchanged too (and, with ``main_classes``, its ``libs/`` and launcher
+  still there). The hash is taken after the build, so files a build writes into the tree do not
+  count as changes. ``--update`` fetches first; without it nothing touches the network.
 - local project: same contents of its source folder (every file's path and bytes, ``target/``
   and ``.git/`` left out), every project it depends on unchanged, and its ``libs/`` and launcher
   still there.
@@ -18,6 +20,9 @@ so the build writes nothing into the source folder and builds into several build
 do not collide. Git projects build in their checkout (where a developer edits them); a failure
 there marks the project ``failed`` in the manifest and touches nothing else. A new checkout is
 cloned into a temporary folder and moved into place once complete.
+
+Every project with ``main_classes`` gets ``libs/`` (its jars and runtime dependencies) and
+``bin/run-class``; each main class must be in one of those jars, or the project fails.
 
 A project marked ``optional`` that fails (or is skipped because a dependency failed) is reported
 like any other and named in a warning at the end, but does not fail the build, unless it was asked
@@ -258,7 +263,8 @@ def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> 
     for role, cls in main_classes.items():
         if cls.replace(".", "/") + ".class" not in present:
             raise StepFailed(f"check main_classes of {name}",
-                             f"main class {cls} (role '{role}') is in none of the {len(jars)} jars in {libs}; "
+                             f"main class {cls} (role '{role}') is in none of the {len(jars)} jars of its runtime "
+                             f"classpath; "
                              f"fix main_classes of project '{name}' in projects.yaml")
 
 

@@ -218,7 +218,7 @@ def test_main_class_missing_from_the_jars(invoke_build, tmp_path, build_dir):
             main_classes: {tool: org.apache.commons.lang3.NoSuchMain}
         """)
     line = assert_one_line_error(invoke_build("--projects", str(projects)), "lang:",
-                                 "main class org.apache.commons.lang3.NoSuchMain (role 'tool') is in none of the 1 jars",
+                                 "main class org.apache.commons.lang3.NoSuchMain (role 'tool') is in none of the 1 jars of its",
                                  "fix main_classes of project 'lang' in projects.yaml")
     assert "log: " in line
     assert not (build_dir / "lang").exists()  # nothing half-made is swapped in
