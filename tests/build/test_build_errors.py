@@ -163,6 +163,7 @@ def test_project_folder_of_the_wrong_kind_is_left_alone(invoke_build, tmp_path, 
     assert (build_dir / "plain" / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_stalled_git_server_fails_in_bounded_time(invoke_build, tmp_path, build_dir):
     """A server that accepts the connection and then says nothing: the fetch gives up after
     checkout.STALL_TIMEOUT_S without data, not after the 600 s overall limit."""
