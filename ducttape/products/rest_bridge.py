@@ -23,8 +23,11 @@ from ducttape.services import Service, ServiceError
 BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080
 START_TIMEOUT = 120.0
-QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN"})
-"""Strimzi logs every request at INFO through these; under load that is most of the work."""
+QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN",
+                                  "org.apache.kafka.clients.admin.internals.AdminMetadataManager": "WARN"})
+"""Strimzi logs every request at INFO through the first; under load that is most of the work.
+Its admin client logs "Rebootstrapping" at INFO many times a second while Kafka is away, which
+would bury the WARN lines that say why."""
 
 
 def bridge_build(built: Mapping[str, dict] | None = None) -> dict:
