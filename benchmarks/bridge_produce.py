@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Produce throughput through an HTTP bridge (ours or Strimzi's): requests/s and records/s.
+"""Produce throughput through the Strimzi Kafka Bridge (REST API v2): requests/s and records/s.
 
 Posts batches of records (default 100 records of 100 bytes, JSON embedded format) to
 ``POST /topics/TOPIC`` over keep-alive connections from several processes, each with several

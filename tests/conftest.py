@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from support import Sshd, write_cluster_file
+from support import Sshd, git_mirror_env, run_cli, write_cluster_file
 
 SLOW_MARKERS = {"maven", "kafka", "vagrant"}
+
+
+def pytest_configure(config):
+    # git projects (the Strimzi bridge of projects.yaml) come from the local mirrors when there
+    # are any beside the repository, in every `invoke build` the tests run
+    os.environ.update(git_mirror_env())
 
 
 def pytest_collection_modifyitems(items):
@@ -28,3 +36,11 @@ def sshd(tmp_path_factory):
 @pytest.fixture
 def json_cluster_file(sshd, tmp_path):
     return write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch")
+
+
+@pytest.fixture(scope="session")
+def built():
+    """`invoke build` of the default projects.yaml (Kafka, ZooKeeper, the Strimzi bridge from
+    git) into the default build folder (a no-op when they are up to date)."""
+    proc = run_cli("build", timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -3,11 +3,13 @@
 What "unchanged" means (a project that is unchanged does no git or Maven work):
 
 - released project: same artifact coordinates (and output format) as the last successful build,
-  and its ``libs/`` and launcher are still there;
+  and its ``libs/`` and launcher are still there; ``--update`` resolves it again (``mvn -U``) and
+  replaces the output only if a jar differs;
 - git project: same HEAD SHA, same working-tree changes (hash of ``git status``, the diff against
   HEAD and the size/mtime of untracked files, ``target/`` ignored), same goal and mvn_args, and
-  every project it depends on unchanged too. The hash is taken after the build, so files a build
-  writes into the tree do not count as changes.
+  every project it depends on unchanged too (and, with ``main_classes``, its ``libs/`` and launcher
+  still there). The hash is taken after the build, so files a build writes into the tree do not
+  count as changes. ``--update`` fetches first; without it nothing touches the network.
 - local project: same contents of its source folder (every file's path and bytes, ``target/``
   and ``.git/`` left out), every project it depends on unchanged, and its ``libs/`` and launcher
   still there.
@@ -18,6 +20,9 @@ so the build writes nothing into the source folder and builds into several build
 do not collide. Git projects build in their checkout (where a developer edits them); a failure
 there marks the project ``failed`` in the manifest and touches nothing else. A new checkout is
 cloned into a temporary folder and moved into place once complete.
+
+Every project with ``main_classes`` gets ``libs/`` (its jars and runtime dependencies) and
+``bin/run-class``; each main class must be in one of those jars, or the project fails.
 
 A project marked ``optional`` that fails (or is skipped because a dependency failed) is reported
 like any other and named in a warning at the end, but does not fail the build, unless it was asked
@@ -35,6 +40,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -83,6 +89,7 @@ class Outcome:
     action: str  # "built", "up to date", "failed", "skipped"
     seconds: float = 0.0
     error: str = ""
+    note: str = ""  # what changed (with --update: the commit a git project moved to, ...)
 
 
 def run(
@@ -131,11 +138,11 @@ def run(
             try:
                 try:
                     if isinstance(p, ReleasedProject):
-                        action = _build_released(p, root, entries, log)
+                        action, note = _build_released(p, root, entries, log, update=update)
                     elif isinstance(p, LocalProject):
-                        action = _build_local(p, root, entries, log)
+                        action, note = _build_local(p, root, entries, log)
                     else:
-                        action = _build_git(p, root, entries, log, update=update, http=http)
+                        action, note = _build_git(p, root, entries, log, update=update, http=http)
                 except git.GitCommandError as e:  # a git step without its own handling
                     raise StepFailed(" ".join(map(str, e.command)), f"git exited with code {e.status}") from None
                 except OSError as e:  # disk full, permissions, ...
@@ -152,8 +159,10 @@ def run(
                 manifest.write(entries, root)
                 continue
             secs = time.monotonic() - t0
-            outcomes.append(Outcome(p.name, action, secs))
-            out(f"{action} ({secs:.1f}s)" if action == "built" else action)
+            outcomes.append(Outcome(p.name, action, secs, note=note))
+            timing = [f"{secs:.1f}s"] if action == "built" else []
+            details = "; ".join(timing + ([note] if note else []))
+            out(f"{action} ({details})" if details else action)
             manifest.write(entries, root)
     counts = {a: sum(o.action == a for o in outcomes) for a in ("built", "up to date", "failed", "skipped")}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
@@ -177,7 +186,7 @@ def _describe(p: Project) -> str:
     return f"git {p.ref} ({p.goal})"
 
 
-def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path) -> str:
+def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, update: bool) -> tuple[str, str]:
     fingerprint = _hash({"kind": p.kind, "artifacts": list(p.artifacts), "format": RELEASED_FORMAT})
     dest = layout.project_dir(p.name, root)
     prev = entries.get(p.name)
@@ -187,38 +196,87 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path) ->
     }
     if (dest / ".git").exists():
         raise StepFailed(f"resolve {p.name}", f"{dest} is a git checkout, not a released project; move it away")
-    if (
+    unchanged = (
         prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
         and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
-    ):
+    )
+    if unchanged and not update:
+        if prev.get("main_classes") != p.main_classes:
+            _check_main_classes(p.name, p.main_classes, dest / "libs")
         entries[p.name] = {**prev, **entry}  # main_classes may have changed; outputs have not
-        return "up to date"
+        return "up to date", ""
     log.write_text("")
     tmp = _new_dir(root, p.name)
     try:
         (tmp / "pom.xml").write_text(maven.dependency_pom(p.name, p.artifacts))
         maven.mvn(
-            ["-f", "pom.xml", f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
              "-DincludeScope=runtime", "-DoutputDirectory=libs"],
             cwd=tmp, log=log,
         )
+        _check_main_classes(p.name, p.main_classes, tmp / "libs")
+        if unchanged:  # --update: keep the output unless Maven resolved something else
+            change = _jar_changes(dest / "libs", tmp / "libs")
+            if not change:
+                entries[p.name] = {**prev, **entry}
+                return "up to date", f"re-resolved (mvn -U): the same {_jars(len(list((tmp / 'libs').glob('*.jar'))))}"
+        else:
+            change = ""
         _write_launcher(tmp)
         _swap_in(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     entries[p.name] = {**entry, "built_at": _now(), "status": "ok", "fingerprint": fingerprint}
-    return "built"
+    return "built", f"re-resolved (mvn -U): {change}" if change else ""
+
+
+def _jar_changes(old: Path, new: Path) -> str:
+    """What differs between two libs/ folders ("2 jars added, 1 changed"), '' if nothing."""
+    def digests(folder: Path) -> dict[str, str]:
+        return {j.name: hashlib.sha256(j.read_bytes()).hexdigest() for j in folder.glob("*.jar")}
+
+    before, after = digests(old), digests(new)
+    counts = {
+        "added": len(after.keys() - before.keys()),
+        "removed": len(before.keys() - after.keys()),
+        "changed": sum(before[n] != after[n] for n in before.keys() & after.keys()),
+    }
+    return ", ".join(f"{_jars(n)} {what}" for what, n in counts.items() if n)
+
+
+def _jars(n: int) -> str:
+    return f"{n} jar{'s' * (n != 1)}"
+
+
+def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> None:
+    """Raise StepFailed unless every main class is in one of the jars in ``libs``."""
+    if not main_classes:
+        return
+    jars = sorted(libs.glob("*.jar"))
+    present: set[str] = set()
+    for jar in jars:
+        try:
+            with zipfile.ZipFile(jar) as z:
+                present.update(z.namelist())
+        except (zipfile.BadZipFile, OSError) as e:
+            raise StepFailed(f"read {jar}", f"{jar} is not a readable jar: {e}") from None
+    for role, cls in main_classes.items():
+        if cls.replace(".", "/") + ".class" not in present:
+            raise StepFailed(f"check main_classes of {name}",
+                             f"main class {cls} (role '{role}') is in none of the {len(jars)} jars of its runtime "
+                             f"classpath; "
+                             f"fix main_classes of project '{name}' in projects.yaml")
 
 
 def _write_launcher(folder: Path) -> None:
     """Put ``bin/run-class`` into a project's output folder."""
     launcher = folder / layout.LAUNCHER
-    launcher.parent.mkdir(parents=True)
+    launcher.parent.mkdir(parents=True, exist_ok=True)
     launcher.write_text(LAUNCHER_SCRIPT)
     launcher.chmod(0o755)
 
 
-def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
+def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple[str, str]:
     src = p.source_dir
     dest = layout.project_dir(p.name, root)
     prev = entries.get(p.name)
@@ -237,8 +295,10 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
         prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
         and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
     ):
+        if prev.get("main_classes") != p.main_classes:
+            _check_main_classes(p.name, p.main_classes, dest / "libs")
         entries[p.name] = {**prev, **entry}
-        return "up to date"
+        return "up to date", ""
     log.write_text("")
     tmp = _new_dir(root, p.name)
     try:
@@ -251,13 +311,8 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
              "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
             cwd=work, log=log,
         )
-        jars = [j for j in sorted((work / "target").glob("*.jar"))
-                if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))]
-        if not jars:
-            raise StepFailed(f"mvn package in {p.path}", "Maven built no jar in target/; the project's packaging must be jar")
-        libs.mkdir(exist_ok=True)
-        for jar in jars:
-            shutil.copy2(jar, libs / jar.name)
+        _gather_jars(work, libs, where=p.path)
+        _check_main_classes(p.name, p.main_classes, libs)
         shutil.rmtree(work)
         _write_launcher(tmp)
         _swap_in(tmp, dest)
@@ -266,7 +321,19 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> str:
     fingerprint = _hash({"kind": p.kind, "source": source_hash, "deps": deps, "format": LOCAL_FORMAT})
     entries[p.name] = {**entry, "source_hash": source_hash, "built_at": _now(), "status": "ok",
                        "fingerprint": fingerprint}
-    return "built"
+    return "built", ""
+
+
+def _gather_jars(project: Path, libs: Path, where: str) -> None:
+    """Copy the jars Maven built in ``project`` (``target/`` of it and of its modules; not the
+    sources, javadoc or test jars) into ``libs``, beside the runtime dependencies."""
+    jars = [j for j in sorted([*project.glob("target/*.jar"), *project.glob("*/target/*.jar")])
+            if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))]
+    if not jars:
+        raise StepFailed(f"mvn package in {where}", "Maven built no jar in target/; the project's packaging must be jar")
+    libs.mkdir(exist_ok=True)
+    for jar in jars:
+        shutil.copy2(jar, libs / jar.name)
 
 
 def _tree_hash(folder: Path) -> str:
@@ -294,11 +361,12 @@ def _pom_version(pom: Path) -> str | None:
     return None
 
 
-def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool, http: bool) -> str:
+def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool, http: bool) -> tuple[str, str]:
     url = p.url(http)
     dest = layout.project_dir(p.name, root)
     prev = entries.get(p.name)
     started = []
+    note = ""
 
     def start_log() -> None:  # the log holds the output of the last build that did any work
         if not started:
@@ -314,8 +382,10 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         repo = checkout.open_checkout(dest)
+        note = f"cloned {url} at {p.ref} = {repo.head.commit.hexsha[:12]}"
     else:
         repo = checkout.open_checkout(dest)
+        before = repo.head.commit.hexsha if repo.head.is_valid() else None
         if update:
             start_log()
             checkout.update(repo, url, p.ref, log)
@@ -325,20 +395,41 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
                 raise StepFailed(f"git checkout {p.ref}", f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`")
             start_log()
             checkout.checkout(repo, p.ref, log)
+        after = repo.head.commit.hexsha
+        if before != after:
+            note = f"{p.ref}: moved {(before or 'nothing')[:12]} -> {after[:12]}"
+        elif update:
+            note = f"fetched: {p.ref} is still {after[:12]}"
+    libs = dest / "libs"
+    launchable = bool(p.main_classes)
+    if launchable:
+        checkout.check_outputs_untracked(repo, ("libs", layout.LAUNCHER))
     deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
-    inputs = {"kind": p.kind, "goal": p.goal, "mvn_args": list(p.mvn_args), "deps": deps}
-    entry = {"name": p.name, "kind": p.kind, "url": url, "ref": p.ref, "goal": p.goal, "version": None}
+    inputs = {"kind": p.kind, "goal": p.goal, "mvn_args": list(p.mvn_args), "deps": deps, "libs": launchable}
+    entry = {"name": p.name, "kind": p.kind, "url": url, "ref": p.ref, "goal": p.goal,
+             "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})
+        and (not launchable or (libs.is_dir() and (dest / layout.LAUNCHER).is_file()))
     ):
+        if prev.get("main_classes") != p.main_classes:
+            _check_main_classes(p.name, p.main_classes, libs)
         entries[p.name] = {**prev, **entry}
-        return "up to date"
+        return "up to date", note
     start_log()
     sha = repo.head.commit.hexsha
     dirty = repo.is_dirty(untracked_files=True)
+    args = ["-DskipTests", *p.mvn_args, p.goal]
+    if launchable:  # the project's runtime classpath, as for released projects
+        shutil.rmtree(libs, ignore_errors=True)
+        args += [f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={libs}"]
     try:
-        maven.mvn(["-DskipTests", *p.mvn_args, p.goal], cwd=dest, log=log)
+        maven.mvn(args, cwd=dest, log=log)
+        if launchable:
+            _gather_jars(dest, libs, where=p.name)
+            _write_launcher(dest)
+            _check_main_classes(p.name, p.main_classes, libs)
     except StepFailed:
         entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None, "status": "failed",
                            "fingerprint": None}
@@ -347,7 +438,7 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         **entry, "git_sha": sha, "dirty": dirty, "built_at": _now(), "status": "ok",
         "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)}),
     }
-    return "built"
+    return "built", note
 
 
 def _new_dir(root: Path, name: str) -> Path:

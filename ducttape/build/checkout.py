@@ -17,13 +17,20 @@ import git
 from ducttape.build.maven import StepFailed
 
 GIT_TIMEOUT_S = 600
-# Never prompt for a password or a host key: fail instead, so a build never hangs on input.
+STALL_TIMEOUT_S = 30
+# Never prompt for a password or a host key: fail instead, so a build never hangs on input. A
+# server that accepts the connection and then sends nothing for STALL_TIMEOUT_S fails the fetch
+# (http: curl's low-speed limit; ssh: keep-alive probes) long before GIT_TIMEOUT_S.
 GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
-    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 "
+                       "-o ServerAliveCountMax=2",
+    "GIT_HTTP_LOW_SPEED_LIMIT": "1",
+    "GIT_HTTP_LOW_SPEED_TIME": str(STALL_TIMEOUT_S),
 }
-# Build outputs inside the checkout must not count as local changes.
-EXCLUDES = ("target/",)
+# Build outputs inside the checkout must not count as local changes: Maven's target/ folders, and
+# the runtime classpath and launcher of a project with main classes.
+EXCLUDES = ("target/", "/libs/", "/bin/run-class")
 
 
 def clone(url: str, ref: str, dest: Path, log: Path) -> git.Repo:
@@ -55,6 +62,16 @@ def update(repo: git.Repo, url: str, ref: str, log: Path) -> None:
         origin.set_url(url)
     _fetch(origin, url, log)
     checkout(repo, ref, log)
+
+
+def check_outputs_untracked(repo: git.Repo, paths: tuple[str, ...]) -> None:
+    """Raise StepFailed if the project tracks any of ``paths``, where the build writes outputs."""
+    tracked = repo.git.ls_files("--", *paths)
+    if tracked:
+        first = tracked.splitlines()[0]
+        raise StepFailed(f"git ls-files {' '.join(paths)}",
+                         f"the repository tracks {first}, where `invoke build` puts the runtime "
+                         f"classpath and launcher of a project with main_classes; drop main_classes")
 
 
 def checkout(repo: git.Repo, ref: str, log: Path) -> str:

@@ -9,6 +9,8 @@ Three kinds of entry, told apart by their keys::
         goal: install                      # package | install (install: into ~/.m2 for dependents)
         mvn_args: [-Pfast]                 # optional extra mvn arguments
         depends_on: [otherlib]             # optional: projects that build first
+        main_classes:                      # optional: role -> main class (gets libs/ + launcher)
+          server: org.example.Server
 
       - name: kafka                        # released Maven artifacts
         artifacts:                         # groupId:artifactId:version, one or more
@@ -16,10 +18,10 @@ Three kinds of entry, told apart by their keys::
         main_classes:                      # role -> main class the services launch
           broker: kafka.Kafka
 
-      - name: ducttape-bridge              # Maven project kept in this repository (or any folder)
-        path: bridge                       # relative to the projects file's folder
+      - name: mytool                       # Maven project kept in a local folder
+        path: tools/mytool                 # relative to the projects file's folder
         main_classes:
-          bridge: io.ducttape.bridge.Main
+          tool: org.example.Tool
 
 Every kind also takes ``optional: true``: the build still succeeds when that project fails (it
 is reported, with a warning at the end), unless it was asked for by name with ``--only``.
@@ -38,7 +40,7 @@ from ducttape.errors import ConfigError
 
 DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
 GOALS = ("package", "install")
-GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "depends_on", "optional"}
+GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional"}
 RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
 LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
 KIND_KEYS = ("git", "artifacts", "path")
@@ -49,13 +51,15 @@ CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 
 @dataclass(frozen=True)
 class GitProject:
-    """A git repository built with ``mvn -DskipTests <goal>``."""
+    """A git repository built with ``mvn -DskipTests <goal>``; with ``main_classes``, its jars and
+    runtime dependencies are gathered in ``libs/`` beside a ``bin/run-class`` launcher."""
 
     name: str
     git: str
     ref: str
     goal: str
     mvn_args: tuple[str, ...] = ()
+    main_classes: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     optional: bool = False
     kind = "git"
@@ -183,6 +187,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
             ref=str(entry["ref"]),
             goal=goal,
             mvn_args=_str_list(where, entry, "mvn_args"),
+            main_classes=_main_classes(where, entry),
             depends_on=_str_list(where, entry, "depends_on"),
             optional=optional,
         )

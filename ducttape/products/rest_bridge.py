@@ -1,10 +1,10 @@
-"""RestProxyService: the Kafka HTTP bridge (the Strimzi REST API), one instance per node.
+"""RestProxyService: the Strimzi Kafka Bridge (HTTP/REST to Kafka), one instance per node.
 
-Two projects can provide it, both started the same way (``--config-file=application.properties``
-with the Strimzi keys) under the main class role ``bridge``: the Strimzi Kafka Bridge
-(``kafka-bridge``, released by Strimzi) and ducttape's own bridge (``ducttape-bridge``, built
-from ``bridge/`` in this repository, for machines that cannot fetch Strimzi's). The service uses
-``kafka-bridge`` if it is built, else ``ducttape-bridge``.
+The bridge is the git project ``strimzi-kafka-bridge`` of projects.yaml, built from source by
+``invoke build``. Each instance is started as Strimzi's ``bin/kafka_bridge_run.sh`` starts it:
+``io.strimzi.kafka.bridge.Application --config-file=application.properties`` on the project's
+runtime classpath, with a log4j2 configuration given by ``-Dlog4j2.configurationFile`` and the
+Vert.x cache under the service's own folder.
 """
 
 from __future__ import annotations
@@ -20,24 +20,25 @@ from ducttape.products import jvm
 from ducttape.products.templates import render
 from ducttape.services import Service, ServiceError
 
-BRIDGE_PROJECTS = ("kafka-bridge", "ducttape-bridge")
-"""In order of preference: Strimzi's release, then ducttape's own."""
+BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080
 START_TIMEOUT = 120.0
-QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN"})
-"""Strimzi logs every request at INFO through these; under load that is most of the work."""
+QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN",
+                                  "org.apache.kafka.clients.admin.internals.AdminMetadataManager": "WARN"})
+"""Strimzi logs every request at INFO through the first; under load that is most of the work.
+Its admin client logs "Rebootstrapping" at INFO many times a second while Kafka is away, which
+would bury the WARN lines that say why."""
 
 
-def bridge_project(built: Mapping[str, dict] | None = None) -> str:
-    """The bridge project to run: the first of BRIDGE_PROJECTS that is built with a ``bridge``
-    main class; ConfigError saying how to build one if none is."""
+def bridge_build(built: Mapping[str, dict] | None = None) -> dict:
+    """What is built of the bridge: ``{"project", "version", "ref", "git_sha"}`` from the build
+    manifest; ConfigError saying how to build it if it is not built."""
     built = manifest.read() if built is None else built
-    for name in BRIDGE_PROJECTS:
-        entry = built.get(name) or {}
-        if entry.get("status") == "ok" and "bridge" in (entry.get("main_classes") or {}):
-            return name
-    raise ConfigError("no Kafka HTTP bridge is built: run `invoke build --only kafka-bridge` "
-                      "(Strimzi's) or `invoke build --only ducttape-bridge` (ducttape's own)")
+    entry = built.get(BRIDGE_PROJECT) or {}
+    if entry.get("status") != "ok" or "bridge" not in (entry.get("main_classes") or {}):
+        raise ConfigError(f"the Kafka HTTP bridge is not built: run `invoke build --only {BRIDGE_PROJECT}`")
+    return {"project": BRIDGE_PROJECT, "version": entry.get("version"), "ref": entry.get("ref"),
+            "git_sha": entry.get("git_sha")}
 
 
 class RestProxyService(Service):
@@ -45,21 +46,23 @@ class RestProxyService(Service):
     ``http://node.address:port``.
 
     ``settings`` are added to application.properties (``kafka.producer.acks``,
-    ``kafka.consumer.*``, ...). A bridge is ready when ``GET /`` answers 200 and its node can
-    open a connection to a broker it was given; a bridge that exits first, or cannot reach
-    Kafka, fails the start with the end of its log.
+    ``kafka.consumer.*``, ...). A bridge is ready when ``GET /ready`` answers 204 and its node
+    can open a connection to a broker it was given; a bridge that exits first, or cannot reach
+    Kafka, fails the start with its first errors or the end of its log. ``build`` says which
+    bridge runs (project, version, git ref and SHA).
     """
 
-    logs = MappingProxyType({"output": "bridge.log", "config": "application.properties"})
+    logs = MappingProxyType({"output": "bridge.log", "config": "application.properties",
+                             "logging": "log4j2.properties"})
 
     def __init__(self, cluster: Cluster, num_nodes: int, kafka, settings: Mapping | None = None,
-                 heap: str = "512m", port: int = PORT, project: str | None = None):
+                 heap: str = "512m", port: int = PORT):
         super().__init__(cluster, num_nodes)
         self.kafka = kafka
         self.settings = dict(settings or {})
         self.heap = heap
         self.port = port
-        self.project = project or bridge_project()
+        self.build = bridge_build()
 
     def url(self, idx: int = 1) -> str:
         """The base URL of the bridge on node ``idx`` (1-based)."""
@@ -82,11 +85,12 @@ class RestProxyService(Service):
         node.account.create_file(self.path(node, "log4j2.properties"), render(
             "log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers=QUIET_LOGGERS))
         java_opts = jvm.opts(self.heap, f"-Dlog4j2.configurationFile={self.path(node, 'log4j2.properties')}",
-                             f"-Dvertx.cacheDirBase={self.path(node, 'vertx-cache')}")
-        self.spawn(node, jvm.command(node, self.project, "bridge",
+                             f"-Dvertx.cacheDirBase={self.path(node, 'vertx-cache')}",
+                             "-Djava.security.egd=file:/dev/./urandom")
+        self.spawn(node, jvm.command(node, BRIDGE_PROJECT, "bridge",
                                      f"--config-file={self.path(node, 'application.properties')}",
                                      java_opts=java_opts))
-        self.wait_for_http(node, self.port, "/", timeout=START_TIMEOUT, status=200)
+        self.wait_for_http(node, self.port, "/ready", timeout=START_TIMEOUT, status=204)
         self._check_reaches_kafka(node, bootstrap)
 
     def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:

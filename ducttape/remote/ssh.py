@@ -140,7 +140,7 @@ class SshAccount(RemoteAccount):
         conn = Connection(hostname, user=user, port=port, connect_timeout=connect_timeout,
                           connect_kwargs=connect_kwargs)
         super().__init__(name, conn, address or hostname)
-        self.hostname, self.port, self.user = hostname, port, conn.user
+        self.hostname, self.port, self.user, self.key_file = hostname, port, conn.user, key_file
         self._conn = conn
         self.connect_timeout = connect_timeout
         self.keepalive_interval = keepalive_interval

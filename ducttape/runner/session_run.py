@@ -11,6 +11,7 @@ from typing import TextIO
 from tabulate import tabulate
 
 from ducttape.build import layout, manifest
+from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.runner.discovery import TestSpec, discover
@@ -101,6 +102,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
             raise ClusterError(f"{s.test_id} needs {s.num_nodes} nodes but the {cluster.description} "
                                f"has {len(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
         cluster.check()
+        if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
+            sync_builds(cluster.nodes, out=lambda line: print(line, file=out, flush=True))
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,
                         build_manifest=manifest.read() or None, params=opts.params)

@@ -40,14 +40,14 @@ def test_http_switch(url, expected):
 
 def test_default_projects_file_is_valid():
     projects = load()
-    assert {"kafka", "zookeeper", "ducttape-bridge", "kafka-bridge"} <= set(projects)
+    assert set(projects) == {"kafka", "zookeeper", "strimzi-kafka-bridge"}
     assert projects["kafka"].main_classes["broker"] == "kafka.Kafka"
     assert projects["zookeeper"].main_classes["server"] == "org.apache.zookeeper.server.quorum.QuorumPeerMain"
-    assert projects["kafka-bridge"].main_classes["bridge"] == "io.strimzi.kafka.bridge.Application"
-    assert projects["kafka-bridge"].optional and not projects["kafka"].optional
-    bridge = projects["ducttape-bridge"]
-    assert bridge.kind == "local" and bridge.main_classes["bridge"] == "io.ducttape.bridge.Main"
-    assert bridge.source_dir == layout.REPO_ROOT / "bridge" and (bridge.source_dir / "pom.xml").is_file()
+    bridge = projects["strimzi-kafka-bridge"]
+    assert bridge.kind == "git" and bridge.git == "https://github.com/strimzi/strimzi-kafka-bridge.git"
+    assert bridge.ref == "0.33.1" and bridge.goal == "package"
+    assert bridge.main_classes == {"bridge": "io.strimzi.kafka.bridge.Application"}
+    assert not any(p.optional for p in projects.values())
 
 
 def test_main_class_from_manifest(tmp_path):

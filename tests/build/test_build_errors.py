@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 
 import pytest
 
-from build_helpers import assert_one_line_error, maven_repo, write_projects
+from build_helpers import assert_one_line_error, free_port, maven_repo, write_projects
 
 
 @pytest.fixture
@@ -158,3 +161,78 @@ def test_project_folder_of_the_wrong_kind_is_left_alone(invoke_build, tmp_path, 
     assert "move it away" in line
     assert (build_dir / "zookeeper" / ".git").is_dir()
     assert (build_dir / "plain" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_stalled_git_server_fails_in_bounded_time(invoke_build, tmp_path, build_dir):
+    """A server that accepts the connection and then says nothing: the fetch gives up after
+    checkout.STALL_TIMEOUT_S without data, not after the 600 s overall limit."""
+    from ducttape.build.checkout import STALL_TIMEOUT_S
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+
+    def accept_and_say_nothing():
+        try:
+            while True:
+                held.append(server.accept())
+        except OSError:  # closed at the end of the test
+            pass
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/silent.git"
+    projects = write_projects(tmp_path / "p.yaml", f"""\
+        projects:
+          - {{name: silent, git: '{url}', ref: main}}
+        """)
+    t0 = time.monotonic()
+    try:
+        result = invoke_build("--projects", str(projects))
+    finally:
+        server.close()
+    elapsed = time.monotonic() - t0
+    assert_one_line_error(result, "silent:", f"git fetch {url}", "Operation too slow")
+    assert STALL_TIMEOUT_S <= elapsed < STALL_TIMEOUT_S + 60, elapsed
+    assert not (build_dir / "silent").exists()
+
+
+def test_unreachable_url_names_project_and_url(invoke_build, tmp_path, build_dir):
+    port = free_port()  # nothing listens there: connection refused
+    url = f"http://127.0.0.1:{port}/gone.git"
+    projects = write_projects(tmp_path / "p.yaml", f"""\
+        projects:
+          - {{name: gone, git: '{url}', ref: main}}
+        """)
+    assert_one_line_error(invoke_build("--projects", str(projects)), "gone:", f"git fetch {url}",
+                          "Couldn't connect to server")
+
+
+@pytest.mark.slow
+@pytest.mark.maven
+def test_main_class_missing_from_the_jars(invoke_build, tmp_path, build_dir):
+    projects = write_projects(tmp_path / "p.yaml", """\
+        projects:
+          - name: lang
+            artifacts: [org.apache.commons:commons-lang3:3.17.0]
+            main_classes: {tool: org.apache.commons.lang3.NoSuchMain}
+        """)
+    line = assert_one_line_error(invoke_build("--projects", str(projects)), "lang:",
+                                 "main class org.apache.commons.lang3.NoSuchMain (role 'tool') is in none of the 1 jars of its",
+                                 "fix main_classes of project 'lang' in projects.yaml")
+    assert "log: " in line
+    assert not (build_dir / "lang").exists()  # nothing half-made is swapped in
+    # Fixed, it builds; a later typo in main_classes is caught without rebuilding.
+    projects.write_text(projects.read_text().replace("NoSuchMain", "StringUtils"))
+    assert invoke_build("--projects", str(projects)).returncode == 0
+    # --update asks Maven again (-U) and keeps the output when it resolves the same jar.
+    jar = build_dir / "lang" / "libs" / "commons-lang3-3.17.0.jar"
+    mtime = jar.stat().st_mtime_ns
+    updated = invoke_build("--projects", str(projects), "--update")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "up to date (re-resolved (mvn -U): the same 1 jar)" in updated.stdout
+    assert " -U " in (build_dir / "logs" / "lang.log").read_text()
+    assert jar.stat().st_mtime_ns == mtime
+    projects.write_text(projects.read_text().replace("StringUtils", "StringUtilz"))
+    assert_one_line_error(invoke_build("--projects", str(projects)), "main class org.apache.commons.lang3.StringUtilz")

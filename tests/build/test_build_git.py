@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 import zipfile
 
+import git
 import pytest
 
 from build_helpers import assert_one_line_error, maven_repo, write_projects
@@ -50,6 +52,14 @@ def progress(stdout, name):
     return lines[0].split(")", 1)[1].strip()
 
 
+def run_launcher(build_dir, project, main_class) -> str:
+    """Run ``main_class`` through the project's bin/run-class; its stdout, stripped."""
+    result = subprocess.run([str(build_dir / project / "bin" / "run-class"), main_class],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def manifest(build_dir):
     return json.loads((build_dir / "manifest.json").read_text())["projects"]
 
@@ -66,6 +76,8 @@ def test_git_maven_projects_build_update_and_stay_pinned(invoke_build, tmp_path,
             ref: main
             goal: package
             depends_on: [greeter]
+            main_classes:
+              hello: ducttape.test.Hello
           - name: greeter
             git: {(tmp_path / "up" / "greeter").as_uri()}
             ref: main
@@ -84,8 +96,18 @@ def test_git_maven_projects_build_update_and_stay_pinned(invoke_build, tmp_path,
     assert "ducttape/test/Hello.class" in zipfile.ZipFile(jar).namelist()
     entry = manifest(build_dir)["hello"]
     assert entry["git_sha"] == first_sha and entry["kind"] == "git" and entry["ref"] == "main"
-    assert entry["status"] == "ok" and entry["built_at"]
+    assert entry["status"] == "ok" and entry["built_at"] and entry["version"] == "1.0"
+    assert entry["url"] == (tmp_path / "up" / "hello").as_uri()
+    assert entry["main_classes"] == {"hello": "ducttape.test.Hello"}
+    assert progress(cold.stdout, "hello").endswith(f"cloned {entry['url']} at main = {first_sha[:12]})")
     assert "BUILD SUCCESS" in (build_dir / "logs" / "hello.log").read_text()
+    # With main_classes: the project's jar and runtime dependencies (commons-lang3 from Maven
+    # Central, greeter from ~/.m2) in libs/, and the launcher, kept out of `git status`.
+    assert {"hello-1.0.jar", "greeter-1.0.jar", "commons-lang3-3.17.0.jar"} == {
+        j.name for j in (build_dir / "hello" / "libs").glob("*.jar")}
+    assert run_launcher(build_dir, "hello", "ducttape.test.Hello") == "Hello world"
+    assert git.Repo(build_dir / "hello").git.status("--porcelain") == ""
+    assert not (build_dir / "greeter" / "libs").exists()  # no main_classes: no launcher
 
     # Nothing changed: no Maven work, seconds.
     t0 = time.monotonic()
@@ -110,8 +132,22 @@ def test_git_maven_projects_build_update_and_stay_pinned(invoke_build, tmp_path,
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert manifest(build_dir)["hello"]["git_sha"] == second_sha
     assert jar_text(jar, "version.txt") == "v2"
+    assert jar_text(build_dir / "hello" / "libs" / "hello-1.0.jar", "version.txt") == "v2"
+    # Each project says what --update found.
     assert progress(updated.stdout, "hello").startswith("built")
-    assert progress(updated.stdout, "greeter") == "up to date"  # greeter did not change
+    assert progress(updated.stdout, "hello").endswith(f"main: moved {first_sha[:12]} -> {second_sha[:12]})")
+    assert progress(updated.stdout, "greeter").startswith("up to date (fetched: main is still ")
+
+    # Pinning hello to its first commit moves the checkout back and rebuilds, without the network.
+    projects.write_text(projects.read_text().replace("ref: main", f"ref: {first_sha}", 1))  # hello's
+    pinned = invoke_build("--projects", str(projects))
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert progress(pinned.stdout, "hello").endswith(f"{first_sha}: moved {second_sha[:12]} -> {first_sha[:12]})")
+    assert jar_text(build_dir / "hello" / "libs" / "hello-1.0.jar", "version.txt") == "v1"
+    assert manifest(build_dir)["hello"]["git_sha"] == first_sha
+    projects.write_text(projects.read_text().replace(f"ref: {first_sha}", "ref: main"))
+    assert invoke_build("--projects", str(projects), "--only", "hello").returncode == 0
+    assert manifest(build_dir)["hello"]["git_sha"] == second_sha
 
     # A local edit in the checkout counts as a change and is built (dirty build recorded).
     (build_dir / "hello" / "src/main/resources/version.txt").write_text("local")

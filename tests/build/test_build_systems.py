@@ -1,4 +1,5 @@
-"""The default projects.yaml puts real systems on disk: start each once through its launcher.
+"""The default projects.yaml's released projects on disk: start each once through its launcher
+(the Strimzi bridge, built from git, has tests/build/test_bridge_rest.py).
 
 Builds into the default build folder (``<repo>/build`` or $DUCTTAPE_BUILD_DIR), as `invoke build`
 does for a user, so later tests and runs reuse it. Everything listens on 127.0.0.1 only.
@@ -6,9 +7,7 @@ does for a user, so later tests and runs reuse it. Everything listens on 127.0.0
 
 from __future__ import annotations
 
-import json
 import socket
-import urllib.request
 
 import pytest
 
@@ -92,65 +91,3 @@ def test_zookeeper_answers_a_client(built, tmp_path):
         assert "[zookeeper]" in ls.stdout
     finally:
         stop(zk)
-
-
-def http_get(url: str):
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status, r.read().decode()
-    except OSError:
-        return None
-
-
-def test_bridge_answers_http(kafka_broker):
-    result = Invoke(None)("--only", "kafka-bridge")
-    if result.returncode != 0:
-        log = layout.log_path("kafka-bridge")
-        text = log.read_text() if log.exists() else ""
-        if "io.strimzi:kafka-bridge:jar" in text and ("was not found" in text or "Could not find artifact" in text):
-            pytest.skip(f"io.strimzi:kafka-bridge is not served by this machine's Maven registry (see {log})")
-        pytest.fail(result.stdout + result.stderr)
-    d = kafka_broker["dir"]
-    port = free_port()
-    (d / "application.properties").write_text(
-        "bridge.id=ducttape-test\n"
-        f"kafka.bootstrap.servers={kafka_broker['bootstrap']}\n"
-        "kafka.producer.acks=1\n"
-        "kafka.consumer.auto.offset.reset=earliest\n"
-        "http.host=127.0.0.1\n"
-        f"http.port={port}\n"
-    )
-    log = d / "bridge.log"
-    bridge = start(
-        [str(layout.build_dir() / layout.launcher("kafka-bridge")), manifest.main_class("kafka-bridge", "bridge"),
-         f"--config-file={d / 'application.properties'}"],
-        log, {"JAVA_OPTS": f"-Xmx256m -Dlog4j2.configurationFile={d / 'log4j2.properties'}"},
-        cwd=d,
-    )
-    try:
-        status, body = wait_for("bridge HTTP", lambda: http_get(f"http://127.0.0.1:{port}/"), 90, bridge, log)
-        assert status == 200 and "bridge_version" in json.loads(body)
-        assert http_get(f"http://127.0.0.1:{port}/healthy")[0] in (200, 204)
-    finally:
-        stop(bridge)
-
-
-def test_default_build_succeeds_with_the_optional_strimzi_bridge_missing():
-    """`invoke build` with the default projects.yaml exits 0 wherever the required projects build.
-
-    kafka-bridge (Strimzi) is optional: where the registry does not serve it, its failure is on its
-    progress line and in one warning line on stderr, and the build still succeeds.
-    """
-    result = Invoke(None)()
-    assert result.returncode == 0, result.stdout + result.stderr
-    entries = manifest.read()
-    for name in ("kafka", "zookeeper", "ducttape-bridge"):
-        assert entries[name]["status"] == "ok", name
-    assert entries["ducttape-bridge"]["kind"] == "local"
-    warnings = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    bridge_line = [ln for ln in result.stdout.splitlines() if ln.startswith("kafka-bridge ")][0]
-    if "FAILED" in bridge_line:
-        assert len(warnings) == 1 and warnings[0].startswith("warning: optional project kafka-bridge was not built: ")
-        assert "log: " in warnings[0]
-    else:
-        assert warnings == [] and entries["kafka-bridge"]["status"] == "ok"

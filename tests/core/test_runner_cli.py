@@ -89,7 +89,9 @@ def test_sample_scenario_on_a_json_cluster_over_ssh(tmp_path, sshd):
     results = tmp_path / "results"
     proc = run_cli("test", "sample_services", "--cluster", f"json:{cluster_file}", "--results-dir", str(results))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"cluster in {cluster_file} (3 nodes)" in proc.stdout.splitlines()[0]
+    # (a "sync: ..." line comes first when there is a local build to bring to the nodes)
+    header = [ln for ln in proc.stdout.splitlines() if not ln.startswith("sync: ")][0]
+    assert f"cluster in {cluster_file} (3 nodes)" in header
     test = report(results)["tests"][0]
     assert test["status"] == "PASS" and test["nodes"] == ["host1", "host2", "host3"]
     log = os.path.join(session(results), test["folder"], "TickerService-1", "host2", "service.log")

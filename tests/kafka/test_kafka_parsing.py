@@ -11,7 +11,7 @@ from ducttape.products import jvm
 from ducttape.products.kafka import KafkaService, new_cluster_id
 from ducttape.products.performance.consumer import parse_consumer_line
 from ducttape.products.performance.producer import parse_producer_line
-from ducttape.products.rest_bridge import bridge_project
+from ducttape.products.rest_bridge import bridge_build
 from ducttape.products.templates import render
 from ducttape.cluster.localhost import LocalhostCluster
 
@@ -56,12 +56,14 @@ def test_server_properties_for_combined_and_controller_only_nodes():
         render("kafka-server.properties.j2", node_id=1)
 
 
-def test_bridge_choice():
-    ok = {"status": "ok", "main_classes": {"bridge": "x"}}
-    assert bridge_project({"kafka-bridge": ok, "ducttape-bridge": ok}) == "kafka-bridge"
-    assert bridge_project({"kafka-bridge": {"status": "failed"}, "ducttape-bridge": ok}) == "ducttape-bridge"
-    with pytest.raises(ConfigError, match="no Kafka HTTP bridge is built: run `invoke build --only kafka-bridge`"):
-        bridge_project({"kafka": ok})
+def test_bridge_build_from_manifest():
+    ok = {"status": "ok", "main_classes": {"bridge": "x"}, "version": "0.33.1", "ref": "0.33.1",
+          "git_sha": "f" * 40}
+    assert bridge_build({"strimzi-kafka-bridge": ok}) == {
+        "project": "strimzi-kafka-bridge", "version": "0.33.1", "ref": "0.33.1", "git_sha": "f" * 40}
+    for built in ({"kafka": ok}, {"strimzi-kafka-bridge": {**ok, "status": "failed"}}):
+        with pytest.raises(ConfigError, match=r"bridge is not built: run `invoke build --only strimzi-kafka-bridge`"):
+            bridge_build(built)
 
 
 def test_cluster_ids_look_like_kafkas():

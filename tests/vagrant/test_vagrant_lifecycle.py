@@ -18,12 +18,12 @@ from ducttape.errors import ClusterError
 from ducttape.vagrant.cluster_file import CLUSTER_FILE, load_vagrant_nodes
 from ducttape.vagrant.image import KEY_LABEL
 
-pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
+pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.timeout(5400)]  # native_vs_rest on Strimzi
 
 WORKERS = ["worker1", "worker2", "worker3"]
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
-KAFKA_BUILDS = ["kafka", "zookeeper", "ducttape-bridge"]
+KAFKA_BUILDS = ["kafka", "zookeeper", "strimzi-kafka-bridge"]
 
 
 def ssh(node, command):
@@ -43,9 +43,9 @@ def ok(result):
     return result.stdout
 
 
-def timed(copy, *args):
+def timed(copy, *args, timeout=600):
     started = time.monotonic()
-    output = ok(copy.invoke(*args))
+    output = ok(copy.invoke(*args, timeout=timeout))
     return output, time.monotonic() - started
 
 
@@ -108,11 +108,12 @@ def test_cluster_lifecycle(vagrant_copy):
     shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(copy, "test", "native_vs_rest_performance", "--cluster",
-                                              "vagrant", "--results-dir", str(results))
+                                              "vagrant", "--results-dir", str(results), timeout=3600)
     assert output.count("REST / native records/s") == 2
     tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
     assert [t["status"] for t in tests] == ["PASS", "PASS"] and all(t["nodes"] == WORKERS for t in tests)
     for t in tests:
+        assert t["data"]["bridge"]["project"] == "strimzi-kafka-bridge" and t["data"]["bridge"]["version"] == "0.33.1"
         for path in ("native", "rest"):
             assert t["data"][path]["records_per_sec"]["value"] > 0
 

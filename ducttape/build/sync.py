@@ -1,0 +1,141 @@
+"""Bringing the build folder on the nodes of a cluster file up to date with the local one.
+
+At session start, each node whose ``<build_dir>/manifest.json`` differs from the local build
+manifest gets the local build folder with rsync over that node's own SSH settings (user, port,
+key); rsync sends only the files that changed. The manifest goes last, so a sync that was cut
+short leaves a manifest that still differs and the next session syncs again. Nodes that share a
+host and a build_dir are synced once. Checkouts' ``.git/`` and Maven's ``target/`` folders stay
+behind: nodes run a project's ``libs/`` through its launcher, not its history or build leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ducttape.build import layout
+from ducttape.cluster import Node
+from ducttape.errors import ClusterError
+from ducttape.parallel import parallel_map
+from ducttape.remote.errors import RemoteCommandError
+
+RSYNC_TIMEOUT_S = 1800
+"""Longest one node's sync may take."""
+IO_TIMEOUT_S = 60
+"""rsync gives up when no data moves for this long."""
+EXCLUDES = (".lock", ".tmp-*", ".old-*", ".git/", "target/", layout.MANIFEST)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One build folder on one host (several nodes of a cluster file may share it)."""
+
+    hostname: str
+    port: int
+    user: str
+    key_file: str | None
+    build_dir: str
+
+
+@dataclass
+class Synced:
+    """What one sync did: the nodes it served, files sent, bytes sent, seconds."""
+
+    nodes: list[str]
+    target: Target
+    files: int
+    bytes: int
+    seconds: float
+
+
+def sync_builds(nodes: Sequence[Node], root: Path | None = None,
+                out: Callable[[str], None] = print) -> list[Synced]:
+    """Sync the local build folder (or ``root``) to every node whose manifest differs from it,
+    all nodes at once; return what was synced. Raises ClusterError naming the first node that
+    could not be synced (nothing if there is no local build)."""
+    root = root or layout.build_dir()
+    manifest = layout.manifest_path(root)
+    if not manifest.is_file():
+        return []
+    local = manifest.read_text()
+    by_target: dict[Target, list[Node]] = {}
+    for node in nodes:
+        by_target.setdefault(_target(node), []).append(node)
+
+    def sync(item: tuple[Target, list[Node]]) -> Synced | None:
+        target, served = item
+        first = served[0]
+        path = f"{target.build_dir.rstrip('/')}/{layout.MANIFEST}"
+        remote = first.account.ssh_output(f"cat {shlex.quote(path)} 2>/dev/null", allow_fail=True, timeout=60)
+        if remote == local:
+            return None
+        try:
+            first.account.mkdirs(target.build_dir, timeout=60)
+        except RemoteCommandError as e:
+            raise ClusterError(f"{_cannot(target, first.name)}: mkdir: {e.stderr_tail(1) or e}") from None
+        t0 = time.monotonic()
+        files, sent = _rsync(target, root, first.name)
+        done = Synced([n.name for n in served], target, files, sent, time.monotonic() - t0)
+        out(f"sync: {root} -> {', '.join(done.nodes)} ({target.user}@{target.hostname}:{target.build_dir}): "
+            f"{files} files, {sent / 1e6:.1f} MB in {done.seconds:.1f}s")
+        return done
+
+    return [s for s in parallel_map(sync, list(by_target.items())) if s is not None]
+
+
+def _target(node: Node) -> Target:
+    account = node.account
+    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir)
+
+
+def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
+    """rsync the build folder, then its manifest; (files sent, bytes sent)."""
+    ssh = ["ssh", "-p", str(target.port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+           "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
+           # as the nodes' Fabric connections (paramiko's AutoAddPolicy): host keys are not pinned
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+    if target.key_file:
+        ssh += ["-i", target.key_file, "-o", "IdentitiesOnly=yes"]
+    dest = f"{target.user}@{target.hostname}:{target.build_dir.rstrip('/')}/"
+    base = ["rsync", "--archive", "--delete", "--stats", f"--timeout={IO_TIMEOUT_S}", "-e", shlex.join(ssh)]
+    tree = _run([*base, *(f"--exclude={e}" for e in EXCLUDES), f"{root}/", dest], target, name)
+    _run([*base, str(layout.manifest_path(root)), dest], target, name)
+    files = re.search(r"Number of regular files transferred: ([\d,]+)", tree)
+    sent = re.search(r"Total transferred file size: ([\d,]+)", tree)
+    return (int(files.group(1).replace(",", "")) if files else 0,
+            int(sent.group(1).replace(",", "")) if sent else 0)
+
+
+def _cannot(target: Target, name: str) -> str:
+    return f"cannot sync the build folder to {name} ({target.user}@{target.hostname}:{target.build_dir})"
+
+
+def _run(cmd: list[str], target: Target, name: str) -> str:
+    where = _cannot(target, name)
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+    except FileNotFoundError:
+        raise ClusterError(f"{where}: rsync is not installed here (apt-get install rsync)") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=RSYNC_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise ClusterError(f"{where}: rsync did not finish within {RSYNC_TIMEOUT_S}s") from None
+    except BaseException:  # Ctrl-C: stop rsync and its ssh too
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if not ln.startswith("rsync error:")), lines[-1] if lines else "")
+        raise ClusterError(f"{where}: rsync exited with code {proc.returncode}: {reason}")
+    return stdout

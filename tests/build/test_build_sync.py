@@ -1,0 +1,124 @@
+"""Build folders of json-cluster nodes brought up to date with rsync at session start, over the
+suite's private sshd (real OpenSSH, real rsync)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from build_helpers import REPO
+from ducttape.build import layout
+from ducttape.build.sync import sync_builds
+from ducttape.cluster.json_file import JsonCluster
+from ducttape.cluster.localhost import loopback_net
+from support import run_cli
+
+pytestmark = [pytest.mark.ssh]
+
+
+def cluster_file(path: Path, sshd, build_dirs: list[str], scratch: Path) -> Path:
+    """Nodes host1..N on the test sshd, node i with build_dirs[i-1] and its own loopback address."""
+    net = loopback_net()
+    nodes = [{"name": f"host{i}", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
+              "key_file": sshd["key_file"], "address": f"{net}.{200 + i}", "scratch": str(scratch / f"host{i}"),
+              "build_dir": build_dir} for i, build_dir in enumerate(build_dirs, 1)]
+    path.write_text(json.dumps({"nodes": nodes}))
+    return path
+
+
+def fake_build(root: Path) -> Path:
+    """A small build folder: a manifest, a project with libs and a launcher, a checkout's .git."""
+    (root / "p" / "libs").mkdir(parents=True)
+    (root / "p" / "libs" / "p.jar").write_bytes(b"jar 1")
+    (root / "p" / "bin").mkdir()
+    (root / "p" / "bin" / "run-class").write_text("#!/bin/sh\n")
+    (root / "p" / ".git").mkdir()
+    (root / "p" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / "p" / "target").mkdir()
+    (root / "p" / "target" / "p.jar").write_bytes(b"jar 1")
+    (root / ".lock").write_text("")
+    (root / layout.MANIFEST).write_text('{"format": 1, "projects": {"p": {"status": "ok"}}}\n')
+    return root
+
+
+def files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_sync_sends_what_changed_to_each_build_dir_once(sshd, tmp_path):
+    local = fake_build(tmp_path / "local")
+    shared, own = tmp_path / "nodes" / "shared", tmp_path / "nodes" / "own"
+    cluster = JsonCluster(str(cluster_file(tmp_path / "c.json", sshd, [str(shared), str(shared), str(own)],
+                                           tmp_path / "scratch")))
+    lines: list[str] = []
+    try:
+        first = sync_builds(cluster.nodes, local, out=lines.append)
+        # host1 and host2 share a build_dir: synced once; what nodes run, not the history
+        assert sorted(s.nodes for s in first) == [["host1", "host2"], ["host3"]]
+        for folder in (shared, own):
+            assert files(folder) == {"manifest.json", "p/libs/p.jar", "p/bin/run-class"}
+            assert (folder / "manifest.json").read_text() == (local / "manifest.json").read_text()
+        assert all(s.files == 2 for s in first) and len(lines) == 2
+        assert lines[0].startswith("sync: ") and "2 files" in lines[0]
+
+        # Same manifest: nothing is sent, not even compared file by file.
+        assert sync_builds(cluster.nodes, local, out=lines.append) == [] and len(lines) == 2
+
+        # A rebuilt project: only its changed file goes (then the manifest).
+        (local / "p" / "libs" / "p.jar").write_bytes(b"jar 2")
+        (local / "p" / "libs" / "new.jar").write_bytes(b"new")
+        (local / layout.MANIFEST).write_text('{"format": 1, "projects": {"p": {"status": "ok", "n": 2}}}\n')
+        (own / "p" / "libs" / "stale.jar").write_bytes(b"left over")
+        second = sync_builds(cluster.nodes, local, out=lines.append)
+        assert sorted(s.files for s in second) == [2, 2]
+        assert (own / "p" / "libs" / "p.jar").read_bytes() == b"jar 2"
+        assert not (own / "p" / "libs" / "stale.jar").exists()  # the node's copy is the local build
+        assert (shared / "manifest.json").read_text() == (local / "manifest.json").read_text()
+    finally:
+        cluster.close()
+
+
+def test_unsyncable_node_fails_the_session_in_one_line(sshd, tmp_path):
+    local = fake_build(tmp_path / "local")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the build_dir should be")
+    path = cluster_file(tmp_path / "c.json", sshd, [str(tmp_path / "ok"), str(tmp_path / "ok"), str(blocked / "build")],
+                        tmp_path / "scratch")
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{path}", "--results-dir", str(results),
+                   env={layout.BUILD_DIR_ENV: str(local)}, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith(f"error: cannot sync the build folder to host3 (root@127.0.0.1:{blocked}/build): "
+                               "mkdir: "), lines[0]
+    assert "Not a directory" in lines[0]
+    assert not results.exists()  # no test ran, nothing written
+
+
+@pytest.mark.kafka
+def test_kafka_scenario_runs_on_nodes_with_an_empty_build_dir(sshd, tmp_path, built):
+    build_dirs = [str(tmp_path / "nodes" / f"build{i}") for i in (1, 2)]
+    path = cluster_file(tmp_path / "c.json", sshd, build_dirs, tmp_path / "scratch")
+    scenario = str(REPO / "tests" / "build" / "scenarios" / "synced_build.py")
+    outputs = []
+    for session in (1, 2):
+        proc = run_cli("test", scenario, "--cluster", f"json:{path}", "--results-dir", str(tmp_path / "results"),
+                       timeout=900)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        report = json.loads((tmp_path / "results" / "latest" / "report.json").read_text())
+        assert report["summary"] == {"PASS": 1, "total": 1}
+        assert report["tests"][0]["data"]["build_dirs"] == build_dirs
+        outputs.append(proc.stdout)
+    synced = [ln for ln in outputs[0].splitlines() if ln.startswith("sync: ")]
+    assert len(synced) == 2 and all(f"{layout.build_dir()} -> host" in ln for ln in synced), outputs[0]
+    for d in build_dirs:
+        assert Path(d, layout.MANIFEST).read_text() == layout.manifest_path().read_text()
+        assert os.access(Path(d, layout.launcher("strimzi-kafka-bridge")), os.X_OK)
+        assert not Path(d, "strimzi-kafka-bridge", ".git").exists()
+    print(outputs[0])
+    # The second session finds every node's manifest equal to the local one: no sync at all.
+    assert not [ln for ln in outputs[1].splitlines() if ln.startswith("sync: ")], outputs[1]
