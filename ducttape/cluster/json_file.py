@@ -20,6 +20,14 @@ class JsonCluster(Cluster):
     """Nodes from a cluster file: ``{"nodes": [{"name", "hostname", "port", "user", "key_file",
     "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required)."""
 
+    syntax = "json:FILE"
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> "JsonCluster":
+        if not arg:
+            raise ConfigError(f"bad cluster {spec!r}: json needs a file, as in json:cluster.json")
+        return cls(arg)
+
     def __init__(self, path: str):
         nodes = [_node(spec, path, i) for i, spec in enumerate(load_node_specs(path), 1)]
         super().__init__(nodes)

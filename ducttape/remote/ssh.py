@@ -24,6 +24,8 @@ from ducttape.remote.errors import RemoteCommandError
 
 CONNECT_TIMEOUT = 15.0
 CHUNK = 1 << 20
+_INHERITED: list[Connection] = []
+"""Connections a forked process inherited from its parent: never used, never collected."""
 
 
 class _Remote(Remote):
@@ -48,17 +50,31 @@ class SshAccount(RemoteAccount):
     def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
                  key_file: str | None = None, address: str | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT):
-        connect_kwargs: dict = {"banner_timeout": connect_timeout, "auth_timeout": connect_timeout,
-                                "transport_factory": _Transport}
-        if key_file:
-            connect_kwargs.update(key_filename=key_file, look_for_keys=False, allow_agent=False)
-        conn = Connection(hostname, user=user, port=port, connect_timeout=connect_timeout,
+        self.hostname, self.port, self.key_file = hostname, port, key_file
+        self.connect_timeout = connect_timeout
+        conn = self._connection(user)
+        super().__init__(name, conn, address or hostname)
+        self.user = conn.user
+        self._conn = conn
+        self._open_lock = threading.Lock()
+        self._sftp_lock = threading.Lock()
+
+    def _connection(self, user: str | None) -> Connection:
+        connect_kwargs: dict = {"banner_timeout": self.connect_timeout,
+                                "auth_timeout": self.connect_timeout, "transport_factory": _Transport}
+        if self.key_file:
+            connect_kwargs.update(key_filename=self.key_file, look_for_keys=False, allow_agent=False)
+        return Connection(self.hostname, user=user, port=self.port, connect_timeout=self.connect_timeout,
                           connect_kwargs=connect_kwargs,
                           config=Config(overrides={"runners": {"remote": _Remote}}))
-        super().__init__(name, conn, address or hostname)
-        self.hostname, self.port, self.user = hostname, port, conn.user
-        self._conn = conn
-        self.connect_timeout = connect_timeout
+
+    def after_fork(self) -> None:
+        """A new, not yet opened connection: the parent's transport (and its thread, which a
+        fork does not copy) stays the parent's; closing it here would end it for the parent.
+        The old one is kept referenced: were it collected, its channels' finalizers would write
+        to the socket the parent still uses."""
+        _INHERITED.append(self._conn)
+        self._conn = self._ctx = self._connection(self.user)
         self._open_lock = threading.Lock()
         self._sftp_lock = threading.Lock()
 
@@ -94,7 +110,7 @@ class SshAccount(RemoteAccount):
         out, err = bytearray(), bytearray()
         chan = self._conn.transport.open_session(timeout=timeout)
         try:
-            chan.exec_command(cmd)
+            chan.exec_command(self._tagged(cmd))
             chan.shutdown_write()
             while True:
                 while chan.recv_ready():
