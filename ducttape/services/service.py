@@ -7,12 +7,14 @@ Services that start one daemon per node get all four hooks for free from ``spawn
 
 from __future__ import annotations
 
+import collections
 import logging
 import posixpath
 import re
 import shlex
 import threading
 import time
+import weakref
 from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
@@ -244,13 +246,14 @@ class Service:
         self.logger.debug("%s started on %s", self.service_id, node.name)
 
 
-_made_outside_tests: dict[type, int] = {}
+_made_outside_tests: "weakref.WeakKeyDictionary[Cluster, collections.Counter]" = weakref.WeakKeyDictionary()
 
 
 def _unregistered_id(service: Service) -> str:
-    """``<Class>-<n>`` for a service made outside any test (numbered within the process)."""
-    n = _made_outside_tests[type(service)] = _made_outside_tests.get(type(service), 0) + 1
-    return f"{type(service).__name__}-{n}"
+    """``<Class>-<n>`` for a service made outside any test (numbered per cluster)."""
+    made = _made_outside_tests.setdefault(service.cluster, collections.Counter())
+    made[type(service)] += 1
+    return f"{type(service).__name__}-{made[type(service)]}"
 
 
 def run_parallel(*services: Service, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import time
 
 from support import run_cli
@@ -88,7 +89,10 @@ def test_parallel_runs_never_share_nodes(tmp_path):
 def test_flaky_then_failed_and_rerun_failed(tmp_path):
     results = tmp_path / "results"
     env = {"DUCTTAPE_FLAKY_STATE": str(tmp_path / "state")}
-    proc = run_cli("test", scenario("flaky"), "--retries", "1", "--results-dir", str(results), env=env)
+    kept_elsewhere = tmp_path / "elsewhere" / "x.py"  # a scenario module outside ducttape/tests
+    os.makedirs(kept_elsewhere.parent)
+    shutil.copy(scenario("flaky"), kept_elsewhere)
+    proc = run_cli("test", str(kept_elsewhere), "--retries", "1", "--results-dir", str(results), env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lucky, unlucky = report(results)["tests"]
     assert lucky["status"] == "FLAKY" and "fails the first time" in lucky["error"]
@@ -99,12 +103,15 @@ def test_flaky_then_failed_and_rerun_failed(tmp_path):
     assert unlucky["status"] == "FAIL" and len(unlucky["attempts"]) == 2
     assert "FLAKY" in proc.stdout and "1 flaky" in proc.stdout
     with open(os.path.join(session(results), "rerun-failed")) as f:
-        assert f.read().split() == ["flaky::FlakyTest.test_always_fails"]
-    first_session = session(results)
-    # `invoke test failed` reruns exactly what failed last time (by id, here a file-path scenario by its module name)
+        assert f.read().split() == [f"{kept_elsewhere}::FlakyTest.test_always_fails"]
+    # `invoke test failed` reruns exactly what failed last time, from wherever its module is kept
     again = run_cli("test", "failed", "--results-dir", str(results), env=env)
-    assert_one_line_error(again, "unknown test 'flaky'")  # ids name scenario modules of ducttape/tests
-    assert session(results) == first_session
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "[1/1] x::FlakyTest.test_always_fails ... FAIL" in again.stdout
+    assert [t["test_id"] for t in report(results)["tests"]] == ["x::FlakyTest.test_always_fails"]
+    os.remove(kept_elsewhere)
+    gone = run_cli("test", "failed", "--results-dir", str(results), env=env)
+    assert_one_line_error(gone, f"unknown test '{kept_elsewhere}': there is no such file")
 
 
 def test_rerun_failed_of_a_scenario_module(tmp_path):

@@ -61,13 +61,15 @@ class NextTest(Test):
             stuck_process = "running"
         except ProcessLookupError:
             stuck_process = "gone"
-        trace = node.account.ssh_output(f"cat {trace_path(node)} 2>/dev/null", allow_fail=True)
-        time.sleep(1)  # an observation window, not a readiness wait
-        trace_later = node.account.ssh_output(f"cat {trace_path(node)} 2>/dev/null", allow_fail=True)
-        left = node.account.ssh_output(f"pgrep -f '[-.]{MARKER}' || true").split()
-        seen = {"stuck_process": stuck_process, "trace_changed": trace != trace_later,
-                "marked_processes": left,
-                "service_folder": node.account.exists(posixpath.join(node.scratch, "SleeperService-1"))}
+        look = (f"cat {trace_path(node)} 2>/dev/null; echo; "
+                f"test -e {posixpath.join(node.scratch, 'SleeperService-1')} && echo service folder; "
+                f"pgrep -f '[-.]{MARKER}' || true")  # one command: --timeout 3 applies here too
+        first = node.account.ssh_output(look).splitlines()
+        time.sleep(0.5)  # an observation window (the stuck test wrote every 0.2 s), not a readiness wait
+        trace_later = node.account.ssh_output(f"cat {trace_path(node)} 2>/dev/null; echo").splitlines()[0]
+        seen = {"stuck_process": stuck_process, "trace_changed": first[0] != trace_later,
+                "marked_processes": [line for line in first[1:] if line.isdigit()],
+                "service_folder": "service folder" in first}
         assert seen == {"stuck_process": "gone", "trace_changed": False, "marked_processes": [],
                         "service_folder": False}, seen
         return seen
