@@ -50,6 +50,7 @@ class TestProcess:
         self.deadline = 0.0
         self.in_teardown = False
         self.conn: Connection | None = None
+        self.fd = -1
 
     def start(self) -> None:
         """Fork the test process (the caller flushed its output streams)."""
@@ -74,17 +75,21 @@ class TestProcess:
             os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
         except OSError:
             pass
-        self.pid, self.conn = pid, reader
+        self.pid, self.conn, self.fd = pid, reader, reader.fileno()
 
     def fileno(self) -> int:
-        return self.conn.fileno()
+        """The fd of the pipe from the process (kept after the pipe is closed, as its key)."""
+        return self.fd
 
     def receive(self) -> bool:
-        """Read one message; return True once the process has ended (its pipe closed)."""
+        """Read one message; return True once the process has ended (its pipe closed): then
+        anything left in its process group is killed; ``reaped()`` tells when it is gone."""
         try:
             kind, payload = self.conn.recv()
         except (EOFError, OSError):
-            self._reap()
+            self.conn.close()
+            self.conn = None
+            self._kill_group()
             return True
         if kind == "started":
             self.services[payload["service_id"]] = payload
@@ -101,24 +106,34 @@ class TestProcess:
         """SIGKILL the test's process group (the test and every local command it waits on),
         then stop what it left on its nodes: the services it reported, newest first (TERM,
         logs collected, workdir removed), and any other process that carries its tag."""
-        if self.exit_status is None:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._reap()
+        self._kill_group()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        while not self.reaped(block=True):
+            pass
         nodes = {n.name: n for n in self.view.nodes}
         for state in reversed(list(self.services.values())):
             stop_recorded(state, nodes, self.test_dir)
         self.services.clear()
         sweep(self.view.nodes, self.tag)
 
-    def _reap(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+    def reaped(self, block: bool = False) -> bool:
+        """Whether the process has exited (and was reaped); ``block`` waits for it."""
         if self.exit_status is None:
-            self.exit_status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+            if pid:
+                self.exit_status = os.waitstatus_to_exitcode(status)
+        return self.exit_status is not None
+
+    def _kill_group(self) -> None:
+        """SIGKILL whatever runs in the test's process group (never after it was reaped, so
+        the group id cannot have been reused)."""
+        if self.exit_status is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
@@ -195,6 +210,8 @@ def _child(proc: TestProcess, conn: Connection) -> None:
     log.info("%s %s in %.1fs%s", spec.test_id, result.status, result.duration,
              f": {result.error}" if result.error else "")
     close_logs(handlers)
+    sys.stdout.flush()  # the runner kills the process group once the pipe closes
+    sys.stderr.flush()
     conn.send(("result", result))
     conn.close()
 

@@ -28,7 +28,10 @@ DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
 RESULTS_LOG = "results.jsonl"
 REPORT_INTERVAL = 2.0
-"""Seconds between rewrites of the reports while a session runs (and once at its end)."""
+"""Least seconds between rewrites of the reports while a session runs (and once at its end)."""
+REPORT_SHARE = 0.1
+"""Most of a session's time its report rewrites may take: with many results, a rewrite takes
+long enough that the interval grows to keep this share."""
 log = logging.getLogger("ducttape.runner")
 
 
@@ -52,7 +55,7 @@ class Runner:
     from their recorded state and their logs collected, before its nodes are handed on. A failed
     test is run again up to ``retries`` times; a later pass is FLAKY. Every result is appended
     to ``results.jsonl`` as it comes; the reports are rewritten every REPORT_INTERVAL seconds
-    and at the end.
+    (less often when a rewrite takes more than REPORT_SHARE of that) and at the end.
     """
 
     def __init__(self, cluster: Cluster, results_root: str, cluster_name: str,
@@ -69,7 +72,7 @@ class Runner:
                                    build_manifest=build_manifest, params=dict(params or {}))
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
-        self._reported_at = 0.0
+        self._report_due = 0.0
         self._started = 0
         self._total = 0
         self._results_log = None
@@ -117,6 +120,15 @@ class Runner:
             pending.setdefault(specs[i].need(size), collections.deque()).append(i)
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
+        exiting: list[TestProcess] = []  # done, killed, not yet reaped
+        try:
+            self._run_all(specs, pending, needs, running, exiting)
+        finally:
+            for proc in exiting:
+                proc.reaped(block=True)
+
+    def _run_all(self, specs, pending, needs, running: dict[int, "_Test"],
+                 exiting: list[TestProcess]) -> None:
         while True:
             while len(running) < self.max_parallel and not self.session.interrupted:
                 free = self.cluster.num_available
@@ -133,14 +145,16 @@ class Runner:
                 return
             deadline = min(t.process.deadline for t in running.values())
             ready = wait([*running, self._wake_r], max(0.0, deadline - time.monotonic()))
-            for fd in ready:
-                if fd == self._wake_r:
-                    os.read(self._wake_r, 64)
-                    continue
-                test = running[fd]
+            if self._wake_r in ready:
+                os.read(self._wake_r, 64)
+            # a retry started below may get the fd of a pipe closed below: take the tests first
+            for test in [running[fd] for fd in ready if fd in running]:
+                fd = test.process.fileno()
                 if test.process.receive():
                     del running[fd]
+                    exiting.append(test.process)
                     self._attempt_ended(test, running)
+            exiting[:] = [proc for proc in exiting if not proc.reaped()]
             now = time.monotonic()
             for fd, test in list(running.items()):
                 if self.session.interrupted or test.process.deadline <= now:
@@ -225,9 +239,8 @@ class Runner:
         """Rewrite the reports and the rerun list, at most every REPORT_INTERVAL seconds unless
         ``force``: what a session costs per test stays flat however long it is."""
         now = time.monotonic()
-        if not force and now - self._reported_at < REPORT_INTERVAL:
+        if not force and now < self._report_due:
             return
-        self._reported_at = now
         self.results = [self._done[i] for i in sorted(self._done)]
         write_reports(self.session, self.results)
         failed = [r.selector for r in self.results if r.status == FAIL and r.selector]
@@ -235,6 +248,8 @@ class Runner:
         with open(tmp, "w") as f:
             f.write("".join(f"{t}\n" for t in failed))
         os.replace(tmp, os.path.join(self.session.path, RERUN_FILE))
+        took = time.monotonic() - now
+        self._report_due = now + max(REPORT_INTERVAL, took / REPORT_SHARE)
 
     def _oversized(self, spec: TestSpec, why: str) -> TestResult:
         result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+import xml.etree.ElementTree as ET
 
 from support import run_cli
 from test_runner_cli import (SCENARIOS, assert_no_process, assert_one_line_error, interrupt_hanging_run,
@@ -145,3 +146,28 @@ def test_ctrl_c_during_a_parallel_run_leaves_no_process(tmp_path):
     doc = report(tmp_path / "results")
     assert doc["interrupted"] and "interrupted" in doc["tests"][0]["error"]
     assert_no_process(marker)
+
+
+def test_junit_names_every_case_and_the_console_numbers_tests_as_they_start(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", scenario("params"), "--max-parallel", "2", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    started = [line.split(" ", 2)[:2] for line in proc.stdout.splitlines() if line.endswith(tuple("12345678"))
+               and "running on" in line]
+    assert [pos for pos, _ in started] == [f"[{k}/6]" for k in range(1, 7)], proc.stdout
+    assert started[0][1].startswith("params::ParamsTest.test_grid[brokers=3"), "biggest needs start first"
+    cases = ET.parse(os.path.join(session(results), "junit.xml")).getroot().findall("testcase")
+    assert sorted(c.get("name") for c in cases) == sorted([
+        "test_pair[size=small,acks=1]", "test_pair[size=large,acks=-1]",
+        "test_grid[brokers=1,compression=none]", "test_grid[brokers=1,compression=lz4]",
+        "test_grid[brokers=3,compression=none]", "test_grid[brokers=3,compression=lz4]"])
+
+
+def test_a_session_keeps_an_append_only_log_of_results(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", scenario("params"), "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(os.path.join(session(results), "results.jsonl")) as f:
+        logged = [json.loads(line) for line in f]
+    assert sorted(r["test_id"] for r in logged) == sorted(t["test_id"] for t in report(results)["tests"])
+    assert all(r["status"] == "PASS" for r in logged)
