@@ -21,7 +21,9 @@ class Logged(Service):
     stopped: list[str] = []
 
     def start_node(self, node):
+        monitor = node.account.monitor_log(self.path(node, "service.log"))
         self.spawn(node, f"sh -c 'echo hello from {self.service_id}; exec sleep 600'")
+        self.wait_for_log(node, monitor, "^hello", timeout=30)
 
     def stop_node(self, node, clean_shutdown=True):
         Logged.stopped.append(self.service_id)
