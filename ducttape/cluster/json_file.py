@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
 from ducttape.errors import ConfigError
+from ducttape.jsonfile import read_json
 from ducttape.remote.ssh import SshAccount
 
 NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"}
@@ -40,15 +40,7 @@ class JsonCluster(Cluster):
 
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"cluster file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"cluster file {path} is not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read cluster file {path}: {exc.strerror}") from None
+    data = read_json(path, "cluster file")
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list) or not nodes:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')

@@ -14,6 +14,7 @@ from tabulate import tabulate
 from ducttape.build import layout, manifest
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
+from ducttape.jsonfile import read_json
 from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
@@ -65,17 +66,9 @@ def load_params_file(path: str | None) -> dict:
     """The parameters in JSON file ``path`` (an object); {} when there is no file."""
     if not path:
         return {}
-    try:
-        with open(path) as f:
-            params = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"--params {path}: there is no such file") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--params {path} is not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"--params {path}: cannot read it: {exc.strerror}") from None
+    params = read_json(path, "--params file")
     if not isinstance(params, dict):
-        raise ConfigError(f'--params {path}: expected a JSON object, e.g. {{"size": "seed"}}')
+        raise ConfigError(f'--params file {path}: expected a JSON object, e.g. {{"size": "seed"}}')
     return params
 
 

@@ -233,7 +233,7 @@ def test_a_param_without_equals_is_one_line(tmp_path):
     ("--max-parallel", "two", ["--max-parallel 'two'"]),
     ("--retries", "-1", ["--retries '-1' is not a whole number from 0"]),
     ("--retries", "1.5", ["--retries '1.5'"]),
-    ("--params", "/nonexistent/params.json", ["--params /nonexistent/params.json: there is no such file"]),
+    ("--params", "/nonexistent/params.json", ["--params file /nonexistent/params.json does not exist"]),
     ("--cluster", "localhost:0", ["N in localhost:N is a number from 1 to 254"]),
     ("--cluster", "json", ["json needs a file"]),
 ])
@@ -252,7 +252,7 @@ def test_a_bad_params_file_is_one_line(tmp_path, text, part):
     params.write_text(text)
     results = tmp_path / "results"
     assert_one_line_error(run_cli("test", "sample_services", "--params", str(params), "--results-dir",
-                                  str(results)), f"--params {params}", part, results_dir=results)
+                                  str(results)), f"--params file {params}", part, results_dir=results)
 
 
 def test_params_file_and_params_reach_tests_and_reports(tmp_path):
