@@ -89,9 +89,9 @@ class ClusterView(Cluster):
         self.parent = parent
         self.description = f"test's share of the {parent.description}"
 
-    def release(self) -> None:
-        """Give this view's nodes back to the parent cluster."""
-        self.parent.free(self.nodes)
+    def release(self, keep: Sequence[str] = ()) -> None:
+        """Give this view's nodes back to the parent cluster, except those named in ``keep``."""
+        self.parent.free([n for n in self.nodes if n.name not in keep])
 
     def close(self) -> None:  # the parent owns the connections
         pass

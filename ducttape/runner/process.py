@@ -49,6 +49,8 @@ class TestProcess:
         self.started = 0.0
         self.deadline = 0.0
         self.in_teardown = False
+        self.unswept: list[str] = []
+        """Nodes where the end of the test's processes could not be confirmed."""
         self.conn: Connection | None = None
         self.fd = -1
 
@@ -98,6 +100,8 @@ class TestProcess:
         elif kind == "teardown":
             self.in_teardown = True
             self.deadline = time.monotonic() + TEARDOWN_TIMEOUT
+        elif kind == "unswept":
+            self.unswept = payload
         elif kind == "result":
             self.result = payload
         return False
@@ -116,7 +120,7 @@ class TestProcess:
         for state in reversed(list(self.services.values())):
             stop_recorded(state, nodes, self.test_dir)
         self.services.clear()
-        sweep(self.view.nodes, self.tag)
+        self.unswept = sweep(self.view.nodes, self.tag)
 
     def reaped(self, block: bool = False) -> bool:
         """Whether the process has exited (and was reaped); ``block`` waits for it."""
@@ -150,17 +154,21 @@ def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
             log.error("could not stop %s on %s: %s", state["service_id"], node.name, exc)
 
 
-def sweep(nodes: list[Node], tag: str) -> None:
-    """End every process carrying ``tag`` on ``nodes`` and make sure none is left."""
+def sweep(nodes: list[Node], tag: str) -> list[str]:
+    """End every process carrying ``tag`` on ``nodes``; return the names of the nodes where
+    that could not be confirmed (they must not be handed to another test)."""
+    unconfirmed = []
     for node in nodes:
         try:
             killed = node.account.kill_tagged(tag)
         except Exception as exc:  # noqa: BLE001 - keep sweeping the other nodes
             log.error("could not end the test's processes on %s: %s", node.name, exc)
+            unconfirmed.append(node.name)
             continue
         if killed:
             log.warning("killed processes the test left running on %s: %s", node.name,
                         " ".join(map(str, killed)))
+    return unconfirmed
 
 
 # -- in the test process ------------------------------------------------------------------------
@@ -201,7 +209,11 @@ def _child(proc: TestProcess, conn: Connection) -> None:
     for exc in context.teardown():
         if result.status == PASS:
             fail(result, f"stopping a service failed: {type(exc).__name__}: {exc}", "")
-    sweep([n for n in view.nodes if n.account.used], proc.tag)
+    unswept = sweep([n for n in view.nodes if n.account.used], proc.tag)
+    if unswept:
+        conn.send(("unswept", unswept))
+        if result.status == PASS:
+            fail(result, f"could not make sure its processes ended on {', '.join(unswept)}", "")
     result.duration = time.time() - result.started
     if result.data is not None:
         with open(os.path.join(proc.test_dir, "data.json"), "w") as f:

@@ -77,6 +77,8 @@ class Runner:
         self._total = 0
         self._results_log = None
         self._wake_r, self._wake_w = os.pipe()
+        self.withheld: list[str] = []
+        """Nodes taken out of the session: a test's processes there could not be ended."""
         if build_manifest is not None:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
 
@@ -95,7 +97,7 @@ class Runner:
             for i, spec in enumerate(specs):
                 why = spec.misfit(self.cluster)
                 if why:
-                    self._finish(i, self._oversized(spec, why))
+                    self._finish(i, self._not_run(spec, why))
                 else:
                     runnable.append(i)
             self._schedule(specs, runnable)
@@ -142,6 +144,8 @@ class Runner:
                 self._launch(test)
                 running[test.process.fileno()] = test
             if not running:
+                if not self.session.interrupted:
+                    self._cannot_run(specs, pending)
                 return
             deadline = min(t.process.deadline for t in running.values())
             ready = wait([*running, self._wake_r], max(0.0, deadline - time.monotonic()))
@@ -199,7 +203,7 @@ class Runner:
             self._launch(test)
             running[test.process.fileno()] = test
             return
-        test.view.release()
+        self._release(test.view, proc.unswept)
         if len(test.attempts) > 1:
             result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
                                 "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
@@ -210,6 +214,22 @@ class Runner:
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
         self._say_end(test.position, test.spec, result)
         self._finish(test.index, result)
+
+    def _release(self, view, unswept: list[str]) -> None:
+        """Give the test's nodes back, except those where its processes may still run."""
+        if unswept:
+            self.withheld.extend(unswept)
+            self.out.write(f"warning: {', '.join(unswept)} taken out of the session: the processes "
+                           f"of a test there could not be ended (see session_log.info)\n")
+        view.release(keep=unswept)
+
+    def _cannot_run(self, specs: list[TestSpec], pending: dict) -> None:
+        """Fail the tests left waiting for nodes that were taken out of the session."""
+        for i in sorted(i for queue in pending.values() for i in queue):
+            self._finish(i, self._not_run(specs[i], (
+                f"needs {specs[i].need(len(self.cluster))} nodes but only {self.cluster.num_available} "
+                f"are left ({', '.join(self.withheld)} taken out of the session)")))
+        pending.clear()
 
     def _failed_attempt(self, test: _Test, why: str) -> TestResult:
         proc = test.process
@@ -251,7 +271,7 @@ class Runner:
         took = time.monotonic() - now
         self._report_due = now + max(REPORT_INTERVAL, took / REPORT_SHARE)
 
-    def _oversized(self, spec: TestSpec, why: str) -> TestResult:
+    def _not_run(self, spec: TestSpec, why: str) -> TestResult:
         result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
                             started=time.time(), folder="", params=spec.params,
                             selector=spec.selector)

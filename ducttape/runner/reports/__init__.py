@@ -1,4 +1,4 @@
-"""Session reports, rewritten after every test: text, JSON, HTML and JUnit XML."""
+"""Session reports (text, JSON, HTML, JUnit XML), rewritten while a session runs and at its end."""
 
 from __future__ import annotations
 
