@@ -10,6 +10,7 @@ locally and over SSH, and stop the services from the state they reported.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -174,6 +175,9 @@ def sweep(nodes: list[Node], tag: str) -> list[str]:
 # -- in the test process ------------------------------------------------------------------------
 
 def _child(proc: TestProcess, conn: Connection) -> None:
+    # What the runner's process made is never collected here: a collection that walked it would
+    # touch (and so copy) most of the memory shared with the runner. The test's own garbage is.
+    gc.freeze()
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
