@@ -61,15 +61,17 @@ class NextTest(Test):
             stuck_process = "running"
         except ProcessLookupError:
             stuck_process = "gone"
-        look = (f"cat {trace_path(node)} 2>/dev/null; echo; "
-                f"test -e {posixpath.join(node.scratch, 'SleeperService-1')} && echo service folder; "
-                f"pgrep -f '[-.]{MARKER}' || true")  # one command: --timeout 3 applies here too
-        first = node.account.ssh_output(look).splitlines()
-        time.sleep(0.5)  # an observation window (the stuck test wrote every 0.2 s), not a readiness wait
-        trace_later = node.account.ssh_output(f"cat {trace_path(node)} 2>/dev/null; echo").splitlines()[0]
-        seen = {"stuck_process": stuck_process, "trace_changed": first[0] != trace_later,
-                "marked_processes": [line for line in first[1:] if line.isdigit()],
-                "service_folder": "service folder" in first}
+        # one command (--timeout 3 applies to this test too): the trace, read twice 0.5 s apart
+        # (an observation window: the stuck test wrote it every 0.2 s), the service's folder and
+        # any process with the marker
+        trace = f'echo "trace: $(cat {trace_path(node)} 2>/dev/null)"'
+        out = node.account.ssh_output(
+            f"{trace}; sleep 0.5; {trace}; "
+            f"test -e {posixpath.join(node.scratch, 'SleeperService-1')} && echo service folder; "
+            f"pgrep -f '[-.]{MARKER}' || true").splitlines()
+        seen = {"stuck_process": stuck_process, "trace_changed": out[0] != out[1],
+                "marked_processes": [line for line in out[2:] if line.isdigit()],
+                "service_folder": "service folder" in out}
         assert seen == {"stuck_process": "gone", "trace_changed": False, "marked_processes": [],
                         "service_folder": False}, seen
         return seen
