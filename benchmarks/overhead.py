@@ -96,14 +96,23 @@ def main() -> int:
                     cpus.setdefault((framework, n), []).append(cpu)
                     print(f"[run {run}/{args.runs}] {framework}, {n} tests: {seconds:.2f} s, "
                           f"CPU {cpu:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+            # the table so far after every run: a long benchmark cut short still has its figures
+            print(f"\n{started}; {os.cpu_count()} CPUs; {run} run(s) per size; load average "
+                  f"(1, 5, 15 min) {' '.join(f'{x:.2f}' for x in load_before)} before, "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} now")
+            print(table(frameworks, sizes, walls, cpus), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    load_after = os.getloadavg()
+    return 0
 
-    def per_test(times: dict, framework: str, n: int) -> list[float]:
-        # run k's session of n against run k's session of 1: the same moment's load
-        return [(many - one) / (n - 1) * 1000 for many, one in zip(times[(framework, n)], times[(framework, 1)])]
 
+def per_test(times: dict, framework: str, n: int) -> list[float]:
+    """Per test in ms at ``n``: run k's session of n against run k's session of 1 (the same
+    moment's load)."""
+    return [(many - one) / (n - 1) * 1000 for many, one in zip(times[(framework, n)], times[(framework, 1)])]
+
+
+def table(frameworks: list[str], sizes: list[int], walls: dict, cpus: dict) -> str:
     rows = []
     for n in sizes[1:]:
         row = [f"{n:,}"]
@@ -116,13 +125,8 @@ def main() -> int:
         rows.append(row)
     headers = ["tests"] + [h for f in frameworks for h in (
         f"{f}: per test, wall (ms)", f"{f}: per test, CPU (ms)", f"{f}: session, wall (s)")]
-    print()
-    print(f"{started}; {os.cpu_count()} CPUs; {args.runs} runs per size; load average (1, 5, 15 min) "
-          f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
-          f"{' '.join(f'{x:.2f}' for x in load_after)} after")
-    print(f"sessions of 1 test: " + "; ".join(f"{f} {fmt(walls[(f, 1)])} s" for f in frameworks))
-    print(tabulate(rows, headers=headers, tablefmt="github"))
-    print()
+    lines = ["sessions of 1 test: " + "; ".join(f"{f} {fmt(walls[(f, 1)])} s" for f in frameworks),
+             tabulate(rows, headers=headers, tablefmt="github"), ""]
     for kind, times in (("wall", walls), ("CPU", cpus)):
         at50 = statistics.median(per_test(times, "ducttape", 50))
         at5000 = statistics.median(per_test(times, "ducttape", 5000))
@@ -132,8 +136,8 @@ def main() -> int:
                  at5000 <= TARGET_AT_5000_MS),
                 (f"per test at 5,000 ≤ {MAX_GROWTH:g}× at 50: {at5000 / at50:.2f}×",
                  at5000 <= MAX_GROWTH * at50)):
-            print(f"{'met' if ok else 'MISSED'} ({kind}): ducttape {label}")
-    return 0
+            lines.append(f"{'met' if ok else 'MISSED'} ({kind}): ducttape {label}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
