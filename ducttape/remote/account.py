@@ -30,8 +30,9 @@ DEFAULT_TIMEOUT = 300.0
 TAG_VARIABLE = "DUCTTAPE_RUN"
 """Environment variable that marks every process a test attempt started on a node (see ``tag``)."""
 
-_SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
-"""Shell test: does any process of session $pid run? (Zombies not yet reaped don't count.)"""
+_SESSION_LIVE = "ps -o stat= -p $pid --sid $pid 2>/dev/null | grep -qv '^Z'"
+"""Shell test: does process $pid, or any process of its session, run? (The process itself counts
+before it has made its session; zombies not yet reaped don't.)"""
 
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
