@@ -26,7 +26,7 @@ from ducttape.runner.session_run import DEFAULT_RESULTS
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the repository)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",
-        "retries": "run a failed test up to N more times; a later pass is reported FLAKY",
+        "retries": "run a failed test up to N more times; a later pass is reported FLAKY (default 0)",
         "strict": "refuse tests that declare no node need instead of warning",
         "collect-only": "list the tests, their cases and node needs; run nothing",
         "param": "key=value for the tests (self.params; repeatable; values read as JSON where they can)",
