@@ -38,6 +38,7 @@ from ducttape.products.kafka import KafkaService  # noqa: E402
 from ducttape.products.performance import ProducerPerformanceService  # noqa: E402
 from ducttape.products.performance.rest import LOADGEN, LOADGEN_HEAP  # noqa: E402
 from ducttape.products.rest_bridge import RestProxyService  # noqa: E402
+from ducttape.runner.context import TestContext  # noqa: E402
 
 TOPIC = "loadgen"
 SINK = os.path.join(HERE, "HttpSink.java")
@@ -91,25 +92,24 @@ def main() -> None:
     sink = start_sink(port := free_port())
     cluster = LocalhostCluster(3, scratch_root=scratch)
     try:
-        kafka = KafkaService(cluster, 1, topics={TOPIC: {"partitions": 6}})
-        kafka.start()
-        bridge = RestProxyService(cluster, 1, kafka, settings={"kafka.producer.acks": 1,
-                                                               "kafka.producer.batch.size": BATCH})
-        bridge.start()
-        ProducerPerformanceService(cluster, 1, kafka, TOPIC, args.records, RECORD_SIZE,
-                                   settings={"acks": 1}).run()  # warms the broker up
-        targets = {"sink": f"http://{SINK_ADDRESS}:{port}", "bridge": bridge.url()}
-        for i in range(args.rounds):
-            for mode in ("produce", "consume"):
-                for target, url in targets.items():
-                    result = loadgen(mode, url, args.records, group=f"loadgen-{i}")
-                    runs.setdefault((mode, target), []).append(result)
-                    print(f"round {i + 1} {mode} -> {target}: {result['records_per_sec']:,.0f} records/s, "
-                          f"{result['requests_per_sec']:,.1f} requests/s, load generator CPU "
-                          f"{result['cpu_s']:.1f}s", flush=True)
+        with TestContext(cluster):  # stops the services made below, newest first
+            kafka = KafkaService(cluster, 1, topics={TOPIC: {"partitions": 6}})
+            kafka.start()
+            bridge = RestProxyService(cluster, 1, kafka, settings={"kafka.producer.acks": 1,
+                                                                   "kafka.producer.batch.size": BATCH})
+            bridge.start()
+            ProducerPerformanceService(cluster, 1, kafka, TOPIC, args.records, RECORD_SIZE,
+                                       settings={"acks": 1}).run()  # warms the broker up
+            targets = {"sink": f"http://{SINK_ADDRESS}:{port}", "bridge": bridge.url()}
+            for i in range(args.rounds):
+                for mode in ("produce", "consume"):
+                    for target, url in targets.items():
+                        result = loadgen(mode, url, args.records, group=f"loadgen-{i}")
+                        runs.setdefault((mode, target), []).append(result)
+                        print(f"round {i + 1} {mode} -> {target}: {result['records_per_sec']:,.0f} records/s, "
+                              f"{result['requests_per_sec']:,.1f} requests/s, load generator CPU "
+                              f"{result['cpu_s']:.1f}s", flush=True)
     finally:
-        for service in reversed(cluster.services):
-            service.stop()
         cluster.close()
         sink.kill()
         sink.wait(10)

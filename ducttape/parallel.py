@@ -21,8 +21,8 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], max_workers: int = 32
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items)),
                             thread_name_prefix="ducttape-parallel") as pool:
-        # each call runs in a copy of the caller's context, so context variables (the runner's
-        # current test, for one) follow the work into the pool's threads
+        # each call runs in a copy of the caller's context, so the caller's context variables
+        # follow the work into the pool's threads
         futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:

@@ -9,33 +9,31 @@ from ducttape.cluster.node import Node
 from ducttape.errors import ConfigError
 
 BACKENDS = {
-    # name: (module, factory), imported only when chosen
-    "localhost": ("ducttape.cluster.localhost", "LocalhostCluster"),
-    "json": ("ducttape.cluster.json_file", "JsonCluster"),
-    "vagrant": ("ducttape.cluster.vagrant", "VagrantCluster"),
+    # the name before the colon in --cluster: "module:Class", imported only when chosen
+    "localhost": "ducttape.cluster.localhost:LocalhostCluster",
+    "json": "ducttape.cluster.json_file:JsonCluster",
+    "vagrant": "ducttape.cluster.vagrant:VagrantCluster",
 }
-USAGE = "use localhost, localhost:N (N logical nodes), json:FILE or vagrant"
+
+
+def backend(name: str) -> type[Cluster]:
+    """The Cluster class of backend ``name`` (a key of BACKENDS)."""
+    module, _, cls = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def usage() -> str:
+    """The --cluster values every backend accepts, as one phrase."""
+    return "use " + ", ".join(backend(name).syntax for name in BACKENDS)
 
 
 def load_cluster(spec: str = "localhost") -> Cluster:
-    """Make the cluster named by ``spec``: ``localhost``, ``localhost:N``, ``json:FILE`` or
-    ``vagrant``."""
+    """Make the cluster named by ``spec``, e.g. ``localhost``, ``localhost:N``, ``json:FILE``
+    or ``vagrant`` (see ``usage()``)."""
     name, _, arg = spec.partition(":")
     if name not in BACKENDS:
-        raise ConfigError(f"unknown cluster {spec!r}: {USAGE}")
-    module, factory = BACKENDS[name]
-    cls = getattr(importlib.import_module(module), factory)
-    if name == "localhost":
-        if arg and not (arg.isdigit() and 1 <= int(arg) <= 254):
-            raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254")
-        return cls(int(arg)) if arg else cls()
-    if name == "vagrant":
-        if arg:
-            raise ConfigError(f"bad cluster {spec!r}: vagrant takes no argument")
-        return cls()
-    if not arg:
-        raise ConfigError(f"bad cluster {spec!r}: {name} needs a file, as in {name}:cluster.json")
-    return cls(arg)
+        raise ConfigError(f"unknown cluster {spec!r}: {usage()}")
+    return backend(name).from_arg(arg, spec)
 
 
-__all__ = ["Cluster", "ClusterView", "Node", "load_cluster"]
+__all__ = ["Cluster", "ClusterView", "Node", "load_cluster", "usage"]

@@ -1,30 +1,39 @@
-"""Cluster: hands out nodes to services and keeps track of the services using them."""
+"""Cluster: hands out nodes; a ClusterView is the share of one test."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Sequence
 
 from ducttape.cluster.node import Node
-from ducttape.errors import ClusterError
+from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
-
-if TYPE_CHECKING:
-    from ducttape.services.service import Service
 
 
 class Cluster:
-    """A fixed set of nodes handed out with ``request(n)`` and given back with ``free(nodes)``."""
+    """A fixed set of nodes handed out with ``request(n)`` and given back with ``free(nodes)``.
+
+    A backend describes itself: ``syntax`` (how ``--cluster`` names it, e.g. ``json:FILE``),
+    ``from_arg`` (make one from the text after the colon) and ``bigger_hint`` (what to do when
+    it is too small).
+    """
 
     description = "cluster"
+    syntax = ""
+    """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
 
     def __init__(self, nodes: Sequence[Node]):
         self.nodes: list[Node] = list(nodes)
         self._free: list[Node] = list(nodes)
         self._lock = threading.Lock()
-        self.services: list["Service"] = []
-        self.log_collector: Callable[["Service"], None] | None = None
-        """Called by a service as it stops, before it cleans its nodes (the runner sets it)."""
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> "Cluster":
+        """The cluster named by ``spec`` (``arg`` is its part after the colon); ConfigError if
+        ``arg`` does not fit ``syntax``."""
+        if arg:
+            raise ConfigError(f"bad cluster {spec!r}: {spec.partition(':')[0]} takes no argument")
+        return cls()
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -57,13 +66,9 @@ class Cluster:
         """What the user can do to get a cluster of ``n`` nodes (ends an error message)."""
         return "use a bigger cluster"
 
-    def register(self, service: "Service") -> None:
-        """Remember a service created on this cluster, so the runner can stop it."""
-        self.services.append(service)
-
     def view(self, n: int | None = None) -> "ClusterView":
-        """``n`` nodes (default: all free ones) taken from this cluster as a cluster of their own,
-        with its own service registry: what a test sees. ``release()`` gives them back."""
+        """``n`` nodes (default: all free ones) taken from this cluster as a cluster of their own:
+        what a test sees. ``release()`` gives them back."""
         return ClusterView(self, self.request(self.num_available if n is None else n))
 
     def check(self) -> None:
@@ -77,16 +82,16 @@ class Cluster:
 
 
 class ClusterView(Cluster):
-    """Some nodes of a parent cluster, with the services created on them."""
+    """Some nodes of a parent cluster, handed out to one test's services."""
 
     def __init__(self, parent: Cluster, nodes: Sequence[Node]):
         super().__init__(nodes)
         self.parent = parent
         self.description = f"test's share of the {parent.description}"
 
-    def release(self) -> None:
-        """Give this view's nodes back to the parent cluster."""
-        self.parent.free(self.nodes)
+    def release(self, keep: Sequence[str] = ()) -> None:
+        """Give this view's nodes back to the parent cluster, except those named in ``keep``."""
+        self.parent.free([n for n in self.nodes if n.name not in keep])
 
     def close(self) -> None:  # the parent owns the connections
         pass

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
 from ducttape.errors import ConfigError
+from ducttape.jsonfile import read_json
 from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAccount
 
 KEEPALIVE_KEYS = {"keepalive_interval", "keepalive_count_max"}
@@ -25,6 +25,14 @@ class JsonCluster(Cluster):
     keepalive settings ``keepalive_interval`` / ``keepalive_count_max`` at the top level or per
     node."""
 
+    syntax = "json:FILE"
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> "JsonCluster":
+        if not arg:
+            raise ConfigError(f"bad cluster {spec!r}: json needs a file, as in json:cluster.json")
+        return cls(arg)
+
     def __init__(self, path: str):
         nodes = [_node(spec, path, i) for i, spec in enumerate(load_node_specs(path), 1)]
         super().__init__(nodes)
@@ -37,15 +45,7 @@ class JsonCluster(Cluster):
 
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"cluster file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"cluster file {path} is not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read cluster file {path}: {exc.strerror}") from None
+    data = read_json(path, "cluster file")
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list) or not nodes:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')

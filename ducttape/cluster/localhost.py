@@ -9,7 +9,7 @@ import tempfile
 from ducttape.build import layout
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
-from ducttape.errors import ClusterError
+from ducttape.errors import ClusterError, ConfigError
 from ducttape.remote.local import LocalAccount
 
 DEFAULT_NODES = 8
@@ -34,6 +34,14 @@ class LocalhostCluster(Cluster):
     on one machine keep apart by giving one of them another ``127.X.Y`` prefix in
     ``$DUCTTAPE_LOCALHOST_NET`` (default ``127.0.1``).
     """
+
+    syntax = "localhost, localhost:N (N logical nodes)"
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> "LocalhostCluster":
+        if arg and not (arg.isdigit() and 1 <= int(arg) <= 254):
+            raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254")
+        return cls(int(arg)) if arg else cls()
 
     def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None):
         if not 1 <= num_nodes <= 254:

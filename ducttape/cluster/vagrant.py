@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ducttape.build.layout import REPO_ROOT
+from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
 
@@ -12,6 +13,9 @@ from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
 class VagrantCluster(JsonCluster):
     """The workers ``invoke cluster.up`` brought up, read from the cached cluster file (asking
     Vagrant only when its machines changed); ClusterError when none is running."""
+
+    syntax = "vagrant"
+    from_arg = classmethod(Cluster.from_arg.__func__)
 
     def __init__(self, root: Path = REPO_ROOT):  # the folder with the Vagrantfile
         load_vagrant_nodes(root)

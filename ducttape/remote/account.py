@@ -28,8 +28,12 @@ q = shlex.quote
 DEFAULT_TIMEOUT = 300.0
 """Seconds any single command may take unless the caller says otherwise."""
 
-_SESSION_LIVE = "ps -o stat= --sid $pid 2>/dev/null | grep -qv '^Z'"
-"""Shell test: does any process of session $pid run? (Zombies not yet reaped don't count.)"""
+TAG_VARIABLE = "DUCTTAPE_RUN"
+"""Environment variable that marks every process a test attempt started on a node (see ``tag``)."""
+
+_SESSION_LIVE = "ps -o stat= -p $pid --sid $pid 2>/dev/null | grep -qv '^Z'"
+"""Shell test: does process $pid, or any process of its session, run? (The process itself counts
+before it has made its session; zombies not yet reaped don't.)"""
 
 POLL_FIRST, POLL_MAX = 0.05, 0.5
 """Polling intervals (seconds) of the wait_* helpers: start fast, back off to at most POLL_MAX."""
@@ -50,8 +54,12 @@ class RemoteAccount:
         self.name = name
         self.address = address
         self._ctx = ctx
-        self._spawned: set[str] = set()
-        self._spawned_lock = threading.Lock()
+        self.tag: str | None = None
+        """While set, every command runs with ``DUCTTAPE_RUN=<tag>`` in its environment, which
+        its children (daemons that left the session included) inherit: ``kill_tagged(tag)``
+        finds and ends them all. The runner sets it in a test's process."""
+        self.used = False
+        """Whether a tagged command ran on this account (the runner sweeps only such nodes)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -63,7 +71,7 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s", self.name, cmd)
         try:
-            result = self._ctx.run(cmd, hide=True, warn=True, timeout=timeout, in_stream=False)
+            result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout, in_stream=False)
         except CommandTimedOut as exc:
             raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
                                      timeout=timeout) from None
@@ -89,7 +97,7 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s (streaming)", self.name, cmd)
         sink = _LineSink()
-        promise = self._ctx.run(cmd, hide=False, warn=True, timeout=timeout, in_stream=False,
+        promise = self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout, in_stream=False,
                                 asynchronous=True, out_stream=sink, err_stream=_Discard())
         outcome: dict = {}
 
@@ -156,8 +164,6 @@ class RemoteAccount:
                   + f"setsid sh -c {q(exports + 'exec ' + cmd)} >> {q(log_file)} 2>&1 < /dev/null & "
                   + f"echo $! > {q(pid_file)}; echo $!")
         pid = int(self.ssh_output(script, timeout=timeout).strip())
-        with self._spawned_lock:
-            self._spawned.add(pid_file)
         log.debug("%s: spawned pid %d (%s)", self.name, pid, pid_file)
         return pid
 
@@ -198,23 +204,34 @@ class RemoteAccount:
         status = self.ssh(script, allow_fail=True, timeout=timeout + 30)
         if status not in (0, 7):
             raise RemoteCommandError(self.name, script, status)
-        with self._spawned_lock:
-            self._spawned.discard(pid_file)
         return status == 0
 
-    def kill_spawned(self) -> list[str]:
-        """SIGKILL every process this account spawned that may still run; return their pid files.
+    def kill_tagged(self, tag: str, timeout: float = 30.0) -> list[int]:
+        """SIGKILL every process on the node that carries ``DUCTTAPE_RUN=<tag>`` in its
+        environment, until none is left; return the pids killed (empty: nothing was running).
 
-        The runner's safety net after a test: nothing a test started outlives it.
+        The runner's sweep after a test attempt: nothing the test started, however detached,
+        outlives it. Raises RemoteCommandError if processes remain after ``timeout``.
         """
-        with self._spawned_lock:
-            pid_files = sorted(self._spawned)
-        killed = []
-        for pid_file in pid_files:
-            if self.pids(pid_file):
-                killed.append(pid_file)
-            self.kill_process(pid_file, sig="KILL", timeout=10)
-        return killed
+        ticks = max(1, int(timeout / 0.05))
+        script = (
+            f"me=$$; killed=; i=0; "
+            f"while :; do "
+            f"  pids=$(grep -lsxzF {q(f'{TAG_VARIABLE}={tag}')} /proc/[0-9]*/environ | cut -d/ -f3 | grep -vx $me); "
+            f"  [ -z \"$pids\" ] && break; "
+            f"  [ $i -ge {ticks} ] && {{ echo $pids >&2; exit 7; }}; "
+            f"  kill -KILL $pids 2>/dev/null; killed=\"$killed $pids\"; sleep 0.05; i=$((i+1)); "
+            f"done; echo $killed")
+        saved, self.tag = self.tag, None  # the sweep itself must not carry the tag
+        try:
+            out = self.ssh_output(script, timeout=timeout + 30)
+        finally:
+            self.tag = saved
+        return sorted({int(p) for p in out.split()})
+
+    def after_fork(self) -> None:
+        """Make the account usable in a forked child process (the runner's test processes):
+        connections and locks of the parent are left to the parent."""
 
     # -- waiting --------------------------------------------------------------------------------
 
@@ -230,11 +247,12 @@ class RemoteAccount:
 
     def wait_for_http(self, port: int, path: str = "/", timeout: float = 60.0,
                       address: str | None = None, status: int | None = None,
-                      guard: Guard | None = None) -> int:
+                      guard: Guard | None = None, owner: str | None = None) -> int:
         """Poll ``http://address:port/path`` from the node until it answers; return the status.
 
         With ``status`` given, wait for exactly that status; otherwise any HTTP answer will do.
-        ``guard`` as in ``poll``.
+        With ``owner`` (a pid file as ``spawn`` writes), an answer counts only once a process of
+        that session listens on ``port``. ``guard`` as in ``poll``.
         """
         url = f"http://{address or self.address}:{int(port)}{path}"
         cmd = f"curl -s -o /dev/null --max-time 5 -w '%{{http_code}}' {q(url)}"
@@ -244,17 +262,42 @@ class RemoteAccount:
             nonlocal last
             code = self.ssh_output(cmd, allow_fail=True, timeout=15).strip() or "000"
             last = f"HTTP {code}" if code != "000" else "no answer"
-            return code != "000" and (status is None or int(code) == status)
+            if code == "000" or (status is not None and int(code) != status):
+                return False
+            if owner and not self.listens(owner, port):
+                last += f" from a process not of {owner}"
+                return False
+            return True
 
         poll(answered, timeout, lambda: f"{self.name}: {url} did not answer"
              f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})",
              guard=guard)
         return int(last.split()[1])
 
+    def listens(self, pid_file: str, port: int, timeout: float | None = None) -> bool:
+        """Whether a process of the session recorded in ``pid_file`` listens on TCP ``port``
+        (its socket's inode in /proc/net/tcp{,6} is among the session's open files)."""
+        script = (
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 1; "
+            f"inodes=$(awk -v p=:{int(port):04X} '$4 == \"0A\" && substr($2, length($2) - 4) == p "
+            f"{{print $10}}' /proc/net/tcp /proc/net/tcp6 2>/dev/null); "
+            f"[ -n \"$inodes\" ] || exit 1; "
+            f"for p in $(ps -o pid= --sid $pid); do "
+            f"  fds=$(ls -l /proc/$p/fd 2>/dev/null); "
+            f"  for i in $inodes; do case $fds in *\"socket:[$i]\"*) exit 0;; esac; done; "
+            f"done; exit 1")
+        return self.ssh(script, allow_fail=True, timeout=timeout) == 0
+
     def close(self) -> None:
         """Release the connection (a no-op for local accounts)."""
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _tagged(self, cmd: str) -> str:
+        if self.tag is None:
+            return cmd
+        self.used = True
+        return f"{TAG_VARIABLE}={q(self.tag)}; export {TAG_VARIABLE}; {cmd}"
 
     def _log_output(self, result: Result) -> None:
         if not log.isEnabledFor(logging.DEBUG):
@@ -324,15 +367,17 @@ def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = ""
 def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:
     """Call ``check()`` until it returns true, backing off; raise TimeoutError(describe()).
 
-    After each unsuccessful check ``guard()`` (if given) runs; whatever it raises ends the wait.
+    After each check ``guard()`` (if given) runs, the successful one included (what answered
+    must still be there); whatever it raises ends the wait.
     """
     deadline = time.monotonic() + timeout
     interval = POLL_FIRST
     while True:
-        if check():
-            return
+        done = check()
         if guard is not None:
             guard()
+        if done:
+            return
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(describe())

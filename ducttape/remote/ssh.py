@@ -26,6 +26,8 @@ CONNECT_TIMEOUT = 15.0
 COPY_TIMEOUT = 3600.0
 """Seconds a file copy from a node may take (a stalled one is found sooner by the keepalives)."""
 CHUNK = 1 << 20
+_INHERITED: list[Connection] = []
+"""Connections a forked process inherited from its parent: never used, never collected."""
 
 
 KEEPALIVE_INTERVAL = 5.0
@@ -133,21 +135,37 @@ class SshAccount(RemoteAccount):
                  connect_timeout: float = CONNECT_TIMEOUT,
                  keepalive_interval: float = KEEPALIVE_INTERVAL,
                  keepalive_count_max: int = KEEPALIVE_COUNT_MAX):
-        connect_kwargs: dict = {"banner_timeout": connect_timeout, "auth_timeout": connect_timeout,
-                                "transport_factory": _Transport}
-        if key_file:
-            connect_kwargs.update(key_filename=key_file, look_for_keys=False, allow_agent=False)
-        conn = Connection(hostname, user=user, port=port, connect_timeout=connect_timeout,
-                          connect_kwargs=connect_kwargs)
-        super().__init__(name, conn, address or hostname)
-        self.hostname, self.port, self.user, self.key_file = hostname, port, conn.user, key_file
-        self._conn = conn
+        self.hostname, self.port, self.key_file = hostname, port, key_file
         self.connect_timeout = connect_timeout
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
+        conn = self._connection(user)
+        super().__init__(name, conn, address or hostname)
+        self.user = conn.user
+        self._conn = conn
+        self._fresh_state()
+
+    def _connection(self, user: str | None) -> Connection:
+        connect_kwargs: dict = {"banner_timeout": self.connect_timeout,
+                                "auth_timeout": self.connect_timeout, "transport_factory": _Transport}
+        if self.key_file:
+            connect_kwargs.update(key_filename=self.key_file, look_for_keys=False, allow_agent=False)
+        return Connection(self.hostname, user=user, port=self.port, connect_timeout=self.connect_timeout,
+                          connect_kwargs=connect_kwargs)
+
+    def _fresh_state(self) -> None:
         self._open_lock = threading.Lock()
         self._sftp_lock = threading.Lock()
         self._silent: tuple[float, str] | None = None  # when and why a connect got no answer
+
+    def after_fork(self) -> None:
+        """A new, not yet opened connection: the parent's transport (and its keepalive threads,
+        which a fork does not copy) stays the parent's; closing it here would end it for the
+        parent. The old one is kept referenced: were it collected, its channels' finalizers
+        would write to the socket the parent still uses."""
+        _INHERITED.append(self._conn)
+        self._conn = self._ctx = self._connection(self.user)
+        self._fresh_state()
 
     def connect(self) -> _Transport:
         """Open the connection unless it is open (again after it was lost); return its transport.
@@ -320,7 +338,7 @@ class _Command:
                     raise self._lost(transport, started) from None
         try:
             try:
-                chan.exec_command(self.cmd)
+                chan.exec_command(self.account._tagged(self.cmd))
                 chan.shutdown_write()
             except (OSError, EOFError, paramiko.SSHException):
                 if transport.is_active():

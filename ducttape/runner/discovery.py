@@ -29,6 +29,9 @@ class TestSpec:
     method: str
     num_nodes: int | None
     params: dict = field(default_factory=dict)
+    source: str = ""
+    """What selects the module again: its name in ducttape/tests/, or the absolute path of a
+    module kept elsewhere."""
 
     @property
     def case(self) -> str:
@@ -40,6 +43,21 @@ class TestSpec:
     @property
     def test_id(self) -> str:
         return f"{self.module}::{self.cls.__name__}.{self.method}{self.case}"
+
+    @property
+    def selector(self) -> str:
+        """``invoke test`` selects exactly this case with this (``rerun-failed`` lists these)."""
+        return f"{self.source or self.module}::{self.cls.__name__}.{self.method}{self.case}"
+
+    def need(self, cluster_size: int) -> int:
+        """Nodes this case takes: its declared need, or the whole cluster if it declares none."""
+        return self.num_nodes or cluster_size
+
+    def misfit(self, cluster) -> str | None:
+        """Why this case cannot run on ``cluster`` (None if it can)."""
+        if self.need(len(cluster)) <= len(cluster):
+            return None
+        return f"{self.test_id} needs {self.num_nodes} nodes but the {cluster.description} has {len(cluster)}"
 
     @property
     def folder(self) -> str:
@@ -66,10 +84,11 @@ def discover(selection: str | None = None) -> list[TestSpec]:
     method, bracket, case = method.partition("[")
     case = bracket + case.replace(" ", "")
     chosen = [s for s in specs if s.cls.__name__ == cls_name and (not method or s.method == method)
-              and (not case or s.case == case)]
+              and (not case or s.case.replace(" ", "") == case)]
     if not chosen:
         known = ", ".join(sorted({s.test_id for s in specs}))
-        raise ConfigError(f"no test {selection!r}: ducttape/tests/{name}.py has {known or 'no tests'}")
+        where = name if name.endswith(".py") else f"ducttape/tests/{name}.py"
+        raise ConfigError(f"no test {selection!r}: {where} has {known or 'no tests'}")
     return chosen
 
 
@@ -79,12 +98,14 @@ def tests_in(name: str) -> list[TestSpec]:
     if name.endswith(".py"):
         if not os.path.isfile(name):
             raise ConfigError(f"unknown test {name!r}: there is no such file")
-        module, name = _import_file(name), os.path.basename(name)[:-3]
+        source = os.path.abspath(name)
+        module, name = _import_file(source), os.path.basename(name)[:-3]
     elif name in NOT_SCENARIOS or not name.isidentifier() or \
             not os.path.isfile(os.path.join(SCENARIO_DIR, f"{name}.py")):
         raise ConfigError(f"unknown test {name!r}: there is no ducttape/tests/{name}.py "
                           f"(scenarios: {', '.join(scenario_names()) or 'none'})")
     else:
+        source = name
         module = _load(name, lambda: importlib.import_module(f"{SCENARIO_PACKAGE}.{name}"))
     specs = []
     for cls in list(vars(module).values()):  # definition order, as the author wrote them
@@ -93,7 +114,7 @@ def tests_in(name: str) -> list[TestSpec]:
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
             fn = getattr(cls, method)
             for params in cases_of(fn):
-                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params))
+                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params, source))
     return specs
 
 

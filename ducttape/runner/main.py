@@ -7,7 +7,7 @@ import sys
 
 from ducttape.errors import DucttapeError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
-from ducttape.runner.session_run import DEFAULT_RESULTS, Options, run_session
+from ducttape.runner.session_run import DEFAULT_RESULTS, parse_options, run_session
 
 
 def main(module_name: str) -> None:
@@ -15,14 +15,17 @@ def main(module_name: str) -> None:
     short = module_name.rsplit(".", 1)[-1]
     parser = argparse.ArgumentParser(prog=f"python -m ducttape.tests.{short}")
     parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N, json:FILE or vagrant")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TEST_TIMEOUT)
+    parser.add_argument("--timeout", help=f"seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
     parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
-    parser.add_argument("--max-parallel", type=int, default=1)
-    parser.add_argument("--retries", type=int, default=0)
+    parser.add_argument("--max-parallel", help="tests at once (default 1)")
+    parser.add_argument("--retries", help="reruns of a failed test (default 0)")
+    parser.add_argument("--param", action="append", help="key=value for the tests (repeatable)")
+    parser.add_argument("--params", help="a JSON file of parameters for the tests")
     args = parser.parse_args()
     try:
-        code = run_session([short], Options(args.cluster, args.timeout, args.results_dir,
-                                            args.max_parallel, args.retries))
+        code = run_session([short], parse_options(args.cluster, args.timeout, args.results_dir,
+                                                  args.max_parallel, args.retries,
+                                                  params=args.param, params_file=args.params))
     except DucttapeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code

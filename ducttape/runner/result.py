@@ -27,6 +27,8 @@ class TestResult:
     params: dict = field(default_factory=dict)
     summary: str = ""
     attempts: list[dict] = field(default_factory=list)
+    selector: str = ""
+    """What ``invoke test`` selects this case with (its module's name or path, class, method, case)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

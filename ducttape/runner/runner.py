@@ -2,42 +2,60 @@
 
 from __future__ import annotations
 
-import contextvars
+import collections
 import json
 import logging
 import os
-import queue
 import shutil
+import signal
 import sys
-import threading
 import time
-import traceback
+import uuid
+from multiprocessing.connection import wait
 from typing import TextIO
 
 from tabulate import tabulate
 
-from ducttape.cluster import Cluster, ClusterView
+from ducttape.cluster import Cluster
 from ducttape.runner.discovery import TestSpec
-from ducttape.runner.logs import close_logs, current_test, open_logs
+from ducttape.runner.logs import close_logs, open_logs
+from ducttape.runner.process import TestProcess, fail
 from ducttape.runner.reports import write_reports
 from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
 from ducttape.runner.session import new_session_dir
-from ducttape.services.service import Service
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
+RESULTS_LOG = "results.jsonl"
+REPORT_INTERVAL = 2.0
+"""Least seconds between rewrites of the reports while a session runs (and once at its end)."""
+REPORT_SHARE = 0.1
+"""Most of a session's time its report rewrites may take: with many results, a rewrite takes
+long enough that the interval grows to keep this share."""
 log = logging.getLogger("ducttape.runner")
+
+
+class _Test:
+    """One selected test while it runs: its case, nodes, position and attempts so far."""
+
+    def __init__(self, index: int, spec: TestSpec, view, position: str, test_dir: str):
+        self.index, self.spec, self.view = index, spec, view
+        self.position, self.test_dir = position, test_dir
+        self.attempts: list[TestResult] = []
+        self.process: TestProcess | None = None
 
 
 class Runner:
     """Runs tests on a cluster and writes ``results/<session-id>/``.
 
     Up to ``max_parallel`` tests run at once, each on its own nodes (its declared need, or the
-    whole cluster when it declares none); a test waits until enough nodes are free. For each
-    test: run setUp / the method / tearDown in a thread with a timeout, then stop every service
-    still running in reverse order of creation (collecting its logs), kill anything the test's
-    accounts spawned and left behind, free the nodes, save the data and rewrite the reports.
-    A failed test is run again up to ``retries`` times; a later pass is FLAKY.
+    whole cluster when it declares none); a test waits until enough nodes are free. Each attempt
+    runs in its own process (``process.TestProcess``); a test that exceeds ``timeout``, or every
+    running test on Ctrl-C, is killed with all it started on its nodes, its services stopped
+    from their recorded state and their logs collected, before its nodes are handed on. A failed
+    test is run again up to ``retries`` times; a later pass is FLAKY. Every result is appended
+    to ``results.jsonl`` as it comes; the reports are rewritten every REPORT_INTERVAL seconds
+    (less often when a rewrite takes more than REPORT_SHARE of that) and at the end.
     """
 
     def __init__(self, cluster: Cluster, results_root: str, cluster_name: str,
@@ -53,235 +71,241 @@ class Runner:
         self.session = SessionInfo(session_id, path, cluster_name, time.time(),
                                    build_manifest=build_manifest, params=dict(params or {}))
         self.results: list[TestResult] = []
-        self._abort = threading.Event()
-        self._wakers: set[threading.Event] = set()
-        self._lock = threading.Lock()
+        self._done: dict[int, TestResult] = {}
+        self._report_due = 0.0
+        self._started = 0
+        self._total = 0
+        self._results_log = None
+        self._wake_r, self._wake_w = os.pipe()
+        self.withheld: list[str] = []
+        """Nodes taken out of the session: a test's processes there could not be ended."""
         if build_manifest is not None:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
-
-    def need(self, spec: TestSpec) -> int:
-        return spec.num_nodes or len(self.cluster)
 
     def run(self, specs: list[TestSpec]) -> list[TestResult]:
         """Run ``specs``; on Ctrl-C stop the running tests cleanly and start no more."""
         handlers = open_logs(self.session.path, "session_log")
-        done: dict[int, TestResult] = {}
+        self._total = len(specs)
+        self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
-            self._report(specs, done)
+            previous = signal.signal(signal.SIGINT, lambda *_: self._interrupt())
+        except ValueError:  # not the main thread: Ctrl-C stays the caller's business
+            previous = None
+        try:
+            self._report()
             runnable = []
             for i, spec in enumerate(specs):
-                if self.need(spec) > len(self.cluster):
-                    done[i] = self._oversized(spec, f"[{i + 1}/{len(specs)}]")
+                why = spec.misfit(self.cluster)
+                if why:
+                    self._finish(i, self._not_run(spec, why))
                 else:
                     runnable.append(i)
-            self._report(specs, done)
-            self._schedule(specs, runnable, done)
+            self._schedule(specs, runnable)
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self.session.finished = time.time()
-            self._report(specs, done)
+            self._report(force=True)
+            self._results_log.close()
             close_logs(handlers)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
         self._print_summary()
         return self.results
 
     # -- scheduling -----------------------------------------------------------------------------
 
-    def _schedule(self, specs: list[TestSpec], runnable: list[int], done: dict[int, TestResult]) -> None:
-        # Biggest needs first, smaller ones fill the gaps (stable: equal needs keep their order).
-        pending = sorted(runnable, key=lambda i: -self.need(specs[i]))
-        finished: queue.Queue = queue.Queue()
-        running = 0
-        while pending or running:
-            while pending and running < self.max_parallel and not self.session.interrupted:
+    def _schedule(self, specs: list[TestSpec], runnable: list[int]) -> None:
+        size = len(self.cluster)
+        pending: dict[int, collections.deque[int]] = {}  # need -> test indexes in order
+        for i in runnable:
+            pending.setdefault(specs[i].need(size), collections.deque()).append(i)
+        needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
+        running: dict[int, _Test] = {}  # by the fd of its process's pipe
+        exiting: list[TestProcess] = []  # done, killed, not yet reaped
+        try:
+            self._run_all(specs, pending, needs, running, exiting)
+        finally:
+            for proc in exiting:
+                proc.reaped(block=True)
+
+    def _run_all(self, specs, pending, needs, running: dict[int, "_Test"],
+                 exiting: list[TestProcess]) -> None:
+        while True:
+            while len(running) < self.max_parallel and not self.session.interrupted:
                 free = self.cluster.num_available
-                fits = [i for i in pending if self.need(specs[i]) <= free]
-                if not fits:
+                need = next((n for n in needs if pending[n] and n <= free), None)
+                if need is None:
                     break
-                i = fits[0]
-                pending.remove(i)
-                view = self.cluster.view(self.need(specs[i]))
-                position = f"[{i + 1}/{len(specs)}]"
-                threading.Thread(target=self._run_test, args=(specs[i], view, position, i, finished),
-                                 name=f"run-{specs[i].cls.__name__}", daemon=True).start()
-                running += 1
-            if self.session.interrupted and not running:
-                break
-            try:
-                i, result = finished.get(timeout=3600)
-            except queue.Empty:
-                continue
-            except KeyboardInterrupt:
-                self._interrupt()
-                continue
-            running -= 1
-            done[i] = result
-            self._report(specs, done)
+                i = pending[need].popleft()
+                test = _Test(i, specs[i], self.cluster.view(need), self._position(),
+                             os.path.join(self.session.path, specs[i].folder))
+                self._say_start(test)
+                self._launch(test)
+                running[test.process.fileno()] = test
+            if not running:
+                if not self.session.interrupted:
+                    self._cannot_run(specs, pending)
+                return
+            deadline = min(t.process.deadline for t in running.values())
+            ready = wait([*running, self._wake_r], max(0.0, deadline - time.monotonic()))
+            if self._wake_r in ready:
+                os.read(self._wake_r, 64)
+            # a retry started below may get the fd of a pipe closed below: take the tests first
+            for test in [running[fd] for fd in ready if fd in running]:
+                fd = test.process.fileno()
+                if test.process.receive():
+                    del running[fd]
+                    exiting.append(test.process)
+                    self._attempt_ended(test, running)
+            exiting[:] = [proc for proc in exiting if not proc.reaped()]
+            now = time.monotonic()
+            for fd, test in list(running.items()):
+                if self.session.interrupted or test.process.deadline <= now:
+                    del running[fd]
+                    self._kill(test)
+                    self._attempt_ended(test, running)
+
+    def _launch(self, test: _Test) -> None:
+        os.makedirs(test.test_dir, exist_ok=True)
+        tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
+        test.process = TestProcess(test.spec, test.view, test.test_dir, self.session.params, tag,
+                                   self.timeout)
+        self.out.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        test.process.start()
+
+    def _kill(self, test: _Test) -> None:
+        proc = test.process
+        if self.session.interrupted:
+            why = "interrupted (Ctrl-C): its processes were killed and its services stopped; run ended"
+        elif proc.in_teardown:
+            why = f"timed out stopping its services (after {self.timeout:g}s for the test)"
+        else:
+            why = f"timed out after {self.timeout:g}s: its processes were killed and its services stopped"
+        log.error("%s: %s", test.spec.test_id, why)
+        proc.kill()
+        if proc.result is None or proc.result.status == PASS:
+            proc.result = self._failed_attempt(test, why)
+
+    def _attempt_ended(self, test: _Test, running: dict[int, _Test]) -> None:
+        proc = test.process
+        if proc.result is None:  # the process died without a word: clean up after it
+            proc.kill()
+            proc.result = self._failed_attempt(
+                test, f"the test's process exited with status {proc.exit_status} before reporting")
+        result = proc.result
+        test.attempts.append(result)
+        if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries:
+            log.info("%s failed (attempt %d); running it again", test.spec.test_id, len(test.attempts))
+            _keep_attempt(test.test_dir, len(test.attempts))
+            self._launch(test)
+            running[test.process.fileno()] = test
+            return
+        self._release(test.view, proc.unswept)
+        if len(test.attempts) > 1:
+            result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
+                                "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
+                               for n, a in enumerate(test.attempts, 1)]
+            result.duration = sum(a.duration for a in test.attempts)
+            if result.status == PASS:
+                result.status = FLAKY
+                result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
+        self._say_end(test.position, test.spec, result)
+        self._finish(test.index, result)
+
+    def _release(self, view, unswept: list[str]) -> None:
+        """Give the test's nodes back, except those where its processes may still run."""
+        if unswept:
+            self.withheld.extend(unswept)
+            self.out.write(f"warning: {', '.join(unswept)} taken out of the session: the processes "
+                           f"of a test there could not be ended (see session_log.info)\n")
+        view.release(keep=unswept)
+
+    def _cannot_run(self, specs: list[TestSpec], pending: dict) -> None:
+        """Fail the tests left waiting for nodes that were taken out of the session."""
+        for i in sorted(i for queue in pending.values() for i in queue):
+            self._finish(i, self._not_run(specs[i], (
+                f"needs {specs[i].need(len(self.cluster))} nodes but only {self.cluster.num_available} "
+                f"are left ({', '.join(self.withheld)} taken out of the session)")))
+        pending.clear()
+
+    def _failed_attempt(self, test: _Test, why: str) -> TestResult:
+        proc = test.process
+        result = TestResult(test.spec.test_id, test.spec.module, test.spec.cls.__name__,
+                            test.spec.method, started=proc.started, duration=time.time() - proc.started,
+                            folder=test.spec.folder, params=test.spec.params,
+                            nodes=[n.name for n in test.view.nodes], selector=test.spec.selector)
+        fail(result, why, "")
+        return result
 
     def _interrupt(self) -> None:
         if not self.session.interrupted:
-            self.out.write("\ninterrupted: stopping the running tests' services...\n")
+            self.out.write("\ninterrupted: stopping the running tests and their services...\n")
             self.out.flush()
         self.session.interrupted = True
-        self._abort.set()
-        with self._lock:
-            for wake in self._wakers:
-                wake.set()
+        os.write(self._wake_w, b"!")
 
-    def _report(self, specs: list[TestSpec], done: dict[int, TestResult]) -> None:
-        with self._lock:
-            self.results = [done[i] for i in sorted(done)]
-            write_reports(self.session, self.results)
-            failed = [r.test_id for r in self.results if r.status == FAIL]
-            with open(os.path.join(self.session.path, RERUN_FILE), "w") as f:
-                f.write("".join(f"{t}\n" for t in failed))
+    # -- results --------------------------------------------------------------------------------
 
-    # -- one test, with its retries -------------------------------------------------------------
+    def _finish(self, index: int, result: TestResult) -> None:
+        self._done[index] = result
+        self._results_log.write(json.dumps(result.to_dict(), default=str) + "\n")
+        self._results_log.flush()
+        self._report()
 
-    def _run_test(self, spec: TestSpec, view: ClusterView, position: str, index: int,
-                  finished: queue.Queue) -> None:
-        test_dir = os.path.join(self.session.path, spec.folder)
-        self._say(f"{position} {spec.test_id} ... ", start=True, nodes=view.nodes)
-        attempts = []
-        try:
-            for attempt in range(1, self.retries + 2):
-                if attempt > 1:
-                    _keep_attempt(test_dir, attempt - 1)
-                    view.services.clear()
-                result = self._attempt(spec, view, test_dir)
-                attempts.append(result)
-                if result.status == PASS or self.session.interrupted or attempt > self.retries:
-                    break
-                log.info("%s failed (attempt %d); running it again", spec.test_id, attempt)
-            if len(attempts) > 1:
-                result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
-                                    "folder": f"attempt-{n}" if n < len(attempts) else "."}
-                                   for n, a in enumerate(attempts, 1)]
-                result.duration = sum(a.duration for a in attempts)
-                if result.status == PASS:
-                    result.status = FLAKY
-                    result.error = f"passed on attempt {len(attempts)} after: {attempts[0].error}"
-        except BaseException as exc:  # noqa: BLE001 - the runner itself broke; say so, don't hang
-            result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                                status=FAIL, error=f"runner error: {exc!r}",
-                                details=traceback.format_exc(), folder=spec.folder)
-        finally:
-            view.release()
-        self._say(f"{position} {spec.test_id} ... ", result=result)
-        finished.put((index, result))
+    def _report(self, force: bool = False) -> None:
+        """Rewrite the reports and the rerun list, at most every REPORT_INTERVAL seconds unless
+        ``force``: what a session costs per test stays flat however long it is."""
+        now = time.monotonic()
+        if not force and now < self._report_due:
+            return
+        self.results = [self._done[i] for i in sorted(self._done)]
+        write_reports(self.session, self.results)
+        failed = [r.selector for r in self.results if r.status == FAIL and r.selector]
+        tmp = os.path.join(self.session.path, f"{RERUN_FILE}.tmp")
+        with open(tmp, "w") as f:
+            f.write("".join(f"{t}\n" for t in failed))
+        os.replace(tmp, os.path.join(self.session.path, RERUN_FILE))
+        took = time.monotonic() - now
+        self._report_due = now + max(REPORT_INTERVAL, took / REPORT_SHARE)
 
-    def _attempt(self, spec: TestSpec, view: ClusterView, test_dir: str) -> TestResult:
+    def _not_run(self, spec: TestSpec, why: str) -> TestResult:
         result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                            started=time.time(), folder=spec.folder, params=spec.params,
-                            nodes=[n.name for n in view.nodes])
-        os.makedirs(test_dir, exist_ok=True)
-        token = object()
-        current_test.set(token)
-        handlers = open_logs(test_dir, "test_log", token)
-        log.info("running %s on %s", spec.test_id, ", ".join(result.nodes))
-        view.log_collector = lambda svc: _collect_logs(svc, test_dir)
-        try:
-            try:
-                self._execute(spec, view, test_dir, result)
-            finally:
-                self._teardown(view, result)
-        finally:
-            result.duration = time.time() - result.started
-            if result.data is not None:
-                _write_json(os.path.join(test_dir, "data.json"), result.data)
-            log.info("%s %s in %.1fs%s", spec.test_id, result.status, result.duration,
-                     f": {result.error}" if result.error else "")
-            close_logs(handlers)
-        return result
-
-    def _execute(self, spec: TestSpec, view: ClusterView, test_dir: str, result: TestResult) -> None:
-        outcome: dict = {}
-        wake = threading.Event()
-
-        def body() -> None:
-            try:
-                test = outcome["test"] = spec.cls(view, test_dir, self.session.params)
-                test.setUp()
-                try:
-                    outcome["data"] = getattr(test, spec.method)(**spec.params)
-                finally:
-                    test.tearDown()
-            except BaseException as exc:  # noqa: BLE001 - reported as the test's failure
-                outcome["error"] = exc
-                outcome["details"] = traceback.format_exc()
-            finally:
-                outcome["done"] = True
-                wake.set()
-
-        with self._lock:
-            self._wakers.add(wake)
-        if self._abort.is_set():
-            wake.set()
-        threading.Thread(target=contextvars.copy_context().run, args=(body,),
-                         name=spec.cls.__name__, daemon=True).start()
-        wake.wait(self.timeout)
-        with self._lock:
-            self._wakers.discard(wake)
-        if "test" in outcome:
-            result.summary = "\n".join(outcome["test"].shown)
-        if "done" not in outcome:
-            if self._abort.is_set():
-                _fail(result, "interrupted (Ctrl-C): services stopped, run ended", "")
-            else:
-                _fail(result, f"timed out after {self.timeout:g}s: its services were stopped", "")
-        elif "error" in outcome:
-            exc = outcome["error"]
-            _fail(result, f"{type(exc).__name__}: {exc}", outcome["details"])
-        else:
-            result.status = PASS
-            result.data = outcome.get("data")
-
-    def _teardown(self, view: ClusterView, result: TestResult) -> None:
-        for service in reversed(view.services):
-            if service.nodes:
-                self._stop(service, result)
-        for node in view.nodes:
-            try:
-                leftovers = node.account.kill_spawned()
-            except Exception as exc:  # noqa: BLE001 - keep cleaning the other nodes
-                log.error("could not check %s for leftover processes: %s", node.name, exc)
-                continue
-            if leftovers:
-                log.warning("killed processes left running on %s: %s", node.name, ", ".join(leftovers))
-
-    def _stop(self, service: Service, result: TestResult) -> None:
-        try:
-            service.stop()
-        except Exception as exc:  # noqa: BLE001 - a service that fails to stop fails the test
-            log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
-            if result.status == PASS:
-                _fail(result, f"stopping {service.service_id} failed: {type(exc).__name__}: {exc}",
-                      traceback.format_exc())
-
-    def _oversized(self, spec: TestSpec, position: str) -> TestResult:
-        result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                            started=time.time(), folder="", params=spec.params)
-        _fail(result, f"needs {spec.num_nodes} nodes but the {self.cluster.description} has "
-                      f"{len(self.cluster)}; not run", "")
-        self._say(f"{position} {spec.test_id} ... ", start=True)
-        self._say(f"{position} {spec.test_id} ... ", result=result)
+                            started=time.time(), folder="", params=spec.params,
+                            selector=spec.selector)
+        fail(result, f"{why}; not run", "")
+        position = self._position()
+        self._say_start(_Test(-1, spec, None, position, ""))
+        self._say_end(position, spec, result)
         return result
 
     # -- console --------------------------------------------------------------------------------
 
-    def _say(self, prefix: str, start: bool = False, nodes=(), result: TestResult | None = None) -> None:
+    def _position(self) -> str:
+        """``[k/N]``: tests are numbered in the order they start."""
+        self._started += 1
+        return f"[{self._started}/{self._total}]"
+
+    def _say_start(self, test: _Test) -> None:
         """One line per test: serial runs complete the line when the test ends; parallel runs
         print a line when a test starts and one when it ends."""
-        serial = self.max_parallel == 1
-        with self._lock:
-            if start:
-                self.out.write(prefix if serial else
-                               f"{prefix}running on {', '.join(n.name for n in nodes)}\n")
-            else:
-                self.out.write(("" if serial else prefix) + f"{result.status} ({result.duration:.1f}s)\n")
-                if result.error:
-                    self.out.write(f"    {result.error}\n")
-                if result.summary:
-                    self.out.write("".join(f"    {line}\n" for line in result.summary.splitlines()))
-            self.out.flush()
+        prefix = f"{test.position} {test.spec.test_id} ... "
+        if self.max_parallel == 1:
+            self.out.write(prefix)
+        elif test.view is not None:
+            self.out.write(f"{prefix}running on {', '.join(n.name for n in test.view.nodes)}\n")
+        self.out.flush()
+
+    def _say_end(self, position: str, spec: TestSpec, result: TestResult) -> None:
+        prefix = "" if self.max_parallel == 1 else f"{position} {spec.test_id} ... "
+        self.out.write(f"{prefix}{result.status} ({result.duration:.1f}s)\n")
+        if result.error:
+            self.out.write(f"    {result.error}\n")
+        if result.summary:
+            self.out.write("".join(f"    {line}\n" for line in result.summary.splitlines()))
+        self.out.flush()
 
     def _print_summary(self) -> None:
         rows = [(r.test_id, r.status, f"{r.duration:.1f}s") for r in self.results]
@@ -294,13 +318,6 @@ class Runner:
         self.out.flush()
 
 
-def _fail(result: TestResult, error: str, details: str) -> None:
-    result.status = FAIL
-    result.error = error.replace("\n", " | ")
-    result.details = details or error
-    log.error("%s failed: %s", result.test_id, result.error)
-
-
 def _keep_attempt(test_dir: str, attempt: int) -> None:
     """Move a failed attempt's files into ``<test>/attempt-N/`` before the next attempt."""
     keep = os.path.join(test_dir, f"attempt-{attempt}")
@@ -308,19 +325,6 @@ def _keep_attempt(test_dir: str, attempt: int) -> None:
     for name in os.listdir(test_dir):
         if not name.startswith("attempt-"):
             shutil.move(os.path.join(test_dir, name), os.path.join(keep, name))
-
-
-def _collect_logs(service: Service, test_dir: str) -> None:
-    """Copy the service's declared logs from each node into ``<test>/<service>/<node>/``."""
-    for node in service.nodes:
-        target = os.path.join(test_dir, service.service_id, node.name)
-        for name, path in service.log_files(node).items():
-            try:
-                if node.account.exists(path):
-                    node.account.copy_from(path, os.path.join(target, os.path.basename(path)))
-            except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real result
-                log.warning("could not collect %s log %s from %s: %s", service.service_id, name,
-                            node.name, exc)
 
 
 def _write_json(path: str, data: object) -> None:

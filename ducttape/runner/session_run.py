@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from ducttape.build import layout, manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
+from ducttape.jsonfile import read_json
 from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
@@ -32,6 +34,43 @@ class Options:
     retries: int = 0
     strict: bool = False
     params: dict = field(default_factory=dict)
+
+
+def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
+                  max_parallel: object = None, retries: object = None, strict: bool = False,
+                  params: list[str] | None = None, params_file: str | None = None) -> Options:
+    """Options from the command line's text (None: the default); ConfigError (one line) names a
+    bad value."""
+    return Options(
+        cluster,
+        DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
+        results_root or DEFAULT_RESULTS,
+        1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
+        0 if retries is None else _number("--retries", retries, int, 0),
+        strict, {**load_params_file(params_file), **parse_params(params or [])})
+
+
+def _number(flag: str, text: object, kind: type, minimum: int, above: bool = False) -> float | int:
+    """``text`` as a ``kind`` of at least ``minimum`` (more than it if ``above``)."""
+    what = (f"a number of seconds above {minimum}" if kind is float
+            else f"a whole number from {minimum}")
+    try:
+        number = kind(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{flag} {text!r} is not {what}") from None
+    if not math.isfinite(number) or number < minimum or (above and number == minimum):
+        raise ConfigError(f"{flag} {text!r} is not {what}")
+    return number
+
+
+def load_params_file(path: str | None) -> dict:
+    """The parameters in JSON file ``path`` (an object); {} when there is no file."""
+    if not path:
+        return {}
+    params = read_json(path, "--params file")
+    if not isinstance(params, dict):
+        raise ConfigError(f'--params file {path}: expected a JSON object, e.g. {{"size": "seed"}}')
+    return params
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -62,7 +101,7 @@ def select(selections: list[str] | None) -> list[TestSpec]:
 
 
 def failed_last_time(results_root: str) -> list[str]:
-    """The failed tests of the latest session (its ``rerun-failed`` file)."""
+    """The failed tests of the latest session (its ``rerun-failed`` file), as selections."""
     path = os.path.join(results_root, "latest", RERUN_FILE)
     if not os.path.exists(path):
         raise ConfigError(f"no {path}: there is no earlier session to rerun")
@@ -96,11 +135,9 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
     cluster = load_cluster(opts.cluster)
     try:
-        fitting = [s for s in specs if not s.num_nodes or s.num_nodes <= len(cluster)]
-        if not fitting:
+        if all(s.misfit(cluster) for s in specs):
             s = max(specs, key=lambda s: s.num_nodes)
-            raise ClusterError(f"{s.test_id} needs {s.num_nodes} nodes but the {cluster.description} "
-                               f"has {len(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
+            raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
         cluster.check()
         if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
             sync_builds(cluster.nodes, out=lambda line: print(line, file=out, flush=True))

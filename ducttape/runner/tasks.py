@@ -15,7 +15,7 @@ from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON
                                      render_table, resolve_many, side_name, write_comparison)
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
-from ducttape.runner.session_run import DEFAULT_RESULTS, Options
+from ducttape.runner.session_run import DEFAULT_RESULTS
 
 
 @task(
@@ -28,15 +28,16 @@ from ducttape.runner.session_run import DEFAULT_RESULTS, Options
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the repository)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",
-        "retries": "run a failed test up to N more times; a later pass is reported FLAKY",
+        "retries": "run a failed test up to N more times; a later pass is reported FLAKY (default 0)",
         "strict": "refuse tests that declare no node need instead of warning",
         "collect-only": "list the tests, their cases and node needs; run nothing",
         "param": "key=value for the tests (self.params; repeatable; values read as JSON where they can)",
+        "params": "a JSON file of parameters for the tests (an object; --param values win)",
     },
     iterable=["param"],
 )
-def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir=DEFAULT_RESULTS,
-         max_parallel=1, retries=0, strict=False, collect_only=False, param=None):
+def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS,
+         max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None):
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
@@ -46,16 +47,16 @@ def test(c, name, cluster="localhost", timeout=DEFAULT_TEST_TIMEOUT, results_dir
         if name.startswith("-"):  # invoke hands a required positional the next token, even --help
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
+        options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
+                                            strict, param, params)
         if name == "failed":
             selections = session_run.failed_last_time(results_dir)
         else:
             selections = None if name == "all" else [name]
-        params = session_run.parse_params(param or [])
         if collect_only:
             code = session_run.collect_only(selections)
         else:
-            code = session_run.run_session(selections, Options(
-                cluster, float(timeout), results_dir, int(max_parallel), int(retries), strict, params))
+            code = session_run.run_session(selections, options)
     if code:
         raise Exit(code=code)
 

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import logging
-
-from ducttape.cluster import Cluster
+from ducttape.runner.context import TestContext
 
 
 class Test:
     """A scenario: ``setUp``, one or more ``test*`` methods, ``tearDown``.
 
-    ``self.cluster`` holds the nodes the test may use; services created on it are registered and
-    the runner stops them (reverse order) and collects their logs, even when the test failed.
-    ``self.logger`` is tagged with the class name. Whatever a test method returns is saved as its
-    data (``data.json``) and shown in the reports. ``self.results_dir`` is the test's own folder
-    for any further files it wants to keep. ``self.params`` holds the session's parameters
-    (``invoke test NAME --param key=value``), the same for every test of the session.
+    The runner makes one instance per test attempt, in the attempt's own process, from its
+    TestContext: ``self.cluster`` holds the nodes the test may use (services made on it are
+    stopped by the runner, newest first, and their logs collected, even when the test failed);
+    ``self.params`` the session's parameters (``--param key=value``, ``--params FILE.json``);
+    ``self.results_dir`` the test's own folder for further files; ``self.logger`` is tagged with
+    the class name. Whatever a test method returns is saved as its data (``data.json``).
     """
 
-    def __init__(self, cluster: Cluster, results_dir: str, params: dict | None = None):
-        self.cluster = cluster
-        self.results_dir = results_dir
-        self.params = dict(params or {})
-        self.logger = logging.getLogger(f"ducttape.test.{type(self).__name__}")
+    __test__ = False  # not a pytest class
+
+    def __init__(self, context: TestContext):
+        self.context = context
+        self.cluster = context.cluster
+        self.results_dir = context.results_dir
+        self.logger = context.logger
         self.shown: list[str] = []
+
+    @property
+    def params(self) -> dict:
+        """The session's parameters (the same for every test of the session)."""
+        return self.context.params
 
     def show(self, text: str) -> None:
         """Put ``text`` (a table, a verdict) on the console under the test's result line and in

@@ -7,12 +7,14 @@ Services that start one daemon per node get all four hooks for free from ``spawn
 
 from __future__ import annotations
 
+import collections
 import logging
 import posixpath
 import re
 import shlex
 import threading
 import time
+import weakref
 from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
@@ -20,6 +22,7 @@ from ducttape.cluster import Cluster, Node
 from ducttape.errors import TimeoutError
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import Guard, LogMonitor, poll
+from ducttape.runner import context as test_context
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 STOP_TIMEOUT = 30.0
@@ -41,8 +44,9 @@ class Service:
 
     Lifecycle: ``start()`` takes nodes from the cluster, cleans them and calls ``start_node`` on
     all of them in parallel; ``wait()`` waits for the work to finish; ``stop()`` calls
-    ``stop_node``, collects the declared ``logs`` (when the runner asked for them), calls
-    ``clean_node`` and gives the nodes back. ``run()`` is start, wait, stop.
+    ``stop_node``, collects the declared ``logs`` into the test's results, calls ``clean_node``
+    and gives the nodes back. ``run()`` is start, wait, stop. A service made while a test runs
+    registers with its TestContext, which stops it after the test if the test did not.
 
     ``logs`` maps a log's name to its path relative to ``workdir(node)``; the runner copies these
     files into the test's results. ``results`` holds one dict per worker (node), ``stats`` the
@@ -55,15 +59,12 @@ class Service:
         self.cluster = cluster
         self.num_nodes = num_nodes
         self.nodes: list[Node] = []
-        same_kind = [s for s in getattr(cluster, "services", []) if type(s) is type(self)]
-        self.service_id = f"{type(self).__name__}-{len(same_kind) + 1}"
+        self.context = test_context.current()
+        self.service_id = self.context.register(self) if self.context else _unregistered_id(self)
         self.logger = logging.getLogger(f"ducttape.service.{type(self).__name__}")
         self.results: list[dict] = [{} for _ in range(num_nodes)]
         self.stats: list[dict] = []
         self.stats_lock = threading.Lock()
-        register = getattr(cluster, "register", None)
-        if register:
-            register(self)
 
     def __repr__(self) -> str:
         return f"<{self.service_id} on {[n.name for n in self.nodes]}>"
@@ -74,6 +75,8 @@ class Service:
         """Allocate nodes (if not yet), clean them, and start the service on each in parallel."""
         if not self.nodes:
             self.nodes = self.cluster.request(self.num_nodes)
+            if self.context:
+                self.context.started(self)
         self.logger.info("starting %s on %s", self.service_id, ", ".join(n.name for n in self.nodes))
         parallel_map(self.clean_node, self.nodes)
         parallel_map(self._start_node_logged, self.nodes)
@@ -93,15 +96,16 @@ class Service:
             parallel_map(self.stop_node, self.nodes)
         finally:
             try:
-                collect = getattr(self.cluster, "log_collector", None)
-                if collect:
-                    collect(self)
+                if self.context:
+                    self.context.collect_logs(self)
             finally:
                 try:
                     parallel_map(self.clean_node, self.nodes)
                 finally:
                     self.cluster.free(self.nodes)
                     self.nodes = []
+                    if self.context:
+                        self.context.stopped(self)
 
     def run(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
         """Start, wait for the work to finish, stop."""
@@ -160,6 +164,13 @@ class Service:
         """Absolute paths of the declared logs on ``node``."""
         return {name: self.path(node, rel) for name, rel in self.logs.items()}
 
+    def state(self) -> dict:
+        """What the runner needs to stop, collect and clean this service without it (when the
+        test's process was killed): per node its pid file, declared logs and workdir."""
+        return {"service_id": self.service_id,
+                "nodes": [{"node": n.name, "pid_file": self.pid_file(n), "logs": self.log_files(n),
+                           "workdir": self.workdir(n)} for n in self.nodes]}
+
     def spawn(self, node: Node, cmd: str, cwd: str | None = None,
               env: Mapping[str, str] | None = None) -> int:
         """Start ``cmd`` on ``node`` in the background, output to the ``output`` log; return pid."""
@@ -187,12 +198,13 @@ class Service:
 
     def wait_for_http(self, node: Node, port: int, path: str = "/", timeout: float = 60.0,
                       status: int | None = None) -> int:
-        """Wait for ``http://node.address:port/path`` to answer (``status`` if given), as
-        ``wait_for_log`` waits for a line; return the status."""
+        """Wait for ``http://node.address:port/path`` to answer (``status`` if given) from a
+        socket that the service's own process on ``node`` listens on (not another process that
+        holds the port), as ``wait_for_log`` waits for a line; return the status."""
         return self._watch(node, f"waiting for HTTP on port {port}",
                            lambda guard: node.account.wait_for_http(
                                port, path, timeout, address=node.address, status=status,
-                               guard=guard))
+                               guard=guard, owner=self.pid_file(node)))
 
     def wait_for(self, node: Node, check: Callable[[], bool], timeout: float,
                  describe: Callable[[], str]) -> None:
@@ -212,6 +224,8 @@ class Service:
         return " | ".join(kept[-lines:])
 
     def _watch(self, node: Node, doing: str, wait: Callable[[Guard], T]) -> T:
+        """Run ``wait`` with a guard that fails it once the process on ``node`` has exited; the
+        guard runs after the last poll too, so a probe answered as the process died fails."""
         def tail() -> str:
             text = self.log_tail(node)
             return f"; last lines of {self.path(node, self.logs['output'])}: {text}" if text else \
@@ -230,6 +244,16 @@ class Service:
         node.account.mkdirs(self.workdir(node))
         self.start_node(node)
         self.logger.debug("%s started on %s", self.service_id, node.name)
+
+
+_made_outside_tests: "weakref.WeakKeyDictionary[Cluster, collections.Counter]" = weakref.WeakKeyDictionary()
+
+
+def _unregistered_id(service: Service) -> str:
+    """``<Class>-<n>`` for a service made outside any test (numbered per cluster)."""
+    made = _made_outside_tests.setdefault(service.cluster, collections.Counter())
+    made[type(service)] += 1
+    return f"{type(service).__name__}-{made[type(service)]}"
 
 
 def run_parallel(*services: Service, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:

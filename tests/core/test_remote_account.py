@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -22,8 +23,9 @@ def account(request, tmp_path):
         sshd = request.getfixturevalue("sshd")
         acct = SshAccount("ssh1", "127.0.0.1", user=sshd["user"], port=sshd["port"],
                           key_file=sshd["key_file"], address="127.0.1.10")
+    acct.tag = f"account-test-{uuid.uuid4().hex[:8]}"
     yield acct
-    acct.kill_spawned()
+    acct.kill_tagged(acct.tag)
     acct.close()
 
 

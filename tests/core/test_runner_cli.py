@@ -215,7 +215,7 @@ def test_session_params_reach_tests_and_reports(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = report(results)
     expected = {"size": "seed", "repeats": 3, "loads": [25, 50]}
-    assert doc["params"] == expected and doc["tests"][0]["data"] == expected
+    assert doc["params"] == expected and doc["tests"][0]["data"]["params"] == expected
     with open(os.path.join(session(results), "report.txt")) as f:
         assert "params:   size=seed repeats=3 loads=[25, 50]" in f.read()
 
@@ -224,3 +224,46 @@ def test_a_param_without_equals_is_one_line(tmp_path):
     results = tmp_path / "results"
     proc = run_cli("test", "sample_services", "--param", "size", "--results-dir", str(results))
     assert_one_line_error(proc, "--param 'size' is not key=value", results_dir=results)
+
+
+@pytest.mark.parametrize("flag, value, parts", [
+    ("--timeout", "abc", ["--timeout 'abc' is not a number of seconds above 0"]),
+    ("--timeout", "0", ["--timeout '0' is not a number of seconds above 0"]),
+    ("--timeout", "-5", ["--timeout '-5'"]),
+    ("--timeout", "nan", ["--timeout 'nan'"]),
+    ("--max-parallel", "0", ["--max-parallel '0' is not a whole number from 1"]),
+    ("--max-parallel", "two", ["--max-parallel 'two'"]),
+    ("--retries", "-1", ["--retries '-1' is not a whole number from 0"]),
+    ("--retries", "1.5", ["--retries '1.5'"]),
+    ("--params", "/nonexistent/params.json", ["--params file /nonexistent/params.json does not exist"]),
+    ("--cluster", "localhost:0", ["N in localhost:N is a number from 1 to 254"]),
+    ("--cluster", "json", ["json needs a file"]),
+])
+def test_every_bad_flag_value_is_one_line(tmp_path, flag, value, parts):
+    results = tmp_path / "results"
+    assert_one_line_error(run_cli("test", "sample_services", flag, value, "--results-dir", str(results)),
+                          *parts, results_dir=results)
+
+
+@pytest.mark.parametrize("text, part", [
+    ("[1, 2]", "expected a JSON object"),
+    ("{size: seed}", "is not valid JSON"),
+])
+def test_a_bad_params_file_is_one_line(tmp_path, text, part):
+    params = tmp_path / "params.json"
+    params.write_text(text)
+    results = tmp_path / "results"
+    assert_one_line_error(run_cli("test", "sample_services", "--params", str(params), "--results-dir",
+                                  str(results)), f"--params file {params}", part, results_dir=results)
+
+
+def test_params_file_and_params_reach_tests_and_reports(tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"size": "seed", "loads": [25, 50], "nested": {"a": 1}}))
+    results = tmp_path / "results"
+    proc = run_cli("test", os.path.join(SCENARIOS, "session_params.py"), "--params", str(params),
+                   "--param", "size=small", "--results-dir", str(results))  # --param wins over the file
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = report(results)
+    expected = {"size": "small", "loads": [25, 50], "nested": {"a": 1}}
+    assert doc["params"] == expected and doc["tests"][0]["data"] == {"params": expected, "context": expected}

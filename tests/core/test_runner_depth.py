@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import time
+import xml.etree.ElementTree as ET
 
 from support import run_cli
 from test_runner_cli import (SCENARIOS, assert_no_process, assert_one_line_error, interrupt_hanging_run,
@@ -88,7 +90,10 @@ def test_parallel_runs_never_share_nodes(tmp_path):
 def test_flaky_then_failed_and_rerun_failed(tmp_path):
     results = tmp_path / "results"
     env = {"DUCTTAPE_FLAKY_STATE": str(tmp_path / "state")}
-    proc = run_cli("test", scenario("flaky"), "--retries", "1", "--results-dir", str(results), env=env)
+    kept_elsewhere = tmp_path / "elsewhere" / "x.py"  # a scenario module outside ducttape/tests
+    os.makedirs(kept_elsewhere.parent)
+    shutil.copy(scenario("flaky"), kept_elsewhere)
+    proc = run_cli("test", str(kept_elsewhere), "--retries", "1", "--results-dir", str(results), env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lucky, unlucky = report(results)["tests"]
     assert lucky["status"] == "FLAKY" and "fails the first time" in lucky["error"]
@@ -99,12 +104,15 @@ def test_flaky_then_failed_and_rerun_failed(tmp_path):
     assert unlucky["status"] == "FAIL" and len(unlucky["attempts"]) == 2
     assert "FLAKY" in proc.stdout and "1 flaky" in proc.stdout
     with open(os.path.join(session(results), "rerun-failed")) as f:
-        assert f.read().split() == ["flaky::FlakyTest.test_always_fails"]
-    first_session = session(results)
-    # `invoke test failed` reruns exactly what failed last time (by id, here a file-path scenario by its module name)
+        assert f.read().split() == [f"{kept_elsewhere}::FlakyTest.test_always_fails"]
+    # `invoke test failed` reruns exactly what failed last time, from wherever its module is kept
     again = run_cli("test", "failed", "--results-dir", str(results), env=env)
-    assert_one_line_error(again, "unknown test 'flaky'")  # ids name scenario modules of ducttape/tests
-    assert session(results) == first_session
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "[1/1] x::FlakyTest.test_always_fails ... FAIL" in again.stdout
+    assert [t["test_id"] for t in report(results)["tests"]] == ["x::FlakyTest.test_always_fails"]
+    os.remove(kept_elsewhere)
+    gone = run_cli("test", "failed", "--results-dir", str(results), env=env)
+    assert_one_line_error(gone, f"unknown test '{kept_elsewhere}': there is no such file")
 
 
 def test_rerun_failed_of_a_scenario_module(tmp_path):
@@ -138,3 +146,28 @@ def test_ctrl_c_during_a_parallel_run_leaves_no_process(tmp_path):
     doc = report(tmp_path / "results")
     assert doc["interrupted"] and "interrupted" in doc["tests"][0]["error"]
     assert_no_process(marker)
+
+
+def test_junit_names_every_case_and_the_console_numbers_tests_as_they_start(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", scenario("params"), "--max-parallel", "2", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    started = [line.split(" ", 2)[:2] for line in proc.stdout.splitlines() if line.endswith(tuple("12345678"))
+               and "running on" in line]
+    assert [pos for pos, _ in started] == [f"[{k}/6]" for k in range(1, 7)], proc.stdout
+    assert started[0][1].startswith("params::ParamsTest.test_grid[brokers=3"), "biggest needs start first"
+    cases = ET.parse(os.path.join(session(results), "junit.xml")).getroot().findall("testcase")
+    assert sorted(c.get("name") for c in cases) == sorted([
+        "test_pair[size=small,acks=1]", "test_pair[size=large,acks=-1]",
+        "test_grid[brokers=1,compression=none]", "test_grid[brokers=1,compression=lz4]",
+        "test_grid[brokers=3,compression=none]", "test_grid[brokers=3,compression=lz4]"])
+
+
+def test_a_session_keeps_an_append_only_log_of_results(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", scenario("params"), "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(os.path.join(session(results), "results.jsonl")) as f:
+        logged = [json.loads(line) for line in f]
+    assert sorted(r["test_id"] for r in logged) == sorted(t["test_id"] for t in report(results)["tests"])
+    assert all(r["status"] == "PASS" for r in logged)

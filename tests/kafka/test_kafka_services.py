@@ -15,6 +15,7 @@ from ducttape.products.performance import (ConsumerPerformanceService, EndToEndL
                                            ProducerPerformanceService)
 from ducttape.products.zookeeper import ZookeeperService
 from ducttape.remote.account import poll
+from ducttape.runner.context import TestContext
 from kafka_helpers import leftovers
 
 NET = loopback_net()
@@ -25,9 +26,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 @pytest.fixture
 def localhost(tmp_path):
     cluster = LocalhostCluster(5, scratch_root=str(tmp_path / "scratch"))
-    yield cluster
-    for service in reversed(cluster.services):
-        service.stop()
+    with TestContext(cluster):  # stops the test's services, newest first
+        yield cluster
     cluster.close()
     assert not leftovers(tmp_path)
 
@@ -74,24 +74,23 @@ def test_services_on_a_cluster_over_ssh(built, sshd, tmp_path):
     (tmp_path / "cluster.json").write_text(json.dumps({"nodes": nodes}))
     cluster = load_cluster(f"json:{tmp_path / 'cluster.json'}")
     try:
-        zk = ZookeeperService(cluster, 1)
-        zk.start()
-        assert zk.mode(zk.nodes[0]) == "standalone" and zk.connect_setting() == "127.0.2.1:2181"
-        zk.stop()
+        with TestContext(cluster):  # stops the test's services, newest first
+            zk = ZookeeperService(cluster, 1)
+            zk.start()
+            assert zk.mode(zk.nodes[0]) == "standalone" and zk.connect_setting() == "127.0.2.1:2181"
+            zk.stop()
 
-        kafka = KafkaService(cluster, 1, topics={"over-ssh": {"partitions": 3}})
-        kafka.start()
-        assert kafka.bootstrap_servers() == "127.0.2.1:9092"
-        producer = ProducerPerformanceService(cluster, 1, kafka, "over-ssh", 20000, 100,
-                                              settings={"acks": 1})
-        producer.run()
-        assert producer.results[0]["records"] == 20000 and producer.results[0]["records_per_sec"] > 0
-        consumer = ConsumerPerformanceService(cluster, 1, kafka, "over-ssh", 20000)
-        consumer.run()
-        assert consumer.results[0]["records"] == 20000
-        kafka.stop()
+            kafka = KafkaService(cluster, 1, topics={"over-ssh": {"partitions": 3}})
+            kafka.start()
+            assert kafka.bootstrap_servers() == "127.0.2.1:9092"
+            producer = ProducerPerformanceService(cluster, 1, kafka, "over-ssh", 20000, 100,
+                                                  settings={"acks": 1})
+            producer.run()
+            assert producer.results[0]["records"] == 20000 and producer.results[0]["records_per_sec"] > 0
+            consumer = ConsumerPerformanceService(cluster, 1, kafka, "over-ssh", 20000)
+            consumer.run()
+            assert consumer.results[0]["records"] == 20000
+            kafka.stop()
     finally:
-        for service in reversed(cluster.services):
-            service.stop()
         cluster.close()
     assert not leftovers(tmp_path)

@@ -1,5 +1,6 @@
-"""Session reports, rewritten after every test: text, JSON, HTML and JUnit XML; at the end of a
-session also the results folder's index.html (every session, trends of every figure)."""
+"""Session reports (text, JSON, HTML, JUnit XML), rewritten while a session runs and at its end;
+at the end of a session also the results folder's index.html (every session, trends of every
+figure)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""junit.xml: one testcase per test, for CI systems."""
+"""junit.xml: one testcase per test case (parameters in its name), for CI systems."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
     ET.SubElement(ET.SubElement(suite, "properties"), "property", name="session_id",
                   value=session.session_id)
     for r in results:
-        case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=r.method,
+        name = r.method + (f"[{','.join(f'{k}={v}' for k, v in r.params.items())}]" if r.params else "")
+        case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=name,
                              time=f"{r.duration:.3f}")
         if r.status == "FAIL":
             failure = ET.SubElement(case, "failure", message=r.error or r.status, type=r.status)

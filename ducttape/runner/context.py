@@ -1,0 +1,121 @@
+"""TestContext: what the runner hands one test attempt, and the registry of its services."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Callable
+
+from ducttape.cluster import Cluster, Node
+
+if TYPE_CHECKING:
+    from ducttape.services.service import Service
+
+log = logging.getLogger("ducttape.runner")
+Recorder = Callable[[str, object], None]
+"""Told ("started", state) when a service takes nodes and ("stopped", service_id) when it gives
+them back; the runner sends both to its own process, so it can stop what a killed test left."""
+
+_active: "TestContext | None" = None
+
+
+def current() -> "TestContext | None":
+    """The context of the test running in this process (None outside a test)."""
+    return _active
+
+
+class TestContext:
+    """One test attempt: its nodes (``cluster``, a view of the session's cluster), the services
+    created for it in creation order, the session's parameters, its results folder and logger.
+
+    Services register with the context active when they are made (``current()``). Teardown
+    (``teardown()``, run by the runner, pass or fail) stops every service still holding nodes in
+    reverse order of creation; a service's ``stop()`` collects its declared logs into
+    ``results_dir`` before it cleans its nodes. Outside the runner, ``with TestContext(cluster)``
+    gives a script the same registry and teardown.
+    """
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, cluster: Cluster, results_dir: str | None = None, params: dict | None = None,
+                 test_id: str = "", logger: logging.Logger | None = None,
+                 recorder: Recorder | None = None):
+        self.cluster = cluster
+        self.results_dir = results_dir
+        self.params = dict(params or {})
+        self.test_id = test_id
+        self.logger = logger or logging.getLogger("ducttape.test")
+        self.services: list["Service"] = []
+        self._record = recorder
+
+    def __enter__(self) -> "TestContext":
+        self.activate()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            errors = self.teardown()
+        finally:
+            self.deactivate()
+        if errors and exc[0] is None:
+            raise errors[0]
+
+    def activate(self) -> None:
+        """Make this the context that new services register with."""
+        global _active
+        _active = self
+
+    def deactivate(self) -> None:
+        global _active
+        if _active is self:
+            _active = None
+
+    # -- called by services ---------------------------------------------------------------------
+
+    def register(self, service: "Service") -> str:
+        """Remember ``service`` (in creation order); return its id, ``<Class>-<n>``."""
+        n = 1 + sum(type(s) is type(service) for s in self.services)
+        self.services.append(service)
+        return f"{type(service).__name__}-{n}"
+
+    def started(self, service: "Service") -> None:
+        if self._record:
+            self._record("started", service.state())
+
+    def stopped(self, service: "Service") -> None:
+        if self._record:
+            self._record("stopped", service.service_id)
+
+    def collect_logs(self, service: "Service") -> None:
+        """Copy the service's declared logs from its nodes into ``<results>/<service>/<node>/``."""
+        if self.results_dir is None:
+            return
+        for node in service.nodes:
+            collect_logs(node, service.log_files(node), os.path.join(
+                self.results_dir, service.service_id, node.name), service.service_id)
+
+    # -- called by the runner -------------------------------------------------------------------
+
+    def teardown(self) -> list[Exception]:
+        """Stop every service still holding nodes, newest first; return the errors (each was
+        logged; a service that fails to stop does not keep the others running)."""
+        errors = []
+        for service in reversed(self.services):
+            if not service.nodes:
+                continue
+            try:
+                service.stop()
+            except Exception as exc:  # noqa: BLE001 - reported by the caller
+                log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
+                errors.append(exc)
+        return errors
+
+
+def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> None:
+    """Copy each existing file of ``files`` (name -> path on ``node``) into folder ``target``."""
+    for name, path in files.items():
+        try:
+            if node.account.exists(path):
+                node.account.copy_from(path, os.path.join(target, os.path.basename(path)))
+        except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real result
+            log.warning("could not collect %s log %s from %s: %s", owner, name, node.name, exc)

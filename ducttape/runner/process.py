@@ -1,0 +1,239 @@
+"""One test attempt in its own process: forked from the runner, in its own process group.
+
+The test process runs setUp, the test method and tearDown, then the teardown the runner owns
+(services stopped newest first, their logs collected, nodes cleaned) and a sweep of every
+process the attempt started on its nodes; it sends the runner what happened over a pipe. Every
+command it runs on a node carries the attempt's tag (``RemoteAccount.tag``), so when the runner
+has to kill the process (timeout, Ctrl-C) it can still end everything the test started,
+locally and over SSH, and stop the services from the state they reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+
+from ducttape.cluster import ClusterView, Node
+from ducttape.runner.context import TestContext, collect_logs
+from ducttape.runner.discovery import TestSpec
+from ducttape.runner.logs import close_logs, open_logs
+from ducttape.runner.result import FAIL, PASS, TestResult
+
+TEARDOWN_TIMEOUT = 600.0
+"""Seconds the test's own teardown (stopping services, collecting logs) may take after the test."""
+STOP_TIMEOUT = 30.0
+log = logging.getLogger("ducttape.runner")
+
+
+class TestProcess:
+    """The runner's handle on one attempt's process: start it, read its news, kill it."""
+
+    __test__ = False
+
+    def __init__(self, spec: TestSpec, view: ClusterView, test_dir: str, params: dict,
+                 tag: str, timeout: float):
+        self.spec, self.view, self.test_dir = spec, view, test_dir
+        self.params, self.tag, self.timeout = params, tag, timeout
+        self.services: dict[str, dict] = {}
+        """Services holding nodes, by id, in creation order: their state as the test reported it."""
+        self.result: TestResult | None = None
+        self.pid = 0
+        self.exit_status: int | None = None
+        self.started = 0.0
+        self.deadline = 0.0
+        self.in_teardown = False
+        self.unswept: list[str] = []
+        """Nodes where the end of the test's processes could not be confirmed."""
+        self.conn: Connection | None = None
+        self.fd = -1
+
+    def start(self) -> None:
+        """Fork the test process (the caller flushed its output streams)."""
+        reader, writer = Pipe(duplex=False)
+        self.started = time.time()
+        self.deadline = time.monotonic() + self.timeout
+        pid = os.fork()
+        if pid == 0:  # the test process: never returns into the runner's code
+            code = 0
+            try:
+                reader.close()
+                _child(self, writer)
+            except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the runner
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        writer.close()
+        try:
+            os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
+        except OSError:
+            pass
+        self.pid, self.conn, self.fd = pid, reader, reader.fileno()
+
+    def fileno(self) -> int:
+        """The fd of the pipe from the process (kept after the pipe is closed, as its key)."""
+        return self.fd
+
+    def receive(self) -> bool:
+        """Read one message; return True once the process has ended (its pipe closed): then
+        anything left in its process group is killed; ``reaped()`` tells when it is gone."""
+        try:
+            kind, payload = self.conn.recv()
+        except (EOFError, OSError):
+            self.conn.close()
+            self.conn = None
+            self._kill_group()
+            return True
+        if kind == "started":
+            self.services[payload["service_id"]] = payload
+        elif kind == "stopped":
+            self.services.pop(payload, None)
+        elif kind == "teardown":
+            self.in_teardown = True
+            self.deadline = time.monotonic() + TEARDOWN_TIMEOUT
+        elif kind == "unswept":
+            self.unswept = payload
+        elif kind == "result":
+            self.result = payload
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL the test's process group (the test and every local command it waits on),
+        then stop what it left on its nodes: the services it reported, newest first (TERM,
+        logs collected, workdir removed), and any other process that carries its tag."""
+        self._kill_group()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        while not self.reaped(block=True):
+            pass
+        nodes = {n.name: n for n in self.view.nodes}
+        for state in reversed(list(self.services.values())):
+            stop_recorded(state, nodes, self.test_dir)
+        self.services.clear()
+        self.unswept = sweep(self.view.nodes, self.tag)
+
+    def reaped(self, block: bool = False) -> bool:
+        """Whether the process has exited (and was reaped); ``block`` waits for it."""
+        if self.exit_status is None:
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+            if pid:
+                self.exit_status = os.waitstatus_to_exitcode(status)
+        return self.exit_status is not None
+
+    def _kill_group(self) -> None:
+        """SIGKILL whatever runs in the test's process group (never after it was reaped, so
+        the group id cannot have been reused)."""
+        if self.exit_status is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
+    """Stop a service from its reported state: TERM its process groups (KILL after
+    STOP_TIMEOUT), collect its declared logs, remove its workdirs."""
+    for entry in state["nodes"]:
+        node = nodes[entry["node"]]
+        try:
+            node.account.kill_process(entry["pid_file"], timeout=STOP_TIMEOUT)
+            collect_logs(node, entry["logs"], os.path.join(test_dir, state["service_id"], node.name),
+                         state["service_id"])
+            node.account.remove(entry["workdir"])
+        except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+            log.error("could not stop %s on %s: %s", state["service_id"], node.name, exc)
+
+
+def sweep(nodes: list[Node], tag: str) -> list[str]:
+    """End every process carrying ``tag`` on ``nodes``; return the names of the nodes where
+    that could not be confirmed (they must not be handed to another test)."""
+    unconfirmed = []
+    for node in nodes:
+        try:
+            killed = node.account.kill_tagged(tag)
+        except Exception as exc:  # noqa: BLE001 - keep sweeping the other nodes
+            log.error("could not end the test's processes on %s: %s", node.name, exc)
+            unconfirmed.append(node.name)
+            continue
+        if killed:
+            log.warning("killed processes the test left running on %s: %s", node.name,
+                        " ".join(map(str, killed)))
+    return unconfirmed
+
+
+# -- in the test process ------------------------------------------------------------------------
+
+def _child(proc: TestProcess, conn: Connection) -> None:
+    # What the runner's process made is never collected here: a collection that walked it would
+    # touch (and so copy) most of the memory shared with the runner. The test's own garbage is.
+    gc.freeze()
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    spec, view = proc.spec, proc.view
+    for node in view.nodes:
+        node.account.after_fork()
+        node.account.tag = proc.tag
+    handlers = open_logs(proc.test_dir, "test_log")
+    result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
+                        started=proc.started, folder=spec.folder, params=spec.params,
+                        nodes=[n.name for n in view.nodes], selector=spec.selector)
+    context = TestContext(view, proc.test_dir, proc.params, spec.test_id,
+                          logging.getLogger(f"ducttape.test.{spec.cls.__name__}"),
+                          recorder=lambda kind, payload: conn.send((kind, payload)))
+    context.activate()
+    log.info("running %s on %s", spec.test_id, ", ".join(result.nodes))
+    test = None
+    try:
+        test = spec.cls(context)
+        test.setUp()
+        try:
+            data = getattr(test, spec.method)(**spec.params)
+        finally:
+            test.tearDown()
+        result.status = PASS
+        # as data.json will hold it (and picklable for the runner)
+        result.data = None if data is None else json.loads(json.dumps(data, default=str))
+    except BaseException as exc:  # noqa: BLE001 - the test's failure
+        fail(result, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+    if test is not None:
+        result.summary = "\n".join(test.shown)
+    conn.send(("teardown", None))
+    for exc in context.teardown():
+        if result.status == PASS:
+            fail(result, f"stopping a service failed: {type(exc).__name__}: {exc}", "")
+    unswept = sweep([n for n in view.nodes if n.account.used], proc.tag)
+    if unswept:
+        conn.send(("unswept", unswept))
+        if result.status == PASS:
+            fail(result, f"could not make sure its processes ended on {', '.join(unswept)}", "")
+    result.duration = time.time() - result.started
+    if result.data is not None:
+        with open(os.path.join(proc.test_dir, "data.json"), "w") as f:
+            json.dump(result.data, f, indent=2)
+            f.write("\n")
+    log.info("%s %s in %.1fs%s", spec.test_id, result.status, result.duration,
+             f": {result.error}" if result.error else "")
+    close_logs(handlers)
+    sys.stdout.flush()  # the runner kills the process group once the pipe closes
+    sys.stderr.flush()
+    conn.send(("result", result))
+    conn.close()
+
+
+def fail(result: TestResult, error: str, details: str) -> None:
+    result.status = FAIL
+    result.error = error.replace("\n", " | ")
+    result.details = details or error
+    log.error("%s failed: %s", result.test_id, result.error)
