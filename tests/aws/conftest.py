@@ -161,3 +161,14 @@ def moto_ec2(aws_env, moto_url, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     return boto3.client("ec2", region_name="us-east-1", endpoint_url=moto_url)
+
+
+@pytest.fixture
+def ec2_copy(moto_ec2, moto_url, tmp_path, monkeypatch):
+    """A copy of the repository for `invoke cluster.* --aws` against moto, with a Debian image."""
+    from ec2_copy import EC2Copy, register_debian_image
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    copy = EC2Copy(tmp_path / "repo", moto_url, moto_ec2)
+    copy.image = register_debian_image(moto_ec2)
+    return copy
