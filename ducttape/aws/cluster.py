@@ -10,6 +10,7 @@ the driver's host name and an expiry time that `cluster.reap --aws` honours.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -65,10 +66,10 @@ class EC2Cluster:
             local.save_state(self.root, state)
         self.echo(f"up: cluster {state['cluster_id']}, {s.num_workers} x {s.instance_type} "
                   f"in {region} from {plan['image']}")
+        previous = signal.signal(signal.SIGINT, self._interrupted)
         try:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
         except KeyboardInterrupt:
-            self._stop.set()
             local.save_state(self.root, state)
             self.echo("up: interrupted; `invoke cluster.destroy --aws` deletes what was created")
             raise
@@ -77,9 +78,16 @@ class EC2Cluster:
                 self.echo("up: failed; deleting what it created")
                 self.destroy()
             raise
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self.echo(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
                   f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}")
         return nodes
+
+    def _interrupted(self, signum, frame):
+        """Ctrl-C: stop the SSH waits in the worker threads too, then interrupt the main thread."""
+        self._stop.set()
+        raise KeyboardInterrupt
 
     def halt(self) -> None:
         """Stop the instances (EBS disks are kept; instance-store /mnt is lost)."""
