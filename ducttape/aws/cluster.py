@@ -10,6 +10,7 @@ the driver's host name and an expiry time that `cluster.reap --aws` honours.
 
 from __future__ import annotations
 
+import secrets
 import signal
 import socket
 import threading
@@ -58,9 +59,14 @@ class EC2Cluster:
                               "cluster.destroy --aws` first")
         public_key = _public_key(s)
         plan = self._check(ec2, region, s, public_key)
+        if state and not self._instances(ec2, region, state):
+            self.echo(f"up: the recorded cluster {state['cluster_id']} has no instance left; "
+                      "deleting its remains and starting a new one")
+            self.destroy()
+            state = None
         fresh = state is None
         if fresh:
-            cluster_id = f"{s.cluster_name}-{int(time.time()) % 10**8:08d}"
+            cluster_id = f"{s.cluster_name}-{secrets.token_hex(4)}"
             state = {"cluster_id": cluster_id, "region": region, "key_pair": None,
                      "security_group": None, "instances": {}, "instance_seconds": 0.0}
             local.save_state(self.root, state)

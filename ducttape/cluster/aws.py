@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ducttape.aws.state import cluster_file
 from ducttape.build.layout import REPO_ROOT
-from ducttape.cluster.json_file import JsonCluster, load_node_specs
+from ducttape.cluster.json_file import JsonCluster
 from ducttape.errors import ClusterError
 
 

@@ -3,14 +3,14 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from support import copy_repo
+
 COPIED = ["tasks.py", "ducttape"]
 MOTO_ACCOUNT = "123456789012"
 
@@ -18,13 +18,7 @@ MOTO_ACCOUNT = "123456789012"
 class EC2Copy:
     def __init__(self, root: Path, endpoint: str, ec2):
         self.root, self.endpoint, self.ec2 = root, endpoint, ec2
-        for rel in COPIED:
-            src, dst = REPO / rel, root / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(src, dst)
+        copy_repo(root, COPIED)
         (root / "build" / "kafka").mkdir(parents=True)
         (root / "build" / "kafka" / "marker.txt").write_text("rsynced\n")
         self.key_file = root / "id_ed25519"

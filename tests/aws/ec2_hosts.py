@@ -8,7 +8,6 @@ loses /mnt (an instance-store disk) and stops; a terminated one is removed."""
 import base64
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 from ducttape.vagrant.image import debian_mirror

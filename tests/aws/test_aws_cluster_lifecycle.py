@@ -3,24 +3,18 @@ Debian 12 containers as the instances' hosts (ec2_hosts.Booter runs each instanc
 a bare container): up 3 -> the sample scenario over SSH -> status -> halt -> up -> destroy ->
 nothing of ours left."""
 
-import subprocess
 import time
 
 import pytest
 
 from ec2_copy import NOTHING, leftovers
+from support import ssh_node
 
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 
 def ssh(node, command):
-    args = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            f"{node['user']}@{node['hostname']}", command]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"ssh {node['name']} {command!r}: {result.stderr}"
-    return result.stdout.strip()
+    return ssh_node(node, command).strip()
 
 
 def ok(proc):
