@@ -202,6 +202,7 @@ class EC2Cluster:
                 try:
                     ec2.describe_security_groups(GroupIds=list(s.security_groups))
                 except botocore.exceptions.ClientError as err:
+                    _unless_bad_setting(err)
                     raise ConfigError(f"security_groups {list(s.security_groups)} in "
                                       f"{settings_file(self.root)}: {_message(err)}") from None
             plan["subnet"], plan["vpc"] = _subnet(ec2, region, s, self.root)
@@ -356,6 +357,7 @@ def _image(ec2, region, s) -> str:
         try:
             images = ec2.describe_images(ImageIds=[s.ami])["Images"]
         except botocore.exceptions.ClientError as err:
+            _unless_bad_setting(err)
             raise ConfigError(f"ami {s.ami} in ec2.yaml: {_message(err)}") from None
         if not images:
             raise ConfigError(f"ami {s.ami} in ec2.yaml does not exist in {region}")
@@ -372,6 +374,7 @@ def _check_instance_type(ec2, region, s):
     try:
         ec2.describe_instance_types(InstanceTypes=[s.instance_type])
     except botocore.exceptions.ClientError as err:
+        _unless_bad_setting(err)
         raise ConfigError(f"instance_type {s.instance_type!r} in ec2.yaml: {_message(err)}") from None
 
 
@@ -379,6 +382,7 @@ def _check_key_pair(ec2, s, public_key):
     try:
         pair = ec2.describe_key_pairs(KeyNames=[s.key_pair], IncludePublicKey=True)["KeyPairs"][0]
     except botocore.exceptions.ClientError as err:
+        _unless_bad_setting(err)
         raise ConfigError(f"key_pair {s.key_pair!r} in ec2.yaml: {_message(err)}") from None
     theirs = " ".join(pair.get("PublicKey", "").split()[:2])
     if theirs != public_key:
@@ -392,6 +396,7 @@ def _subnet(ec2, region, s, root):
         try:
             subnet = ec2.describe_subnets(SubnetIds=[s.subnet_id])["Subnets"][0]
         except botocore.exceptions.ClientError as err:
+            _unless_bad_setting(err)
             raise ConfigError(f"subnet_id in {settings_file(root)}: {_message(err)}") from None
         return subnet["SubnetId"], subnet["VpcId"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
@@ -410,6 +415,13 @@ def _own_public_cidr() -> str:
         raise ConfigError(f"cannot learn this machine's public address from {CHECKIP_URL}: set "
                           "ssh_from in ec2.yaml to the CIDR ssh comes from") from None
     return f"{address}/32"
+
+
+def _unless_bad_setting(err):
+    """Re-raise a ClientError that is not about the value asked for (a denied call, throttling)."""
+    code = err.response.get("Error", {}).get("Code", "")
+    if not code.startswith(("Invalid", "Malformed", "Unsupported")):
+        raise err
 
 
 def _message(err) -> str:

@@ -3,8 +3,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -31,18 +33,34 @@ class EC2Copy:
                 "ssh_from": "198.51.100.7/32", "ssh_timeout": 60, "launch_timeout": 60}
         (self.root / "ec2.yaml").write_text(yaml.safe_dump({**base, **settings}))
 
-    def env(self, endpoint=None):
-        return {**os.environ, "DUCTTAPE_EC2_ENDPOINT": endpoint or self.endpoint}
+    def env(self, endpoint=None, extra=None):
+        return {**os.environ, "DUCTTAPE_EC2_ENDPOINT": endpoint or self.endpoint, **(extra or {})}
 
-    def invoke(self, *args, endpoint=None, timeout=600):
+    def invoke(self, *args, endpoint=None, env=None, timeout=600):
+        """Run `python -m invoke ARGS` in the copy (``env`` adds variables); CompletedProcess."""
         return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root,
-                              env=self.env(endpoint), capture_output=True, text=True,
+                              env=self.env(endpoint, env), capture_output=True, text=True,
                               timeout=timeout)
 
-    def popen(self, *args, endpoint=None):
-        return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=self.root,
-                                env=self.env(endpoint), stdout=subprocess.PIPE,
+    def interrupted_up(self, ready, env=None):
+        """Run `cluster.up --aws` and Ctrl-C it as soon as ``ready()`` is true (within 120 s);
+        return the CompletedProcess. Point ssh_route at a port nobody answers first."""
+        proc = subprocess.Popen([sys.executable, "-m", "invoke", "cluster.up", "--aws"],
+                                cwd=self.root, env=self.env(None, env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not ready():
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "not ready within 120 s"
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def state(self):
         path = self.root / ".ec2" / "state.json"

@@ -2,7 +2,6 @@
 settings stop it before anything is created, an EC2 error midway is cleaned up, Ctrl-C leaves a
 state `cluster.destroy --aws` cleans, and `cluster.reap --aws` removes an expired cluster."""
 
-import signal
 import time
 
 import pytest
@@ -66,23 +65,9 @@ def test_instance_limit_midway_is_cleaned_up(ec2_copy):
 
 
 def interrupted_up(copy, **settings):
-    """Start `cluster.up --aws` towards an ssh port nobody answers; Ctrl-C it once all workers
-    were launched. Returns the finished process."""
+    """`cluster.up --aws` towards an ssh port nobody answers, Ctrl-C'd once all 3 workers run."""
     copy.write_settings(ssh_route=f"127.0.0.1:{free_port()}", **settings)
-    proc = copy.popen("cluster.up", "--aws")
-    try:
-        deadline = time.monotonic() + 120
-        while len(leftovers(copy.ec2)["instances"]) < 3:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "3 workers were not launched within 120 s"
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return proc
+    return copy.interrupted_up(lambda: len(leftovers(copy.ec2)["instances"]) == 3)
 
 
 def test_ctrl_c_during_up_leaves_a_state_destroy_cleans(ec2_copy):
@@ -119,3 +104,18 @@ def test_reap_terminates_an_expired_cluster_only(ec2_copy, moto_ec2):
     reaped = ec2_copy.invoke("cluster.reap", "--aws", "--yes")
     assert reaped.returncode == 0, reaped.stderr
     assert leftovers(moto_ec2) == {**NOTHING, "instances": [fresh]}
+
+
+def test_up_after_the_instances_vanished_starts_a_new_cluster(ec2_copy, moto_ec2):
+    """Someone terminated the instances (e.g. a reap from another machine): `up` deletes the
+    remains of the recorded cluster and launches a new one instead of failing on them."""
+    interrupted_up(ec2_copy)
+    old = ec2_copy.state()
+    moto_ec2.terminate_instances(InstanceIds=list(old["instances"].values()))
+    proc = interrupted_up(ec2_copy)
+    assert f"the recorded cluster {old['cluster_id']} has no instance left" in proc.stdout
+    assert f"destroy: deleted security group {old['security_group']}" in proc.stdout
+    new = ec2_copy.state()
+    assert new["cluster_id"] != old["cluster_id"] and len(leftovers(moto_ec2)["instances"]) == 3
+    assert ec2_copy.invoke("cluster.destroy", "--aws").returncode == 0
+    assert leftovers(moto_ec2) == NOTHING

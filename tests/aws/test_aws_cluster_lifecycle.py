@@ -73,6 +73,13 @@ def test_up_scenario_status_halt_up_destroy(ec2_copy, ec2_hosts, monkeypatch):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PASS" in run.stdout
 
+    (copy.root / "build" / "kafka" / "marker.txt").write_text("rsynced by cluster.rsync\n")
+    started = time.monotonic()
+    ok(copy.invoke("cluster.rsync", "--aws"))
+    timings["rsync"] = time.monotonic() - started
+    assert {ssh(node, "cat /opt/ducttape/build/kafka/marker.txt") for node in nodes} == {
+        "rsynced by cluster.rsync"}
+
     status = ok(copy.invoke("cluster.status", "--aws"))
     assert all(i in status for i in ids) and "3 worker(s) running" in status
 
