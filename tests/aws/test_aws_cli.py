@@ -88,3 +88,17 @@ def test_unknown_profile_is_one_line(aws_env):
 def test_provider_aws_points_at_the_ec2_backend():
     proc = invoke("cluster.up", "--provider", "aws")
     assert proc.returncode == 2 and "cluster.up --aws" in proc.stderr
+
+
+def test_a_named_profile_supplies_the_credentials(aws_env, moto_url):
+    """With no credentials anywhere else, `--profile` makes boto3 read them from that profile."""
+    env = {**os.environ, "DUCTTAPE_EC2_ENDPOINT": moto_url, "AWS_DEFAULT_REGION": "us-east-1"}
+    aws_env.credentials.write_text("[ducttape-test]\naws_access_key_id = AKIAPROFILEEXAMPLE\n"
+                                   "aws_secret_access_key = profile-secret-never-shown\n")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,  # noqa: E731
+                                       capture_output=True, text=True, timeout=120, env=env)
+    without = run("cluster.status", "--aws")
+    assert without.returncode == 2 and "no AWS credentials found" in without.stderr
+    with_profile = run("cluster.status", "--aws", "--profile", "ducttape-test")
+    assert with_profile.returncode == 0, with_profile.stderr
+    assert "profile-secret-never-shown" not in with_profile.stdout + with_profile.stderr
