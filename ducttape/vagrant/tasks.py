@@ -9,7 +9,8 @@ import time
 from invoke import Collection, task
 from tabulate import tabulate
 
-from ducttape.build.layout import REPO_ROOT, build_dir
+from ducttape.build.layout import REPO_ROOT
+from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
 from ducttape.vagrant import image as node_image
@@ -69,7 +70,7 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
         if aws:
             if provider:
                 raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
-            _ec2(profile).up(build_dir())
+            _ec2(profile).up(local_build_dir())
             return
         started = time.monotonic()
         machines = _machines(provider, parallel)
@@ -131,7 +132,7 @@ def rsync(c, aws=False, profile=None):
     """Push the repository's build/ folder to every running worker."""
     with user_errors():
         if aws:
-            _ec2(profile).rsync(build_dir())
+            _ec2(profile).rsync(local_build_dir())
             return
         machines = _machines()
         build_dir = machines.layout()["build_dir"]
