@@ -241,7 +241,8 @@ class EC2Cluster:
             with aws.ec2_errors(f"launch worker{index}", region):
                 response = ec2.run_instances(
                     ImageId=plan["image"], InstanceType=s.instance_type, MinCount=1, MaxCount=1,
-                    KeyName=key_name, UserData=data, ClientToken=f"{cluster_id}-worker{index}-{expires:%s}",
+                    KeyName=key_name, UserData=data,
+                    ClientToken=f"{cluster_id}-worker{index}-{int(expires.timestamp())}",
                     NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": plan["subnet"],
                                         "Groups": groups, "DeleteOnTermination": True,
                                         "AssociatePublicIpAddress": s.associate_public_ip}],
