@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -68,6 +69,28 @@ def run_cli(*args: str, cwd: str = REPO, env: dict | None = None, timeout: float
     """Run ``python -m invoke ARGS`` in the repository as a user would; capture output."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def ssh_node(node: dict, command: str) -> str:
+    """Run ``command`` on ``node`` (a cluster-file node) with the OpenSSH client; return stdout."""
+    args = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
+            "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+            f"{node['user']}@{node['hostname']}", command]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"ssh {node['name']} {command!r}: {result.stderr}"
+    return result.stdout
+
+
+def copy_repo(root, names) -> None:
+    """Copy the repository's files and folders ``names`` into ``root`` (no __pycache__)."""
+    for name in names:
+        source, target = Path(REPO) / name, Path(root) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
 
 
 class Sshd:

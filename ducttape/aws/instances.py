@@ -1,76 +1,59 @@
-"""Find and terminate the EC2 instances ducttape's Vagrantfile launched (housekeeping for leaks).
+"""This project's EC2 instances in a region: list them, and reap the expired and orphaned ones.
 
-Our instances carry the tags ``Project=ducttape``, ``DucttapeDriver=<driver hostname>`` and
-``Name=ducttape-workerN``; only instances with the project tag are ever listed or terminated.
+Only instances tagged ``Project=ducttape`` are ever listed or terminated. An instance is reapable
+when its ``DucttapeExpires`` time has passed, or when it has no readable expiry (an orphan, e.g.
+launched by an older ducttape). Reaping also deletes the security groups and key pairs of the
+reaped clusters, and expired ones whose cluster has no instance left.
 """
 
-import contextlib
 import logging
-import os
+from collections import defaultdict
+from datetime import datetime, timezone
 
-import boto3
-import botocore.exceptions
-from botocore.config import Config
 from tabulate import tabulate
 
-from ducttape.aws.credentials import NO_CREDENTIALS
-from ducttape.errors import ConfigError, DucttapeError
+from ducttape.aws import ec2 as aws
 
 log = logging.getLogger(__name__)
 
-PROJECT_TAG_KEY = "Project"
-PROJECT_TAG_VALUE = "ducttape"
-DRIVER_TAG_KEY = "DucttapeDriver"
-
-ENDPOINT_ENV = "DUCTTAPE_EC2_ENDPOINT"
-"""Environment variable naming an EC2 endpoint to use instead of AWS's (e.g. a moto server)."""
-
-_LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]  # all but terminated
-_COLUMNS = ["id", "name", "state", "type", "launch_time", "driver"]
-_CLIENT_CONFIG = Config(
-    connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
-)
+_COLUMNS = ["id", "name", "cluster", "state", "type", "launch_time", "expires", "driver"]
+REAP_WAIT = 600
 
 
-def list_instances(region: str | None = None, endpoint_url: str | None = None) -> list[dict]:
+def list_instances(region: str | None = None, endpoint_url: str | None = None,
+                   profile: str | None = None) -> list[dict]:
     """Return the non-terminated instances tagged ``Project=ducttape``, oldest first.
 
-    Each row has id, name, state, type, launch_time (ISO 8601, UTC) and driver. ``region``
-    defaults to boto3's configured region; ``endpoint_url`` defaults to $DUCTTAPE_EC2_ENDPOINT,
-    else AWS's own endpoint. Raises DucttapeError with one line when EC2 cannot be asked.
+    Each row has id, name, cluster, state, type, launch_time (ISO 8601, UTC), expires, driver and
+    reapable. ``region`` defaults to boto3's configured region; ``endpoint_url`` to
+    $DUCTTAPE_EC2_ENDPOINT, else AWS's own endpoint; ``profile`` an AWS profile. DucttapeError when EC2 cannot be asked.
     """
-    ec2, region = _client(region, endpoint_url)
-    filters = [
-        {"Name": f"tag:{PROJECT_TAG_KEY}", "Values": [PROJECT_TAG_VALUE]},
-        {"Name": "instance-state-name", "Values": _LIVE_STATES},
-    ]
-    rows = []
-    with _ec2_errors("list instances", region):
-        for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
-            for reservation in page["Reservations"]:
-                rows.extend(_row(instance) for instance in reservation["Instances"])
-    return sorted(rows, key=lambda row: (row["launch_time"], row["id"]))
+    ec2, region = aws.ec2_client(region, endpoint_url, profile)
+    return _rows(ec2, region)
 
 
 def reap(
-    region: str | None = None, yes: bool = False, endpoint_url: str | None = None
+    region: str | None = None, yes: bool = False, endpoint_url: str | None = None,
+    profile: str | None = None,
 ) -> list[dict]:
-    """Terminate every instance ``list_instances`` finds, but only when ``yes``; else a dry run.
-
-    Returns the rows it terminated (state as EC2 reported after the call) or, without ``yes``,
-    the rows it would terminate. ``region`` and ``endpoint_url`` as for ``list_instances``.
-    """
-    rows = list_instances(region, endpoint_url)
-    if not yes or not rows:
+    """The reapable rows of ``list_instances``; with ``yes``, terminate them, wait until they
+    are gone and delete their clusters' security groups and key pairs (else a dry run)."""
+    ec2, region = aws.ec2_client(region, endpoint_url, profile)
+    rows = [row for row in _rows(ec2, region) if row["reapable"]]
+    if not yes:
         return rows
-    ec2, region = _client(region, endpoint_url)
-    by_id = {row["id"]: row for row in rows}
-    log.info("terminating %d ducttape instance(s) in %s: %s", len(rows), region, " ".join(by_id))
-    with _ec2_errors("terminate instances", region):
-        response = ec2.terminate_instances(InstanceIds=list(by_id))
-    for change in response["TerminatingInstances"]:
-        if change["InstanceId"] in by_id:
-            by_id[change["InstanceId"]]["state"] = change["CurrentState"]["Name"]
+    if rows:
+        ids = [row["id"] for row in rows]
+        log.info("terminating %d ducttape instance(s) in %s: %s", len(rows), region, " ".join(ids))
+        with aws.ec2_errors("terminate instances", region):
+            ec2.terminate_instances(InstanceIds=ids)
+            ec2.get_waiter("instance_terminated").wait(
+                InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": REAP_WAIT // 5})
+        for row in rows:
+            row["state"] = "terminated"
+    for cluster in _reapable_clusters(ec2, region, rows):
+        for what in aws.delete_cluster_resources(ec2, region, cluster):
+            log.info("reap: deleted %s of cluster %s", what, cluster)
     return rows
 
 
@@ -81,39 +64,49 @@ def format_instances(rows: list[dict]) -> str:
     return tabulate([[row[c] for c in _COLUMNS] for row in rows], headers=_COLUMNS)
 
 
-def _client(region, endpoint_url):
-    session = boto3.Session()
-    region = region or session.region_name
-    if not region:
-        raise ConfigError(
-            "no AWS region given: pass one, or set AWS_DEFAULT_REGION or `region` in ~/.aws/config"
-        )
-    endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
-    client = session.client(
-        "ec2", region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
-    )
-    return client, region
+def _rows(ec2, region):
+    filters = [
+        {"Name": f"tag:{aws.PROJECT_TAG_KEY}", "Values": [aws.PROJECT_TAG_VALUE]},
+        {"Name": "instance-state-name", "Values": aws.LIVE_STATES},
+    ]
+    now = datetime.now(timezone.utc)
+    rows = []
+    with aws.ec2_errors("list instances", region):
+        for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
+            for reservation in page["Reservations"]:
+                rows.extend(_row(instance, now) for instance in reservation["Instances"])
+    return sorted(rows, key=lambda row: (row["launch_time"], row["id"]))
 
 
-@contextlib.contextmanager
-def _ec2_errors(action, region):
-    """Turn boto3's failures into one-line DucttapeErrors."""
-    try:
-        yield
-    except botocore.exceptions.NoCredentialsError:
-        raise DucttapeError(f"cannot {action} in EC2 region {region}: {NO_CREDENTIALS}") from None
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-        reason = " ".join(str(err).split())
-        raise DucttapeError(f"cannot {action} in EC2 region {region}: {reason}") from err
+def _reapable_clusters(ec2, region, reaped):
+    """Clusters whose resources may go: those of the reaped instances, and those whose security
+    group or key pair expired while no instance of theirs is left."""
+    clusters = {row["cluster"] for row in reaped if row["cluster"]}
+    live = defaultdict(int)
+    for row in _rows(ec2, region):
+        live[row["cluster"]] += 1
+    tag = [{"Name": f"tag:{aws.PROJECT_TAG_KEY}", "Values": [aws.PROJECT_TAG_VALUE]}]
+    with aws.ec2_errors("list security groups and key pairs", region):
+        resources = ec2.describe_security_groups(Filters=tag)["SecurityGroups"]
+        resources += ec2.describe_key_pairs(Filters=tag)["KeyPairs"]
+    for resource in resources:
+        tags = aws.tags_of(resource)
+        cluster = tags.get(aws.CLUSTER_TAG_KEY)
+        if cluster and aws.expired(tags) and not live[cluster]:
+            clusters.add(cluster)
+    return sorted(clusters - {cluster for cluster, count in live.items() if count})
 
 
-def _row(instance):
-    tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
+def _row(instance, now):
+    tags = aws.tags_of(instance)
     return {
         "id": instance["InstanceId"],
         "name": tags.get("Name", ""),
+        "cluster": tags.get(aws.CLUSTER_TAG_KEY, ""),
         "state": instance["State"]["Name"],
         "type": instance["InstanceType"],
         "launch_time": instance["LaunchTime"].isoformat(),
-        "driver": tags.get(DRIVER_TAG_KEY, ""),
+        "expires": tags.get(aws.EXPIRES_TAG_KEY, ""),
+        "driver": tags.get(aws.DRIVER_TAG_KEY, ""),
+        "reapable": aws.expired(tags, now),
     }

@@ -1,4 +1,4 @@
-"""Clusters hand out nodes; backends: ``localhost`` (default), ``json:FILE``, ``vagrant``."""
+"""Clusters hand out nodes; backends: ``localhost`` (default), ``json:FILE``, ``vagrant``, ``aws``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ BACKENDS = {
     "localhost": "ducttape.cluster.localhost:LocalhostCluster",
     "json": "ducttape.cluster.json_file:JsonCluster",
     "vagrant": "ducttape.cluster.vagrant:VagrantCluster",
+    "aws": "ducttape.cluster.aws:EC2Cluster",
 }
 
 
@@ -29,7 +30,7 @@ def usage() -> str:
 
 def load_cluster(spec: str = "localhost") -> Cluster:
     """Make the cluster named by ``spec``, e.g. ``localhost``, ``localhost:N``, ``json:FILE``
-    or ``vagrant`` (see ``usage()``)."""
+    ``vagrant`` or ``aws`` (see ``usage()``)."""
     name, _, arg = spec.partition(":")
     if name not in BACKENDS:
         raise ConfigError(f"unknown cluster {spec!r}: {usage()}")

@@ -14,7 +14,7 @@ def main(module_name: str) -> None:
     """Run every test of scenario module ``module_name`` (a ``__name__`` or ``__spec__.name``)."""
     short = module_name.rsplit(".", 1)[-1]
     parser = argparse.ArgumentParser(prog=f"python -m ducttape.tests.{short}")
-    parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N, json:FILE or vagrant")
+    parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N, json:FILE, vagrant or aws")
     parser.add_argument("--timeout", help=f"seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
     parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
     parser.add_argument("--max-parallel", help="tests at once (default 1)")

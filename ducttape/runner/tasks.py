@@ -24,7 +24,7 @@ from ducttape.runner.session_run import DEFAULT_RESULTS
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
                 "ducttape/tests/NAME.py, a path to a .py file, 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
-        "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, or vagrant (invoke cluster.up)",
+        "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the repository)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",

@@ -64,7 +64,7 @@ def nodes_from_ssh_config(text, layout, providers):
     """Node dicts from `vagrant ssh-config` output and the Vagrantfile's layout.
 
     ``providers`` maps each running worker to its provider. ``address`` is the worker's
-    private-network address on docker and virtualbox, else (aws) the host ssh reaches it at.
+    private-network address on docker and virtualbox, else the host ssh reaches it at.
     """
     config = paramiko.SSHConfig.from_text(text)
     known = config.get_hostnames()

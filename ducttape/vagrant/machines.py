@@ -34,7 +34,7 @@ DEFAULT_TIMEOUT = 120  # status, ssh-config, plugin list, ...
 ALLOWED_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # benchmarking range, not docker's default
 PRIVATE_NETWORK_PROVIDERS = ("docker", "virtualbox")
 TAIL_LINES = 15
-MILESTONES = (("Creating the container", "creating"), ("Launching an instance", "launching"),
+MILESTONES = (("Creating the container", "creating"),
               ("Machine booted and ready", "booted"), ("Running provisioner", "provisioning"))
 
 
@@ -114,8 +114,6 @@ class Machines:
             for worker in layout["workers"]:
                 if worker["name"] in not_created:
                     check_port_free(worker["ssh_port"], f"{worker['name']}'s ssh")
-        if self.provider == "aws":
-            self._check_aws(layout)
 
     def _check_no_stale_containers(self, layout):
         filters = [arg for w in layout["workers"] for arg in ("--filter", f"name=^/{w['container']}$")]
@@ -130,21 +128,6 @@ class Machines:
                 raise ClusterError(
                     f"container {worker['container']} is in the way: it is not this cluster's "
                     f"{worker['name']}; remove it with `docker rm -f {worker['container']}`")
-
-    def _check_aws(self, layout):
-        ec2 = layout["ec2"]
-        for setting in ("ami", "keypair_name", "keypair_file"):
-            if not ec2.get(setting):
-                raise ConfigError(f"ec2_{setting} is not set: set it in "
-                                  f"{self.root / 'Vagrantfile.local'} (region {ec2['region']})")
-        if not Path(ec2["keypair_file"]).expanduser().exists():
-            raise ConfigError(f"ec2_keypair_file {ec2['keypair_file']} does not exist: point it at "
-                              f"the private key of key pair {ec2['keypair_name']}")
-        with self._command("plugin list"):
-            plugins = {plugin.name for plugin in self.vagrant.plugin_list()}
-        if "vagrant-aws" not in plugins:
-            raise ConfigError("the vagrant-aws plugin is missing: run "
-                              "`vagrant plugin install vagrant-aws`")
 
     def ensure_image(self):
         """Build the docker node image if it is missing or was made for another key."""

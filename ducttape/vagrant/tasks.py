@@ -1,18 +1,18 @@
-"""`invoke cluster.*`: bring the Vagrant cluster of this repository up, down and up to date.
+"""`invoke cluster.*`: bring the cluster of this repository up, down and up to date.
 
-The docker provider is the default; `--aws` runs the workers on EC2 (vagrant-aws plugin) with
-credentials from boto3's credential chain, handed to Vagrant in its environment only.
+Without `--aws` the cluster is Vagrant's (docker provider by default, or virtualbox); with `--aws`
+it is EC2 instances driven by boto3 (`ducttape.aws.cluster`), with credentials from boto3's chain.
 """
 
-import contextlib
 import time
 
 from invoke import Collection, task
 from tabulate import tabulate
 
 from ducttape.build.layout import REPO_ROOT
+from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
-from ducttape.errors import ConfigError, DucttapeError
+from ducttape.errors import ConfigError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
@@ -20,18 +20,21 @@ from ducttape.vagrant.machines import Machines, created_provider
 ROOT = REPO_ROOT  # the folder with the Vagrantfile
 
 
-def _machines(provider=None, parallel=True, profile=None):
+def _machines(provider=None, parallel=True):
     """Machines on ``provider``, by default the one the workers were created on (else docker)."""
     provider = provider or created_provider(ROOT) or "docker"
-    env = None
     if provider == "aws":
-        from ducttape.aws.credentials import vagrant_aws_env  # only EC2 needs boto3
-
-        env = vagrant_aws_env(profile)
-        parallel = False  # vagrant-aws brings instances up one at a time
-    machines = Machines(ROOT, provider=provider, env=env, parallel=parallel)
+        raise ConfigError("the vagrant-aws provider is gone: run `invoke cluster.up --aws` "
+                          "(EC2 through boto3, see docs/aws.md)")
+    machines = Machines(ROOT, provider=provider, parallel=parallel)
     machines.check_tools()
     return machines
+
+
+def _ec2(profile=None):
+    from ducttape.aws.cluster import EC2Cluster  # only EC2 needs boto3
+
+    return EC2Cluster(ROOT, profile=profile)
 
 
 def _show(machines, statuses, nodes):
@@ -40,8 +43,7 @@ def _show(machines, statuses, nodes):
     rows = []
     for status in statuses:
         node = by_name.get(status.name)
-        planned = workers[status.name]["address"] if status.provider != "aws" else ""
-        address = node["address"] if node else planned
+        address = node["address"] if node else workers[status.name]["address"]
         ssh = f"{node['hostname']}:{node['port']}" if node else ""
         rows.append([status.name, status.state, address, ssh])
     print(tabulate(rows, headers=["worker", "state", "address", "ssh"]))
@@ -54,31 +56,33 @@ def _refresh(machines, statuses=None):
     return nodes
 
 
-@task(help={"aws": "run the workers on EC2 (vagrant-aws); same as --provider aws",
-            "provider": "docker (default, or the one the workers exist on), virtualbox or aws",
+AWS_HELP = "the EC2 cluster (ec2.yaml, see docs/aws.md) instead of Vagrant's"
+PROFILE_HELP = "AWS profile for --aws (default: boto3's credential chain)"
+
+
+@task(help={"aws": "launch (or start again) the EC2 cluster of ec2.yaml, through boto3",
+            "provider": "docker (default, or the one the workers exist on) or virtualbox",
             "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
-            "profile": "AWS profile for EC2 (default: boto3's credential chain)"})
+            "profile": PROFILE_HELP})
 def up(c, aws=False, provider=None, parallel=True, profile=None):
-    """Bring up num_workers workers (Vagrantfile.local), provision them, write the cluster file."""
+    """Bring up num_workers workers, provision them, push build/, write the cluster file."""
     with user_errors():
+        if aws:
+            if provider:
+                raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
+            _ec2(profile).up(local_build_dir())
+            return
         started = time.monotonic()
-        if aws and provider not in (None, "aws"):
-            raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
-        machines = _machines("aws" if aws else provider, parallel, profile)
+        machines = _machines(provider, parallel)
         statuses = machines.status()
         machines.check_can_come_up(statuses)
         if machines.provider == "docker":
             machines.ensure_image()
         print(f"up: {len(statuses)} workers on {machines.provider}")
-        if machines.provider == "aws":
-            machines.up(provision=False)
-            print("up: provision")
-            machines.provision()
-        else:
-            machines.up()
-            if machines.provider == "docker" and any(s.state != "not_created" for s in statuses):
-                print("up: rsync build/ (a restarted container keeps its old copy)")
-                machines.rsync()
+        machines.up()
+        if machines.provider == "docker" and any(s.state != "not_created" for s in statuses):
+            print("up: rsync build/ (a restarted container keeps its old copy)")
+            machines.rsync()
         # `vagrant up` succeeded, so every worker runs; `vagrant ssh-config` would fail otherwise.
         nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider)
                                     for s in statuses])
@@ -86,73 +90,77 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
               f"cluster file {cluster_file(ROOT)}")
 
 
-@task(help={"profile": "AWS profile, for workers on EC2"})
-def halt(c, profile=None):
+@task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
+def halt(c, aws=False, profile=None):
     """Stop the workers (they keep their disks); `invoke cluster.up` starts them again."""
     with user_errors():
-        machines = _machines(profile=profile)
+        if aws:
+            _ec2(profile).halt()
+            return
+        machines = _machines()
         print("halt: stopping the workers")
         machines.halt()
         _refresh(machines)
 
 
-@task(help={"profile": "AWS profile, for workers on EC2"})
-def destroy(c, profile=None):
-    """Delete the workers and their network."""
+@task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
+def destroy(c, aws=False, profile=None):
+    """Delete the workers and their network (on EC2: also the security group and key pair)."""
     with user_errors():
+        if aws:
+            _ec2(profile).destroy()
+            return
         started = time.monotonic()
-        machines = _machines(profile=profile)
+        machines = _machines()
         print("destroy: deleting the workers")
         machines.destroy()
         _refresh(machines)
         print(f"destroy: done after {time.monotonic() - started:.1f} s")
 
 
-@task(help={"profile": "AWS profile, for workers on EC2"})
-def provision(c, profile=None):
-    """Run vagrant/base.sh on the running workers again."""
+@task
+def provision(c):
+    """Run vagrant/base.sh on the running workers again (EC2 workers provision at first boot)."""
     with user_errors():
-        machines = _machines(profile=profile)
+        machines = _machines()
         print("provision: running vagrant/base.sh on the workers")
         machines.provision()
 
 
-@task(help={"profile": "AWS profile, for workers on EC2"})
-def rsync(c, profile=None):
+@task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
+def rsync(c, aws=False, profile=None):
     """Push the repository's build/ folder to every running worker."""
     with user_errors():
-        machines = _machines(profile=profile)
+        if aws:
+            _ec2(profile).rsync(local_build_dir())
+            return
+        machines = _machines()
         build_dir = machines.layout()["build_dir"]
         print(f"rsync: build/ -> {build_dir} on the running workers")
         machines.rsync()
 
 
-@task(help={"aws": "list this project's EC2 instances (tag Project=ducttape) instead"})
-def status(c, aws=False):
+@task(help={"aws": "this project's EC2 instances (tag Project=ducttape) and this checkout's "
+                   "EC2 cluster", "profile": PROFILE_HELP})
+def status(c, aws=False, profile=None):
     """Show each worker's state and address; rewrite the cluster file."""
     with user_errors():
         if aws:
-            from ducttape.aws.instances import format_instances, list_instances
-
-            print(format_instances(list_instances(region=_ec2_region())))
+            _ec2(profile).show_status()
             return
         _refresh(_machines())
 
 
 @task(help={"aws": "required: reaping is about EC2 instances",
-            "yes": "terminate them (default: only list what would be terminated)"})
-def reap(c, aws=False, yes=False):
-    """Terminate this project's leftover EC2 instances (tag Project=ducttape)."""
+            "yes": "terminate them (default: only list what would be terminated)",
+            "profile": PROFILE_HELP})
+def reap(c, aws=False, yes=False, profile=None):
+    """Terminate this project's expired or orphaned EC2 instances (tag Project=ducttape)."""
     with user_errors():
         if not aws:
             raise ConfigError("cluster.reap works on EC2 instances only: run "
                               "`invoke cluster.reap --aws` (add --yes to terminate)")
-        from ducttape.aws.instances import format_instances, reap as reap_instances
-
-        rows = reap_instances(region=_ec2_region(), yes=yes)
-        print(format_instances(rows))
-        if rows and not yes:
-            print("reap: nothing terminated; run again with --yes to terminate these")
+        _ec2(profile).reap(yes)
 
 
 @task
@@ -164,13 +172,6 @@ def image(c):
         name = machines.layout()["image"]
         seconds = node_image.build_image(ROOT, name)
         print(f"image: {name} built in {seconds:.0f} s")
-
-
-def _ec2_region():
-    """ec2_region from the Vagrantfile as last evaluated, else None (boto3's default)."""
-    with contextlib.suppress(DucttapeError):
-        return Machines(ROOT).layout()["ec2"]["region"]
-    return None
 
 
 ns = Collection("cluster", up, halt, destroy, provision, rsync, status, reap, image)

@@ -161,3 +161,53 @@ def moto_ec2(aws_env, moto_url, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     return boto3.client("ec2", region_name="us-east-1", endpoint_url=moto_url)
+
+
+@pytest.fixture
+def ec2_copy(moto_ec2, moto_url, tmp_path, monkeypatch):
+    """A copy of the repository for `invoke cluster.* --aws` against moto, with a Debian image."""
+    from ec2_copy import EC2Copy, register_debian_image
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    copy = EC2Copy(tmp_path / "repo", moto_url, moto_ec2)
+    copy.image = register_debian_image(moto_ec2)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def bare_debian_image(tmp_path_factory):
+    """A bare Debian 12 image (sshd, sudo; no JRE) of this session, removed afterwards."""
+    from pathlib import Path
+
+    from ec2_hosts import build_bare_image, docker
+
+    tag = f"ducttape-test/bare-debian:{os.getpid()}-{secrets.token_hex(3)}"
+    cache = Path(__file__).resolve().parents[2] / "vagrant" / "image" / "debs"
+    build_bare_image(tag, tmp_path_factory.mktemp("bare-debian"), cache)
+    try:
+        yield tag
+    finally:
+        docker("image", "rm", "--force", tag, check=False)
+
+
+@pytest.fixture
+def ec2_hosts(ec2_copy, bare_debian_image):
+    """Containers standing in for the hosts of moto's instances (see ec2_hosts.Booter), on a
+    network of their own in 198.19.0.0/16; yields the Booter, whose subnet the routes use."""
+    import random
+
+    from ec2_hosts import Booter, docker
+
+    for _ in range(20):
+        subnet = f"198.19.{random.randrange(1, 255)}"
+        network = f"ducttape-test-ec2-{subnet.rpartition('.')[2]}-{secrets.token_hex(3)}"
+        if docker("network", "create", "--subnet", f"{subnet}.0/24", network,
+                  check=False).strip():
+            break
+    else:
+        pytest.fail("no free 198.19.x.0/24 subnet for the test network")
+    try:
+        with Booter(ec2_copy.ec2, bare_debian_image, network, subnet, network) as booter:
+            yield booter
+    finally:
+        docker("network", "rm", network, check=False)

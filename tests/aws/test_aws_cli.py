@@ -1,10 +1,8 @@
-"""The `invoke cluster.*` tasks on the AWS path, as a user runs them: up to the EC2 boundary."""
+"""The `invoke cluster.* --aws` tasks as a user runs them: status, reap, credentials, bad input."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +12,6 @@ import pytest
 pytestmark = pytest.mark.aws
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["Vagrantfile", "tasks.py", "vagrant/base.sh", "ducttape"]
 
 
 def invoke(*args, cwd=REPO, timeout=300):
@@ -63,36 +60,45 @@ def test_reap_without_aws_is_one_line():
     assert "cluster.reap --aws" in proc.stderr
 
 
-def test_up_aws_hands_the_role_credentials_to_vagrant_and_writes_none(fake_imds, tmp_path):
-    """`cluster.up --aws` on a machine with an instance role: the credentials come from instance
-    metadata (on 127.0.0.1), reach the real `vagrant` process, and are written nowhere. The run
-    stops at the boundary of what runs here: the vagrant-aws plugin is not installed."""
-    repo = tmp_path / "repo"
-    for rel in COPIED:
-        src, dst = REPO / rel, repo / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-    key = tmp_path / "ec2-key.pem"
-    key.write_text("not a real key\n")
-    (repo / "Vagrantfile.local").write_text(
-        f'num_workers = 2\nec2_ami = "ami-12c6146b"\nec2_keypair_name = "ducttape"\n'
-        f'ec2_keypair_file = "{key}"\n')
-
-    proc = invoke("cluster.up", "--aws", cwd=repo)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.strip() == "error: the vagrant-aws plugin is missing: run `vagrant plugin install vagrant-aws`"
-
-    layout = json.loads((repo / ".vagrant" / "ducttape-layout.json").read_text())
-    assert layout["ec2"]["credentials_in_env"] == ["AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN"]
+def test_the_instance_role_reaches_ec2_and_is_written_nowhere(fake_imds, moto_url, tmp_path):
+    """`cluster.status --aws` on a machine with an instance role: boto3 takes the credentials
+    from instance metadata (on 127.0.0.1) and they end up in no file and no output."""
+    env = {**os.environ, "DUCTTAPE_EC2_ENDPOINT": moto_url, "AWS_DEFAULT_REGION": "us-east-1",
+           "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "invoke", "cluster.status", "--aws"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no ducttape instances" in proc.stdout
     assert any(path.startswith("/latest/meta-data/iam/security-credentials/") for path in fake_imds.requests)
-
     hidden = [fake_imds.credentials["SecretAccessKey"], fake_imds.credentials["Token"]]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     written += [p for p in Path(os.environ["HOME"]).rglob("*") if p.is_file()]
-    assert written
     for path in written:
         data = path.read_bytes()
-        for secret in hidden:
-            assert secret.encode() not in data, f"{path} holds a secret"
-    for secret in hidden:
-        assert secret not in proc.stdout + proc.stderr
+        assert not any(secret.encode() in data for secret in hidden), f"{path} holds a secret"
+    assert not any(secret in proc.stdout + proc.stderr for secret in hidden)
+
+
+def test_unknown_profile_is_one_line(aws_env):
+    proc = invoke("cluster.status", "--aws", "--profile", "no-such-profile")
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "AWS profile 'no-such-profile' not found" in proc.stderr
+
+
+def test_provider_aws_points_at_the_ec2_backend():
+    proc = invoke("cluster.up", "--provider", "aws")
+    assert proc.returncode == 2 and "cluster.up --aws" in proc.stderr
+
+
+def test_a_named_profile_supplies_the_credentials(aws_env, moto_url):
+    """With no credentials anywhere else, `--profile` makes boto3 read them from that profile."""
+    env = {**os.environ, "DUCTTAPE_EC2_ENDPOINT": moto_url, "AWS_DEFAULT_REGION": "us-east-1"}
+    aws_env.credentials.write_text("[ducttape-test]\naws_access_key_id = AKIAPROFILEEXAMPLE\n"
+                                   "aws_secret_access_key = profile-secret-never-shown\n")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,  # noqa: E731
+                                       capture_output=True, text=True, timeout=120, env=env)
+    without = run("cluster.status", "--aws")
+    assert without.returncode == 2 and "no AWS credentials found" in without.stderr
+    with_profile = run("cluster.status", "--aws", "--profile", "ducttape-test")
+    assert with_profile.returncode == 0, with_profile.stderr
+    assert "profile-secret-never-shown" not in with_profile.stdout + with_profile.stderr

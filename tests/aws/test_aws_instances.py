@@ -7,14 +7,8 @@ import pytest
 
 from aws_helpers import free_port
 
-from ducttape.aws.instances import (
-    DRIVER_TAG_KEY,
-    PROJECT_TAG_KEY,
-    PROJECT_TAG_VALUE,
-    format_instances,
-    list_instances,
-    reap,
-)
+from ducttape.aws.ec2 import DRIVER_TAG_KEY, PROJECT_TAG_KEY, PROJECT_TAG_VALUE
+from ducttape.aws.instances import format_instances, list_instances, reap
 from ducttape.errors import ConfigError, DucttapeError
 
 pytestmark = pytest.mark.aws
@@ -67,8 +61,9 @@ def test_list_shows_only_live_project_instances(fleet, moto_url):
     by_id = {row["id"]: row for row in rows}
     assert set(by_id) == {fleet["w1"], fleet["w2"], fleet["stopped"]}
     assert by_id[fleet["w1"]] == {
-        "id": fleet["w1"], "name": "ducttape-worker1", "state": "running", "type": "m5.large",
-        "launch_time": by_id[fleet["w1"]]["launch_time"], "driver": "driver-a"}
+        "id": fleet["w1"], "name": "ducttape-worker1", "cluster": "", "state": "running",
+        "type": "m5.large", "launch_time": by_id[fleet["w1"]]["launch_time"], "expires": "",
+        "driver": "driver-a", "reapable": True}  # no expiry tag: an orphan
     assert by_id[fleet["stopped"]]["state"] == "stopped"
     assert by_id[fleet["stopped"]]["driver"] == "driver-b"
     launched = datetime.fromisoformat(by_id[fleet["w2"]]["launch_time"])
@@ -140,6 +135,7 @@ def test_unreachable_endpoint_fails_fast_with_one_line(moto_ec2):
 def test_format_instances(fleet, moto_url):
     table = format_instances(list_instances(REGION, endpoint_url=moto_url))
     lines = table.splitlines()
-    assert lines[0].split() == ["id", "name", "state", "type", "launch_time", "driver"]
+    assert lines[0].split() == ["id", "name", "cluster", "state", "type", "launch_time", "expires",
+                                "driver"]
     assert len(lines) == 2 + 3 and fleet["w1"] in table and "driver-b" in table
     assert format_instances([]) == "no ducttape instances"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from support import copy_repo
+
 COPIED = ["Vagrantfile", "Vagrantfile.local.example", "tasks.py", "vagrant/base.sh", "ducttape"]
 
 
@@ -78,13 +79,7 @@ def _free_port_base(count=10):
 def vagrant_copy(tmp_path):
     """A VagrantCopy; afterwards its containers, network and node image are gone."""
     root = tmp_path / "repo"
-    for name in COPIED:
-        source, target = REPO / name, root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
+    copy_repo(root, COPIED)
     tag = f"{os.getpid()}-{random.randrange(10**6)}"
     copy = VagrantCopy(root=root, cluster_name=f"ducttape-test-{tag}",
                        subnet=f"198.19.{random.randrange(1, 255)}",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from support import ssh_node as ssh
+
 from ducttape.errors import ClusterError
 from ducttape.vagrant.cluster_file import CLUSTER_FILE, load_vagrant_nodes
 from ducttape.vagrant.image import KEY_LABEL
@@ -24,17 +26,6 @@ WORKERS = ["worker1", "worker2", "worker3"]
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
 KAFKA_BUILDS = ["kafka", "zookeeper", "strimzi-kafka-bridge"]
-
-
-def ssh(node, command):
-    """Run ``command`` on ``node`` (a cluster-file node) with the OpenSSH client; return stdout."""
-    args = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            f"{node['user']}@{node['hostname']}", command]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"ssh {node['name']} {command!r}: {result.stderr}"
-    return result.stdout
 
 
 def ok(result):

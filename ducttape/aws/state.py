@@ -1,0 +1,54 @@
+"""What this checkout's EC2 cluster consists of, kept in ``.ec2/`` (git-ignored).
+
+``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
+creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
+``cluster.json`` is the cluster file of the running workers (json backend format) that
+``--cluster aws`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+STATE_DIR = ".ec2"
+
+
+def state_dir(root) -> Path:
+    return Path(root) / STATE_DIR
+
+
+def cluster_file(root) -> Path:
+    """The cluster file of the EC2 cluster of the checkout in ``root``."""
+    return state_dir(root) / "cluster.json"
+
+
+def load_state(root) -> dict | None:
+    """The recorded cluster, or None when there is none."""
+    path = state_dir(root) / "state.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def save_state(root, state: dict) -> None:
+    _write(state_dir(root) / "state.json", state)
+
+
+def forget(root) -> None:
+    """Remove the state and the cluster file (after a destroy)."""
+    for path in (state_dir(root) / "state.json", cluster_file(root)):
+        path.unlink(missing_ok=True)
+
+
+def write_cluster_file(root, nodes: list[dict]) -> None:
+    _write(cluster_file(root), {"nodes": nodes})
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,38 @@
+"""The EC2 cluster: the running workers of `invoke cluster.up --aws` (``--cluster aws``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ducttape.aws.state import cluster_file
+from ducttape.build.layout import REPO_ROOT
+from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.json_file import JsonCluster
+from ducttape.errors import ClusterError
+
+
+class EC2Cluster(JsonCluster):
+    """The workers from the cluster file `cluster.up --aws` writes (no AWS call); ClusterError
+    when none is running."""
+
+    syntax = "aws"
+    from_arg = classmethod(Cluster.from_arg.__func__)
+
+    def __init__(self, root: Path = REPO_ROOT):
+        path = cluster_file(root)
+        if not path.exists() or not _has_nodes(path):
+            raise ClusterError(f"no EC2 workers running for {Path(root).resolve()}: run "
+                               "`invoke cluster.up --aws` (num_workers in ec2.yaml says how many)")
+        super().__init__(str(path))
+        self.description = f"aws cluster ({len(self.nodes)} workers)"
+
+    def bigger_hint(self, n: int) -> str:
+        return f"set num_workers: {n} in ec2.yaml and run `invoke cluster.up --aws`"
+
+
+def _has_nodes(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text()).get("nodes"))
+    except ValueError:
+        return True  # let the json backend say what is wrong with it

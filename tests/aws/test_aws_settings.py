@@ -1,0 +1,55 @@
+"""ec2.yaml: defaults, and one clear line for each kind of bad input."""
+
+import pytest
+
+from ducttape.aws.settings import DEBIAN_OWNER, load_settings
+from ducttape.errors import ConfigError
+
+pytestmark = pytest.mark.aws
+
+
+def load(tmp_path, text):
+    (tmp_path / "ec2.yaml").write_text(text)
+    return load_settings(tmp_path)
+
+
+def test_defaults(tmp_path):
+    s = load(tmp_path, "num_workers: 3\n")
+    assert (s.num_workers, s.instance_type, s.ami_owner, s.ami_name, s.user) == (
+        3, "m5.large", DEBIAN_OWNER, "debian-12-amd64-*", "admin")
+    assert (s.expiry_hours, s.scratch, s.build_dir, s.ssh_route) == (
+        8.0, "/mnt", "/opt/ducttape/build", "public")
+    assert s.security_groups == () and s.key_pair is None and s.region is None
+
+
+def test_every_key_can_be_set(tmp_path):
+    s = load(tmp_path, "num_workers: 2\nsecurity_groups: [sg-1, sg-2]\nexpiry_hours: 1\n"
+                       "associate_public_ip: false\nssh_route: 'localhost:220{index}'\n")
+    assert s.security_groups == ("sg-1", "sg-2") and s.expiry_hours == 1.0
+    assert s.associate_public_ip is False and s.ssh_route == "localhost:220{index}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, "no {path}: copy ec2.yaml.example"),
+    ("num_workers: [3\n", "is not valid YAML"),
+    ("- 3\n", "expected `key: value` lines"),
+    ("region: us-east-1\n", "num_workers is not set"),
+    ("num_workers: 0\n", "num_workers is 0: a cluster needs at least 1 worker"),
+    ("num_workers: three\n", "num_workers must be a whole number, not 'three'"),
+    ("num_workers: 3\nexpiry_hours: -1\n", "expiry_hours must be more than 0"),
+    ("num_workers: 3\nassociate_public_ip: maybe\n", "associate_public_ip must be true or false"),
+    ("num_workers: 3\nsecurity_groups: sg-1\n", "security_groups must be a list of names"),
+    ("num_workers: 3\nuser: null\n", "user must be a non-empty string"),
+    ("num_workers: 3\nssh_from: everyone\n", "ssh_from 'everyone' is not a CIDR"),
+    ("num_workers: 3\nscratch: mnt\n", "scratch must be an absolute path"),
+    ("num_workers: 3\nregoin: us-east-1\n", "unknown setting 'regoin'"),
+])
+def test_bad_input_is_one_line(tmp_path, text, expected):
+    path = tmp_path / "ec2.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    assert expected.format(path=path) in message, message
