@@ -45,3 +45,26 @@ def run_cli(*args: str, cwd: str = REPO, env: dict | None = None, timeout: float
     """Run ``python -m invoke ARGS`` in the repository as a user would; capture output."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def git_mirrors() -> str | None:
+    """The folder of bare git mirrors that stands in for https://github.com/ here, or None.
+
+    The one git is already told to use (``url.file://DIR/.insteadOf https://github.com/``, e.g.
+    from GIT_CONFIG_* variables), else ``<repository>/../shared/git`` when that folder exists.
+    """
+    listed = subprocess.run(["git", "config", "--get-regexp", r"^url\..*\.insteadof$"],
+                            capture_output=True, text=True, timeout=30).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition(" ")
+        url = key[len("url."):-len(".insteadof")]
+        if value.strip() == "https://github.com/" and url.startswith("file://"):
+            return url[len("file://"):].rstrip("/")
+    beside = os.path.join(os.path.dirname(REPO), "shared", "git")
+    return beside if os.path.isdir(beside) else None
+
+
+def git_mirror_env(mirrors: str) -> dict:
+    """GIT_CONFIG_* variables that make git fetch https://github.com/OWNER/NAME from ``mirrors``."""
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.file://{mirrors}/.insteadOf",
+            "GIT_CONFIG_VALUE_0": "https://github.com/"}
