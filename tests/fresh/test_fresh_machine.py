@@ -42,6 +42,7 @@ def fresh_clone(target):
     return head
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + 900)
 def test_readme_first_command_on_bare_debian(tmp_path):
     commands = quick_start_commands()
     assert len(commands) == 2, f"README.md's quick start should show two commands: {commands}"
