@@ -30,9 +30,9 @@ def ok(result):
 def test_fresh_clone_with_current_image_does_not_rebuild_it(vagrant_copy):
     copy = vagrant_copy
     copy.write_local(num_workers=1)
+    first_key = node_image.ensure_key(copy.root).with_suffix(".pub").read_text()
     ok(copy.invoke("cluster.image"))
     built = image_id(copy.image)
-    first_key = node_image.key_file(copy.root).with_suffix(".pub").read_text()
     assert node_image.image_state(copy.root, copy.image) == "current"
 
     # Now the checkout looks like a fresh clone beside an image that is current.
@@ -44,6 +44,7 @@ def test_fresh_clone_with_current_image_does_not_rebuild_it(vagrant_copy):
     new_key = node_image.key_file(copy.root).with_suffix(".pub").read_text()
     assert new_key != first_key  # the clone's own key, given to the container, lets ssh in
     assert "1 workers running" in output
+    print("\n" + output.splitlines()[-1])  # up: 1 workers running after N s; ...
     [node] = load_vagrant_nodes(copy.root)
     assert ssh(node, "hostname").strip() == "worker1"
 
