@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -143,11 +144,32 @@ class FreshRoot:
             run(["mount", "-o", "remount,bind,ro", str(target)])
         return target
 
-    def popen(self, command, env, log):
-        """Start ``bash -c COMMAND`` inside the root with exactly ``env``; output to ``log``."""
-        return subprocess.Popen(["chroot", str(self.path), "/bin/bash", "-c", command],
-                                env={"PATH": PATH, **env}, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    def run(self, command, env, log, timeout):
+        """Run ``bash -c COMMAND`` inside the root with exactly ``env``; return its exit status,
+        or None if it ran out of ``timeout`` (what it started is killed on exit). Each line of
+        its output goes to ``log`` prefixed with the seconds since the start."""
+        started = time.monotonic()
+        proc = subprocess.Popen(["chroot", str(self.path), "/bin/bash", "-c", command],
+                                env={"PATH": PATH, **env}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+        def copy_lines():
+            for line in proc.stdout:
+                log.write(f"[{time.monotonic() - started:7.1f}s] {line.decode(errors='replace')}")
+                log.flush()
+
+        copier = threading.Thread(target=copy_lines, daemon=True)
+        copier.start()
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill_inside()  # chroot itself runs inside the root
+            proc.wait(timeout=30)
+            return None
+        finally:
+            copier.join(timeout=30)
+            proc.stdout.close()
 
     # --- leaving nothing behind --------------------------------------------------------------
 

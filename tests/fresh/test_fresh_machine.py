@@ -2,12 +2,14 @@
 
 A debootstrap minbase root (no python3, JDK, Maven or git) with this machine's package-manager
 settings and Docker socket, a fresh clone of the committed HEAD and the git mirrors mounted
-inside; the command runs there under chroot and must write the main job's reports.
+inside; the command runs there under chroot and must write the main job's reports. Then
+install.sh runs once more there and must do no package work and say so.
 """
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -59,33 +61,54 @@ def test_readme_first_command_on_bare_debian(tmp_path):
     timings = {}
 
     started = time.monotonic()
-    with FreshRoot(root_path) as root:
-        timings["bare root"] = time.monotonic() - started
-        for tool in ("usr/bin/python3", "usr/bin/java", "usr/bin/mvn", "usr/bin/git"):
-            assert not (root.path / tool).exists(), f"{tool} is in the bare root already"
-        root.bind(clone, INSIDE_REPO.lstrip("/"))
-        if mirrors:
-            root.bind(mirrors, INSIDE_MIRRORS.lstrip("/"), read_only=True)
-        ran = time.monotonic()
-        with open(log_path, "w") as log:
-            proc = root.popen(f"cd {INSIDE_REPO} && {command}", env, log)
-            try:
-                status = proc.wait(timeout=RUN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                status = "timed out"  # FreshRoot kills what runs inside on exit
-        timings["command"] = time.monotonic() - ran
-    timings["total"] = time.monotonic() - started
-    proc.wait(timeout=30)  # chroot itself ran inside the root; killed by now if it hung
+    try:
+        with FreshRoot(root_path) as root:
+            timings["bare root"] = time.monotonic() - started
+            for tool in ("usr/bin/python3", "usr/bin/java", "usr/bin/mvn", "usr/bin/git"):
+                assert not (root.path / tool).exists(), f"{tool} is in the bare root already"
+            root.bind(clone, INSIDE_REPO.lstrip("/"))
+            if mirrors:
+                root.bind(mirrors, INSIDE_MIRRORS.lstrip("/"), read_only=True)
+            ran = time.monotonic()
+            with open(log_path, "w") as log:
+                status = root.run(f"cd {INSIDE_REPO} && {command}", env, log, RUN_TIMEOUT)
+                timings["command"] = time.monotonic() - ran
+            with open(tmp_path / "install-again.log", "w") as log:
+                again = root.run(f"cd {INSIDE_REPO} && ./install.sh", env, log, 300)
+        timings["total"] = time.monotonic() - started
+        assert mounts_under(root_path) == [] and not root_path.exists()
 
-    assert mounts_under(root_path) == [] and not root_path.exists()
-    output = log_path.read_text()
-    print(f"\nfresh machine ({head[:7]}): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
-    assert status == 0, f"`{command}` in the bare root: exit {status}\n{output[-6000:]}"
-    assert root.leftovers == [], f"still running inside the root after the command: {root.leftovers}"
-    first = output.splitlines()[0]
-    assert first.startswith("[install] apt-get"), f"install.sh found packages in a bare root: {first}"
-    report = json.loads((clone / "results" / "latest" / "report.json").read_text())
-    assert report["tests"] and all(t["status"] == "PASS" for t in report["tests"]), report["tests"]
-    assert {t["status"] for t in report["tests"]} == {"PASS"}
-    manifest = json.loads((clone / "build" / "manifest.json").read_text())
-    assert manifest, "invoke build wrote an empty manifest"
+        output = log_path.read_text()
+        print(f"\nfresh machine ({head[:7]}): "
+              + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+              + "; inside: " + ", ".join(f"{what} at {at}" for what, at in milestones(output)))
+        assert status == 0, f"`{command}` in the bare root: exit {status}\n{output[-6000:]}"
+        assert root.leftovers == [], f"still running inside the root afterwards: {root.leftovers}"
+        lines = [line.split("] ", 1)[1] for line in output.splitlines()]
+        assert lines[0] == "[install] apt-get update", f"install.sh in a bare root began: {lines[0]}"
+        report = json.loads((clone / "results" / "latest" / "report.json").read_text())
+        assert report["tests"] and {t["status"] for t in report["tests"]} == {"PASS"}, report["tests"]
+        assert json.loads((clone / "build" / "manifest.json").read_text())
+
+        # install.sh once more on the now installed machine: no package work, and it says so.
+        second = [line.split("] ", 1)[1] for line in
+                  (tmp_path / "install-again.log").read_text().splitlines()]
+        assert again == 0, second
+        assert any("no apt work" in line for line in second), second
+        assert any("no pip work" in line for line in second), second
+        assert not any("apt-get" in line or "pip install" in line for line in second), second
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)  # the log stays in tmp_path
+
+
+def milestones(output):
+    """When (seconds into the command) install.sh, the build and the tests finished."""
+    marks = {"install.sh": "[install] done", "invoke build": "build: ",
+             "invoke test": " passed, "}
+    found = []
+    for what, text in marks.items():
+        at = next((line.split("]", 1)[0].strip("[ ") for line in output.splitlines()
+                   if text in line), None)
+        if at:
+            found.append((what, at))
+    return found
