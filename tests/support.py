@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import shlex
 import shutil
 import socket
 import subprocess
@@ -19,14 +18,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GITHUB = "https://github.com/"
 
 
-def git_mirror_env(repo: str = REPO) -> dict[str, str]:
-    """git configuration, as environment variables, that maps ``https://github.com/`` to the bare
-    mirrors in ``<repo>/../shared/git/`` (``<owner>/<name>.git``) when that folder exists; {} if it
-    does not (then git projects come from GitHub itself, or from a mapping the environment
-    already has). Added to those of the environment, so a mapping there keeps working; {} if the
-    environment has this one already. ``python3 tests/support.py git-mirror-env`` prints it as
-    shell ``export`` lines (for .ci/run)."""
-    mirrors = os.path.join(os.path.dirname(os.path.abspath(repo)), "shared", "git")
+def git_mirror_env(mirrors: str | None = None) -> dict[str, str]:
+    """git configuration, as environment variables, that maps ``https://github.com/`` to bare
+    mirrors (``<owner>/<name>.git``). Given a folder: exactly that one mapping (for a fresh
+    environment, such as the bare root of tests/fresh). By default: ``<repo>/../shared/git`` when
+    it exists, added to the environment's own GIT_CONFIG_* variables so a mapping there keeps
+    working; {} when that folder does not exist or is mapped already (as .ci/run does)."""
+    if mirrors is not None:
+        return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.file://{mirrors}/.insteadOf",
+                "GIT_CONFIG_VALUE_0": GITHUB}
+    mirrors = os.path.join(os.path.dirname(REPO), "shared", "git")
     key = f"url.file://{mirrors}/.insteadOf"
     n = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
     if not os.path.isdir(mirrors) or any(os.environ.get(f"GIT_CONFIG_KEY_{i}") == key for i in range(n)):
@@ -69,6 +70,24 @@ def run_cli(*args: str, cwd: str = REPO, env: dict | None = None, timeout: float
     """Run ``python -m invoke ARGS`` in the repository as a user would; capture output."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def git_mirrors() -> str | None:
+    """The folder of bare git mirrors that stands in for https://github.com/ here, or None.
+
+    The one git is already told to use (``url.file://DIR/.insteadOf https://github.com/``, e.g.
+    from GIT_CONFIG_* variables), else ``<repository>/../shared/git`` when that folder exists.
+    """
+    listed = subprocess.run(["git", "config", "--get-regexp", r"^url\..*\.insteadof$"],
+                            capture_output=True, text=True, timeout=30).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition(" ")
+        url = key[len("url."):-len(".insteadof")]
+        if value.strip() == "https://github.com/" and url.startswith("file://"):
+            return url[len("file://"):].rstrip("/")
+    beside = os.path.join(os.path.dirname(REPO), "shared", "git")
+    return beside if os.path.isdir(beside) else None
+
 
 
 def ssh_node(node: dict, command: str) -> str:
@@ -208,6 +227,3 @@ def _comm(pid: int) -> str:
     except OSError:
         return ""
 
-
-if __name__ == "__main__" and sys.argv[1:] == ["git-mirror-env"]:
-    print("".join(f"export {k}={shlex.quote(v)}\n" for k, v in git_mirror_env().items()), end="")

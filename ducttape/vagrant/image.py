@@ -1,9 +1,11 @@
 """The node image of the docker provider, built here without any image registry.
 
 A Debian bookworm root filesystem made by `debootstrap` from the Debian mirror apt uses, with a
-JRE for Kafka, sshd and a `vagrant` user whose key (``vagrant/image/id_ed25519``, git-ignored) is
-baked in, imported with `docker import`. The image carries the key's fingerprint as a label, so
-a new key makes the image stale.
+JRE for Kafka, sshd and a `vagrant` user, imported with `docker import`. No key is baked in: each
+container authorizes the public key it is given in DUCTTAPE_AUTHORIZED_KEY (the Vagrantfile
+passes this checkout's ``vagrant/image/id_ed25519.pub``), so every checkout on a machine shares
+one image. The image carries a hash of its inputs (this recipe, vagrant/base.sh, the suite and
+the packages) as a label; it is stale when they change, whatever the files' times.
 """
 
 import glob
@@ -22,13 +24,23 @@ SUITE = "bookworm"
 PACKAGES = ["openjdk-17-jre-headless", "openssh-server", "sudo", "curl", "procps", "iproute2",
             "rsync", "ca-certificates"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-KEY_LABEL = "ducttape.node-key"
+RECIPE_LABEL = "ducttape.node-recipe"
+KEY_ENV = "DUCTTAPE_AUTHORIZED_KEY"
 ENTRYPOINT = "/usr/local/sbin/ducttape-node-init"
 
-_INIT_SCRIPT = """#!/bin/sh
-# Container entry point: host keys of its own for each container, then sshd in the foreground.
+_INIT_SCRIPT = f"""#!/bin/sh
+# Container entry point: host keys of its own for each container, the vagrant user's key from
+# ${KEY_ENV}, then sshd in the foreground.
 set -e
+if [ -z "${KEY_ENV}" ]; then
+  echo "ducttape-node-init: {KEY_ENV} is empty: start the container with the login's public key" >&2
+  exit 1
+fi
 ssh-keygen -A >/dev/null
+install -d -m 700 -o vagrant -g vagrant /home/vagrant/.ssh
+printf '%s\\n' "${KEY_ENV}" > /home/vagrant/.ssh/authorized_keys
+chown vagrant:vagrant /home/vagrant/.ssh/authorized_keys
+chmod 600 /home/vagrant/.ssh/authorized_keys
 mkdir -p /run/sshd
 exec /usr/sbin/sshd -D -e
 """
@@ -41,7 +53,7 @@ def image_dir(root):
 
 
 def key_file(root):
-    """The private key baked into the node image; created by `ensure_key`."""
+    """The private key the workers of the checkout at ``root`` authorize; made by `ensure_key`."""
     return image_dir(root) / "id_ed25519"
 
 
@@ -55,24 +67,25 @@ def ensure_key(root):
     return key
 
 
-def key_fingerprint(root):
-    """A short fingerprint of the node's public key, or None if there is no key yet."""
-    pub = key_file(root).with_suffix(".pub")
-    if not pub.exists():
-        return None
-    algo_and_key = " ".join(pub.read_text().split()[:2])
-    return hashlib.sha256(algo_and_key.encode()).hexdigest()[:16]
+def recipe_hash(root):
+    """A hash of what the node image is made from: this module (the recipe), vagrant/base.sh of
+    the checkout at ``root``, the Debian suite and the packages."""
+    digest = hashlib.sha256()
+    for part in (Path(__file__).read_bytes(), (Path(root) / "vagrant" / "base.sh").read_bytes(),
+                 SUITE.encode(), " ".join(PACKAGES).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
 
 
 def image_state(root, image):
-    """'current', 'stale' (made for another key) or 'missing'."""
+    """'current', 'stale' (made from other inputs than ``recipe_hash(root)``) or 'missing'."""
     result = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{ index .Config.Labels \"%s\" }}" % KEY_LABEL,
-         image], capture_output=True, text=True, timeout=30)
+        ["docker", "image", "inspect", "--format",
+         "{{ index .Config.Labels \"%s\" }}" % RECIPE_LABEL, image],
+        capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         return "missing"
-    fingerprint = key_fingerprint(root)
-    return "current" if fingerprint and result.stdout.strip() == fingerprint else "stale"
+    return "current" if result.stdout.strip() == recipe_hash(root) else "stale"
 
 
 def debian_mirror(sources=None):
@@ -103,8 +116,7 @@ def debian_mirror(sources=None):
 def build_image(root, image, echo=print):
     """Build (or rebuild) the node image ``image``; return the seconds it took."""
     started = time.monotonic()
-    key = ensure_key(root)
-    fingerprint = key_fingerprint(root)
+    recipe = recipe_hash(root)
     rootfs = image_dir(root).resolve() / "rootfs"
     cache = image_dir(root).resolve() / "debs"
     cache.mkdir(parents=True, exist_ok=True)
@@ -115,25 +127,20 @@ def build_image(root, image, echo=print):
         run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
              f"--cache-dir={cache}", SUITE, str(rootfs), mirror],
             timeout=900, what="debootstrap")
-        echo("image: add the vagrant user, its key and the sshd entry point")
-        _configure(rootfs, key.with_suffix(".pub").read_text())
+        echo("image: add the vagrant user and the sshd entry point")
+        _configure(rootfs)
         echo(f"image: docker import as {image}")
-        _import(rootfs, image, fingerprint)
+        _import(rootfs, image, recipe)
     finally:
         _remove_rootfs(rootfs)
     return time.monotonic() - started
 
 
-def _configure(rootfs, public_key):
+def _configure(rootfs):
     chroot = ["chroot", str(rootfs)]
     run(chroot + ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "vagrant"],
         timeout=60, what="useradd in the node rootfs")
     run(chroot + ["usermod", "--password", "*", "vagrant"], timeout=60, what="usermod")
-    ssh_dir = rootfs / "home/vagrant/.ssh"
-    ssh_dir.mkdir(mode=0o700)
-    (ssh_dir / "authorized_keys").write_text(public_key)
-    (ssh_dir / "authorized_keys").chmod(0o600)
-    run(chroot + ["chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"], timeout=60, what="chown")
     sudoers = rootfs / "etc/sudoers.d/vagrant"
     sudoers.write_text("vagrant ALL=(ALL) NOPASSWD:ALL\n")
     sudoers.chmod(0o440)
@@ -148,8 +155,8 @@ def _configure(rootfs, public_key):
         leftover.unlink()
 
 
-def _import(rootfs, image, fingerprint):
-    changes = [f'CMD ["{ENTRYPOINT}"]', "EXPOSE 22", f"LABEL {KEY_LABEL}={fingerprint}"]
+def _import(rootfs, image, recipe):
+    changes = [f'CMD ["{ENTRYPOINT}"]', "EXPOSE 22", f"LABEL {RECIPE_LABEL}={recipe}"]
     command = ["docker", "import"] + [arg for change in changes for arg in ("--change", change)]
     tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

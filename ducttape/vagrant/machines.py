@@ -130,7 +130,9 @@ class Machines:
                     f"{worker['name']}; remove it with `docker rm -f {worker['container']}`")
 
     def ensure_image(self):
-        """Build the docker node image if it is missing or was made for another key."""
+        """Make this checkout's node key if missing; build the docker node image if it is
+        missing or was made from other inputs (`node_image.recipe_hash`)."""
+        node_image.ensure_key(self.root)
         name = self.layout()["image"]
         state = node_image.image_state(self.root, name)
         if state != "current":

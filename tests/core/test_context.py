@@ -88,4 +88,4 @@ def test_the_cluster_layer_does_not_import_services_or_the_runner():
 
 
 def test_backends_describe_their_syntax():
-    assert usage() == "use localhost, localhost:N (N logical nodes), json:FILE, vagrant"
+    assert usage() == "use localhost, localhost:N (N logical nodes), json:FILE, vagrant, aws"

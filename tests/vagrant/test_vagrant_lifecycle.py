@@ -18,7 +18,7 @@ from support import ssh_node as ssh
 
 from ducttape.errors import ClusterError
 from ducttape.vagrant.cluster_file import CLUSTER_FILE, load_vagrant_nodes
-from ducttape.vagrant.image import KEY_LABEL
+from ducttape.vagrant.image import RECIPE_LABEL, recipe_hash
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.timeout(5400)]  # native_vs_rest on Strimzi
 
@@ -49,7 +49,7 @@ def test_cluster_lifecycle(vagrant_copy):
     labels = json.loads(subprocess.check_output(
         ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", copy.image],
         text=True, timeout=30))
-    assert labels.get(KEY_LABEL), labels
+    assert labels.get(RECIPE_LABEL) == recipe_hash(copy.root), labels
 
     output, timings["cold up"] = timed(copy, "cluster.up")
     assert "3 workers running" in output
