@@ -20,7 +20,7 @@ from ducttape.vagrant.proc import run
 
 SUITE = "bookworm"
 PACKAGES = ["openjdk-17-jre-headless", "openssh-server", "sudo", "curl", "procps", "iproute2",
-            "rsync", "ca-certificates"]
+            "iptables", "rsync", "ca-certificates"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 KEY_LABEL = "ducttape.node-key"
 ENTRYPOINT = "/usr/local/sbin/ducttape-node-init"
