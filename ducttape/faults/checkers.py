@@ -27,13 +27,13 @@ def lost_and_duplicates(history: History, write: str = "send", read: str = "read
             "read_not_acknowledged": sum(1 for v in reads if v not in acked_set)}
 
 
-def _windows(history: History) -> list[tuple[FaultInterval, float, float]]:
+def _windows(history: History, f: str) -> list[tuple[FaultInterval, float, float]]:
     """Each fault with the stretch of time that belongs to it: from its start until the next
-    fault starts (or the history ends)."""
+    fault starts (or the last ``f`` operation)."""
     faults = history.faults()
-    _, last = history.span()
-    return [(f, f.start, faults[i + 1].start if i + 1 < len(faults) else last)
-            for i, f in enumerate(faults)]
+    _, last = history.span(f)
+    return [(fault, fault.start, faults[i + 1].start if i + 1 < len(faults) else max(last, fault.start))
+            for i, fault in enumerate(faults)]
 
 
 def _longest_gap(times: list[float], start: float, end: float) -> tuple[float, float]:
@@ -51,14 +51,14 @@ def availability(history: History, f: str = "send") -> dict:
     first, last = (ok_times[0], ok_times[-1]) if ok_times else history.span()
     overall, at = _longest_gap(ok_times, first, last)
     per_fault = []
-    for fault, start, end in _windows(history):
+    for fault, start, end in _windows(history, f):
         gap, gap_start = _longest_gap(ok_times, start, end)
         per_fault.append({"fault": fault.label, "id": fault.id,
                           "duration_s": round((fault.end or end) - fault.start, 3),
                           "longest_unavailable_s": round(gap, 3),
                           "unavailable_from_s": round(gap_start - fault.start, 3)})
     return {"longest_unavailable_s": round(overall, 3),
-            "longest_unavailable_at_s": round(at - history.span()[0], 3), "per_fault": per_fault}
+            "longest_unavailable_at_s": round(at - history.span(f)[0], 3), "per_fault": per_fault}
 
 
 def percentiles(values: list[float], points=PERCENTILES) -> dict:
@@ -78,7 +78,7 @@ def latency_phases(history: History, f: str = "send") -> list[dict]:
     """Latency percentiles (ms) and throughput (successful ``f`` per second) of each phase:
     before the first fault, during each fault, and between faults (after each)."""
     ops = [r for r in history.ops(f, OK) if "latency" in r]
-    first, last = history.span()
+    first, last = history.span(f)
     bounds: list[tuple[str, float, float]] = []
     cursor, previous = first, None
     for fault in history.faults():

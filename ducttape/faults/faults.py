@@ -25,6 +25,7 @@ from ducttape.errors import ConfigError
 from ducttape.faults import net
 from ducttape.faults.history import History
 from ducttape.faults.proxy import Toxiproxy, require_binary
+from ducttape.parallel import parallel_map
 from ducttape.remote.local import LocalAccount
 
 if TYPE_CHECKING:
@@ -119,19 +120,16 @@ class Partition(Fault):
 
     def start(self, cluster: Cluster) -> None:
         chain = net.chain_name(self.id)
-        for group in self.groups:
-            others = [n for g in self.groups if g is not group for n in g]
-            for node in group:
-                rules = [f"-s {o.address} -j DROP" for o in others] + \
-                        [f"-d {o.address} -j DROP" for o in others]
-                self._applied.append(node)
-                net.add_chain(node, chain, [("INPUT", ""), ("OUTPUT", "")], rules)
+        others = {n: [o for g in self.groups if n not in g for o in g] for n in self.nodes}
+        self._applied = self.nodes
+        parallel_map(lambda node: net.add_chain(
+            node, chain, [("INPUT", ""), ("OUTPUT", "")],
+            [f"-s {o.address} -j DROP" for o in others[node]] +
+            [f"-d {o.address} -j DROP" for o in others[node]]), self.nodes)
 
     def heal(self) -> None:
-        chain = net.chain_name(self.id)
-        while self._applied:
-            net.remove_chains(self._applied[-1], chain)
-            self._applied.pop()
+        parallel_map(lambda node: net.remove_chains(node, net.chain_name(self.id)), self._applied)
+        self._applied = []
 
 
 class Isolate(Partition):
@@ -142,6 +140,10 @@ class Isolate(Partition):
     def __init__(self, node: Node):
         super().__init__([[node]])
         self.node = node
+
+    @property
+    def targets(self) -> list[str]:
+        return [self.node.name]
 
     def describe(self) -> str:
         return f"{self.kind} {self.node.name}"

@@ -97,10 +97,12 @@ class History:
             return sorted(((r["name"], r["time"]) for r in self.records if r["type"] == "phase"),
                           key=lambda p: p[1])
 
-    def span(self) -> tuple[float, float]:
-        """The first and last time of any record."""
+    def span(self, f: str | None = None) -> tuple[float, float]:
+        """The first and last time of any record (of the operations ``f``, if there are any)."""
         with self._lock:
             times = [r["time"] for r in self.records]
+            of_f = [r["time"] for r in self.records if f and r["type"] == "op" and r["f"] == f]
+        times = of_f or times
         if not times:
             now = time.time()
             return now, now

@@ -20,7 +20,7 @@ def plot_history(history: History, path: str, title: str, f: str | None = None) 
     successful operation (bottom, ms, log scale) over seconds since the history began, each
     fault's interval shaded and named. ``f`` limits it to one kind of operation. Returns ``path``.
     """
-    origin, last = history.span()
+    origin, last = history.span(f)
     ops = history.ops(f)
     fig, (rate_ax, latency_ax) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True,
                                               gridspec_kw={"height_ratios": [1, 1.3]})
