@@ -7,8 +7,7 @@ saw it) and ``type``:
   ``value``, ``outcome`` (``ok``: acknowledged; ``fail``: definitely not done; ``info``: unknown,
   e.g. a timeout), ``latency`` (seconds, when known) and ``error`` (when not ok);
 - ``fault``: ``id``, ``fault`` (its kind), ``event`` (``start`` or ``end``), ``targets`` (node
-  names) and ``detail``;
-- ``phase``: ``name``, marking where a named phase of the workload begins (e.g. ``baseline``).
+  names) and ``detail``.
 
 The checkers (``checkers.py``) and plots (``plots.py``) read nothing else.
 """
@@ -72,10 +71,6 @@ class History:
             record["error"] = error
         return self.add(record)
 
-    def phase(self, name: str) -> dict:
-        """Mark the beginning of the workload's phase ``name``."""
-        return self.add({"type": "phase", "name": name})
-
     def ops(self, f: str | None = None, outcome: str | None = None) -> list[dict]:
         """Operation records (of kind ``f``, with ``outcome``), in time order."""
         with self._lock:
@@ -91,11 +86,6 @@ class History:
         return [FaultInterval(r["id"], r["fault"], tuple(r.get("targets", ())), r["time"],
                               ends.get(r["id"]), r.get("detail", ""))
                 for r in sorted(events, key=lambda r: r["time"]) if r["event"] == "start"]
-
-    def phases(self) -> list[tuple[str, float]]:
-        with self._lock:
-            return sorted(((r["name"], r["time"]) for r in self.records if r["type"] == "phase"),
-                          key=lambda p: p[1])
 
     def span(self, f: str | None = None) -> tuple[float, float]:
         """The first and last time of any record (of the operations ``f``, if there are any)."""

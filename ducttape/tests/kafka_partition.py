@@ -3,8 +3,8 @@ for 20 s while records are produced with acks=all; no acknowledged record may be
 
 3 brokers and 3 KRaft controllers of their own, a topic with 3 partitions, replication factor 3
 and min.insync.replicas=2. VerifiableProducer writes at a fixed rate throughout; a nemesis
-isolates the leader of partition 0 after 10 s, heals the partition 20 s later, and the workload
-runs on for a while. Then VerifiableConsumer reads the topic from the start. Every send (with its
+isolates the leader of partition 0 after 15 s, heals the partition 20 s later, and the workload
+runs on for 15 s. Then VerifiableConsumer reads the topic from the start. Every send (with its
 ack or error), every read and both fault events are in the test's ``history.jsonl``; the
 checkers' findings (lost, duplicates, the longest window without an ack, latency per phase) are
 its data, ``history.png`` its plot.
@@ -18,15 +18,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ducttape.faults import Isolate, Nemesis
-from ducttape.products.verifiable import VerifiableConsumerService, VerifiableProducerService
-from ducttape.remote.account import poll
 from ducttape.runner import cluster
-from ducttape.tests.test import FaultTest, KafkaTest, kafka_events_to
+from ducttape.tests.test import KafkaFaultTest
 
 TOPIC = "partitioned"
 RATE = 500
-BEFORE, PARTITIONED, AFTER = 10.0, 20.0, 30.0
-CONSUME_TIMEOUT = 240.0
+QUIET, PARTITIONED = 15.0, 20.0
+"""Seconds of workload before and after the partition, and of the partition."""
 PRODUCER_SETTINGS = MappingProxyType({
     "retries": 2147483647,
     # a request stuck on the isolated leader is given up (and retried on the new leader) after
@@ -34,7 +32,7 @@ PRODUCER_SETTINGS = MappingProxyType({
     "request.timeout.ms": 10000, "delivery.timeout.ms": 120000})
 
 
-class KafkaPartitionTest(FaultTest, KafkaTest):
+class KafkaPartitionTest(KafkaFaultTest):
     num_brokers = 3
     num_controllers = 3
     topics = MappingProxyType({TOPIC: {"partitions": 3, "replication-factor": 3,
@@ -43,36 +41,14 @@ class KafkaPartitionTest(FaultTest, KafkaTest):
     @cluster(num_nodes=7)
     def test_isolated_leader(self):
         victim = self.kafka.leader(TOPIC, 0)
-        nemesis = Nemesis(self.faults, [Isolate(victim)], quiet=BEFORE, active=PARTITIONED)
-        on_event = kafka_events_to(self.history, RATE)
-        total = int(RATE * (BEFORE + PARTITIONED + AFTER))
-        producer = VerifiableProducerService(self.cluster, 1, self.kafka, TOPIC, max_messages=total,
-                                             throughput=RATE, acks=-1, settings=PRODUCER_SETTINGS,
-                                             on_event=on_event)
-        producer.start()
-        poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s",
-             guard=producer.check)
-        nemesis.start()  # the quiet time before the fault is time the workload runs
-        try:
-            producer.wait(timeout=(BEFORE + PARTITIONED + AFTER) * 4)
-        finally:
-            nemesis.stop()
-        producer.stop()
-
-        consumer = VerifiableConsumerService(self.cluster, 1, self.kafka, TOPIC, on_event=on_event)
-        consumer.start()
-        poll(lambda: not consumer.missing(producer.acked), CONSUME_TIMEOUT,
-             lambda: f"{len(consumer.missing(producer.acked))} of {len(producer.acked)} "
-                     f"acknowledged records not consumed after {CONSUME_TIMEOUT:g}s",
-             guard=consumer.check)
-        consumer.stop()
-
+        nemesis = Nemesis(self.faults, [Isolate(victim)], quiet=QUIET, active=PARTITIONED)
+        producer = self.produce_under(nemesis, TOPIC, RATE, PRODUCER_SETTINGS)
         found = self.verdict(f"kafka_partition: leader {victim.name} of {TOPIC}-0 isolated "
                              f"{PARTITIONED:g} s (acks=all, min.insync.replicas=2)")
         lost = found["durability"]["lost"]
         assert lost == 0, f"{lost} acknowledged records lost, e.g. {found['durability']['lost_examples']}"
-        assert found["durability"]["acknowledged"] >= total * 0.9, \
-            f"only {found['durability']['acknowledged']} of {total} records acknowledged"
+        assert found["durability"]["acknowledged"] >= producer.max_messages * 0.9, \
+            f"only {found['durability']['acknowledged']} of {producer.max_messages} records acknowledged"
         return {"isolated": victim.name, **found}
 
 

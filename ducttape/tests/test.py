@@ -9,9 +9,11 @@ from typing import Mapping
 
 from tabulate import tabulate
 
-from ducttape.faults import HISTORY_FILE, INFO, OK, FaultSet, History, checkers
+from ducttape.faults import HISTORY_FILE, INFO, OK, FaultSet, History, Nemesis, checkers
 from ducttape.faults.plots import plot_history
 from ducttape.products.kafka import KafkaService
+from ducttape.products.verifiable import VerifiableConsumerService, VerifiableProducerService
+from ducttape.remote.account import poll
 from ducttape.products.rest_bridge import RestProxyService
 from ducttape.runner import Test
 
@@ -88,6 +90,42 @@ class FaultTest(Test):
                   + ", ".join(f"{f['longest_unavailable_s']:g} s ({f['fault']})"
                               for f in available["per_fault"]))
         return {"durability": durability, "availability": available, "phases": phases}
+
+
+class KafkaFaultTest(FaultTest, KafkaTest):
+    """KafkaTest with faults: ``produce_under(nemesis, ...)`` writes at a fixed rate with
+    acks=all while the nemesis runs, then reads the topic back until every acknowledged record
+    was read; sends and reads go to the history."""
+
+    consume_timeout = 240.0
+
+    def produce_under(self, nemesis: Nemesis, topic: str, rate: int,
+                      settings: Mapping[str, object]) -> VerifiableProducerService:
+        """Produce ``rate`` records a second for the nemesis's whole schedule, which starts once
+        the first record is acknowledged; return the (stopped) producer."""
+        on_event = kafka_events_to(self.history, rate)
+        producer = VerifiableProducerService(self.cluster, 1, self.kafka, topic,
+                                             max_messages=int(rate * nemesis.duration),
+                                             throughput=rate, acks=-1, settings=settings,
+                                             on_event=on_event)
+        producer.start()
+        poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s",
+             guard=producer.check)
+        nemesis.start()  # so the quiet time before the first fault is time the workload runs
+        try:
+            producer.wait(timeout=nemesis.duration * 4)
+        finally:
+            nemesis.stop()
+        producer.stop()
+
+        consumer = VerifiableConsumerService(self.cluster, 1, self.kafka, topic, on_event=on_event)
+        consumer.start()
+        poll(lambda: not consumer.missing(producer.acked), self.consume_timeout,
+             lambda: f"{len(consumer.missing(producer.acked))} of {len(producer.acked)} "
+                     f"acknowledged records not consumed after {self.consume_timeout:g}s",
+             guard=consumer.check)
+        consumer.stop()
+        return producer
 
 
 def kafka_events_to(history: History, throughput: int):
