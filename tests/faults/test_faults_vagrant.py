@@ -53,8 +53,7 @@ def copy(tmp_path_factory):
             shutil.copytree(REPO / "build" / project, copy.root / "build" / project, symlinks=True)
         shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
         ok(copy.invoke("cluster.image", timeout=900))
-        ok(copy.invoke("cluster.up", timeout=900))
-        ok(copy.invoke("cluster.rsync", timeout=900))
+        ok(copy.invoke("cluster.up", timeout=900))  # pushes build/ to the workers too
         yield copy
     finally:
         remove_copy(copy)
