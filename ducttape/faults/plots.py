@@ -38,7 +38,8 @@ def plot_history(history: History, path: str, title: str, f: str | None = None) 
     if timed:
         latency_ax.scatter([r["time"] - origin for r in timed],
                            [max(r["latency"] * 1000, 0.01) for r in timed],
-                           s=2, color=COLORS[OK], alpha=0.5, linewidths=0)
+                           s=max(2.0, min(16.0, 4000 / len(timed))),  # sparse: bigger dots
+                           color=COLORS[OK], alpha=0.6, linewidths=0)
         latency_ax.set_yscale("log")
     latency_ax.set_ylabel("latency (ms)")
     latency_ax.set_xlabel("seconds since start")
