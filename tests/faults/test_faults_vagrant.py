@@ -204,8 +204,9 @@ def run_scenario(copy, *args, timeout=1800):
     proc = copy.invoke("test", *args, "--cluster", "vagrant", "--results-dir", str(results),
                        timeout=timeout)
     elapsed = time.monotonic() - started
-    tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
-    return proc, tests, results / "latest", elapsed
+    session = (results / "latest").resolve()
+    tests = json.loads((session / "report.json").read_text())["tests"]
+    return proc, tests, session, elapsed
 
 
 def test_failed_and_hung_tests_leave_no_fault_behind(copy, workers):
