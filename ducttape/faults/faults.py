@@ -421,14 +421,17 @@ class FaultSet:
                 raise ConfigError(f"{fault.describe()}: the test's faults were already cleaned up")
             self.active.append(fault)
         log.info("fault %s: %s", fault.id, fault.describe())
+        # the fault's interval runs from the first command that applies it (some nodes feel it
+        # from then on) to the end of the last that heals it
+        # (a start that fails is recorded too, and so is the cleanup that ends it)
+        fault.started = time.time()
+        self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "start",
+                          "targets": fault.targets, "detail": fault.describe(), "time": fault.started})
         try:
             fault.start(self.cluster)
         except BaseException:
             self._finish(fault, fault.clean, "start failed")
             raise
-        fault.started = time.time()
-        self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "start",
-                          "targets": fault.targets, "detail": fault.describe(), "time": fault.started})
         return fault
 
     def heal(self, fault: Fault) -> None:
