@@ -389,7 +389,6 @@ class FaultSet:
         self.history = history or History()
         self.service_id = f"FaultSet-{sum(isinstance(s, FaultSet) for s in getattr(cluster, 'services', [])) + 1}"
         self.active: list[Fault] = []
-        self.done: list[Fault] = []
         self._lock = threading.Lock()
         self._closed = False
         self._checked_iptables: set[str] = set()
@@ -438,11 +437,6 @@ class FaultSet:
         """Heal ``fault``; its end is recorded in the history."""
         self._finish(fault, fault.heal, "healed")
 
-    def heal_all(self) -> None:
-        """Heal every active fault, latest first."""
-        for fault in reversed(list(self.active)):
-            self.heal(fault)
-
     def stop(self) -> None:
         """Clean up every active fault (the runner calls this in teardown); no new faults after."""
         with self._lock:
@@ -481,19 +475,21 @@ class FaultSet:
         return self.start(Kill(service, node, restart))
 
     def _finish(self, fault: Fault, how, why: str) -> None:
+        """End ``fault`` with ``how`` (once, even when the nemesis and the runner's teardown
+        race) and record its end. If that fails the fault stays active, so the teardown tries
+        again; one the teardown could not clean up has no end in the history."""
         with self._lock:
             if fault not in self.active:
                 return
+            self.active.remove(fault)
         try:
             how()
-        finally:
+        except BaseException:
             with self._lock:
-                self.active.remove(fault)
-                self.done.append(fault)
-            if fault.started is not None:
-                fault.ended = time.time()
-                self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind,
-                                  "event": "end", "targets": fault.targets, "detail": why,
-                                  "time": fault.ended})
-            log.info("fault %s %s: %s", fault.id, why, fault.describe())
-
+                if not self._closed:
+                    self.active.append(fault)
+            raise
+        fault.ended = time.time()
+        self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "end",
+                          "targets": fault.targets, "detail": why, "time": fault.ended})
+        log.info("fault %s %s: %s", fault.id, why, fault.describe())

@@ -24,7 +24,7 @@ class CounterService(Service):
         counter = self.path(node, "counter")
         self.spawn(node, f"sh -c 'i=0; while :; do i=$((i+1)); echo $i > {counter}.new; "
                          f"mv {counter}.new {counter}; sleep 0.05; done'")
-        self.wait_for(node, lambda: node.account.exists(counter), 30,
+        self.wait_for(node, lambda: node.account.exists(counter), 60,
                       lambda: f"{counter} was not written")
 
 
