@@ -42,7 +42,6 @@ def copy(tmp_path_factory):
     pushed to the workers; destroyed afterwards."""
     copy = make_copy(tmp_path_factory.mktemp("faults") / "repo")
     try:
-        copy.write_local(num_workers=WORKERS)
         build = subprocess.run([sys.executable, "-m", "invoke", "build", *[f"--only={p}" for p in BUILDS]],
                                cwd=REPO, capture_output=True, text=True, timeout=1800)
         assert build.returncode == 0, build.stdout + build.stderr
@@ -53,6 +52,12 @@ def copy(tmp_path_factory):
             shutil.copytree(REPO / "build" / project, copy.root / "build" / project, symlinks=True)
         shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
         ok(copy.invoke("cluster.image", timeout=900))
+        # One worker first: it creates the docker network with its subnet. Seven machines
+        # brought up at once race to create it, and the losers' `docker network connect --ip`
+        # then fails ("user specified IP address is supported only ... user configured subnets").
+        copy.write_local(num_workers=1)
+        ok(copy.invoke("cluster.up", timeout=900))
+        copy.write_local(num_workers=WORKERS)
         ok(copy.invoke("cluster.up", timeout=900))  # pushes build/ to the workers too
         yield copy
     finally:
