@@ -12,9 +12,9 @@ from tabulate import tabulate
 from ducttape.faults import HISTORY_FILE, INFO, OK, FaultSet, History, Nemesis, checkers
 from ducttape.faults.plots import plot_history
 from ducttape.products.kafka import KafkaService
+from ducttape.products.rest_bridge import RestProxyService
 from ducttape.products.verifiable import VerifiableConsumerService, VerifiableProducerService
 from ducttape.remote.account import poll
-from ducttape.products.rest_bridge import RestProxyService
 from ducttape.runner import Test
 
 
