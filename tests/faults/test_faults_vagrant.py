@@ -51,11 +51,11 @@ def copy(tmp_path_factory):
         for project in [*BUILDS, "toxiproxy"]:
             shutil.copytree(REPO / "build" / project, copy.root / "build" / project, symlinks=True)
         shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
-        ok(copy.invoke("cluster.image", timeout=900))
         # One worker first: it creates the docker network with its subnet. Seven machines
         # brought up at once race to create it, and the losers' `docker network connect --ip`
         # then fails ("user specified IP address is supported only ... user configured subnets").
         copy.write_local(num_workers=1)
+        ok(copy.invoke("cluster.image", timeout=900))
         ok(copy.invoke("cluster.up", timeout=900))
         copy.write_local(num_workers=WORKERS)
         ok(copy.invoke("cluster.up", timeout=900))  # pushes build/ to the workers too
