@@ -6,7 +6,9 @@ every server.
 own ZooKeeperMain run with a timeout) against the whole ensemble while a nemesis isolates a
 follower for 30 s and then, 10 s later, whichever server leads at that moment for 30 s. Each
 write is in the test's ``history.jsonl`` (ok when ZooKeeperMain exited 0, unknown
-otherwise), and so are the reads: each server's list of the znodes after healing.
+otherwise), and so are the reads: each server's list of the znodes after healing (read again
+until it holds every acknowledged write, for up to 90 s: a server that was cut off may answer
+from behind for a while, as ZooKeeper's sequentially consistent reads allow).
 
 Needs nodes with a network of their own (``--cluster vagrant``).
 """
@@ -18,6 +20,7 @@ import time
 
 from ducttape.faults import INFO, OK, Isolate, Nemesis, checkers
 from ducttape.products.zookeeper import ZookeeperService
+from ducttape.errors import TimeoutError
 from ducttape.remote import RemoteCommandError
 from ducttape.remote.account import poll
 from ducttape.runner import Test, cluster
@@ -29,6 +32,8 @@ WRITE_TIMEOUT = 20.0
 SESSION_TIMEOUT_MS = 6000
 """The client's session timeout: it gives up connecting to one server after a third of it and
 tries the next, so a write does not wait 10 s (the default's third) on an isolated server."""
+CATCH_UP_TIMEOUT = 90.0
+"""Seconds a server may take after healing to answer reads with every acknowledged write."""
 RECOVERY_GRACE = 20.0
 """Seconds the ensemble may take to notice a lost server or leader (syncLimit 5 x tickTime 2 s)
 and elect again; the majority must have taken a write within each isolation after that."""
@@ -71,8 +76,22 @@ class ZookeeperPartitionTest(FaultTest, Test):
 
             poll(lambda: all(zk.mode(n) for n in zk.nodes), 120,
                  lambda: f"not every server serves after healing: {[zk.mode(n) for n in zk.nodes]}")
+            # ZooKeeper's reads are sequentially consistent, not linearizable: a server that was
+            # cut off may answer from behind for a while after it serves again. Read each until
+            # it has every acknowledged write or CATCH_UP_TIMEOUT passes; keep its last answer.
+            acked = {r["value"] for r in self.history.ops("write", OK)}
             for server in zk.nodes:
-                for name in self._children(client, server):
+                seen: list[str] = []
+
+                def caught_up() -> bool:
+                    seen[:] = self._children(client, server)
+                    return acked <= set(seen)
+
+                try:
+                    poll(caught_up, CATCH_UP_TIMEOUT, lambda: "")
+                except TimeoutError:
+                    pass  # the checker below names what it still lacks
+                for name in seen:
                     self.history.op(f"read@{server.name}", name, OK, process="client")
         finally:
             self.cluster.free([client])
