@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(python3 python3-venv openjdk-17-jdk-headless maven git ca-certificates
           openssh-server openssh-client rsync curl docker.io vagrant debootstrap chromium
-          procps iproute2)
+          procps iproute2 golang-go)
 PYTHON=/usr/bin/python3      # Debian's, whatever else is first on PATH
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"

@@ -6,12 +6,12 @@ set -euo pipefail
 
 user="${SUDO_USER:-vagrant}"
 
-# A JRE for Kafka and ZooKeeper; the docker node image has it already.
-if ! command -v java >/dev/null; then
-  echo "base.sh: installing openjdk-17-jre-headless"
+# A JRE for Kafka and ZooKeeper, iptables for ducttape.faults; the docker node image has them.
+if ! command -v java >/dev/null || ! command -v iptables >/dev/null; then
+  echo "base.sh: installing openjdk-17-jre-headless, iptables and tools"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless rsync curl procps iproute2 >/dev/null
+  apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless rsync curl procps iproute2 iptables >/dev/null
 fi
 
 # Scratch space for service files, owned by the login user.

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ducttape.cluster import Node
 from ducttape.products.performance.base import ToolService
 
 
 class _JsonEvents(ToolService):
-    """Runs a tool that prints one JSON event per line and hands each to ``on_event``."""
+    """Runs a tool that prints one JSON event per line; ``on_event(idx, event)``, if given, sees
+    every event of worker ``idx`` as it arrives (e.g. to write a history of operations)."""
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, settings: Mapping | None, **kwargs):
+    def __init__(self, cluster, num_nodes, kafka, topic: str, settings: Mapping | None,
+                 on_event: Callable[[int, dict], None] | None = None, **kwargs):
         super().__init__(cluster, num_nodes, **kwargs)
         self.kafka, self.topic = kafka, topic
         self.settings = dict(settings or {})
+        self.on_event = on_event
         self.lock = threading.Lock()
 
     config_option = ""
@@ -31,7 +34,10 @@ class _JsonEvents(ToolService):
             args += (self.config_option, config)
         for line in self.tool_lines(node, self.kafka_tool(node, role, *args)):
             if line.startswith("{"):
-                yield json.loads(line)
+                event = json.loads(line)
+                if self.on_event:
+                    self.on_event(self.idx(node), event)
+                yield event
 
 
 class VerifiableProducerService(_JsonEvents):

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import time
 from types import MappingProxyType
 from typing import Mapping
 
+from tabulate import tabulate
+
+from ducttape.faults import HISTORY_FILE, INFO, OK, FaultSet, History, Nemesis, checkers
+from ducttape.faults.plots import plot_history
 from ducttape.products.kafka import KafkaService
 from ducttape.products.rest_bridge import RestProxyService
+from ducttape.products.verifiable import VerifiableConsumerService, VerifiableProducerService
+from ducttape.remote.account import poll
 from ducttape.runner import Test
 
 
 class KafkaTest(Test):
-    """Kafka in KRaft mode: ``num_brokers`` brokers (each also a controller) with ``topics``
-    and ``kafka_settings``, started in setUp as ``self.kafka`` and stopped in tearDown."""
+    """Kafka in KRaft mode: ``num_brokers`` brokers (each also a controller, unless there are
+    ``num_controllers`` controllers of their own) with ``topics`` and ``kafka_settings``, started
+    in setUp as ``self.kafka`` and stopped in tearDown."""
 
     num_brokers = 1
+    num_controllers = 0
     topics: Mapping[str, Mapping] = MappingProxyType({})
     kafka_settings: Mapping[str, object] = MappingProxyType({})
 
     def setUp(self) -> None:  # noqa: N802
         self.kafka = KafkaService(self.cluster, self.num_brokers, topics=self.topics,
-                                  settings=self.kafka_settings)
+                                  controllers=self.num_controllers, settings=self.kafka_settings)
         self.kafka.start()
 
     def tearDown(self) -> None:  # noqa: N802
@@ -45,3 +55,104 @@ class RestProxyTest(KafkaTest):
             self.rest.stop()
         finally:
             super().tearDown()
+
+
+class FaultTest(Test):
+    """A test that breaks things on purpose (mix in before a service base such as KafkaTest):
+    ``self.history`` (``history.jsonl`` in the test's results) and ``self.faults``, made after
+    the base's services so the runner heals the faults before stopping those services."""
+
+    def setUp(self) -> None:  # noqa: N802
+        super().setUp()
+        self.history = History(os.path.join(self.results_dir, HISTORY_FILE))
+        self.faults = FaultSet(self.cluster, self.history)
+
+    def tearDown(self) -> None:  # noqa: N802
+        try:
+            self.faults.stop()
+            super().tearDown()
+        finally:
+            self.history.close()
+
+    def verdict(self, title: str, write: str = "send", read: str = "read") -> dict:
+        """Run the checkers on the history, plot it into the test's results and show a summary;
+        return the checkers' findings (the test asserts on them)."""
+        durability = checkers.lost_and_duplicates(self.history, write, read)
+        available = checkers.availability(self.history, write)
+        phases = checkers.latency_phases(self.history, write)
+        plot_history(self.history, os.path.join(self.results_dir, "history.png"), title, f=write)
+        self.show(tabulate([(p["phase"], p["duration_s"], p["throughput_per_s"],
+                             p["latency_ms"].get("p50"), p["latency_ms"].get("p99"),
+                             p["latency_ms"].get("max")) for p in phases],
+                           headers=("phase", "s", f"{write} ok/s", "p50 ms", "p99 ms", "max ms")))
+        self.show(f"{durability['acknowledged']} acknowledged, {durability['lost']} lost, "
+                  f"{durability['duplicates']} duplicates; longest without an ack: "
+                  + ", ".join(f"{f['longest_unavailable_s']:g} s ({f['fault']})"
+                              for f in available["per_fault"]))
+        return {"durability": durability, "availability": available, "phases": phases}
+
+
+class KafkaFaultTest(FaultTest, KafkaTest):
+    """KafkaTest with faults: ``produce_under(nemesis, ...)`` writes at a fixed rate with
+    acks=all while the nemesis runs, then reads the topic back until every acknowledged record
+    was read; sends and reads go to the history."""
+
+    consume_timeout = 240.0
+
+    def produce_under(self, nemesis: Nemesis, topic: str, rate: int,
+                      settings: Mapping[str, object]) -> VerifiableProducerService:
+        """Produce ``rate`` records a second for the nemesis's whole schedule, which starts once
+        the first record is acknowledged; return the (stopped) producer."""
+        on_event = kafka_events_to(self.history, rate)
+        producer = VerifiableProducerService(self.cluster, 1, self.kafka, topic,
+                                             max_messages=int(rate * nemesis.duration),
+                                             throughput=rate, acks=-1, settings=settings,
+                                             on_event=on_event)
+        producer.start()
+        poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s",
+             guard=producer.check)
+        nemesis.start()  # so the quiet time before the first fault is time the workload runs
+        try:
+            producer.wait(timeout=nemesis.duration * 4)
+        finally:
+            nemesis.stop()
+        producer.stop()
+
+        consumer = VerifiableConsumerService(self.cluster, 1, self.kafka, topic, on_event=on_event)
+        consumer.start()
+        poll(lambda: not consumer.missing(producer.acked), self.consume_timeout,
+             lambda: f"{len(consumer.missing(producer.acked))} of {len(producer.acked)} "
+                     f"acknowledged records not consumed after {self.consume_timeout:g}s",
+             guard=consumer.check)
+        consumer.stop()
+        return producer
+
+
+def kafka_events_to(history: History, throughput: int):
+    """An ``on_event`` for VerifiableProducer/VerifiableConsumer services that writes their
+    sends and reads to ``history``.
+
+    A send's latency runs from its intended send time, so a stall shows in full: the producer
+    paces ``throughput`` records per second from its start, which it reports a moment late
+    (``startup_complete``); an ack that came sooner after it than its place in the pace allows
+    moves the estimated start back."""
+    started: dict[int, float] = {}
+
+    def on_event(idx: int, event: dict) -> None:
+        name = event.get("name")
+        at = event.get("timestamp", time.time() * 1000) / 1000
+        if name == "startup_complete":
+            started[idx] = at
+        elif name == "producer_send_success":
+            intended = int(str(event["value"]).rsplit(".", 1)[1]) / throughput
+            started[idx] = min(started.get(idx, at), at - intended)
+            history.op("send", event["value"], OK, idx, time_s=at,
+                       latency=at - (started[idx] + intended))
+        elif name == "producer_send_error":
+            # not acknowledged; whether it was written is unknown
+            history.op("send", event["value"], INFO, idx, time_s=at,
+                       error=event.get("exception") or event.get("message"))
+        elif name == "record_data":
+            history.op("read", event["value"], OK, idx, time_s=at)
+
+    return on_event

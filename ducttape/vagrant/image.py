@@ -22,7 +22,7 @@ from ducttape.vagrant.proc import run
 
 SUITE = "bookworm"
 PACKAGES = ["openjdk-17-jre-headless", "openssh-server", "sudo", "curl", "procps", "iproute2",
-            "rsync", "ca-certificates"]
+            "iptables", "rsync", "ca-certificates"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 RECIPE_LABEL = "ducttape.node-recipe"
 KEY_ENV = "DUCTTAPE_AUTHORIZED_KEY"

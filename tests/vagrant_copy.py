@@ -1,0 +1,95 @@
+"""A throw-away copy of the repository's Vagrant setup whose containers, network, ports and node
+image are its own (the Vagrant tests' and the fault tests' clusters)."""
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from support import copy_repo
+
+COPIED = ["Vagrantfile", "Vagrantfile.local.example", "tasks.py", "vagrant/base.sh", "ducttape"]
+
+
+@dataclass
+class VagrantCopy:
+    """A copy of the repository in ``root`` with a cluster of its own."""
+
+    root: Path
+    cluster_name: str
+    subnet: str
+    ssh_port_base: int
+    image: str
+
+    @property
+    def network(self):
+        return f"vagrant_network_{self.subnet}.0/24"
+
+    def write_local(self, num_workers=3, **extra):
+        """Write Vagrantfile.local with this copy's names, subnet, ports and image."""
+        settings = {"num_workers": num_workers, "cluster_name": self.cluster_name,
+                    "subnet": self.subnet, "ssh_port_base": self.ssh_port_base,
+                    "node_image": self.image, **extra}
+        lines = [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+        (self.root / "Vagrantfile.local").write_text("\n".join(lines) + "\n")
+
+    def invoke(self, *args, env=None, timeout=600):
+        """Run `python3 -m invoke ARGS` in the copy, as a user would; return the CompletedProcess."""
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root,
+                              env=env if env is not None else os.environ.copy(),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def containers(self):
+        """Names of this copy's containers, running or not."""
+        return docker("ps", "--all", "--format", "{{.Names}}",
+                      "--filter", f"name={self.cluster_name}-").split()
+
+    def networks(self):
+        return docker("network", "ls", "--format", "{{.Name}}",
+                      "--filter", f"name=vagrant_network_{self.subnet}.").split()
+
+
+def docker(*args, check=True):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120,
+                          check=check).stdout
+
+
+def _free_port_base(count=10):
+    """A port base whose next ``count`` ports on 127.0.0.1 are free right now."""
+    for _ in range(50):
+        base = random.randrange(20000, 30000, 10)
+        try:
+            for port in range(base + 1, base + count + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free range of ports on 127.0.0.1")
+
+
+def make_copy(root):
+    """Copy the repository's Vagrant setup into ``root`` with random names, subnet and ports."""
+    copy_repo(root, COPIED)
+    tag = f"{os.getpid()}-{random.randrange(10**6)}"
+    return VagrantCopy(root=root, cluster_name=f"ducttape-test-{tag}",
+                       subnet=f"198.19.{random.randrange(1, 255)}",
+                       ssh_port_base=_free_port_base(), image=f"ducttape-test/node:{tag}")
+
+
+def remove_copy(copy):
+    """Destroy the copy's cluster; remove its containers, network and node image."""
+    root = copy.root
+    if any((root / ".vagrant/machines").glob("*/*/id")):  # Vagrant still knows a machine
+        copy.invoke("cluster.destroy", timeout=300)
+    for name in copy.containers():
+        docker("rm", "--force", name, check=False)
+    for name in copy.networks():
+        docker("network", "rm", name, check=False)
+    docker("image", "rm", "--force", copy.image, check=False)
+    shutil.rmtree(root / "vagrant" / "image", ignore_errors=True)  # ~100 MB of packages
