@@ -27,6 +27,7 @@ from ducttape.faults.history import History
 from ducttape.faults.proxy import Toxiproxy, require_binary
 from ducttape.parallel import parallel_map
 from ducttape.remote.local import LocalAccount
+from ducttape.runner import context as test_context
 
 if TYPE_CHECKING:
     from ducttape.services.service import Service
@@ -58,6 +59,11 @@ class Fault:
 
     def describe(self) -> str:
         return f"{self.kind} {', '.join(self.targets)}"
+
+    def undo(self) -> dict[str, list[str]]:
+        """Per node name, the commands that undo what of the fault is in place, for the runner
+        to run when the test's process is gone (its processes are ended by the runner anyway)."""
+        return {}
 
     def check(self, cluster: Cluster) -> None:
         """Raise ConfigError (one line) if the fault cannot apply to ``cluster``."""
@@ -131,6 +137,10 @@ class Partition(Fault):
         parallel_map(lambda node: net.remove_chains(node, net.chain_name(self.id)), self._applied)
         self._applied = []
 
+    def undo(self) -> dict[str, list[str]]:
+        script = net.as_root(net.remove_chains_script(net.chain_name(self.id)))
+        return {node.name: [script] for node in self._applied}
+
 
 class Isolate(Partition):
     """``node`` is cut off from every other node of the cluster (a partition of one)."""
@@ -164,6 +174,11 @@ class _OneNodeNetworkFault(Fault):
     @property
     def nodes(self) -> list[Node]:
         return [self.node]
+
+    def undo(self) -> dict[str, list[str]]:
+        if not self._applied:
+            return {}
+        return {self.node.name: [net.as_root(net.remove_chains_script(net.chain_name(self.id)))]}
 
 
 class Loss(_OneNodeNetworkFault):
@@ -216,6 +231,11 @@ class _RootQdisc(_OneNodeNetworkFault):
         if self._applied:
             net.sudo(self.node, f"tc qdisc del dev {self.device} root", allow_fail=True)
             self._applied = False
+
+    def undo(self) -> dict[str, list[str]]:
+        if not (self._applied and self.device):
+            return super().undo()  # the proxy's delay: its chains (the proxy is the test's process)
+        return {self.node.name: [net.as_root(f"tc qdisc del dev {self.device} root")]}
 
 
 class Bandwidth(_RootQdisc):
@@ -353,6 +373,11 @@ class Pause(_ProcessFault):
             self.node.account.signal(pid, "CONT")
         self._pids = []
 
+    def undo(self) -> dict[str, list[str]]:
+        if not self._pids:
+            return {}
+        return {self.node.name: [f"kill -CONT {' '.join(map(str, self._pids))} 2>/dev/null; true"]}
+
 
 class Kill(_ProcessFault):
     """The service's processes on the node get SIGKILL; healing starts it there again
@@ -387,14 +412,27 @@ class FaultSet:
     def __init__(self, cluster: Cluster, history: History | None = None):
         self.cluster = cluster
         self.history = history or History()
-        self.service_id = f"FaultSet-{sum(isinstance(s, FaultSet) for s in getattr(cluster, 'services', [])) + 1}"
         self.active: list[Fault] = []
         self._lock = threading.Lock()
         self._closed = False
         self._checked_iptables: set[str] = set()
-        register = getattr(cluster, "register", None)
-        if register:
-            register(self)
+        self.context = test_context.current()
+        self.service_id = self.context.register(self) if self.context else "FaultSet"
+
+    def state(self) -> dict:
+        """What the runner needs to undo the active faults without this process (when the
+        test's process was killed): per node the commands that undo them."""
+        undo: dict[str, list[str]] = {}
+        with self._lock:
+            for fault in reversed(self.active):
+                for node, commands in fault.undo().items():
+                    undo.setdefault(node, []).extend(commands)
+        return {"service_id": self.service_id,
+                "nodes": [{"node": node, "undo": commands} for node, commands in undo.items()]}
+
+    def _report(self) -> None:
+        if self.context:
+            self.context.started(self)
 
     @property
     def nodes(self) -> list[Node]:
@@ -431,6 +469,7 @@ class FaultSet:
         except BaseException:
             self._finish(fault, fault.clean, "start failed")
             raise
+        self._report()
         return fault
 
     def heal(self, fault: Fault) -> None:
@@ -490,6 +529,7 @@ class FaultSet:
                     self.active.append(fault)
             raise
         fault.ended = time.time()
+        self._report()
         self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "end",
                           "targets": fault.targets, "detail": why, "time": fault.ended})
         log.info("fault %s %s: %s", fault.id, why, fault.describe())

@@ -19,10 +19,14 @@ COMMAND_TIMEOUT = 30.0
 q = shlex.quote
 
 
+def as_root(cmd: str) -> str:
+    """``cmd`` as a command line that runs it as root (without a password prompt)."""
+    return f"sudo -n sh -c {q(cmd)}"
+
+
 def sudo(node: Node, cmd: str, allow_fail: bool = False) -> str:
-    """Run ``cmd`` as root on ``node`` (without a password prompt); return its stdout."""
-    return node.account.ssh_output(f"sudo -n sh -c {q(cmd)}", allow_fail=allow_fail,
-                                   timeout=COMMAND_TIMEOUT)
+    """Run ``cmd`` as root on ``node``; return its stdout."""
+    return node.account.ssh_output(as_root(cmd), allow_fail=allow_fail, timeout=COMMAND_TIMEOUT)
 
 
 def interface(node: Node) -> str:
@@ -70,14 +74,18 @@ def add_chain(node: Node, chain: str, jumps: list[tuple[str, str]], rules: list[
 
 def remove_chains(node: Node, chain: str) -> None:
     """Delete every jump to ``chain`` and ``chain`` itself, in every table (missing: fine)."""
-    script = (
+    sudo(node, remove_chains_script(chain))
+
+
+def remove_chains_script(chain: str) -> str:
+    """The shell script (run as root) of ``remove_chains``."""
+    return (
         "for t in filter nat; do "
         f"  iptables -w -t $t -S | grep -- '-j {chain}$' | sed 's/^-A /-D /' | "
         "   while read -r rule; do eval iptables -w -t $t $rule; done; "
         f"  if iptables -w -t $t -S {chain} >/dev/null 2>&1; then "
         f"    iptables -w -t $t -F {chain} && iptables -w -t $t -X {chain}; fi; "
         "done")
-    sudo(node, script)
 
 
 def our_rules(node: Node) -> list[str]:

@@ -142,11 +142,17 @@ class TestProcess:
 
 
 def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
-    """Stop a service from its reported state: TERM its process groups (KILL after
-    STOP_TIMEOUT), collect its declared logs, remove its workdirs."""
+    """Stop a service from its reported state: run its undo commands if it has any (faults),
+    TERM its process groups (KILL after STOP_TIMEOUT), collect its declared logs, remove its
+    workdirs."""
     for entry in state["nodes"]:
         node = nodes[entry["node"]]
         try:
+            for command in entry.get("undo", ()):
+                log.info("undoing %s on %s: %s", state["service_id"], node.name, command)
+                node.account.ssh(command, timeout=STOP_TIMEOUT)
+            if "pid_file" not in entry:
+                continue
             node.account.kill_process(entry["pid_file"], timeout=STOP_TIMEOUT)
             collect_logs(node, entry["logs"], os.path.join(test_dir, state["service_id"], node.name),
                          state["service_id"])

@@ -142,15 +142,25 @@ def test_runner_heals_what_failed_and_hung_tests_left_and_refuses_network_faults
     assert "failing on purpose" in tests["FailsMidFault.test_fails"]["error"]
     assert "timed out after 20s" in tests["HangsMidFault.test_hangs"]["error"]
 
-    for name in ("FailsMidFault.test_fails", "HangsMidFault.test_hangs"):
-        history = History.load(str(session / tests[name]["folder"] / "history.jsonl"))
-        [pause] = history.faults()
-        assert pause.fault == "pause" and pause.end is not None, history.records
-        ends = [r for r in history.records if r["type"] == "fault" and r["event"] == "end"]
-        assert ends[0]["detail"] == "cleaned up by the runner"
-        log = (session / tests[name]["folder"] / "test_log.info").read_text()
-        # healed (SIGCONT) before its service was stopped: the service stopped on SIGTERM alone
-        assert log.index("cleaned up by the runner") < log.index("stopping CounterService-1")
+    # the failed test's own teardown heals the fault and records its end
+    failed = tests["FailsMidFault.test_fails"]
+    history = History.load(str(session / failed["folder"] / "history.jsonl"))
+    [pause] = history.faults()
+    assert pause.fault == "pause" and pause.end is not None, history.records
+    ends = [r for r in history.records if r["type"] == "fault" and r["event"] == "end"]
+    assert ends[0]["detail"] == "cleaned up by the runner"
+    log = (session / failed["folder"] / "test_log.info").read_text()
+    # healed (SIGCONT) before its service was stopped: the service stopped on SIGTERM alone
+    assert log.index("cleaned up by the runner") < log.index("stopping CounterService-1")
+
+    # the hung test's process was killed: the runner undid the fault from its reported state
+    # (SIGCONT) before it stopped the service
+    hung = tests["HangsMidFault.test_hangs"]
+    [pause] = History.load(str(session / hung["folder"] / "history.jsonl")).faults()
+    assert pause.fault == "pause" and pause.end is None
+    runner_log = (session / "session_log.info").read_text()
+    assert "undoing FaultSet-1 on node1: kill -CONT " in runner_log
+    assert "could not stop" not in runner_log
 
     refused = tests["NetworkFaultOnLocalhost.test_partition"]
     assert refused["error"].startswith("ConfigError: partition node1 | node2: network faults need "
