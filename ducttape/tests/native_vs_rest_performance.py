@@ -57,6 +57,8 @@ class Settings:
     """Paired repeats (0: the size's, small 1, seed 3)."""
     seconds: float = 0
     """Of each producing run (0: the size's, small 5, seed 30)."""
+    warmup: float = 2
+    """Seconds of the same load before each producing run, unmeasured (JIT, connections)."""
     loads: tuple = (0.25, 0.5, 0.75)
     """Offered loads as fractions of the native maximum."""
     records_per_request: int = 100
@@ -80,10 +82,11 @@ class Settings:
         if size not in SIZES:
             raise ConfigError(f"--param size={size!r} is not a size: use {' or '.join(SIZES)}")
         for name, low in (("repeats", 1), ("records_per_request", 1), ("batch_size", 1),
-                          ("linger_ms", 0), ("in_flight", 1), ("sweep_rate", 1), ("seconds", 0.001)):
-            if name in values and not _number(values[name], low, whole=name != "seconds"):
+                          ("linger_ms", 0), ("in_flight", 1), ("sweep_rate", 1), ("seconds", 0.001), ("warmup", 0)):
+            whole = name not in ("seconds", "warmup")
+            if name in values and not _number(values[name], low, whole):
                 raise ConfigError(f"--param {name}={values[name]!r} is not a "
-                                  f"{'number' if name == 'seconds' else 'whole number'} of at least {low:g}")
+                                  f"{'whole number' if whole else 'number'} of at least {low:g}")
         for name, low, high, whole in (("loads", 0.001, 1, False), ("sweep", 1, 1e6, True)):
             items = values.get(name, getattr(cls, name))
             items = items if isinstance(items, (list, tuple)) else [items]
@@ -117,11 +120,11 @@ class _NativeVsRest(RestProxyTest):
         s = self.settings
         if path == "native":
             service = NativeProducerLoadService(self.cluster, 1, self.kafka, TOPIC, RECORD_SIZE, s.seconds,
-                                                rate, settings=self.producer_settings)
+                                                rate, warmup_s=s.warmup, settings=self.producer_settings)
         else:
             service = RestProducerLoadService(self.cluster, 1, self.rest, TOPIC, RECORD_SIZE, s.seconds,
                                               records_per_request or s.records_per_request, rate,
-                                              in_flight=s.in_flight)
+                                              warmup_s=s.warmup, in_flight=s.in_flight)
         service.run(timeout=_run_timeout(s.seconds))
         result = service.results[0]
         assert result["errors"] == 0 and result["records"] == result["records_sent"] > 0, result
@@ -137,7 +140,7 @@ class _NativeVsRest(RestProxyTest):
         return {"size": s.size, "repeats": s.repeats, "record_size": RECORD_SIZE, "acks": ACKS,
                 "batch_size": s.batch_size, "linger_ms": s.linger_ms,
                 "records_per_request": s.records_per_request, "in_flight": s.in_flight,
-                "seconds_per_run": s.seconds}
+                "seconds_per_run": s.seconds, "warmup_s": s.warmup}
 
 
 class NativeVsRestProducerPerformance(_NativeVsRest):

@@ -5,9 +5,9 @@
 // One source file run by the JDK's source launcher with Kafka's libs on the class path (for
 // kafka-clients and HdrHistogram, both shipped with Kafka):
 //   java -cp 'KAFKA/libs/*' LoadGen.java produce-native --bootstrap B --topic T --record-size S
-//        --seconds D [--rate R] [--producer-props k=v,k=v...] [--interval-ms I]
+//        --seconds D [--rate R] [--warmup-s W] [--producer-props k=v,k=v...] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java produce-rest --url U --topic T --record-size S
-//        --seconds D [--rate R] --records-per-request N [--in-flight C] [--interval-ms I]
+//        --seconds D [--rate R] [--warmup-s W] --records-per-request N [--in-flight C] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java consume-rest --url U --topic T --records N --group G
 //        [--max-bytes M] [--poll-timeout-ms P] [--idle-timeout-ms D] [--interval-ms I]
 //
@@ -21,6 +21,8 @@
 //   a stalled system cannot hide its stalls by being sent less (no coordinated omission).
 // - Without --rate the loop hands units over as fast as the path takes them, for D seconds;
 //   a record is then due when the loop reached its unit.
+// - First W seconds of the same load warm up the JVMs and connections, unmeasured; the measured
+//   run starts once the warm-up's records are all acknowledged.
 // - A record's latency runs from its due time to its acknowledgement: the send callback
 //   (native) or the response of the request that carried it (REST, 200 and an offset without
 //   error_code for the record). Every record goes into an HdrHistogram (microseconds, 3
@@ -93,55 +95,72 @@ public class LoadGen {
         /** Sends records [first, first + count); record first + j is due at t0 + j * step (ns). May block. */
         void send(long first, int count, long t0, double step, Recorder rec) throws Exception;
 
-        /** Waits until every record sent is acknowledged or failed, then releases the path. */
-        void drain(Duration timeout) throws Exception;
+        /** Waits until every record sent is acknowledged or failed. */
+        void await(Recorder rec, Duration timeout) throws Exception;
+
+        void close();
 
         String path();
     }
 
     static void produce(Map<String, String> o, Sender sender, int unit) throws Exception {
         double rate = Double.parseDouble(o.getOrDefault("rate", "0"));
-        double seconds = Double.parseDouble(need(o, "seconds"));
+        double seconds = Double.parseDouble(need(o, "seconds")), warmup = Double.parseDouble(o.getOrDefault("warmup-s", "0"));
         long intervalMs = Long.parseLong(o.getOrDefault("interval-ms", "5000"));
+        int size = Integer.parseInt(need(o, "record-size"));
         if (unit < 1) throw new IllegalArgumentException("--records-per-request must be at least 1");
         if (seconds <= 0) throw new IllegalArgumentException("--seconds must be positive");
-        long planned = rate > 0 ? Math.max(1, Math.round(rate * seconds)) : Long.MAX_VALUE;
-        Recorder rec = new Recorder(Integer.parseInt(need(o, "record-size")));
-        ScheduledExecutorService reporter = rec.report(intervalMs);
-        long start = System.nanoTime(), stop = start + (long) (seconds * 1e9), i = 0;
-        rec.start = start;
+        Recorder rec = new Recorder(size);
+        long sent;
         try {
-            while (i < planned && rec.failure.get() == null) {
-                int count = (int) Math.min(unit, planned - i);
-                long t0;
-                double step;
-                if (rate > 0) {
-                    step = 1e9 / rate;
-                    t0 = start + (long) (i * step);
-                    long due = t0 + (long) ((count - 1) * step), wait = due - System.nanoTime();
-                    if (wait > 0) LockSupport.parkNanos(wait);
-                    rec.lag(System.nanoTime() - due);
-                } else {
-                    t0 = System.nanoTime();
-                    step = 0;
-                    if (t0 >= stop) break;
-                }
-                sender.send(i, count, t0, step, rec);
-                i += count;
+            if (warmup > 0) run(sender, new Recorder(size), unit, rate, warmup);
+            ScheduledExecutorService reporter = rec.report(intervalMs);
+            try {
+                sent = run(sender, rec, unit, rate, seconds);
+            } finally {
+                reporter.shutdownNow();
             }
-            sender.drain(Duration.ofSeconds(DRAIN_SECONDS));
         } finally {
-            reporter.shutdownNow();
+            sender.close();
         }
-        if (rec.failure.get() != null) throw new IllegalStateException(rec.failure.get() + " (after " + rec.acked + " records)");
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("event", "result");
         m.put("path", sender.path());
         m.put("records_per_unit", unit);
         m.put("target_records_per_sec", rate > 0 ? rate : null);
-        m.putAll(rec.result(i));
+        m.put("warmup_s", warmup);
+        m.put("records_sent", sent);
+        m.putAll(rec.result());
         emit(m);
-        if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + i + " records were not written; first error: " + rec.firstError);
+        if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + sent + " records were not written; first error: " + rec.firstError);
+    }
+
+    /** The pacing loop: sends for ``seconds`` (at ``rate`` records/s if positive) in units of
+     * ``unit`` records, then waits for every acknowledgement; returns the records sent. */
+    static long run(Sender sender, Recorder rec, int unit, double rate, double seconds) throws Exception {
+        long planned = rate > 0 ? Math.max(1, Math.round(rate * seconds)) : Long.MAX_VALUE, i = 0;
+        long start = rec.start = System.nanoTime(), stop = start + (long) (seconds * 1e9);
+        while (i < planned && rec.failure.get() == null) {
+            int count = (int) Math.min(unit, planned - i);
+            long t0;
+            double step;
+            if (rate > 0) {
+                step = 1e9 / rate;
+                t0 = start + (long) (i * step);
+                long due = t0 + (long) ((count - 1) * step), wait = due - System.nanoTime();
+                if (wait > 0) LockSupport.parkNanos(wait);
+                rec.lag(System.nanoTime() - due);
+            } else {
+                t0 = System.nanoTime();
+                step = 0;
+                if (t0 >= stop) break;
+            }
+            sender.send(i, count, t0, step, rec);
+            i += count;
+        }
+        sender.await(rec, Duration.ofSeconds(DRAIN_SECONDS));
+        if (rec.failure.get() != null) throw new IllegalStateException(rec.failure.get() + " (after " + rec.acked + " records)");
+        return i;
     }
 
     static byte[][] payloads(int size) {
@@ -186,10 +205,11 @@ public class LoadGen {
             rec.requests(count);
         }
 
-        public void drain(Duration timeout) {
+        public void await(Recorder rec, Duration timeout) {
             producer.flush();  // bounded by delivery.timeout.ms
-            producer.close(timeout);
         }
+
+        public void close() { producer.close(Duration.ofSeconds(DRAIN_SECONDS)); }
     }
 
     /** POST /topics/T with N records per request, at most C requests in flight. */
@@ -239,11 +259,13 @@ public class LoadGen {
             });
         }
 
-        public void drain(Duration timeout) throws Exception {
+        public void await(Recorder rec, Duration timeout) throws Exception {
             if (!slots.tryAcquire(inFlight, timeout.toMillis(), TimeUnit.MILLISECONDS))
-                throw new IllegalStateException("requests still in flight after " + timeout.toSeconds() + " s");
-            slots.release(inFlight);
+                rec.failure.compareAndSet(null, "requests still in flight after " + timeout.toSeconds() + " s");
+            else slots.release(inFlight);
         }
+
+        public void close() { }
     }
 
     // -- consuming ------------------------------------------------------------------------------
@@ -376,12 +398,11 @@ public class LoadGen {
             winStart = now;
         }
 
-        /** The figures of a producing run that sent ``sent`` records. */
-        synchronized Map<String, Object> result(long sent) {
+        /** The figures of a producing run. */
+        synchronized Map<String, Object> result() {
             double seconds = Math.max((last - start) / 1e9, 1e-9);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("records", acked);
-            m.put("records_sent", sent);
             m.put("errors", errors);
             m.put("requests", requests);
             m.put("elapsed_s", round(seconds));

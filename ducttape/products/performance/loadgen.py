@@ -73,20 +73,21 @@ class _LoadGen(ToolService):
 
 class _Producer(_LoadGen):
     def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float,
-                 rate: float | None = None, **kwargs):
+                 rate: float | None = None, warmup_s: float = 0, **kwargs):
         super().__init__(cluster, num_nodes, topic, **kwargs)
-        self.record_size, self.seconds, self.rate = record_size, seconds, rate
+        self.record_size, self.seconds, self.rate, self.warmup_s = record_size, seconds, rate, warmup_s
 
     def pacing_args(self) -> list[object]:
         return ["--topic", self.topic, "--record-size", self.record_size, "--seconds", self.seconds,
-                *(["--rate", self.rate] if self.rate else [])]
+                "--warmup-s", self.warmup_s, *(["--rate", self.rate] if self.rate else [])]
 
 
 class NativeProducerLoadService(_Producer):
     """Each worker produces records of ``record_size`` random bytes to ``topic`` with a
     KafkaProducer (``settings``: producer configs such as acks, batch.size, linger.ms): at
     ``rate`` records/s for ``seconds`` (``rate * seconds`` records, however long they take), or
-    as fast as it can for ``seconds`` when ``rate`` is None.
+    as fast as it can for ``seconds`` when ``rate`` is None; after ``warmup_s`` seconds of the
+    same load, unmeasured.
 
     ``results[i]``: path, target_records_per_sec, records, records_sent, errors, elapsed_s,
     records_per_sec, mbps, total_mb, latency_avg/50th/95th/99th/999th/max_ms (per record, from its

@@ -27,7 +27,7 @@ tr.flagged td { font-weight: bold; } img.plot { max-width: 100%; border: 1px sol
 
 
 def render(session: SessionInfo, results: list[TestResult]) -> str:
-    rows = "\n".join(_row(r) for r in results)
+    rows = "\n".join(_row(r, session.path) for r in results)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>ducttape {escape(session.session_id)}</title><style>{STYLE}</style></head>
@@ -46,7 +46,7 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
 """
 
 
-def _row(r: TestResult) -> str:
+def _row(r: TestResult, session_dir: str) -> str:
     link = f'<a href="{escape(r.folder)}/">{escape(r.test_id)}</a>' if r.folder else escape(r.test_id)
     cell = ""
     if len(r.attempts) > 1:
@@ -55,6 +55,10 @@ def _row(r: TestResult) -> str:
         cell += "<p>" + " &middot; ".join(links) + "</p>"
     if r.summary:
         cell += f'<pre class="summary">{escape(r.summary)}</pre>'
+    if r.folder:  # every plot a test saved in its folder, embedded
+        folder = os.path.join(session_dir, r.folder)
+        cell += "".join(_img(os.path.join(folder, name), name) for name in sorted(os.listdir(folder))
+                        if name.endswith(".png")) if os.path.isdir(folder) else ""
     if r.error:
         cell += f"<details><summary>{escape(r.error)}</summary><pre>{escape(r.details)}</pre></details>"
     if r.data is not None:
@@ -70,17 +74,20 @@ def _comparison(folder: str) -> str:
         return ""
     with open(path) as f:
         doc = json.load(f)
-    img = ""
     png = os.path.join(folder, COMPARISON_PLOT)
-    if os.path.exists(png):
-        with open(png, "rb") as f:
-            data = base64.b64encode(f.read()).decode()
-        img = f'<p><img class="plot" alt="relative change per figure" src="data:image/png;base64,{data}"></p>'
+    img = _img(png, "relative change per figure") if os.path.exists(png) else ""
 
     rows = "\n".join(_comparison_row(r) for r in doc["rows"])
     return (f'<h2>Compared with {escape(doc["old"])}</h2><p class="meta">figures changed by more than '
             f'{doc["threshold_pct"]:g}% are in bold</p>{img}<table id="comparison"><thead><tr><th>test</th>'
             f"<th>figure</th><th>old</th><th>new</th><th>change</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _img(png: str, alt: str) -> str:
+    """A PNG file as an image embedded in the page."""
+    with open(png, "rb") as f:
+        data = base64.b64encode(f.read()).decode()
+    return f'<p><img class="plot" alt="{escape(alt)}" src="data:image/png;base64,{data}"></p>'
 
 
 def _comparison_row(r: dict) -> str:
