@@ -168,8 +168,8 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         ratio = rest["records_per_sec"]["value"] / native["records_per_sec"]["value"]
         data["rest_vs_native_records_per_sec"] = {"value": round(ratio, 4), "unit": "x"}
         plot_latency(os.path.join(self.results_dir, "latency_vs_throughput.png"), data,
-                     f"Producing {RECORD_SIZE}-byte records: latency at offered loads "
-                     f"(REST: {s.records_per_request} records/request)")
+                     f"{RECORD_SIZE}-byte records, latency at offered loads\n"
+                     f"(REST: {s.records_per_request} records/request, {s.in_flight} in flight)")
         self.save("native_vs_rest.txt", _produce_table(data, targets) +
                   f"\nREST / native max records/s: {ratio:.3f}\n{LEGEND}")
         return data

@@ -43,7 +43,8 @@ def plot_latency(path: str, data: dict, title: str) -> None:
         ax.axvline(data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4,
                    label=f"{name} max throughput")
     ax.set(xlabel="achieved records/s (at offered loads)", ylabel="latency per record, ms",
-           yscale="log", title=title)
+           yscale="log")
+    ax.set_title(title, fontsize="medium")
     _save(fig, ax, path)
 
 
@@ -64,7 +65,7 @@ def plot_sweep(path: str, data: dict, title: str) -> None:
     right.set(xscale="log", yscale="log", xlabel="REST records per request",
               ylabel=f"latency per record at {data['sweep_rate']:,} records/s, ms")
     left.legend(fontsize="small")
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize="medium")
     _save(fig, right, path)
 
 
