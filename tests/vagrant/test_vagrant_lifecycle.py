@@ -108,13 +108,17 @@ def test_cluster_lifecycle(vagrant_copy):
     shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(copy, "test", "native_vs_rest_performance", "--cluster",
-                                              "vagrant", "--results-dir", str(results))
-    assert output.count("REST / native records/s") == 2
+                                              "vagrant", "--results-dir", str(results), "--param", "seconds=3",
+                                              "--param", "warmup=1", "--param", "sweep=[1,100]")
+    assert output.count("REST / native") == 2
     tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
-    assert [t["status"] for t in tests] == ["PASS", "PASS"] and all(t["nodes"] == WORKERS for t in tests)
-    for t in tests:
-        for path in ("native", "rest"):
-            assert t["data"][path]["records_per_sec"]["value"] > 0
+    assert [t["status"] for t in tests] == ["PASS"] * 3 and all(t["nodes"] == WORKERS for t in tests)
+    named = {t["test_id"].rsplit(".", 1)[1]: t for t in tests}
+    for path in ("native", "rest"):
+        assert named["test_produce"]["data"][path]["max"]["records_per_sec"]["value"] > 0
+        assert len(named["test_produce"]["data"][path]["at_rate"]) == 3
+        assert named["test_consume"]["data"][path]["records_per_sec"]["value"] > 0
+    assert (results / "latest" / named["test_produce"]["folder"] / "latency_vs_throughput.png").is_file()
 
     version = copy.root / "build" / "kafka" / "VERSION"
     version.parent.mkdir(parents=True, exist_ok=True)
