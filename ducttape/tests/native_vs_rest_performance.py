@@ -31,7 +31,8 @@ from tabulate import tabulate
 
 from ducttape.errors import ConfigError
 from ducttape.products.performance import (ConsumerPerformanceService, NativeProducerLoadService,
-                                           RestConsumerPerformanceService, RestProducerLoadService)
+                                           ProducerPerformanceService, RestConsumerPerformanceService,
+                                           RestProducerLoadService)
 from ducttape.products.performance.summary import PATHS, plot_latency, plot_sweep, summarize
 from ducttape.runner import cluster
 from ducttape.tests.test import RestProxyTest
@@ -202,16 +203,16 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
 
 
 class NativeVsRestConsumerPerformance(_NativeVsRest):
-    """Fill the topic, then read all of it natively and through the bridge (each run in its own
-    consumer group), as fast as each path goes."""
+    """Fill the topic (with Kafka's ProducerPerformance, unmeasured), then read all of it natively
+    and through the bridge (each run in its own consumer group), as fast as each path goes."""
 
     @cluster(num_nodes=3)
     def test_consume(self):
         s = self.settings
         records = SIZES[s.size]["consume"]
-        filled = 0
-        while filled < records:
-            filled += self.produce("native")["records"]
+        ProducerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records,
+                                   record_size=RECORD_SIZE, settings=self.producer_settings).run(
+                                       timeout=_run_timeout(s.seconds) + 1800)
         runs: dict = {path: [] for path in PATHS}
         for r in range(s.repeats):
             for path in _order(r):
