@@ -44,6 +44,7 @@ SIZES = MappingProxyType({
     "small": MappingProxyType({"seconds": 5, "repeats": 1, "consume": 2_000_000}),
     "seed": MappingProxyType({"seconds": 30, "repeats": 3, "consume": 5_000_000}),
 })
+FIRST_WARMUP_S = 10
 LEGEND = ("max: as fast as each path goes; at N: offered N records/s at a constant rate "
           "(achieved rate beside it); latency per record, from its due time to its ack; "
           "median of the repeats")
@@ -59,7 +60,8 @@ class Settings:
     seconds: float = 0
     """Of each producing run (0: the size's, small 5, seed 30)."""
     warmup: float = 2
-    """Seconds of the same load before each producing run, unmeasured (JIT, connections)."""
+    """Seconds of the same load before each producing run, unmeasured (JIT, connections); the
+    first run of each path in a test also warms up FIRST_WARMUP_S more (fresh JVMs)."""
     loads: tuple = (0.25, 0.5, 0.75)
     """Offered loads as fractions of the native maximum."""
     records_per_request: int = 100
@@ -114,18 +116,21 @@ class _NativeVsRest(RestProxyTest):
         self.rest_settings = {"kafka.producer.acks": ACKS, "kafka.producer.batch.size": s.batch_size,
                               "kafka.producer.linger.ms": s.linger_ms}
         self.producer_settings = {"acks": ACKS, "batch.size": s.batch_size, "linger.ms": s.linger_ms}
+        self.warm: set[str] = set()
         super().setUp()
 
     def produce(self, path: str, rate: float | None = None, records_per_request: int | None = None) -> dict:
         """One producing run on ``path`` at ``rate`` records/s (None: as fast as it goes)."""
         s = self.settings
+        warmup = s.warmup + (0 if path in self.warm else FIRST_WARMUP_S)
+        self.warm.add(path)
         if path == "native":
             service = NativeProducerLoadService(self.cluster, 1, self.kafka, TOPIC, RECORD_SIZE, s.seconds,
-                                                rate, warmup_s=s.warmup, settings=self.producer_settings)
+                                                rate, warmup_s=warmup, settings=self.producer_settings)
         else:
             service = RestProducerLoadService(self.cluster, 1, self.rest, TOPIC, RECORD_SIZE, s.seconds,
                                               records_per_request or s.records_per_request, rate,
-                                              warmup_s=s.warmup, in_flight=s.in_flight)
+                                              warmup_s=warmup, in_flight=s.in_flight)
         service.run(timeout=_run_timeout(s.seconds))
         result = service.results[0]
         assert result["errors"] == 0 and result["records"] == result["records_sent"] > 0, result
