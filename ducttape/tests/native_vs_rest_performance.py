@@ -203,7 +203,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         self.save("records_per_request.txt", tabulate(
             table, headers=["path", "records/request", "max records/s", "max MB/s",
                             f"p50 ms at {s.sweep_rate:,}/s", f"p99 ms at {s.sweep_rate:,}/s"],
-            floatfmt=",.1f", intfmt=",") + f"\n{LEGEND}")
+            floatfmt=("", "", ",.0f", ",.2f", ",.1f", ",.1f"), intfmt=",") + f"\n{LEGEND}")
         return data
 
 

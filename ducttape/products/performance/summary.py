@@ -31,11 +31,12 @@ def summarize(runs: list[dict], keys: Iterable[str] = UNITS) -> dict:
 
 
 def plot_latency(path: str, data: dict, title: str) -> None:
-    """Latency percentiles against the achieved rate at each offered load, both paths, with each
-    path's maximum throughput as a vertical line; saved as a PNG at ``path``."""
+    """Latency percentiles against the achieved rate at each offered load (joined in the order of
+    the offered loads), both paths, with each path's maximum throughput as a vertical line; saved
+    as a PNG at ``path``."""
     fig, ax = _figure(1)
     for name in PATHS:
-        points = sorted(data[name]["at_rate"], key=lambda e: e["records_per_sec"]["value"])
+        points = sorted(data[name]["at_rate"], key=lambda e: e["target_records_per_sec"]["value"])
         x = [e["records_per_sec"]["value"] for e in points]
         for key, label, style in PERCENTILES:
             ax.plot(x, [e[key]["value"] for e in points], style, marker="o", color=COLORS[name],
@@ -71,13 +72,13 @@ def plot_sweep(path: str, data: dict, title: str) -> None:
 
 def _figure(columns: int):
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
-    fig = Figure(figsize=(6.5 * columns, 4.5))
+    fig = Figure(figsize=(6.5 * columns + 2, 4.5))
     axes = fig.subplots(1, columns)
     return fig, axes
 
 
 def _save(fig, ax, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
