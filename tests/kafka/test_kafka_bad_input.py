@@ -61,10 +61,18 @@ def test_a_cluster_too_small_for_the_scenario_is_refused_up_front(tmp_path):
     assert not results.exists()
 
 
-def test_an_unknown_size_is_bad_input(tmp_path):
-    results = tmp_path / "results"
-    proc = run_cli("test", "native_vs_rest_performance", "--results-dir", str(results),
-                   env={"DUCTTAPE_SIZE": "huge"}, timeout=120)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "DUCTTAPE_SIZE='huge' is not a size: use small or seed" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and not results.exists()
+def test_an_unknown_size_fails_the_test_before_any_service_starts(tmp_path):
+    proc, report = invoke_test(tmp_path, "native_vs_rest_performance::NativeVsRestConsumerPerformance",
+                               "--param", "size=huge")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [test] = report["tests"]
+    assert test["error"] == "ConfigError: --param size='huge' is not a size: use small or seed"
+    assert test["duration"] < 30 and not leftovers(tmp_path)
+    folder = os.path.join(session_dir(tmp_path), test["folder"])
+    assert not [f for f in os.listdir(folder) if f.endswith("Service-1")], "no service started"
+
+
+def test_every_scenario_is_collected_whatever_the_parameters(tmp_path):
+    proc = run_cli("test", "all", "--collect-only", "--param", "size=huge", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "NativeVsRestProducerPerformance.test_produce" in proc.stdout

@@ -7,8 +7,9 @@ Every one follows the seed's conventions: ``results`` holds one dict per worker 
 from ducttape.products.performance.consumer import ConsumerPerformanceService
 from ducttape.products.performance.end_to_end import EndToEndLatencyService
 from ducttape.products.performance.producer import ProducerPerformanceService
-from ducttape.products.performance.rest import (RestConsumerPerformanceService,
-                                                RestProducerPerformanceService)
+from ducttape.products.performance.loadgen import (NativeProducerLoadService,
+                                                   RestConsumerPerformanceService,
+                                                   RestProducerLoadService)
 
-__all__ = ["ConsumerPerformanceService", "EndToEndLatencyService", "ProducerPerformanceService",
-           "RestConsumerPerformanceService", "RestProducerPerformanceService"]
+__all__ = ["ConsumerPerformanceService", "EndToEndLatencyService", "NativeProducerLoadService",
+           "ProducerPerformanceService", "RestConsumerPerformanceService", "RestProducerLoadService"]

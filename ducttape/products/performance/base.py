@@ -46,11 +46,14 @@ class ToolService(BackgroundThreadService):
 
     def kafka_tool(self, node: Node, role: str, *args: object, heap: str = jvm.TOOL_HEAP) -> str:
         """Command running Kafka tool ``role`` on ``node``, logging WARN and up to stderr."""
+        return jvm.command(node, "kafka", role, *args, java_opts=jvm.opts(heap, self.log4j_option(node)))
+
+    def log4j_option(self, node: Node) -> str:
+        """The JVM option pointing log4j2 at a config on ``node`` that logs WARN and up to stderr."""
         log4j = self.path(node, "tools-log4j2.properties")
         node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR",
                                                level="WARN", loggers={}))
-        return jvm.command(node, "kafka", role, *args,
-                           java_opts=jvm.opts(heap, f"-Dlog4j2.configurationFile={log4j}"))
+        return f"-Dlog4j2.configurationFile={log4j}"
 
     def add_stats(self, idx: int, started: float, stats: dict) -> None:
         with self.stats_lock:
