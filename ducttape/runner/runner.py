@@ -16,16 +16,20 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ducttape.cluster import Cluster
+from ducttape.cluster import Cluster, Node
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import close_logs, open_logs
-from ducttape.runner.process import TestProcess, fail
+from ducttape.runner.process import TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
 from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
 from ducttape.runner.session import new_session_dir
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
+WITHHELD_WAIT = 60.0
+"""Seconds the runner waits for a held-back node (see ``Runner.withheld``) before the tests that
+need it are reported not run."""
+WITHHELD_POLL = 2.0
 RESULTS_LOG = "results.jsonl"
 REPORT_INTERVAL = 2.0
 """Least seconds between rewrites of the reports while a session runs (and once at its end)."""
@@ -77,8 +81,9 @@ class Runner:
         self._total = 0
         self._results_log = None
         self._wake_r, self._wake_w = os.pipe()
-        self.withheld: list[str] = []
-        """Nodes taken out of the session: a test's processes there could not be ended."""
+        self.withheld: dict[str, tuple[Node, str]] = {}
+        """Nodes held back, by name, with the tag of the test whose processes there could not be
+        confirmed ended (the node did not answer); they return once a sweep there succeeds."""
         if build_manifest is not None:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
 
@@ -144,6 +149,9 @@ class Runner:
                 self._launch(test)
                 running[test.process.fileno()] = test
             if not running:
+                if any(pending.values()) and self.withheld and not self.session.interrupted:
+                    if self._await_withheld():
+                        continue
                 if not self.session.interrupted:
                     self._cannot_run(specs, pending)
                 return
@@ -203,7 +211,6 @@ class Runner:
             self._launch(test)
             running[test.process.fileno()] = test
             return
-        self._release(test.view, proc.unswept)
         if len(test.attempts) > 1:
             result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
                                 "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
@@ -213,22 +220,45 @@ class Runner:
                 result.status = FLAKY
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
         self._say_end(test.position, test.spec, result)
+        self._release(test.view, proc.unswept, proc.tag)
         self._finish(test.index, result)
 
-    def _release(self, view, unswept: list[str]) -> None:
+    def _release(self, view, unswept: list[str], tag: str) -> None:
         """Give the test's nodes back, except those where its processes may still run."""
         if unswept:
-            self.withheld.extend(unswept)
-            self.out.write(f"warning: {', '.join(unswept)} taken out of the session: the processes "
-                           f"of a test there could not be ended (see session_log.info)\n")
+            for node in view.nodes:
+                if node.name in unswept:
+                    self.withheld[node.name] = (node, tag)
+            self.out.write(f"warning: {', '.join(unswept)} held back: the processes of the test "
+                           f"there could not be confirmed ended (see session_log.info); waiting "
+                           f"up to {WITHHELD_WAIT:g}s for it when a test needs it\n")
+            self.out.flush()
         view.release(keep=unswept)
 
+    def _await_withheld(self) -> bool:
+        """Sweep the held-back nodes again (a node that was down may be back) until one is
+        confirmed clean or WITHHELD_WAIT passes; free the clean ones. True if any came back."""
+        deadline = time.monotonic() + WITHHELD_WAIT
+        while not self.session.interrupted:
+            back = [name for name, (node, tag) in list(self.withheld.items()) if not sweep([node], tag)]
+            for name in back:
+                node, _ = self.withheld.pop(name)
+                log.info("%s is back and clean: returned to the session", name)
+                self.cluster.free([node])
+            if back:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(WITHHELD_POLL)  # between reconnection attempts to nodes that are down
+        return False
+
     def _cannot_run(self, specs: list[TestSpec], pending: dict) -> None:
-        """Fail the tests left waiting for nodes that were taken out of the session."""
+        """Fail the tests left waiting for nodes that were held back and did not come back."""
         for i in sorted(i for queue in pending.values() for i in queue):
             self._finish(i, self._not_run(specs[i], (
                 f"needs {specs[i].need(len(self.cluster))} nodes but only {self.cluster.num_available} "
-                f"are left ({', '.join(self.withheld)} taken out of the session)")))
+                f"are left ({', '.join(self.withheld)} held back and not confirmed clean within "
+                f"{WITHHELD_WAIT:g}s)")))
         pending.clear()
 
     def _failed_attempt(self, test: _Test, why: str) -> TestResult:
