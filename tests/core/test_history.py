@@ -160,7 +160,9 @@ def test_the_slowdown_is_flagged_worse_and_found_in_the_history(latency_history)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     latency = [line for line in proc.stdout.splitlines() if "latency_median (ms)" in line]
     assert len(latency) == 1, proc.stdout
-    assert (f"(worse) between {ids[SAME - 1]} [no build] and {ids[SAME]} [no build; delay_ms=1.5]"
+    # the sessions' build: this checkout's build manifest, if it has built anything
+    build = build_label(json.load(open(results / ids[0] / "report.json"))["build_manifest"]) or "no build"
+    assert (f"(worse) between {ids[SAME - 1]} [{build}] and {ids[SAME]} [{build}; delay_ms=1.5]"
             in latency[0]), proc.stdout
     index = json.load(open(results / "index.json"))
     trend = next(t for t in index["trends"] if t["figure"] == "latency_median")
