@@ -1,4 +1,4 @@
-"""One test attempt in its own process: forked from the runner, in its own process group.
+"""One test attempt in its own process, in its own process group, forked by the session's forker.
 
 The test process runs setUp, the test method and tearDown, then the teardown the runner owns
 (services stopped newest first, their logs collected, nodes cleaned) and a sweep of every
@@ -6,6 +6,12 @@ process the attempt started on its nodes; it sends the runner what happened over
 command it runs on a node carries the attempt's tag (``RemoteAccount.tag``), so when the runner
 has to kill the process (timeout, Ctrl-C) it can still end everything the test started,
 locally and over SSH, and stop the services from the state they reported.
+
+The runner never forks a test itself: ``Forker`` is a process forked once, when the session's
+tests are loaded, that forks each test's process on request. A fork costs in proportion to the
+memory of the process that forks, and every page that process writes afterwards while the copy
+lives is copied; the runner's memory grows with the session's results and it works while tests
+run, the forker's does neither, so what a test costs stays flat however long the session is.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ import gc
 import json
 import logging
 import os
+import pickle
+import select
 import signal
+import socket
 import sys
 import time
 import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
-from ducttape.cluster import ClusterView, Node
+from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner.context import TestContext, collect_logs
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import close_logs, open_logs
@@ -30,7 +39,125 @@ from ducttape.runner.result import FAIL, PASS, TestResult
 TEARDOWN_TIMEOUT = 600.0
 """Seconds the test's own teardown (stopping services, collecting logs) may take after the test."""
 STOP_TIMEOUT = 30.0
+FORKER_TIMEOUT = 60.0
+"""Seconds the forker may take to answer (it answers in well under a millisecond when well)."""
 log = logging.getLogger("ducttape.runner")
+
+
+class ForkerError(RuntimeError):
+    """The forker died or stopped answering: no more tests can be started."""
+
+
+class Forker:
+    """The session's forker: a process forked from the runner once, before any test runs, that
+    forks each test's process (``TestProcess``) and reaps it when the runner says so.
+
+    It holds the runner's cluster, tests and parameters as they were when it was forked; a
+    request names a test by its index and its nodes by name. It ends when the runner closes it
+    (or exits); it ignores Ctrl-C, which is the runner's to handle.
+    """
+
+    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict):
+        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the forker: never returns into the runner's code
+            code = 0
+            try:
+                self._sock.close()
+                _serve(theirs, cluster, specs, params)
+            except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the runner
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self._sock.settimeout(FORKER_TIMEOUT)
+        self.pid = pid
+
+    def fork(self, index: int, nodes: list[str], test_dir: str, tag: str, started: float,
+             writer: Connection) -> int:
+        """Start test ``index`` on ``nodes`` in a new process whose news go to ``writer``;
+        return its pid, which is also its process group's id."""
+        request = pickle.dumps(("fork", index, nodes, test_dir, tag, started))
+        return self._ask(lambda: socket.send_fds(self._sock, [request], [writer.fileno()]))
+
+    def reap(self, pid: int, block: bool) -> int | None:
+        """The exit code of test process ``pid`` once it has exited (then it is reaped), else
+        None; ``block`` waits for it."""
+        return self._ask(lambda: self._sock.send(pickle.dumps(("reap", pid, block))))
+
+    def close(self) -> None:
+        """End the forker and wait for it."""
+        self._sock.close()
+        os.waitpid(self.pid, 0)
+
+    def _ask(self, send) -> object:
+        try:
+            send()
+            answer = self._sock.recv(4096)
+        except OSError as exc:
+            raise ForkerError(f"the session's forker (pid {self.pid}) did not answer: {exc}") from exc
+        if not answer:
+            raise ForkerError(f"the session's forker (pid {self.pid}) has ended")
+        kind, value = pickle.loads(answer)
+        if kind == "error":
+            raise ForkerError(f"the session's forker failed: {value}")
+        return value
+
+
+def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict) -> None:
+    """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone."""
+    gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    nodes = {n.name: n for n in cluster.nodes}
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 1)
+        except ConnectionResetError:
+            return
+        if not message:  # the runner closed the forker, or exited
+            return
+        request = pickle.loads(message)
+        try:
+            if request[0] == "fork":
+                _, index, names, test_dir, tag, started = request
+                proc = TestProcess(specs[index], ClusterView(cluster, [nodes[n] for n in names]),
+                                   test_dir, params, tag, timeout=0)
+                proc.started = started
+                answer = _fork_test(proc, fds[0], sock)
+            else:
+                _, pid, block = request
+                got, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+                answer = os.waitstatus_to_exitcode(status) if got else None
+            sock.send(pickle.dumps(("ok", answer)))
+        except Exception as exc:  # noqa: BLE001 - the runner reports it
+            sock.send(pickle.dumps(("error", f"{type(exc).__name__}: {exc}")))
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def _fork_test(proc: "TestProcess", writer_fd: int, forker_sock: socket.socket) -> int:
+    pid = os.fork()
+    if pid == 0:  # the test process
+        code = 0
+        try:
+            forker_sock.close()
+            _child(proc, Connection(writer_fd, readable=False))
+        except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the forker
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    try:
+        os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
+    except OSError:
+        pass
+    return pid
 
 
 class TestProcess:
@@ -39,7 +166,7 @@ class TestProcess:
     __test__ = False
 
     def __init__(self, spec: TestSpec, view: ClusterView, test_dir: str, params: dict,
-                 tag: str, timeout: float):
+                 tag: str, timeout: float, forker: Forker | None = None, index: int = -1):
         self.spec, self.view, self.test_dir = spec, view, test_dir
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
@@ -54,30 +181,21 @@ class TestProcess:
         """Nodes where the end of the test's processes could not be confirmed."""
         self.conn: Connection | None = None
         self.fd = -1
+        self.forker, self.index = forker, index
+        """The session's forker, and the test's index in the list it was given."""
+        self._pidfd = -1
 
     def start(self) -> None:
-        """Fork the test process (the caller flushed its output streams)."""
+        """Have the forker start the test process."""
         reader, writer = Pipe(duplex=False)
         self.started = time.time()
         self.deadline = time.monotonic() + self.timeout
-        pid = os.fork()
-        if pid == 0:  # the test process: never returns into the runner's code
-            code = 0
-            try:
-                reader.close()
-                _child(self, writer)
-            except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the runner
-                traceback.print_exc()
-                code = 1
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        writer.close()
         try:
-            os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
-        except OSError:
-            pass
+            pid = self.forker.fork(self.index, [n.name for n in self.view.nodes], self.test_dir,
+                                   self.tag, self.started, writer)
+        finally:
+            writer.close()
+        self._pidfd = os.pidfd_open(pid)  # readable once the process has exited
         self.pid, self.conn, self.fd = pid, reader, reader.fileno()
 
     def fileno(self) -> int:
@@ -125,10 +243,10 @@ class TestProcess:
 
     def reaped(self, block: bool = False) -> bool:
         """Whether the process has exited (and was reaped); ``block`` waits for it."""
-        if self.exit_status is None:
-            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-            if pid:
-                self.exit_status = os.waitstatus_to_exitcode(status)
+        if self.exit_status is None and (block or select.select([self._pidfd], [], [], 0)[0]):
+            self.exit_status = self.forker.reap(self.pid, block)
+            if self.exit_status is not None:
+                os.close(self._pidfd)
         return self.exit_status is not None
 
     def _kill_group(self) -> None:

@@ -19,7 +19,7 @@ from tabulate import tabulate
 from ducttape.cluster import Cluster, Node
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import close_logs, open_logs
-from ducttape.runner.process import TestProcess, fail, sweep
+from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
 from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
 from ducttape.runner.session import new_session_dir
@@ -76,6 +76,7 @@ class Runner:
                                    build_manifest=build_manifest, params=dict(params or {}))
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
+        self._report_entries: dict = {}
         self._report_due = 0.0
         self._started = 0
         self._total = 0
@@ -128,11 +129,13 @@ class Runner:
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
         exiting: list[TestProcess] = []  # done, killed, not yet reaped
+        self._forker = Forker(self.cluster, specs, self.session.params)
         try:
             self._run_all(specs, pending, needs, running, exiting)
         finally:
             for proc in exiting:
                 proc.reaped(block=True)
+            self._forker.close()
 
     def _run_all(self, specs, pending, needs, running: dict[int, "_Test"],
                  exiting: list[TestProcess]) -> None:
@@ -178,10 +181,8 @@ class Runner:
         os.makedirs(test.test_dir, exist_ok=True)
         tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
         test.process = TestProcess(test.spec, test.view, test.test_dir, self.session.params, tag,
-                                   self.timeout)
+                                   self.timeout, self._forker, test.index)
         self.out.flush()
-        sys.stdout.flush()
-        sys.stderr.flush()
         test.process.start()
 
     def _kill(self, test: _Test) -> None:
@@ -292,7 +293,7 @@ class Runner:
         if not force and now < self._report_due:
             return
         self.results = [self._done[i] for i in sorted(self._done)]
-        write_reports(self.session, self.results)
+        write_reports(self.session, self.results, self._report_entries)
         failed = [r.selector for r in self.results if r.status == FAIL and r.selector]
         tmp = os.path.join(self.session.path, f"{RERUN_FILE}.tmp")
         with open(tmp, "w") as f:

@@ -8,24 +8,28 @@ import os
 
 from ducttape.runner.reports import html, junit, json_report, text
 from ducttape.runner.reports.index import write_index
+from ducttape.runner.reports.view import session_view
 from ducttape.runner.result import SessionInfo, TestResult
 
 WRITERS = {
-    "report.txt": text.render,
-    "report.json": json_report.render,
-    "report.html": html.render,
-    "junit.xml": junit.render,
+    "report.txt": lambda session, results, view: text.render(session, results),
+    "report.json": lambda session, results, view: json_report.render(view),
+    "report.html": lambda session, results, view: html.render(session, view),
+    "junit.xml": lambda session, results, view: junit.render(session, results),
 }
 
 
-def write_reports(session: SessionInfo, results: list[TestResult]) -> None:
+def write_reports(session: SessionInfo, results: list[TestResult], entries: dict | None = None) -> None:
     """(Re)write every report of the session, each file replaced atomically; once the session
-    has finished, rewrite the index of the results folder that holds it."""
+    has finished, rewrite the index of the results folder that holds it. A running session
+    passes the same ``entries`` every time: each test's part of the page, computed once (a
+    result is final when it is reported)."""
+    view = session_view(session, results, entries)
     for name, render in WRITERS.items():
         path = os.path.join(session.path, name)
         tmp = f"{path}.tmp"
         with open(tmp, "w") as f:
-            f.write(render(session, results))
+            f.write(render(session, results, view))
         os.replace(tmp, path)
     if session.finished is not None:
         write_index(os.path.dirname(os.path.abspath(session.path)))

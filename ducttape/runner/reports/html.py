@@ -4,19 +4,20 @@ rendered from templates/report.html.j2."""
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import urllib.parse
 
 import jinja2
 
 from ducttape.runner.reports.summary import params_line, when
-from ducttape.runner.reports.view import session_view
-from ducttape.runner.result import SessionInfo, TestResult
+from ducttape.runner.result import SessionInfo
 
 def number(v: object) -> str:
     return "" if v is None else f"{v:.6g}" if isinstance(v, (int, float)) else str(v)
 
 
+@functools.lru_cache(maxsize=4)  # a running session renders its page every few seconds
 def environment(base: str) -> jinja2.Environment:
     """The templates' environment; ``base`` is the folder that relative paths start from."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("ducttape.runner.reports", "templates"),
@@ -32,5 +33,6 @@ def environment(base: str) -> jinja2.Environment:
     return env
 
 
-def render(session: SessionInfo, results: list[TestResult]) -> str:
-    return environment(session.path).get_template("report.html.j2").render(s=session_view(session, results))
+def render(session: SessionInfo, view: dict) -> str:
+    """report.html of a session's view (``view.session_view``)."""
+    return environment(session.path).get_template("report.html.j2").render(s=view)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ducttape.runner.reports.view import session_view
-from ducttape.runner.result import SessionInfo, TestResult
 
 
-def render(session: SessionInfo, results: list[TestResult]) -> str:
-    return json.dumps(session_view(session, results), indent=2, default=str) + "\n"
+def render(view: dict) -> str:
+    """report.json of a session's view (``view.session_view``)."""
+    return json.dumps(view, indent=2, default=str) + "\n"

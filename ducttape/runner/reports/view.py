@@ -92,8 +92,17 @@ def comparison(session_path: str) -> dict | None:
     return doc
 
 
-def session_view(session: SessionInfo, results: list[TestResult]) -> dict:
-    """The session as report.json carries it and report.html shows it."""
+def session_view(session: SessionInfo, results: list[TestResult], entries: dict | None = None) -> dict:
+    """The session as report.json carries it and report.html shows it. ``entries`` keeps each
+    test's part between calls (by result, which must not change once given here)."""
+    entries = {} if entries is None else entries
+
+    def entry(r: TestResult) -> dict:
+        kept = entries.get(id(r))
+        if kept is None or kept[0] is not r:
+            kept = entries[id(r)] = (r, {**r.to_dict(), **test_view(session.path, r)})
+        return kept[1]
+
     return {
         "session_id": session.session_id,
         "cluster": session.cluster,
@@ -105,6 +114,6 @@ def session_view(session: SessionInfo, results: list[TestResult]) -> dict:
         "build": build_label(session.build_manifest),
         "build_manifest": session.build_manifest,
         "params": session.params,
-        "tests": [{**r.to_dict(), **test_view(session.path, r)} for r in results],
+        "tests": [entry(r) for r in results],
         "comparison": comparison(session.path),
     }
