@@ -100,13 +100,15 @@ def test_rest_latency_at_a_load_the_sink_keeps_up_with(built, sink):
 
 def test_rest_latency_grows_with_the_backlog_when_the_sink_cannot_keep_up(built, sink):
     # 2 requests in flight of 1 record each, 200 ms apiece: the sink takes 10 records/s; 30 are
-    # offered for 5 s. The last record is due at 5 s and sent when the backlog ahead of it has
-    # drained, at about 15 s.
+    # offered for 5 s. The run falls behind and stops sending at twice its length, 10 s, having
+    # sent about 100 records; the other 50 count as unsent, with their wait so far.
     result, stats = produce_rest(sink, rate=30, seconds=5, records_per_request=1, in_flight=2)
-    assert result["records"] == 150 and result["records_per_sec"] < 12.5
-    backlog_s = result["elapsed_s"] - 5
-    assert backlog_s > 5
-    assert result["latency_max_ms"] >= 0.9 * backlog_s * 1000, result
+    sent, unsent = result["records_sent"], result["records_unsent"]
+    assert result["records"] == sent and sent + unsent == 150, result
+    assert 80 <= sent <= 110 and result["records_per_sec"] < 12.5, result
+    assert result["elapsed_s"] < 10 + 2 * 2 * DELAY_S, "sending stops at twice the run's length"
+    # the first unsent record was due at sent/30 s and had waited until 10 s
+    assert result["latency_max_ms"] >= 0.9 * (10 - sent / 30) * 1000, result
     assert result["latency_50th_ms"] > 10 * DELAY_S * 1000, "a closed loop would report the delay"
     windows = [s["latency_max_ms"] for s in stats if s["records"]]
     assert windows[-1] > 3 * windows[0] and windows == sorted(windows), windows
@@ -136,10 +138,12 @@ def test_native_latency_grows_with_the_backlog_when_the_broker_throttles(built, 
                                                              "batch.size": 4096, "linger.ms": 0})
     producer.run(timeout=600)
     result = producer.results[0]
-    assert result["records"] == result["records_sent"] == 2500 and result["errors"] == 0
-    assert result["records_per_sec"] < 0.5 * 500, result
-    backlog_s = result["elapsed_s"] - 5
-    assert backlog_s > 3, result
-    assert result["latency_max_ms"] >= 0.8 * backlog_s * 1000, result
+    sent, unsent = result["records_sent"], result["records_unsent"]
+    assert result["records"] == sent and sent + unsent == 2500 and result["errors"] == 0, result
+    assert unsent > 0 and result["records_per_sec"] < 0.5 * 500, result
+    # sending stopped at 10 s, twice the run's length; the broker then drained the buffer
+    assert 10 <= result["elapsed_s"] < 20, result
+    # the first unsent record was due at sent/500 s and had waited until 10 s at least
+    assert result["latency_max_ms"] >= 0.9 * (10 - sent / 500) * 1000, result
     assert result["latency_50th_ms"] > 1000, result
     assert result["schedule_lag_max_ms"] > 1000, "send() blocked on the full buffer"

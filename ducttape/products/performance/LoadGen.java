@@ -19,6 +19,9 @@
 //   take a unit (native: send() blocks on a full buffer; REST: C requests are in flight
 //   already) the loop falls behind the schedule; latencies still count from the due times, so
 //   a stalled system cannot hide its stalls by being sent less (no coordinated omission).
+//   A run that falls so far behind stops sending at 2*D: the records not sent by then
+//   (records_unsent) enter the latency histogram with their wait so far, a lower bound, so the
+//   percentiles are then lower bounds ("at least") and the run lasts at most twice its length.
 // - Without --rate the loop hands units over as fast as the path takes them, for D seconds;
 //   a record is then due when the loop reached its unit.
 // - First W seconds of the same load warm up the JVMs and connections, unmeasured; the measured
@@ -130,29 +133,34 @@ public class LoadGen {
         m.put("target_records_per_sec", rate > 0 ? rate : null);
         m.put("warmup_s", warmup);
         m.put("records_sent", sent);
+        m.put("records_unsent", rec.unsent);
         m.putAll(rec.result());
         emit(m);
         if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + sent + " records were not written; first error: " + rec.firstError);
     }
 
     /** The pacing loop: sends for ``seconds`` (at ``rate`` records/s if positive) in units of
-     * ``unit`` records, then waits for every acknowledgement; returns the records sent. */
+     * ``unit`` records, then waits for every acknowledgement; returns the records sent. At a rate,
+     * sending stops at twice ``seconds``: the records left are counted unsent (``Recorder.unsent``). */
     static long run(Sender sender, Recorder rec, int unit, double rate, double seconds) throws Exception {
         long planned = rate > 0 ? Math.max(1, Math.round(rate * seconds)) : Long.MAX_VALUE, i = 0;
         long start = rec.start = System.nanoTime(), stop = start + (long) (seconds * 1e9);
+        long cutoff = start + (long) (2 * seconds * 1e9);
+        double step = rate > 0 ? 1e9 / rate : 0;
         while (i < planned && rec.failure.get() == null) {
             int count = (int) Math.min(unit, planned - i);
             long t0;
-            double step;
             if (rate > 0) {
-                step = 1e9 / rate;
                 t0 = start + (long) (i * step);
-                long due = t0 + (long) ((count - 1) * step), wait = due - System.nanoTime();
+                long due = t0 + (long) ((count - 1) * step), now = System.nanoTime(), wait = due - now;
+                if (now >= cutoff) {
+                    rec.unsent(planned - i, t0, step, now);
+                    break;
+                }
                 if (wait > 0) LockSupport.parkNanos(wait);
                 rec.lag(System.nanoTime() - due);
             } else {
                 t0 = System.nanoTime();
-                step = 0;
                 if (t0 >= stop) break;
             }
             sender.send(i, count, t0, step, rec);
@@ -336,7 +344,7 @@ public class LoadGen {
         final AtomicReference<String> failure = new AtomicReference<>();
         final int recordSize;
         volatile long start = System.nanoTime();
-        long acked, bytes, errors, requests, last, maxLagNs;
+        long acked, bytes, errors, requests, last, maxLagNs, unsent;
         String firstError;
         long winRecords, winBytes, winMaxUs, winStart = System.nanoTime();
 
@@ -354,6 +362,16 @@ public class LoadGen {
             winRecords += count;
             winBytes += (long) count * recordSize;
             last = now;
+        }
+
+        /** ``count`` records not sent by ``now`` (the run fell behind): record j was due at
+         * t0 + j * step; its wait so far enters the histogram as a lower bound of its latency. */
+        synchronized void unsent(long count, long t0, double step, long now) {
+            for (long j = 0; j < count; j++) {
+                long us = Math.max(0, (now - t0 - (long) (j * step)) / 1000);
+                latency.recordValue(Math.min(us, MAX_US));
+            }
+            unsent += count;
         }
 
         synchronized void fail(int count, String why) {

@@ -85,11 +85,12 @@ class _Producer(_LoadGen):
 class NativeProducerLoadService(_Producer):
     """Each worker produces records of ``record_size`` random bytes to ``topic`` with a
     KafkaProducer (``settings``: producer configs such as acks, batch.size, linger.ms): at
-    ``rate`` records/s for ``seconds`` (``rate * seconds`` records, however long they take), or
-    as fast as it can for ``seconds`` when ``rate`` is None; after ``warmup_s`` seconds of the
-    same load, unmeasured.
+    ``rate`` records/s for ``seconds`` (``rate * seconds`` records; a run that falls behind
+    stops sending at ``2 * seconds`` and counts the rest as ``records_unsent``, their wait so far
+    in the latencies as a lower bound), or as fast as it can for ``seconds`` when ``rate`` is
+    None; after ``warmup_s`` seconds of the same load, unmeasured.
 
-    ``results[i]``: path, target_records_per_sec, records, records_sent, errors, elapsed_s,
+    ``results[i]``: path, target_records_per_sec, records, records_sent, records_unsent, errors, elapsed_s,
     records_per_sec, mbps, total_mb, latency_avg/50th/95th/99th/999th/max_ms (per record, from its
     due time to its acknowledgement), schedule_lag_max_ms. ``stats``: every 5 s.
     """

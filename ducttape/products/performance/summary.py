@@ -8,7 +8,8 @@ from typing import Iterable
 
 PATHS = ("native", "rest")
 UNITS = MappingProxyType({
-    "target_records_per_sec": "records/s", "records": "records", "records_per_sec": "records/s",
+    "target_records_per_sec": "records/s", "records": "records", "records_unsent": "records",
+    "records_per_sec": "records/s",
     "mbps": "MB/s", "total_mb": "MB", "latency_avg_ms": "ms", "latency_50th_ms": "ms",
     "latency_95th_ms": "ms", "latency_99th_ms": "ms", "latency_999th_ms": "ms",
     "latency_max_ms": "ms"})
