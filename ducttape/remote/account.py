@@ -391,14 +391,13 @@ def check_http_target(form: str, port: object, path: object) -> None:
         if isinstance(path, str) and path.startswith("/"):
             return
         raise TypeError(f"wait_for_http: path {path!r} is the part of the URL after the port, "
-                        f"starting with '/': {form}")
+                        f"starting with '/': call {form}")
     hint = ""
     if isinstance(port, str) and "://" in port:
         parts = urlsplit(port)
         if parts.port:
-            hint = (f" (for {port}: wait_for_http({parts.port}, path={parts.path or '/'!r}), "
-                    f"the host being the node's address)")
-    raise TypeError(f"wait_for_http takes a port number, not {port!r}: {form}{hint}")
+            hint = f", here wait_for_http({parts.port}, path=\"{parts.path or '/'}\")"
+    raise TypeError(f"wait_for_http takes a port number, not {port!r}: call {form}{hint}")
 
 
 def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:

@@ -32,7 +32,7 @@ def test_a_url_given_to_the_accounts_wait_for_http_names_the_call(cluster):
         node.account.wait_for_http(f"http://{node.address}:8765/health", timeout=5)
     text = one_line(exc)
     assert "takes a port number" in text and ACCOUNT_FORM in text, text
-    assert "wait_for_http(8765, path='/health')" in text, text  # the URL taken apart
+    assert 'here wait_for_http(8765, path="/health")' in text, text  # the URL taken apart
 
 
 def test_a_url_given_as_the_path_names_the_call(cluster):
@@ -67,9 +67,9 @@ def test_the_right_calls_still_work(cluster, tmp_path):
     """The checks let the documented forms through: a port as a number (or digits) and a path."""
     node = cluster.nodes[1]
     pid_file, log_file = str(tmp_path / "http.pid"), str(tmp_path / "http.log")
+    monitor = node.account.monitor_log(log_file)  # before the spawn: its first line counts
     node.account.spawn(f"python3 -u -m http.server 0 --bind {node.address}", pid_file, log_file)
     try:
-        monitor = node.account.monitor_log(log_file)
         line = monitor.wait_until(r"Serving HTTP on \S+ port \d+", timeout=30)
         port = int(line.split(" port ")[1].split()[0])
         assert node.account.wait_for_http(port, "/", timeout=30) == 200
