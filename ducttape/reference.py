@@ -26,8 +26,9 @@ PACKAGES = ("ducttape.cluster", "ducttape.remote", "ducttape.services", "ducttap
 
 
 def build_reference(output: Path = OUTPUT) -> list[str]:
-    """Render ``PACKAGES`` with pdoc into ``output`` (emptied first); return pdoc's warnings, one
-    line each (empty: the reference is complete)."""
+    """Render ``PACKAGES`` with pdoc into ``output`` (emptied first); return the warnings of pdoc
+    and of ducttape's own modules, one line each (empty: the reference is complete). Warnings
+    that other libraries give while they are imported are not the reference's."""
     import pdoc
     import pdoc.render
 
@@ -39,8 +40,10 @@ def build_reference(output: Path = OUTPUT) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pdoc.pdoc(*PACKAGES, output_directory=output)
-    return [f"{w.category.__name__}: {str(w.message).splitlines()[0]} ({os.path.relpath(w.filename, REPO)}:{w.lineno})"
-            for w in caught]
+    ours = (str(Path(pdoc.__file__).parent), str(REPO / "ducttape"))
+    return [f"{w.category.__name__}: {str(w.message).splitlines()[0]} "
+            f"({os.path.relpath(w.filename, REPO)}:{w.lineno})"
+            for w in caught if str(Path(w.filename).resolve()).startswith(ours)]
 
 
 @task(help={"output": f"folder for the HTML files (default {OUTPUT.relative_to(REPO)}/, replaced)"})

@@ -130,7 +130,8 @@ def test_every_public_name_is_in_the_reference_with_a_docstring(reference):
 
 
 def test_a_failing_render_fails_invoke_docs(tmp_path):
-    """The warning check is real: a module pdoc cannot import makes `invoke docs` exit non-zero."""
+    """The warning check is real: pdoc's warning about a module it cannot import is reported
+    (and `invoke docs` exits 1 on any reported warning)."""
     from ducttape import reference as ref
     saved = ref.PACKAGES
     ref.PACKAGES = saved + ("ducttape.no_such_module",)
