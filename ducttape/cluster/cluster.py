@@ -40,6 +40,7 @@ class Cluster:
 
     @property
     def num_available(self) -> int:
+        """How many nodes are free (not handed out by ``request``)."""
         with self._lock:
             return len(self._free)
 

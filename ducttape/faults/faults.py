@@ -55,9 +55,11 @@ class Fault:
 
     @property
     def targets(self) -> list[str]:
+        """The names of the nodes the fault changes (as the history records them)."""
         return [n.name for n in self.nodes]
 
     def describe(self) -> str:
+        """The fault in a few words, e.g. ``partition node1 | node2, node3`` (logs, history)."""
         return f"{self.kind} {', '.join(self.targets)}"
 
     def undo(self) -> dict[str, list[str]]:
@@ -80,9 +82,12 @@ class Fault:
                     "work there): run the test with --cluster vagrant")
 
     def start(self, cluster: Cluster) -> None:
+        """Put the fault in place on its nodes of ``cluster`` (call ``FaultSet.start``, which
+        checks and records it, rather than this)."""
         raise NotImplementedError
 
     def heal(self) -> None:
+        """Undo the fault (call ``FaultSet.heal``, which records it, rather than this)."""
         raise NotImplementedError
 
     def clean(self) -> None:
@@ -492,25 +497,34 @@ class FaultSet:
     # the methods a test calls most
 
     def partition(self, groups: Sequence[Sequence[Node]]) -> Fault:
+        """Start a ``Partition``: nodes of different ``groups`` cannot reach each other."""
         return self.start(Partition(groups))
 
     def isolate(self, node: Node) -> Fault:
+        """Start an ``Isolate``: ``node`` cut off from every other node of the test."""
         return self.start(Isolate(node))
 
     def loss(self, node: Node, percent: float) -> Fault:
+        """Start a ``Loss``: ``node`` drops ``percent`` % of what it sends to the other nodes."""
         return self.start(Loss(node, percent))
 
     def bandwidth(self, node: Node, rate: str) -> Fault:
+        """Start a ``Bandwidth`` limit: ``node`` sends at most ``rate`` (``1mbit``, ``500kbit``)."""
         return self.start(Bandwidth(node, rate))
 
     def delay(self, node: Node, ms: float, jitter_ms: float = 0.0, ports: Sequence[int] = (),
               method: str = "auto") -> Fault:
+        """Start a ``Delay``: connections with ``node`` (on ``ports``, default all) gain ``ms``
+        (± ``jitter_ms``) of round trip; ``method`` ``netem``, ``toxiproxy`` or ``auto``."""
         return self.start(Delay(node, ms, jitter_ms, ports, method))
 
     def pause(self, service: "Service", node: Node) -> Fault:
+        """Start a ``Pause``: ``service``'s processes on ``node`` get SIGSTOP (SIGCONT on heal)."""
         return self.start(Pause(service, node))
 
     def kill(self, service: "Service", node: Node, restart: bool = True) -> Fault:
+        """Start a ``Kill``: ``service``'s processes on ``node`` get SIGKILL; healing starts the
+        service there again unless ``restart=False``."""
         return self.start(Kill(service, node, restart))
 
     def _finish(self, fault: Fault, how, why: str) -> None:

@@ -52,6 +52,8 @@ class History:
         self._file = open(path, "a", buffering=1) if path else None
 
     def add(self, record: dict) -> dict:
+        """Append ``record`` (stamped with ``time`` now unless it has one) and write it
+        through; return the record as stored."""
         record = {"time": record.get("time") or time.time(),
                   **{k: v for k, v in record.items() if k != "time"}}
         with self._lock:
@@ -99,6 +101,7 @@ class History:
         return min(times), max(times)
 
     def close(self) -> None:
+        """Close the file; the records stay readable in memory."""
         with self._lock:
             if self._file:
                 self._file.close()

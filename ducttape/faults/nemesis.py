@@ -35,10 +35,12 @@ class Nemesis:
         self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
 
     def start(self) -> "Nemesis":
+        """Start the schedule in its thread; return the nemesis."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """End the schedule early, heal the fault in place, and raise what went wrong in it."""
         self._stop.set()
         self.join()
 

@@ -61,6 +61,7 @@ class VerifiableProducerService(_JsonEvents):
         self.last_errors: list[str] = []
 
     def num_acked(self) -> int:
+        """How many records the brokers have acknowledged so far."""
         with self.lock:
             return len(self.acked)
 

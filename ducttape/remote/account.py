@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from typing import Callable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from invoke import Context
 from invoke.exceptions import CommandTimedOut
@@ -46,8 +47,11 @@ that should answer has exited)."""
 class RemoteAccount:
     """Commands, files and processes on one node.
 
-    Every call takes a ``timeout`` (seconds) and raises instead of hanging. Output is hidden and
-    logged at DEBUG. Failing commands raise ``RemoteCommandError`` unless ``allow_fail=True``.
+    Every call takes a ``timeout`` (seconds) and raises instead of hanging: a command's
+    ``timeout=None`` means ``DEFAULT_TIMEOUT`` (300 s), after which the command is stopped and
+    ``RemoteCommandError`` ("timed out after 300s") is raised; the ``wait_for_*`` helpers default
+    to 60 s and raise ``ducttape.errors.TimeoutError``. Output is hidden and logged at DEBUG.
+    Failing commands raise ``RemoteCommandError`` unless ``allow_fail=True``.
     """
 
     def __init__(self, name: str, ctx: Context, address: str):
@@ -67,7 +71,9 @@ class RemoteAccount:
     # -- commands -------------------------------------------------------------------------------
 
     def run(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> Result:
-        """Run ``cmd`` in a shell on the node and return its invoke ``Result``."""
+        """Run ``cmd`` in a shell on the node and return its invoke ``Result`` (``.stdout``,
+        ``.stderr``, ``.exited``); stopped after ``timeout`` seconds (None: ``DEFAULT_TIMEOUT``,
+        300 s)."""
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s", self.name, cmd)
         try:
@@ -124,9 +130,11 @@ class RemoteAccount:
     # -- files ----------------------------------------------------------------------------------
 
     def mkdirs(self, path: str, timeout: float | None = None) -> None:
+        """Create directory ``path`` and its parents on the node (``mkdir -p``)."""
         self.run(f"mkdir -p {q(path)}", timeout=timeout)
 
     def exists(self, path: str, timeout: float | None = None) -> bool:
+        """Whether ``path`` exists on the node."""
         return self.run(f"test -e {q(path)}", allow_fail=True, timeout=timeout).exited == 0
 
     def remove(self, path: str, timeout: float | None = None) -> None:
@@ -138,6 +146,7 @@ class RemoteAccount:
         raise NotImplementedError
 
     def read_file(self, path: str) -> str:
+        """The text of file ``path`` on the node."""
         return self.ssh_output(f"cat {q(path)}")
 
     def copy_to(self, local_path: str, remote_path: str) -> None:
@@ -150,13 +159,23 @@ class RemoteAccount:
 
     # -- processes ------------------------------------------------------------------------------
 
-    def spawn(self, cmd: str, pid_file: str, log_file: str, cwd: str | None = None,
-              env: Mapping[str, str] | None = None, timeout: float | None = None) -> int:
+    def spawn(self, cmd: str, pid_file: str | None = None, log_file: str | None = None,
+              cwd: str | None = None, env: Mapping[str, str] | None = None,
+              timeout: float | None = None) -> int:
         """Start ``cmd`` detached in its own session; return its pid.
 
         stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the process group id, so the whole
         tree can be signalled) is written to ``pid_file``. The call returns at once.
+
+        Both files are required: the account has no folder of its own to put them in. In a
+        Service, ``self.spawn(node, cmd)`` passes the service's ``self.pid_file(node)`` and
+        ``self.path(node, "service.log")``, where ``stop``, ``clean`` and the log collection
+        find them.
         """
+        if not pid_file or not log_file:
+            raise TypeError(f"spawn({cmd!r}) needs a pid file and a log file: call "
+                            "node.account.spawn(cmd, pid_file, log_file), or in a Service "
+                            "self.spawn(node, cmd), which keeps both in the service's folder")
         exports = "".join(f"export {k}={q(str(v))}; " for k, v in (env or {}).items())
         dirs = {p.rsplit("/", 1)[0] for p in (pid_file, log_file) if "/" in p}
         script = (f"mkdir -p {' '.join(q(d) for d in sorted(dirs))} || exit 1; "
@@ -254,6 +273,7 @@ class RemoteAccount:
         With ``owner`` (a pid file as ``spawn`` writes), an answer counts only once a process of
         that session listens on ``port``. ``guard`` as in ``poll``.
         """
+        check_http_target("node.account.wait_for_http(port, path=\"/\", timeout=60.0)", port, path)
         url = f"http://{address or self.address}:{int(port)}{path}"
         cmd = f"curl -s -o /dev/null --max-time 5 -w '%{{http_code}}' {q(url)}"
         last = "no answer"
@@ -362,6 +382,22 @@ def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = ""
     if killed_by is None:
         return RemoteCommandError(host, cmd, exited, stderr, stdout)
     return RemoteCommandError(host, cmd, None, stderr, stdout, signal=killed_by)
+
+
+def check_http_target(form: str, port: object, path: object) -> None:
+    """Raise TypeError, one line naming ``form`` (the right call), unless ``port`` is a port
+    number and ``path`` a URL path; a URL given instead is taken apart in the message."""
+    if isinstance(port, int) and not isinstance(port, bool) or isinstance(port, str) and port.isdigit():
+        if isinstance(path, str) and path.startswith("/"):
+            return
+        raise TypeError(f"wait_for_http: path {path!r} is the part of the URL after the port, "
+                        f"starting with '/': call {form}")
+    hint = ""
+    if isinstance(port, str) and "://" in port:
+        parts = urlsplit(port)
+        if parts.port:
+            hint = f", here wait_for_http({parts.port}, path=\"{parts.path or '/'}\")"
+    raise TypeError(f"wait_for_http takes a port number, not {port!r}: call {form}{hint}")
 
 
 def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:

@@ -26,6 +26,7 @@ class RemoteCommandError(Exception):
         super().__init__(self._message())
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
+        """The last ``lines`` lines of the command's stderr."""
         return "\n".join(self.stderr.rstrip().splitlines()[-lines:])
 
     def _outcome(self) -> str:

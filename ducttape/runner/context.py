@@ -66,6 +66,7 @@ class TestContext:
         _active = self
 
     def deactivate(self) -> None:
+        """Stop being the context new services register with (if it still is)."""
         global _active
         if _active is self:
             _active = None
@@ -79,10 +80,12 @@ class TestContext:
         return f"{type(service).__name__}-{n}"
 
     def started(self, service: "Service") -> None:
+        """Told by ``service`` when it has taken its nodes (passed on to the runner)."""
         if self._record:
             self._record("started", service.state())
 
     def stopped(self, service: "Service") -> None:
+        """Told by ``service`` when it has given its nodes back (passed on to the runner)."""
         if self._record:
             self._record("stopped", service.service_id)
 

@@ -21,11 +21,13 @@ from typing import Callable, Mapping, TypeVar
 from ducttape.cluster import Cluster, Node
 from ducttape.errors import TimeoutError
 from ducttape.parallel import parallel_map
-from ducttape.remote.account import Guard, LogMonitor, poll
+from ducttape.remote.account import Guard, LogMonitor, check_http_target, poll
 from ducttape.runner import context as test_context
 
 DEFAULT_WAIT_TIMEOUT = 600.0
+"""Seconds ``Service.wait``, ``Service.run`` and ``run_parallel`` wait for the work to finish."""
 STOP_TIMEOUT = 30.0
+"""Seconds a process gets to end on SIGTERM in ``stop_node`` before it gets SIGKILL."""
 TAIL_LINES = 12
 """Lines of a service's log quoted in the message of a failed start."""
 _STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)")
@@ -155,9 +157,11 @@ class Service:
         return posixpath.join(node.scratch, self.service_id)
 
     def path(self, node: Node, *parts: str) -> str:
+        """A path in this service's folder on ``node``: ``path(node, "service.log")``."""
         return posixpath.join(self.workdir(node), *parts)
 
     def pid_file(self, node: Node) -> str:
+        """Where ``spawn`` records the pid of the service's process on ``node``."""
         return self.path(node, "service.pid")
 
     def log_files(self, node: Node) -> dict[str, str]:
@@ -173,14 +177,21 @@ class Service:
 
     def spawn(self, node: Node, cmd: str, cwd: str | None = None,
               env: Mapping[str, str] | None = None) -> int:
-        """Start ``cmd`` on ``node`` in the background, output to the ``output`` log; return pid."""
+        """Start ``cmd`` on ``node`` in the background; return its pid at once.
+
+        Its stdout and stderr go to the ``output`` log, ``self.path(node, "service.log")`` (the
+        runner collects it into the test's results); its pid to ``self.pid_file(node)``, which
+        ``stop_node``, ``clean_node``, ``alive`` and ``bounce`` use; it runs in the service's
+        folder ``self.workdir(node)`` unless ``cwd`` says otherwise."""
         return node.account.spawn(cmd, self.pid_file(node), self.path(node, self.logs["output"]),
                                   cwd=cwd or self.workdir(node), env=env)
 
     def pids(self, node: Node) -> list[int]:
+        """The pid of the service's process on ``node`` while it (or its session) runs, else []."""
         return node.account.pids(self.pid_file(node))
 
     def alive(self, node: Node) -> bool:
+        """Whether the service's process on ``node`` runs."""
         return bool(self.pids(node))
 
     # -- waiting for a spawned process, failing fast if it dies -------------------------------
@@ -201,6 +212,11 @@ class Service:
         """Wait for ``http://node.address:port/path`` to answer (``status`` if given) from a
         socket that the service's own process on ``node`` listens on (not another process that
         holds the port), as ``wait_for_log`` waits for a line; return the status."""
+        form = "self.wait_for_http(node, port, path=\"/\", timeout=60.0) in a Service"
+        if not isinstance(node, Node):
+            raise TypeError(f"wait_for_http: the first argument is the node the service runs on, "
+                            f"not {node!r}: {form}")
+        check_http_target(form, port, path)
         return self._watch(node, f"waiting for HTTP on port {port}",
                            lambda guard: node.account.wait_for_http(
                                port, path, timeout, address=node.address, status=status,

@@ -42,6 +42,7 @@ class _LoadGen(ToolService):
         self.topic = topic
 
     def loadgen_args(self, idx: int) -> list[object]:
+        """LoadGen's arguments after its mode for worker ``idx`` (1-based)."""
         raise NotImplementedError
 
     def _worker(self, idx, node):
