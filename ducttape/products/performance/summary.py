@@ -33,19 +33,27 @@ def summarize(runs: list[dict], keys: Iterable[str] = UNITS) -> dict:
 
 def plot_latency(path: str, data: dict, title: str) -> None:
     """Latency percentiles against the achieved rate at each offered load (joined in the order of
-    the offered loads), both paths, with each path's maximum throughput as a vertical line; saved
-    as a PNG at ``path``."""
+    the offered loads), both paths, with each path's maximum throughput as a vertical line; both
+    axes logarithmic (the paths' rates may differ a hundredfold). A load a path fell behind is
+    drawn hollow: its latencies are lower bounds. Saved as a PNG at ``path``."""
     fig, ax = _figure(1)
+    behind_drawn = False
     for name in PATHS:
         points = sorted(data[name]["at_rate"], key=lambda e: e["target_records_per_sec"]["value"])
         x = [e["records_per_sec"]["value"] for e in points]
+        behind = [e["range"].get("records_unsent", [0, 0])[1] > 0 for e in points]
         for key, label, style in PERCENTILES:
-            ax.plot(x, [e[key]["value"] for e in points], style, marker="o", color=COLORS[name],
-                    label=f"{name} {label}")
+            y = [e[key]["value"] for e in points]
+            ax.plot(x, y, style, marker="o", color=COLORS[name], label=f"{name} {label}")
+            lower = [(a, b) for a, b, fell in zip(x, y, behind) if fell]
+            if lower:
+                ax.plot(*zip(*lower), "o", markerfacecolor="white", color=COLORS[name],
+                        label=None if behind_drawn else "fell behind: at least this")
+                behind_drawn = True
         ax.axvline(data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4,
                    label=f"{name} max throughput")
     ax.set(xlabel="achieved records/s (at offered loads)", ylabel="latency per record, ms",
-           yscale="log")
+           xscale="log", yscale="log")
     ax.set_title(title, fontsize="medium")
     _save(fig, ax, path)
 
