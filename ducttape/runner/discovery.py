@@ -18,6 +18,8 @@ from ducttape.runner.test import Test
 SCENARIO_PACKAGE = "ducttape.tests"
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
 NOT_SCENARIOS = {"__init__", "test"}  # test.py holds the scenario base classes
+_UNSAFE_IN_FOLDER = re.compile(r"[^\w.,=\[\]+-]")
+"""Characters a test's results folder name replaces with _."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class TestSpec:
     @property
     def folder(self) -> str:
         name = f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
-        return re.sub(r"[^\w.,=\[\]+-]", "_", name)
+        return _UNSAFE_IN_FOLDER.sub("_", name)
 
 
 def scenario_names() -> list[str]:
