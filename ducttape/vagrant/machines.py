@@ -139,6 +139,30 @@ class Machines:
             self.echo(f"node image {name} is {state}: building it")
             node_image.build_image(self.root, name, echo=self.echo)
 
+    def ensure_network(self):
+        """Create the workers' docker network under the name Vagrant gives it, if missing.
+
+        Vagrant would create it while it brings up the machines in parallel, and with seven at
+        once some machines' `docker network connect --ip` failed ("user specified IP address is
+        supported only ... user configured subnets"). Made here, every machine finds it and only
+        connects to it; `vagrant destroy` removes it as before."""
+        subnet = str(ipaddress.ip_network(self.layout()["network"], strict=False))
+        name = f"vagrant_network_{subnet}"
+        found = subprocess.run(["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}"
+                                "{{.Subnet}} {{end}}", name], capture_output=True, text=True,
+                               timeout=30)
+        if found.returncode == 0:
+            if subnet not in found.stdout.split():
+                raise ClusterError(f"docker network {name} exists without the subnet {subnet}: "
+                                   f"remove it with `docker network rm {name}`")
+            return
+        try:
+            run(["docker", "network", "create", "--subnet", subnet, name], timeout=60,
+                what=f"docker network create {name}")
+        except ClusterError as err:
+            raise ClusterError(f"{err}; if another network holds {subnet}, set another `subnet` "
+                               f"in {self.root / 'Vagrantfile.local'}") from None
+
     # --- vagrant commands --------------------------------------------------------------------
 
     def status(self):
