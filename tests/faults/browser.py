@@ -39,7 +39,7 @@ class Chromium:
             stderr=subprocess.DEVNULL)
         os.close(commands_r)
         os.close(answers_w)
-        self._next_id, self._buffer = 0, b""
+        self._next_id, self._buffer, self._backlog = 0, b"", []
         try:
             target = self.send("Target.createTarget", url="about:blank")["targetId"]
             self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
@@ -70,6 +70,7 @@ class Chromium:
 
     def open(self, url: str) -> None:
         """Load ``url`` and wait for its load event (images included)."""
+        self._backlog.clear()
         self.send("Page.navigate", session=True, url=url)
         self._wait_for_event("Page.loadEventFired")
 
@@ -107,6 +108,12 @@ class Chromium:
         return self._receive(lambda m: m.get("method") == name, name)
 
     def _receive(self, wanted, what: str) -> dict:
+        """The first message ``wanted`` accepts; the others wait in a backlog for later calls
+        (an event may come before the answer to the command that caused it)."""
+        for message in self._backlog:
+            if wanted(message):
+                self._backlog.remove(message)
+                return message
         deadline = time.monotonic() + self.timeout
         while True:
             while b"\0" in self._buffer:
@@ -114,6 +121,8 @@ class Chromium:
                 message = json.loads(raw)
                 if wanted(message):
                     return message
+                if "method" in message:  # an event; answers to earlier commands are not waited for
+                    self._backlog.append(message)
             left = deadline - time.monotonic()
             assert left > 0, f"Chromium did not answer {what} within {self.timeout:g} s"
             ready, _, _ = select.select([self._answers], [], [], left)
