@@ -13,6 +13,8 @@ from ducttape.faults.history import FAIL, INFO, OK, History  # noqa: E402
 
 COLORS = {OK: "tab:blue", FAIL: "tab:red", INFO: "tab:orange"}
 FAULT_COLORS = ["tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown"]
+FAULT_ALPHA = 0.18
+"""Opacity of a fault's shading (the i-th fault in FAULT_COLORS[i % 5])."""
 
 
 def plot_history(history: History, path: str, title: str, f: str | None = None) -> str:
@@ -48,7 +50,7 @@ def plot_history(history: History, path: str, title: str, f: str | None = None) 
         color = FAULT_COLORS[i % len(FAULT_COLORS)]
         end = (fault.end or last) - origin
         for ax in (rate_ax, latency_ax):
-            ax.axvspan(fault.start - origin, end, color=color, alpha=0.18, linewidth=0)
+            ax.axvspan(fault.start - origin, end, color=color, alpha=FAULT_ALPHA, linewidth=0)
         rate_ax.text(fault.start - origin, 1.01, fault.label, transform=rate_ax.get_xaxis_transform(),
                      fontsize=8, color=color, va="bottom")
     rate_ax.set_title(title, pad=16)

@@ -110,6 +110,12 @@ class Machines:
                 raise ConfigError(f"subnet {layout['network']} is outside {ALLOWED_NETWORK}: set "
                                   "`subnet` in Vagrantfile.local to e.g. \"198.18.0\"")
             self._check_no_stale_containers(layout)
+            name, subnet = network_name(layout)
+            subnets = network_subnets(name)
+            if subnets is not None and subnet not in subnets:
+                raise ClusterError(f"docker network {name} is in the way: it has subnet(s) "
+                                   f"{', '.join(subnets) or 'none'}, not {subnet}; remove it with "
+                                   f"`docker network rm {name}`")
             not_created = {s.name for s in statuses if s.state == "not_created"}
             for worker in layout["workers"]:
                 if worker["name"] in not_created:
@@ -138,6 +144,22 @@ class Machines:
         if state != "current":
             self.echo(f"node image {name} is {state}: building it")
             node_image.build_image(self.root, name, echo=self.echo)
+
+    def ensure_network(self):
+        """Create the workers' docker network (under the name Vagrant gives it) if missing.
+
+        Vagrant would create it while it brings up the machines in parallel, and with seven at
+        once some machines' `docker network connect --ip` failed ("user specified IP address is
+        supported only ... user configured subnets"). Made here, every machine finds it and only
+        connects to it; `vagrant destroy` removes it as before."""
+        name, subnet = network_name(self.layout())
+        if network_subnets(name) is None:
+            try:
+                run(["docker", "network", "create", "--subnet", subnet, name], timeout=60,
+                    what=f"docker network create {name}")
+            except ClusterError as err:
+                raise ClusterError(f"{err}; if another docker network holds {subnet}, set another "
+                                   f"`subnet` in {self.root / 'Vagrantfile.local'}") from None
 
     # --- vagrant commands --------------------------------------------------------------------
 
@@ -219,6 +241,23 @@ class Machines:
     def _log(self, text):
         with open(self.log_path, "a") as log:
             log.write(text)
+
+
+def network_name(layout):
+    """The name Vagrant gives the workers' docker network, and its subnet."""
+    subnet = str(ipaddress.ip_network(layout["network"], strict=False))
+    return f"vagrant_network_{subnet}", subnet
+
+
+def network_subnets(name):
+    """The subnets of docker network ``name``, or None if there is no such network."""
+    try:
+        found = subprocess.run(["docker", "network", "inspect", "--format",
+                                "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name],
+                               capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"docker network inspect {name}: no answer within 30 s") from None
+    return found.stdout.split() if found.returncode == 0 else None
 
 
 def created_provider(root):

@@ -78,6 +78,7 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
         machines.check_can_come_up(statuses)
         if machines.provider == "docker":
             machines.ensure_image()
+            machines.ensure_network()
         print(f"up: {len(statuses)} workers on {machines.provider}")
         machines.up()
         if machines.provider == "docker" and any(s.state != "not_created" for s in statuses):

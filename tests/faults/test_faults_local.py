@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+from PIL import Image
 
 from ducttape.cluster.localhost import LocalhostCluster
 from ducttape.errors import ConfigError, TimeoutError
@@ -17,6 +18,7 @@ from ducttape.faults import (INFO, OK, Bandwidth, Delay, FaultSet, History, Isol
                              Partition, Pause, checkers)
 from ducttape.faults.plots import plot_history
 from ducttape.remote.account import poll
+from plot_pixels import check_fault_shading, plot_area
 from support import run_cli
 
 SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios", "fault_teardown.py")
@@ -227,3 +229,12 @@ def test_plot_shows_rates_latency_and_the_fault(tmp_path):
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     assert (width, height) == (1100, 650)
+    # the fault from 10 s to 20 s of the 30 s axis: a band a third of the plot area wide
+    [(label, first, width)] = check_fault_shading(Image.open(path), history, "send")
+    left, right = plot_area(Image.open(path))
+    assert label == "partition worker1" and abs(width - (right - left) / 3) <= 3, (first, width)
+    # the check reads the band from the pixels: a fault 5 s later than the one drawn fails it
+    moved = History()
+    moved.records = [{**r, "time": r["time"] + 5} if r["type"] == "fault" else r for r in history.records]
+    with pytest.raises(AssertionError, match="partition worker1: shaded from x="):
+        check_fault_shading(Image.open(path), moved, "send")

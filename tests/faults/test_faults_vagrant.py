@@ -1,16 +1,22 @@
 """Faults on docker workers, verified by their effect, and the fault scenarios on the same
-cluster: one 7-worker cluster of its own (random names, a 198.19.x subnet) for the module.
+cluster: one 7-worker cluster of its own (random names, a 198.19.x subnet) for the module,
+brought up with one `invoke cluster.up` from nothing.
 
 Each fault is checked with probes run on the workers (probes.py): TCP across a partition fails
 and within a side succeeds, and both work again after healing with none of our rules left; the
 delay adds the asked-for round-trip time; loss(30) drops about that share of connection
-attempts; pause and kill act on a real process. Then the scenarios kafka_partition,
-zookeeper_partition and kafka_latency run through `invoke test --cluster vagrant`, and tests
-that fail or hang mid-fault leave no rule, proxy or paused process behind.
+attempts; bandwidth(8mbit) lets a stream through at about that rate; pause and kill act on a
+real process. Tests that fail or hang mid-fault leave no rule, proxy or paused process behind.
+Then the scenarios kafka_partition, zookeeper_partition and kafka_latency run through
+`invoke test --cluster vagrant`, and each session's report.html is opened in headless Chromium:
+the test's section names its faults and shows its plot, drawn at full size with the faults
+shaded where they were.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import shutil
 import subprocess
@@ -18,15 +24,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from ducttape.cluster import Cluster
 from ducttape.errors import ConfigError
 from ducttape.faults import Delay, FaultSet, History, net, proxy
 from ducttape.services import Service
-from probes import connect_failures, connects, http_round_trips, median
+from browser import Chromium
+from plot_pixels import check_fault_shading
+from probes import connect_failures, connects, http_round_trips, median, throughput
 from test_faults_local import SCENARIO, advances, counter_service, stays
-from vagrant_copy import make_copy, remove_copy
+from vagrant_copy import docker, make_copy, remove_copy
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.kafka]
 
@@ -34,6 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 WORKERS = 7
 BUILDS = ["kafka", "zookeeper"]
 PROBE_PORT = 18474
+BYTE_PORT = 18475
+SOURCE_BYTES = 5_000_000  # 5 s at 8 Mbit/s
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +54,10 @@ def copy(tmp_path_factory):
     pushed to the workers; destroyed afterwards."""
     copy = make_copy(tmp_path_factory.mktemp("faults") / "repo")
     try:
+        debs = REPO / "vagrant" / "image" / "debs"
+        if debs.is_dir():  # Debian packages this checkout's node image was made of: debootstrap
+            # checks them against the mirror's index and fetches only what changed
+            shutil.copytree(debs, copy.root / "vagrant" / "image" / "debs")
         build = subprocess.run([sys.executable, "-m", "invoke", "build", *[f"--only={p}" for p in BUILDS]],
                                cwd=REPO, capture_output=True, text=True, timeout=1800)
         assert build.returncode == 0, build.stdout + build.stderr
@@ -51,14 +67,14 @@ def copy(tmp_path_factory):
         for project in [*BUILDS, "toxiproxy"]:
             shutil.copytree(REPO / "build" / project, copy.root / "build" / project, symlinks=True)
         shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
-        # One worker first: it creates the docker network with its subnet. Seven machines
-        # brought up at once race to create it, and the losers' `docker network connect --ip`
-        # then fails ("user specified IP address is supported only ... user configured subnets").
-        copy.write_local(num_workers=1)
-        ok(copy.invoke("cluster.image", timeout=900))
-        ok(copy.invoke("cluster.up", timeout=900))
         copy.write_local(num_workers=WORKERS)
-        ok(copy.invoke("cluster.up", timeout=900))  # pushes build/ to the workers too
+        ok(copy.invoke("cluster.image", timeout=900))
+        # all 7 at once, from nothing: cluster.up makes the docker network before `vagrant up`
+        # (Vagrant making it while it brings machines up in parallel raced)
+        started = time.monotonic()
+        copy.up = copy.invoke("cluster.up", timeout=900)  # pushes build/ to the workers too
+        copy.up_seconds = time.monotonic() - started
+        ok(copy.up)
         yield copy
     finally:
         remove_copy(copy)
@@ -74,6 +90,20 @@ def workers(copy):
         yield cluster
     finally:
         cluster.close()
+
+
+def test_seven_workers_come_up_at_once(copy, workers):
+    """The fixture's one `invoke cluster.up` of 7 workers from nothing: all run, each on the
+    cluster's network at its own address."""
+    assert f"up: {WORKERS} workers on docker" in copy.up.stdout, copy.up.stdout
+    assert f"up: {WORKERS} workers running" in copy.up.stdout, copy.up.stdout
+    [network] = json.loads(docker("network", "inspect", copy.network))
+    assert [c["Subnet"] for c in network["IPAM"]["Config"]] == [f"{copy.subnet}.0/24"]
+    attached = sorted(c["IPv4Address"] for c in network["Containers"].values())
+    assert attached == sorted(f"{copy.subnet}.{10 + i}/24" for i in range(1, WORKERS + 1))
+    assert [n.account.ssh_output("hostname", timeout=30).strip() for n in workers.nodes] == \
+        [f"worker{i}" for i in range(1, WORKERS + 1)]
+    print(f"\ncluster.up of {WORKERS} workers from nothing: {copy.up_seconds:.0f} s")
 
 
 def ok(result):
@@ -95,6 +125,18 @@ class ProbeTarget(Service):
         self.spawn(node, f"sh -c 'chmod +x {binary} && exec {binary} -host {node.address} "
                          f"-port {PROBE_PORT}'")
         self.wait_for_http(node, PROBE_PORT, "/version")
+
+
+class ByteSource(Service):
+    """Sends SOURCE_BYTES zero bytes to every connection on BYTE_PORT (ByteSource.java, run as a
+    single-file program by the node's JRE)."""
+
+    def start_node(self, node):
+        program = self.path(node, "ByteSource.java")
+        node.account.copy_to(str(Path(__file__).with_name("ByteSource.java")), program)
+        monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
+        self.spawn(node, f"java {program} {node.address} {BYTE_PORT} {SOURCE_BYTES}")
+        self.wait_for_log(node, monitor, "^listening on", timeout=120)
 
 
 def test_partition_cuts_across_and_heals(workers):
@@ -181,18 +223,38 @@ def test_delay_adds_the_round_trip_time(workers):
     print(f"\ndelay(100 ms): round trip {before:.2f} ms -> {during:.2f} ms -> {after:.2f} ms")
 
 
-def test_bandwidth_is_a_tbf_qdisc_removed_on_heal(workers):
+def test_bandwidth_limits_throughput_to_the_rate(workers):
+    """What a node with bandwidth(node, 8mbit) sends arrives at 85-105 % of the rate (TCP/IP
+    and Ethernet headers take about 4 % of it), and many times faster before and after; the
+    rate is a tbf root qdisc while it lasts, gone after healing."""
     a, b = workers.nodes[:2]
-    faults = FaultSet(Cluster([a, b]))
-    device = net.interface(a)
-    slow = faults.bandwidth(a, "1mbit")
+    cluster = Cluster([a, b])
+    source = ByteSource(cluster, 1)
+    source.start()
+    node, other = source.nodes[0], next(n for n in cluster.nodes if n is not source.nodes[0])
+    faults = FaultSet(cluster)
+    device = net.interface(node)
     try:
-        assert "tbf" in net.qdisc(a, device) and "rate 1Mbit" in net.qdisc(a, device)
-        with pytest.raises(ConfigError, match="already has a slow-link fault"):
-            faults.bandwidth(a, "2mbit")
+        _, before = throughput(other, node, BYTE_PORT)
+        slow = faults.bandwidth(node, "8mbit")
+        try:
+            assert "tbf" in net.qdisc(node, device) and "rate 8Mbit" in net.qdisc(node, device)
+            with pytest.raises(ConfigError, match="already has a slow-link fault"):
+                faults.bandwidth(node, "2mbit")
+            received, during = throughput(other, node, BYTE_PORT)
+        finally:
+            faults.heal(slow)
+        _, after = throughput(other, node, BYTE_PORT)
     finally:
-        faults.heal(slow)
-    assert "tbf" not in net.qdisc(a, device)
+        source.stop()
+    rate = 8e6
+    assert received == SOURCE_BYTES
+    assert 0.85 * rate <= during <= 1.05 * rate, f"{during / 1e6:.2f} Mbit/s through an 8 Mbit/s link"
+    assert before > 5 * rate and after > 5 * rate, f"{before / 1e6:.0f} and {after / 1e6:.0f} Mbit/s " \
+                                                   "without the limit"
+    assert "tbf" not in net.qdisc(node, device)
+    print(f"\nbandwidth(8mbit): {before / 1e6:.0f} Mbit/s -> {during / 1e6:.2f} Mbit/s -> "
+          f"{after / 1e6:.0f} Mbit/s")
 
 
 def test_pause_and_kill_on_a_worker(workers):
@@ -224,20 +286,24 @@ def run_scenario(copy, *args, timeout=1800):
 
 
 def test_failed_and_hung_tests_leave_no_fault_behind(copy, workers):
-    proc, tests, session, _ = run_scenario(copy, f"{SCENARIO}::FailsMidFault", timeout=600)
-    proc2, tests2, session2, _ = run_scenario(copy, f"{SCENARIO}::HangsMidFault", "--timeout", "60",
-                                             timeout=600)
-    assert proc.returncode == 1 and proc2.returncode == 1, proc.stdout + proc2.stdout
-    assert "failing on purpose" in tests[0]["error"] and "timed out after 60s" in tests2[0]["error"]
-    for test, where in ((tests[0], session), (tests2[0], session2)):
-        history = History.load(str(where / test["folder"] / "history.jsonl"))
+    # one session, its tests at once, each on two workers of its own: the hung test's 60 s are
+    # the session's (and fault_teardown's network fault on localhost is a plain one here)
+    proc, tests, session, _ = run_scenario(copy, SCENARIO, "--timeout", "60", "--max-parallel", "3",
+                                           timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    by_class = {t["test_id"].split("::")[1].split(".")[0]: t for t in tests}
+    failed, hung = by_class["FailsMidFault"], by_class["HangsMidFault"]
+    assert "failing on purpose" in failed["error"] and "timed out after 60s" in hung["error"]
+    assert by_class["NetworkFaultOnLocalhost"]["status"] == "PASS", by_class["NetworkFaultOnLocalhost"]
+    for test in (failed, hung):
+        history = History.load(str(session / test["folder"] / "history.jsonl"))
         kinds = sorted(f.fault for f in history.faults())
         assert kinds == ["delay", "partition", "pause"], history.records
     # the failed test's own teardown healed its faults and recorded their ends; the hung test's
     # process was killed, so the runner undid its faults from their reported undo commands
     assert all(f.end is not None for f in History.load(
-        str(session / tests[0]["folder"] / "history.jsonl")).faults())
-    undone = (session2 / "session_log.info").read_text()
+        str(session / failed["folder"] / "history.jsonl")).faults())
+    undone = (session / "session_log.info").read_text()
     assert undone.count("undoing FaultSet-1 on ") >= 3, undone  # partition (2 sides), delay, pause
     assert no_rules_anywhere(workers) == {}
     for node in workers.nodes:
@@ -246,8 +312,13 @@ def test_failed_and_hung_tests_leave_no_fault_behind(copy, workers):
         assert stopped.strip() == "", f"{node.name}: {stopped}"
 
 
-@pytest.mark.parametrize("scenario", ["kafka_partition", "zookeeper_partition", "kafka_latency"])
-def test_fault_scenario(copy, workers, scenario):
+SCENARIOS = {"kafka_partition": "send", "zookeeper_partition": "write", "kafka_latency": "send"}
+"""The fault scenarios and the operations their plot shows."""
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_fault_scenario(copy, workers, scenario, tmp_path):
     proc, tests, session, elapsed = run_scenario(copy, scenario)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [test] = tests
@@ -259,4 +330,39 @@ def test_fault_scenario(copy, workers, scenario):
     assert no_rules_anywhere(workers) == {}
     data = test["data"]
     assert data["durability"]["lost"] == 0
-    print(f"\n{scenario}: {elapsed:.0f} s\n{test.get('summary', '')}")
+    shown = plot_in_report(session, test, history, SCENARIOS[scenario], tmp_path)
+    print(f"\n{scenario}: {elapsed:.0f} s\n{test.get('summary', '')}\nin report.html: {shown}")
+
+
+def plot_in_report(session, test, history, f, tmp_path):
+    """The session's report.html in headless Chromium: the test's section names each fault and
+    shows the test's history.png inline (the same bytes), loaded at its full size and drawn
+    pixel for pixel, each fault shaded where and as long as it lasted (plot_pixels.py). The
+    page and the drawn plot are saved as screenshots in ``tmp_path``."""
+    with Chromium(str(tmp_path / "chromium-profile")) as browser:
+        browser.open((session / "report.html").as_uri())
+        sections = browser.evaluate("""[...document.querySelectorAll('details.test')].map(d => ({
+            id: d.querySelector('summary .id').textContent, open: d.open, text: d.innerText,
+            plots: [...d.querySelectorAll('img.plot')].map(i => ({
+                alt: i.alt, src: i.src, complete: i.complete, width: i.naturalWidth,
+                height: i.naturalHeight, box: {  // the image inside its border
+                    x: i.getBoundingClientRect().x + i.clientLeft, y: i.getBoundingClientRect().y + i.clientTop,
+                    width: i.clientWidth, height: i.clientHeight}}))}))""")
+        [section] = sections
+        assert section["id"] == test["test_id"] and section["open"], section["id"]
+        [plot] = [p for p in section["plots"] if p["alt"] == f"{test['folder']}/history.png"]
+        box = plot["box"]
+        browser.screenshot(str(tmp_path / "report.png"))
+        drawn = Image.open(browser.screenshot(str(tmp_path / "history-plot.png"), clip=box))
+    assert plot["src"].startswith("data:image/png;base64,"), plot["src"][:80]
+    inline = base64.b64decode(plot["src"].split(",", 1)[1], validate=True)
+    assert inline == (session / test["folder"] / "history.png").read_bytes()
+    image = Image.open(io.BytesIO(inline))
+    assert plot["complete"] and (plot["width"], plot["height"]) == image.size and image.size[0] >= 800
+    assert (box["width"], box["height"]) == image.size, f"drawn at {box}, not at its size {image.size}"
+    differ = np.abs(np.asarray(drawn.convert("RGB"), dtype=int) - np.asarray(image.convert("RGB"), dtype=int))
+    assert drawn.size == image.size and (differ.max(axis=2) > 8).mean() < 0.01, \
+        "the plot Chromium drew is not the PNG"
+    for fault in history.faults():
+        assert fault.label in section["text"], f"{fault.label} not named in the report: {section['text']}"
+    return check_fault_shading(drawn, history, f)

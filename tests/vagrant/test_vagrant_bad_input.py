@@ -1,6 +1,7 @@
 """Bad input to `invoke cluster.up`: one clear line, no traceback, non-zero exit, nothing created."""
 
 import os
+import random
 import subprocess
 
 import pytest
@@ -61,6 +62,24 @@ def test_stale_container_in_the_way(vagrant_copy):
     finally:
         docker("rm", "--force", stale, check=False)
         docker("image", "rm", "--force", empty_image, check=False)
+
+
+def test_network_of_that_name_in_the_way(vagrant_copy):
+    """A docker network with the name of the cluster's but another subnet (Vagrant would try
+    to connect the workers to it at addresses outside it)."""
+    vagrant_copy.write_local(num_workers=2)
+    name = vagrant_copy.network
+    for other in random.sample([n for n in range(1, 255) if f"198.19.{n}" != vagrant_copy.subnet], 5):
+        if docker("network", "create", "--subnet", f"198.19.{other}.0/24", name, check=False).returncode == 0:
+            break  # else another cluster holds that subnet: try the next
+    else:
+        pytest.fail("no free 198.19.x subnet for the network in the way")
+    try:
+        one_line_error(vagrant_copy.invoke("cluster.up"), f"docker network {name} is in the way",
+                       f"198.19.{other}.0/24", f"docker network rm {name}")
+        assert vagrant_copy.containers() == []
+    finally:
+        docker("network", "rm", name, check=False)
 
 
 def test_aws_and_another_provider_contradict(vagrant_copy):
