@@ -1,7 +1,12 @@
-"""ducktape.errors: its error types, as ducttape's own (so ``except TimeoutError`` catches the
-timeouts of ducttape's waits too)."""
+"""ducktape.errors: ``DucktapeError`` (a RuntimeError, as in ducktape) and ``TimeoutError``,
+which is also ducttape's TimeoutError."""
 
-from ducttape.errors import DucttapeError as DucktapeError
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError as _DucttapeTimeoutError
 
-__all__ = ["DucktapeError", "TimeoutError"]
+
+class DucktapeError(RuntimeError):
+    pass
+
+
+class TimeoutError(_DucttapeTimeoutError, DucktapeError):  # noqa: A001 - ducktape's name
+    pass

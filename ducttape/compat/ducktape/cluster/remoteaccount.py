@@ -8,16 +8,18 @@ are found by ``ps``/``jcmd`` text, not pid files. Every call has a timeout (duck
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import shlex
 import signal as signals
 import threading
 
-from ducttape.errors import TimeoutError
+from ducttape.compat.ducktape.errors import DucktapeError, TimeoutError
+from ducttape.errors import TimeoutError as _DucttapeTimeoutError
 from ducttape.remote.account import LogMonitor as _LogMonitor
 from ducttape.remote.account import RemoteAccount as _Account
-from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.errors import RemoteCommandError as _DucttapeCommandError
 
 __all__ = ["LogMonitor", "RemoteAccount", "RemoteCommandError", "SSHOutputIter"]
 
@@ -26,6 +28,38 @@ COMMAND_TIMEOUT = 600.0
 STREAM_TIMEOUT = 3 * 3600.0
 """Seconds a streamed command (``ssh_capture``: a consumer or producer for the test's length)
 may take; the runner's test timeout ends it sooner."""
+
+
+class RemoteCommandError(_DucttapeCommandError, DucktapeError):
+    """A command failed on a node: ducttape's error (host, command, exit status, stderr) that is
+    also ducktape's (a RuntimeError with ``cmd``, ``msg`` and ``exit_status``)."""
+
+    @classmethod
+    def of(cls, exc: _DucttapeCommandError) -> "RemoteCommandError":
+        err = cls(exc.host, exc.command, exc.exit_status, exc.stderr, exc.stdout, exc.timeout, exc.signal)
+        err.args = exc.args  # its message (a lost connection says so)
+        return err
+
+    @property
+    def cmd(self) -> str:
+        return self.command
+
+    @property
+    def msg(self) -> str:
+        return self.stderr_tail()
+
+
+def _ducktape_errors(fn):
+    """Raise ducttape's command errors as ducktape's."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RemoteCommandError:
+            raise
+        except _DucttapeCommandError as exc:
+            raise RemoteCommandError.of(exc) from None
+    return call
 
 
 def _combined(cmd: str) -> str:
@@ -57,9 +91,11 @@ class RemoteAccount:
 
     # -- commands -------------------------------------------------------------------------------
 
+    @_ducktape_errors
     def ssh(self, cmd: str, allow_fail: bool = False, timeout_sec: float | None = None) -> int:
         return self.account.ssh(cmd, allow_fail=allow_fail, timeout=timeout_sec or COMMAND_TIMEOUT)
 
+    @_ducktape_errors
     def ssh_output(self, cmd: str, allow_fail: bool = False, combine_stderr: bool = True,
                    timeout_sec: float | None = None) -> bytes:
         """The command's output as bytes (ducktape's type), stderr included by default."""
@@ -67,6 +103,7 @@ class RemoteAccount:
                                       allow_fail=allow_fail, timeout=timeout_sec or COMMAND_TIMEOUT)
         return out.encode()
 
+    @_ducktape_errors
     def ssh_capture(self, cmd: str, allow_fail: bool = False, callback=None,
                     combine_stderr: bool = True, timeout_sec: float | None = None) -> "SSHOutputIter":
         """Start ``cmd`` now and return an iterator over its output lines (newline kept;
@@ -78,12 +115,15 @@ class RemoteAccount:
 
     # -- processes ------------------------------------------------------------------------------
 
+    @_ducktape_errors
     def alive(self, pid) -> bool:
         return self.account.ssh(f"kill -0 {int(pid)}", allow_fail=True, timeout=COMMAND_TIMEOUT) == 0
 
+    @_ducktape_errors
     def signal(self, pid, sig, allow_fail: bool = False) -> None:
         self.account.ssh(f"kill -{int(sig)} {int(pid)}", allow_fail=allow_fail, timeout=COMMAND_TIMEOUT)
 
+    @_ducktape_errors
     def kill_process(self, process_grep_str: str, clean_shutdown: bool = True,
                      allow_fail: bool = False) -> None:
         """Signal every process whose ``ps ax`` line contains ``process_grep_str`` (any case)."""
@@ -91,12 +131,14 @@ class RemoteAccount:
         self._signal_all(self.account.ssh_output(cmd, allow_fail=True, timeout=COMMAND_TIMEOUT),
                          clean_shutdown, allow_fail)
 
+    @_ducktape_errors
     def java_pids(self, match: str) -> list[int]:
         """Pids of the JVMs whose ``jcmd`` line matches the awk pattern ``match``."""
         out = self.account.ssh_output(f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True,
                                       timeout=COMMAND_TIMEOUT)
         return [int(pid) for pid in out.split()]
 
+    @_ducktape_errors
     def kill_java_processes(self, match: str, clean_shutdown: bool = True,
                             allow_fail: bool = False) -> None:
         out = self.account.ssh_output(f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True,
@@ -110,23 +152,29 @@ class RemoteAccount:
 
     # -- files ----------------------------------------------------------------------------------
 
+    @_ducktape_errors
     def create_file(self, path: str, contents: str) -> None:
         self.account.create_file(path, contents)
 
+    @_ducktape_errors
     def copy_to(self, src: str, dest: str) -> None:
         self.account.copy_to(src, dest)
 
+    @_ducktape_errors
     def copy_from(self, src: str, dest: str) -> None:
         self.account.copy_from(src, dest)
 
+    @_ducktape_errors
     def mkdir(self, path: str, mode: int = 0o755) -> None:
         self.account.ssh(f"mkdir {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}",
                          timeout=COMMAND_TIMEOUT)
 
+    @_ducktape_errors
     def mkdirs(self, path: str, mode: int = 0o755) -> None:
         self.account.ssh(f"mkdir -p {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}",
                          timeout=COMMAND_TIMEOUT)
 
+    @_ducktape_errors
     def remove(self, path: str, allow_fail: bool = False) -> None:
         self.account.ssh(f"rm -r{'f' if allow_fail else ''} {path}", allow_fail=allow_fail,
                          timeout=COMMAND_TIMEOUT)
@@ -143,6 +191,7 @@ class RemoteAccount:
     def islink(self, path: str) -> bool:
         return self._test("-L", path)
 
+    @_ducktape_errors
     def _test(self, flag: str, path: str) -> bool:
         return self.account.ssh(f"test {flag} {shlex.quote(path)}", allow_fail=True,
                                 timeout=COMMAND_TIMEOUT) == 0
@@ -173,7 +222,7 @@ class LogMonitor:
                    err_msg: str = "", **_ignored) -> None:
         try:
             self._monitor.wait_until(pattern, timeout_sec)
-        except TimeoutError as exc:
+        except _DucttapeTimeoutError as exc:
             message = err_msg() if callable(err_msg) else err_msg
             raise TimeoutError(f"{message} ({exc})" if message else str(exc)) from None
 
@@ -196,6 +245,8 @@ class SSHOutputIter:
         try:
             for line in lines:
                 self._queue.put(("line", line + "\n"))
+        except _DucttapeCommandError as exc:
+            self._queue.put(("error", exc if isinstance(exc, RemoteCommandError) else RemoteCommandError.of(exc)))
         except BaseException as exc:  # noqa: BLE001 - raised to the reader
             self._queue.put(("error", exc))
         self._queue.put(("end", None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ducttape.errors import TimeoutError
+from ducttape.compat.ducktape.errors import TimeoutError
 
 
 def wait_until(condition, timeout_sec, backoff_sec=0.1, err_msg="", retry_on_exc=False):
