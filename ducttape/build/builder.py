@@ -210,12 +210,7 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, up
     log.write_text("")
     tmp = _new_dir(root, p.name)
     try:
-        (tmp / "pom.xml").write_text(maven.dependency_pom(p.name, p.artifacts))
-        maven.mvn(
-            ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-             "-DincludeScope=runtime", "-DoutputDirectory=libs"],
-            cwd=tmp, log=log,
-        )
+        _resolve(p.name, p.artifacts, tmp, log, update)
         _check_main_classes(p.name, p.main_classes, tmp / "libs")
         if unchanged:  # --update: keep the output unless Maven resolved something else
             change = _jar_changes(dest / "libs", tmp / "libs")
@@ -464,15 +459,21 @@ def _resolve_into(p: GitProject, root: Path, libs: Path, log: Path, update: bool
     (replaced only once Maven succeeded)."""
     tmp = _new_dir(root, p.name)
     try:
-        (tmp / "pom.xml").write_text(maven.dependency_pom(p.name, p.libs))
-        maven.mvn(
-            ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-             "-DincludeScope=runtime", "-DoutputDirectory=libs"],
-            cwd=tmp, log=log,
-        )
+        _resolve(p.name, p.libs, tmp, log, update)
         _swap_in(tmp / "libs", libs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _resolve(name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool) -> None:
+    """Resolve released ``artifacts`` and their runtime dependencies from Maven Central (through
+    ~/.m2; ``update``: ``mvn -U``) into ``folder/libs``."""
+    (folder / "pom.xml").write_text(maven.dependency_pom(name, artifacts))
+    maven.mvn(
+        ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+         "-DincludeScope=runtime", "-DoutputDirectory=libs"],
+        cwd=folder, log=log,
+    )
 
 
 def _new_dir(root: Path, name: str) -> Path:
