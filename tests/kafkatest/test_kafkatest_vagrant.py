@@ -84,8 +84,9 @@ def test_kafkatest_modules_pass_unmodified(copy):
                            "--results-dir", str(results), timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     statuses = {}
-    for session in sorted(p for p in results.iterdir() if p.is_dir() and not p.is_symlink()):
-        with open(session / "report.json") as f:
+    for report in sorted(p for p in results.glob("*/report.json") if not p.parent.is_symlink()):
+        session = report.parent
+        with open(report) as f:
             for test in json.load(f)["tests"]:
                 statuses[test["test_id"]] = test["status"]
                 folder = session / test["folder"]

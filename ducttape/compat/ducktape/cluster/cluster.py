@@ -1,11 +1,14 @@
 """ducktape.cluster.cluster: ``ClusterNode`` and the cluster a ducktape test sees.
 
-A test's ducttape nodes appear as ClusterNodes (``node.account`` with ducktape's calls, and
+A test's ducttape nodes appear as ClusterNodes (``node.account`` with ducktape's calls,
+``hostname`` the node's name where it resolves to the node, as in ducktape, else its address; and
 room for the attributes tests put on nodes, e.g. ``node.version``); the same ducttape node is
 always the same ClusterNode within a test.
 """
 
 from __future__ import annotations
+
+import shlex
 
 from ducttape.cluster import Cluster, Node
 from ducttape.compat.ducktape.cluster.cluster_spec import ClusterSpec
@@ -19,8 +22,8 @@ class ClusterNode:
     def __init__(self, node: Node):
         self.node = node
         self.name = node.name
-        self.account = RemoteAccount(node.account, node.address,
-                                     getattr(node.account, "user", None))
+        self.account = RemoteAccount(node.account, _hostname(node), getattr(node.account, "user", None))
+        self.account.externally_routable_ip = node.address
         self.os = "linux"
 
     @property
@@ -29,6 +32,13 @@ class ClusterNode:
 
     def __repr__(self) -> str:
         return f"<ClusterNode {self.name} ({self.account.hostname})>"
+
+
+def _hostname(node: Node) -> str:
+    """The node's name if it resolves to the node's address on the node itself (vagrant workers:
+    ducktape's services put it in listeners and certificates), else its address."""
+    found = node.account.ssh_output(f"getent hosts {shlex.quote(node.name)}", allow_fail=True, timeout=30)
+    return node.name if node.address in found.split() else node.address
 
 
 class TestCluster:

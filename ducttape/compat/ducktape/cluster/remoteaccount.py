@@ -67,8 +67,8 @@ def _combined(cmd: str) -> str:
 
 
 class RemoteAccount:
-    """ducktape's account API on ``account`` (a ducttape RemoteAccount); ``hostname`` is the
-    address other nodes reach the node at."""
+    """ducktape's account API on ``account`` (a ducttape RemoteAccount); ``hostname`` is how
+    other nodes reach the node."""
 
     def __init__(self, account: _Account, hostname: str, user: str | None = None):
         self.account = account
