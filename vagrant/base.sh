@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Provisions a ducttape worker (run as root by Vagrant's shell provisioner, on every provider).
-# Env: SCRATCH (scratch root), ENABLE_DNS (true/false), WORKERS ("worker1=198.18.0.11 ...").
+# Env: SCRATCH (scratch root), ENABLE_DNS (true/false), WORKERS ("worker1=198.18.0.11 ..."),
+# BUILD_DIR (where the build folder is on the worker; optional).
 # The build/ folder is not handled here: Vagrant rsyncs it to /vagrant/build (see Vagrantfile).
 set -euo pipefail
 
 user="${SUDO_USER:-vagrant}"
 
-# A JRE for Kafka and ZooKeeper, iptables for ducttape.faults; the docker node image has them.
-if ! command -v java >/dev/null || ! command -v iptables >/dev/null; then
-  echo "base.sh: installing openjdk-17-jre-headless, iptables and tools"
+# A JDK for Kafka and ZooKeeper (jcmd and jps for kafkatest), iptables for ducttape.faults; the
+# docker node image has them.
+if ! command -v jcmd >/dev/null || ! command -v iptables >/dev/null; then
+  echo "base.sh: installing openjdk-17-jdk-headless, iptables and tools"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless rsync curl procps iproute2 iptables >/dev/null
+  apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless rsync curl procps iproute2 iptables sudo >/dev/null
+fi
+
+# kafkatest (Kafka's own system tests) runs the Kafka under test from /opt/kafka-dev: the
+# kafka-dev project of the build folder (projects.yaml).
+if [ -n "${BUILD_DIR:-}" ]; then
+  ln -sfn "$BUILD_DIR/kafka-dev" /opt/kafka-dev
 fi
 
 # Scratch space for service files, owned by the login user.

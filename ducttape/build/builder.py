@@ -183,6 +183,8 @@ def _describe(p: Project) -> str:
         return f"released {p.version} ({len(p.artifacts)} artifacts)"
     if isinstance(p, LocalProject):
         return f"local {p.path} (maven)"
+    if p.libs:
+        return f"git {p.ref} (+{len(p.libs)} released)"
     return f"git {p.ref} ({p.goal})"
 
 
@@ -208,12 +210,7 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, up
     log.write_text("")
     tmp = _new_dir(root, p.name)
     try:
-        (tmp / "pom.xml").write_text(maven.dependency_pom(p.name, p.artifacts))
-        maven.mvn(
-            ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-             "-DincludeScope=runtime", "-DoutputDirectory=libs"],
-            cwd=tmp, log=log,
-        )
+        _resolve(p.name, p.artifacts, tmp, log, update)
         _check_main_classes(p.name, p.main_classes, tmp / "libs")
         if unchanged:  # --update: keep the output unless Maven resolved something else
             change = _jar_changes(dest / "libs", tmp / "libs")
@@ -404,14 +401,19 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     launchable = bool(p.main_classes)
     if launchable:
         checkout.check_outputs_untracked(repo, ("libs", layout.LAUNCHER))
+    elif p.libs:
+        checkout.check_outputs_untracked(repo, ("libs",))
     deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
     inputs = {"kind": p.kind, "goal": p.goal, "mvn_args": list(p.mvn_args), "deps": deps, "libs": launchable}
+    if p.libs:
+        inputs = {"kind": p.kind, "released": list(p.libs), "deps": deps, "format": RELEASED_FORMAT}
     entry = {"name": p.name, "kind": p.kind, "url": url, "ref": p.ref, "goal": p.goal,
              "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})
         and (not launchable or (libs.is_dir() and (dest / layout.LAUNCHER).is_file()))
+        and (not p.libs or libs.is_dir())
     ):
         if prev.get("main_classes") != p.main_classes:
             _check_main_classes(p.name, p.main_classes, libs)
@@ -420,6 +422,17 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     start_log()
     sha = repo.head.commit.hexsha
     dirty = repo.is_dirty(untracked_files=True)
+    if p.libs:
+        try:
+            _resolve_into(p, root, libs, log, update)
+        except StepFailed:
+            entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None,
+                               "status": "failed", "fingerprint": None}
+            raise
+        entries[p.name] = {**entry, "libs": list(p.libs), "git_sha": sha, "dirty": dirty,
+                           "built_at": _now(), "status": "ok",
+                           "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)})}
+        return "built", note
     args = ["-DskipTests", *p.mvn_args, p.goal]
     if launchable:  # the project's runtime classpath, as for released projects
         shutil.rmtree(libs, ignore_errors=True)
@@ -439,6 +452,28 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)}),
     }
     return "built", note
+
+
+def _resolve_into(p: GitProject, root: Path, libs: Path, log: Path, update: bool) -> None:
+    """Resolve ``p.libs`` with their runtime dependencies from Maven Central into ``libs``
+    (replaced only once Maven succeeded)."""
+    tmp = _new_dir(root, p.name)
+    try:
+        _resolve(p.name, p.libs, tmp, log, update)
+        _swap_in(tmp / "libs", libs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _resolve(name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool) -> None:
+    """Resolve released ``artifacts`` and their runtime dependencies from Maven Central (through
+    ~/.m2; ``update``: ``mvn -U``) into ``folder/libs``."""
+    (folder / "pom.xml").write_text(maven.dependency_pom(name, artifacts))
+    maven.mvn(
+        ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+         "-DincludeScope=runtime", "-DoutputDirectory=libs"],
+        cwd=folder, log=log,
+    )
 
 
 def _new_dir(root: Path, name: str) -> Path:

@@ -115,7 +115,8 @@ def tree_state(repo: git.Repo) -> str:
 
 def _fetch(origin: git.Remote, url: str, log: Path) -> None:
     try:
-        origin.fetch(tags=True, prune=True, force=True, kill_after_timeout=GIT_TIMEOUT_S)
+        # update_shallow: a mirror may be shallow (a snapshot of a tag), whose roots must come too
+        origin.fetch(tags=True, prune=True, force=True, update_shallow=True, kill_after_timeout=GIT_TIMEOUT_S)
     except git.GitCommandError as e:
         _log(log, e)
         raise StepFailed(f"git fetch {url}", f"git fetch {url}: " + _reason(e)) from None

@@ -18,6 +18,12 @@ Three kinds of entry, told apart by their keys::
         main_classes:                      # role -> main class the services launch
           broker: kafka.Kafka
 
+      - name: kafka-dev                    # git checkout used as it is, not built: its tree plus
+        git: https://github.com/apache/kafka.git   # released jars (and their runtime
+        ref: 4.1.1                         # dependencies) in libs/, e.g. a source tree's
+        libs:                              # scripts and system tests with the released code
+          - org.apache.kafka:kafka_2.13:4.1.1
+
       - name: mytool                       # Maven project kept in a local folder
         path: tools/mytool                 # relative to the projects file's folder
         main_classes:
@@ -40,7 +46,7 @@ from ducttape.errors import ConfigError
 
 DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
 GOALS = ("package", "install")
-GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional"}
+GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional", "libs"}
 RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
 LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
 KIND_KEYS = ("git", "artifacts", "path")
@@ -52,7 +58,9 @@ CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 @dataclass(frozen=True)
 class GitProject:
     """A git repository built with ``mvn -DskipTests <goal>``; with ``main_classes``, its jars and
-    runtime dependencies are gathered in ``libs/`` beside a ``bin/run-class`` launcher."""
+    runtime dependencies are gathered in ``libs/`` beside a ``bin/run-class`` launcher. With
+    ``libs`` (released artifacts) it is not built: those artifacts and their runtime
+    dependencies are resolved into ``libs/`` of the checkout instead."""
 
     name: str
     git: str
@@ -62,6 +70,7 @@ class GitProject:
     main_classes: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     optional: bool = False
+    libs: tuple[str, ...] = ()
     kind = "git"
 
     def url(self, http: bool = False) -> str:
@@ -181,6 +190,11 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
         goal = entry.get("goal", "package")
         if goal not in GOALS:
             raise ConfigError(f"{where}: goal must be one of {', '.join(GOALS)}, not {goal!r}")
+        libs = _coordinates(where, entry, "libs") if "libs" in entry else ()
+        clash = sorted({"goal", "mvn_args", "main_classes"} & set(entry)) if libs else []
+        if clash:
+            raise ConfigError(f"{where}: '{clash[0]}' and 'libs' exclude each other (a project with "
+                              f"'libs' is not built; its libs/ holds those released artifacts)")
         return GitProject(
             name=name,
             git=str(entry["git"]),
@@ -190,14 +204,21 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
             main_classes=_main_classes(where, entry),
             depends_on=_str_list(where, entry, "depends_on"),
             optional=optional,
+            libs=libs,
         )
-    artifacts = _str_list(where, entry, "artifacts")
-    if not artifacts:
-        raise ConfigError(f"{where}: 'artifacts' must list at least one groupId:artifactId:version")
-    for coord in artifacts:
+    artifacts = _coordinates(where, entry, "artifacts")
+    return ReleasedProject(name=name, artifacts=artifacts, main_classes=_main_classes(where, entry), optional=optional)
+
+
+def _coordinates(where: str, entry: dict, key: str) -> tuple[str, ...]:
+    """The non-empty list of groupId:artifactId:version under ``key``."""
+    coords = _str_list(where, entry, key)
+    if not coords:
+        raise ConfigError(f"{where}: '{key}' must list at least one groupId:artifactId:version")
+    for coord in coords:
         if not COORD_RE.match(coord):
             raise ConfigError(f"{where}: artifact {coord!r} is not groupId:artifactId:version")
-    return ReleasedProject(name=name, artifacts=artifacts, main_classes=_main_classes(where, entry), optional=optional)
+    return coords
 
 
 def _main_classes(where: str, entry: dict) -> dict[str, str]:

@@ -26,7 +26,8 @@ def current() -> "TestContext | None":
 
 class TestContext:
     """One test attempt: its nodes (``cluster``, a view of the session's cluster), the services
-    created for it in creation order, the session's parameters, its results folder and logger.
+    created for it in creation order, the session's parameters, the case's own parameters
+    (``case``: the arguments of a parametrized test method), its results folder and logger.
 
     Services register with the context active when they are made (``current()``). Teardown
     (``teardown()``, run by the runner, pass or fail) stops every service still holding nodes in
@@ -39,10 +40,11 @@ class TestContext:
 
     def __init__(self, cluster: Cluster, results_dir: str | None = None, params: dict | None = None,
                  test_id: str = "", logger: logging.Logger | None = None,
-                 recorder: Recorder | None = None):
+                 recorder: Recorder | None = None, case: dict | None = None):
         self.cluster = cluster
         self.results_dir = results_dir
         self.params = dict(params or {})
+        self.case = dict(case or {})
         self.test_id = test_id
         self.logger = logger or logging.getLogger("ducttape.test")
         self.services: list["Service"] = []

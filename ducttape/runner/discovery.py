@@ -11,6 +11,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
+from ducttape.compat import hook
 from ducttape.errors import ConfigError
 from ducttape.runner.marks import cases_of, num_nodes_needed
 from ducttape.runner.test import Test
@@ -34,6 +35,9 @@ class TestSpec:
     source: str = ""
     """What selects the module again: its name in ducttape/tests/, or the absolute path of a
     module kept elsewhere."""
+    ducktape: bool = False
+    """A ducktape-style test (its module imports ducktape): its id is ducktape's,
+    ``package.module.Class.method.arg=value...``."""
 
     @property
     def case(self) -> str:
@@ -44,6 +48,9 @@ class TestSpec:
 
     @property
     def test_id(self) -> str:
+        if self.ducktape:
+            return ".".join([self.module, self.cls.__name__, self.method] +
+                            [f"{k}={v}".replace(" ", "") for k, v in self.params.items()])
         return f"{self.module}::{self.cls.__name__}.{self.method}{self.case}"
 
     @property
@@ -63,7 +70,7 @@ class TestSpec:
 
     @property
     def folder(self) -> str:
-        name = f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
+        name = self.test_id if self.ducktape else f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
         return _UNSAFE_IN_FOLDER.sub("_", name)
 
 
@@ -74,11 +81,17 @@ def scenario_names() -> list[str]:
 
 
 def discover(selection: str | None = None) -> list[TestSpec]:
-    """The tests named by ``selection`` (``NAME``, ``NAME::Class`` or ``NAME::Class.method``),
-    or of every scenario module when it is None."""
+    """The tests named by ``selection`` (``NAME``, ``NAME::Class`` or ``NAME::Class.method``;
+    NAME a scenario, the path of a module, or a folder of test modules), or of
+    every scenario module when it is None."""
     if not selection:
         return [spec for name in scenario_names() for spec in tests_in(name)]
     name, _, member = selection.partition("::")
+    if os.path.isdir(name):
+        if member:
+            raise ConfigError(f"{selection!r}: a folder selects all its tests; name a module "
+                              f"in it to select a class or method")
+        return [spec for path in test_modules_in(name) for spec in tests_in(path)]
     specs = tests_in(name)
     if not member:
         return specs
@@ -97,11 +110,17 @@ def discover(selection: str | None = None) -> list[TestSpec]:
 def tests_in(name: str) -> list[TestSpec]:
     """Every test method of every Test class defined in scenario module ``name`` (a name in
     ducttape/tests/, or the path of a ``.py`` file elsewhere)."""
+    ducktape = False
     if name.endswith(".py"):
         if not os.path.isfile(name):
             raise ConfigError(f"unknown test {name!r}: there is no such file")
         source = os.path.abspath(name)
-        module, name = _import_file(source), os.path.basename(name)[:-3]
+        if hook.imports_ducktape(source):
+            hook.install()
+            module, ducktape = _import_in_package(source), True
+            name = module.__name__
+        else:
+            module, name = _import_file(source), os.path.basename(name)[:-3]
     elif name in NOT_SCENARIOS or not name.isidentifier() or \
             not os.path.isfile(os.path.join(SCENARIO_DIR, f"{name}.py")):
         raise ConfigError(f"unknown test {name!r}: there is no ducttape/tests/{name}.py "
@@ -115,8 +134,11 @@ def tests_in(name: str) -> list[TestSpec]:
             continue
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
             fn = getattr(cls, method)
+            if getattr(fn, "__ducttape_ignored__", False):
+                continue
             for params in cases_of(fn):
-                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params, source))
+                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params,
+                                      source, ducktape))
     return specs
 
 
@@ -136,6 +158,40 @@ def _import_file(path: str):
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+        return module
+
+    return _load(path, load)
+
+
+def test_modules_in(folder: str) -> list[str]:
+    """The test modules under ``folder``, as ducktape finds them (``test_*.py`` and
+    ``*_test.py``), sorted; ducktape-style and ducttape modules alike."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        found += [os.path.join(root, f) for f in sorted(files)
+                  if f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py"))]
+    if not found:
+        raise ConfigError(f"no test modules (test_*.py, *_test.py) in {folder}")
+    return found
+
+
+def _import_in_package(path: str):
+    """Import the module at ``path`` by its dotted name in the packages around it (folders with
+    ``__init__.py``), as ducktape does, with the folder above the top package on sys.path."""
+    folder, parts = os.path.dirname(path), [os.path.basename(path)[:-3]]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.insert(0, package)
+    name = ".".join(parts)
+
+    def load():
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        module = importlib.import_module(name)
+        if os.path.realpath(getattr(module, "__file__", "") or "") != os.path.realpath(path):
+            raise ImportError(f"{name} is {module.__file__}, not this file (another {parts[0]} "
+                              f"comes first on sys.path)")
         return module
 
     return _load(path, load)

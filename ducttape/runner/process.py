@@ -315,7 +315,7 @@ def _child(proc: TestProcess, conn: Connection) -> None:
                         nodes=[n.name for n in view.nodes], selector=spec.selector)
     context = TestContext(view, proc.test_dir, proc.params, spec.test_id,
                           logging.getLogger(f"ducttape.test.{spec.cls.__name__}"),
-                          recorder=lambda kind, payload: conn.send((kind, payload)))
+                          recorder=lambda kind, payload: conn.send((kind, payload)), case=spec.params)
     context.activate()
     log.info("running %s on %s", spec.test_id, ", ".join(result.nodes))
     test = None

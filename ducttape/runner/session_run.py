@@ -38,7 +38,8 @@ class Options:
 
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
                   max_parallel: object = None, retries: object = None, strict: bool = False,
-                  params: list[str] | None = None, params_file: str | None = None) -> Options:
+                  params: list[str] | None = None, params_file: str | None = None,
+                  globals_json: str | None = None) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
     bad value."""
     return Options(
@@ -47,7 +48,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         results_root or DEFAULT_RESULTS,
         1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
         0 if retries is None else _number("--retries", retries, int, 0),
-        strict, {**load_params_file(params_file), **parse_params(params or [])})
+        strict, {**load_params_file(params_file), **parse_globals(globals_json),
+                 **parse_params(params or [])})
 
 
 def _number(flag: str, text: object, kind: type, minimum: int, above: bool = False) -> float | int:
@@ -71,6 +73,22 @@ def load_params_file(path: str | None) -> dict:
     if not isinstance(params, dict):
         raise ConfigError(f'--params file {path}: expected a JSON object, e.g. {{"size": "seed"}}')
     return params
+
+
+def parse_globals(text: str | None) -> dict:
+    """ducktape's ``--globals``: a JSON object, or the path of a file holding one; {} if None."""
+    if not text:
+        return {}
+    if os.path.isfile(text):
+        value = read_json(text, "--globals file")
+    else:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"--globals {text!r} is neither a JSON object nor a file: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f'--globals {text!r}: expected a JSON object, e.g. {{"kafka_mode": "native"}}')
+    return value
 
 
 def parse_params(pairs: list[str]) -> dict:

@@ -22,7 +22,8 @@ from ducttape.runner.session_run import DEFAULT_RESULTS
     positional=["name"],
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
-                "ducttape/tests/NAME.py, a path to a .py file, 'all' for every scenario module, or "
+                "ducttape/tests/NAME.py, a path to a .py file (ducktape-style modules too) or to a "
+                "folder of test modules (test_*.py, *_test.py), 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
         "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
@@ -33,11 +34,14 @@ from ducttape.runner.session_run import DEFAULT_RESULTS
         "collect-only": "list the tests, their cases and node needs; run nothing",
         "param": "key=value for the tests (self.params; repeatable; values read as JSON where they can)",
         "params": "a JSON file of parameters for the tests (an object; --param values win)",
+        "globals": "ducktape's --globals: a JSON object, or a file holding one, that ducktape-style "
+                   "tests see as test_context.globals (they are the session's parameters; --param wins)",
     },
     iterable=["param"],
 )
 def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS,
-         max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None):
+         max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None,
+         globals=None):  # noqa: A002 - ducktape's name for the option
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
@@ -48,7 +52,7 @@ def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
         options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
-                                            strict, param, params)
+                                            strict, param, params, globals)
         if name == "failed":
             selections = session_run.failed_last_time(results_dir)
         else:

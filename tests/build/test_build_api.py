@@ -40,14 +40,16 @@ def test_http_switch(url, expected):
 
 def test_default_projects_file_is_valid():
     projects = load()
-    assert set(projects) == {"kafka", "zookeeper", "strimzi-kafka-bridge"}
+    assert set(projects) == {"kafka", "zookeeper", "strimzi-kafka-bridge", "kafka-dev"}
     assert projects["kafka"].main_classes["broker"] == "kafka.Kafka"
     assert projects["zookeeper"].main_classes["server"] == "org.apache.zookeeper.server.quorum.QuorumPeerMain"
     bridge = projects["strimzi-kafka-bridge"]
     assert bridge.kind == "git" and bridge.git == "https://github.com/strimzi/strimzi-kafka-bridge.git"
     assert bridge.ref == "0.33.1" and bridge.goal == "package"
     assert bridge.main_classes == {"bridge": "io.strimzi.kafka.bridge.Application"}
-    assert not any(p.optional for p in projects.values())
+    dev = projects["kafka-dev"]  # kafkatest's /opt/kafka-dev: the source tree + released jars
+    assert dev.kind == "git" and dev.ref == "4.1.1" and "org.apache.kafka:kafka-tools:4.1.1" in dev.libs
+    assert [p.name for p in projects.values() if p.optional] == ["kafka-dev"]
 
 
 def test_main_class_from_manifest(tmp_path):

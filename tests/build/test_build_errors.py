@@ -66,6 +66,9 @@ def test_unknown_key(invoke_build, tmp_path, prior_build):
         ("{name: a, path: bridge, optional: 'yes'}", "'optional' must be true or false"),
         ("{name: a, path: bridge, ref: main}", "unknown key 'ref'"),
         ("{name: a, git: 'file:///x', ref: main, depends_on: [b]}", "unknown project 'b'"),
+        ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], goal: install}",
+         "'goal' and 'libs' exclude each other"),
+        ("{name: a, git: 'file:///x', ref: main, libs: []}", "'libs' must list at least one"),
     ],
 )
 def test_invalid_entries(invoke_build, tmp_path, entry, message, prior_build):

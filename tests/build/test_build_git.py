@@ -185,3 +185,43 @@ def test_pinned_tag_and_http_switch(invoke_build, tmp_path, build_dir):
     gone = invoke_build("--projects", str(projects), "--update")
     assert_one_line_error(gone, "tagged:", "git fetch", "does not appear to be a git repository")
     assert jar_text(build_dir / "tagged" / "target" / "tagged-1.0.jar", "version.txt") == "release"
+
+
+def test_git_tree_with_released_libs(invoke_build, tmp_path, build_dir):
+    """A git project with `libs` is not built: its tree as it is, the artifacts and their runtime
+    dependencies in libs/ (as kafka-dev: Kafka's source tree with its released jars)."""
+    tree = git.Repo.init(tmp_path / "up" / "tree")
+    (tmp_path / "up" / "tree" / "bin").mkdir(parents=True)
+    (tmp_path / "up" / "tree" / "bin" / "run.sh").write_text("#!/bin/sh\nls \"$(dirname $0)/../libs\"\n")
+    tree.git.add(A=True)
+    tree.index.commit("a tree with a script")
+    tree.create_tag("v1")
+    projects = write_projects(tmp_path / "projects.yaml", f"""\
+        projects:
+          - name: tree
+            git: '{(tmp_path / "up" / "tree").as_uri()}'
+            ref: v1
+            libs: [org.apache.commons:commons-text:1.12.0]
+        """)
+    first = invoke_build("--projects", str(projects))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "git v1 (+1 released)" in first.stdout and progress(first.stdout, "tree").startswith("built")
+    libs = sorted(p.name for p in (build_dir / "tree" / "libs").iterdir())
+    assert libs == ["commons-lang3-3.14.0.jar", "commons-text-1.12.0.jar"]  # with its dependency
+    assert (build_dir / "tree" / "bin" / "run.sh").is_file() and not (build_dir / "tree" / "target").exists()
+    entry = manifest(build_dir)["tree"]
+    assert entry["git_sha"] == tree.tags["v1"].commit.hexsha and not entry["dirty"]  # libs/ is no change
+    assert entry["libs"] == ["org.apache.commons:commons-text:1.12.0"]
+    again = invoke_build("--projects", str(projects))
+    assert progress(again.stdout, "tree") == "up to date"
+    # another artifact list resolves again and replaces libs/
+    write_projects(projects, f"""\
+        projects:
+          - name: tree
+            git: '{(tmp_path / "up" / "tree").as_uri()}'
+            ref: v1
+            libs: [org.apache.commons:commons-lang3:3.17.0]
+        """)
+    changed = invoke_build("--projects", str(projects))
+    assert progress(changed.stdout, "tree").startswith("built"), changed.stdout
+    assert sorted(p.name for p in (build_dir / "tree" / "libs").iterdir()) == ["commons-lang3-3.17.0.jar"]

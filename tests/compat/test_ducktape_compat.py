@@ -1,0 +1,119 @@
+"""ducktape-style tests (tests/compat/dtsample, written like kafkatest) run by ducttape's runner
+through the compat layer, mixed with a ducttape module in one session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from support import REPO, run_cli
+
+SUITE = os.path.join(REPO, "tests", "compat", "dtsample")
+SAMPLE = os.path.join(SUITE, "sample_test.py")
+
+
+def report(results) -> dict:
+    with open(os.path.join(results, "latest", "report.json")) as f:
+        return json.load(f)
+
+
+def test_a_ducktape_suite_and_a_ducttape_module_in_one_session(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", SUITE, "--globals", '{"greeting": "hello"}', "--results-dir", str(results))
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # test_fails fails on purpose
+    tests = {t["test_id"]: t for t in report(results)["tests"]}
+    assert {i: t["status"] for i, t in tests.items()} == {
+        "dtsample.sample_test.SampleTest.test_services.count=3.nodes=1": "PASS",
+        "dtsample.sample_test.SampleTest.test_services.count=2.nodes=2": "PASS",
+        # count=5 is @ignore'd
+        "dtsample.sample_test.SampleTest.test_fails": "FAIL",
+        "dtsample.test_setup_order.SetupTeardownTest.test_teardown_order": "PASS",
+        "test_native::NativeTest.test_native": "PASS",
+    }, proc.stdout
+    assert "this test fails on purpose" in tests["dtsample.sample_test.SampleTest.test_fails"]["error"]
+    assert tests["test_native::NativeTest.test_native"]["data"] == {"echo": "native"}
+    # @cluster covers the cases generated below it: the matrix's cases got 2 nodes, the other 3
+    assert len(tests["dtsample.sample_test.SampleTest.test_services.count=3.nodes=1"]["nodes"]) == 2
+    assert len(tests["dtsample.sample_test.SampleTest.test_services.count=2.nodes=2"]["nodes"]) == 3
+    session = os.path.realpath(results / "latest")
+    order = tests["dtsample.test_setup_order.SetupTeardownTest.test_teardown_order"]
+    folder = os.path.join(session, order["folder"])
+    # start() stops each node first (ducktape's precaution); after teardown() the runner stops
+    # the services newest first and collects every declared log of each from its node
+    with open(os.path.join(folder, "scratch", "order")) as f:
+        assert f.read().split("\n") == ["stop TickerService-1", "stop TickerService-2", "teardown",
+                                         "stop TickerService-2", "stop TickerService-1", ""]
+    for service, node in (("TickerService-1", order["nodes"][0]), ("TickerService-2", order["nodes"][1])):
+        with open(os.path.join(folder, service, node, "ticker.log")) as f:
+            assert "started" in f.readline()
+        assert os.path.isfile(os.path.join(folder, service, node, "ticker.properties"))
+    # the processes the services started are gone, their files cleaned
+    left = subprocess.run(["pgrep", "-f", "dtsample-ticker"], capture_output=True, text=True).stdout
+    assert left == ""
+    assert not [p for p in os.listdir("/tmp") if p.startswith("dtsample-")]
+    with open(os.path.join(session, "rerun-failed")) as f:
+        assert f.read().split() == [f"{SAMPLE}::SampleTest.test_fails"]
+
+
+def test_one_case_by_its_selector(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", f"{SAMPLE}::SampleTest.test_services[count=2,nodes=2]", "--param",
+                   "greeting=hi", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [test] = report(results)["tests"]
+    assert test["test_id"] == "dtsample.sample_test.SampleTest.test_services.count=2.nodes=2"
+    assert test["data"] == {"count": 2}
+
+
+def test_bad_globals_is_one_line(tmp_path):
+    for value, part in (("[1]", "expected a JSON object"), ("{nope", "neither a JSON object nor a file")):
+        proc = run_cli("test", SUITE, "--globals", value, "--results-dir", str(tmp_path / "r"))
+        assert proc.returncode == 2 and part in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_ducktape_names_exist_only_through_the_hook():
+    code = (
+        "import importlib.util, sys\n"
+        "import ducttape.runner.discovery as d\n"
+        "assert importlib.util.find_spec('ducktape') is None\n"
+        f"specs = d.discover({SAMPLE!r})\n"
+        "import ducktape.mark.resource, ducttape.compat.ducktape.mark.resource as ours\n"
+        "assert ducktape.mark.resource is ours and ducktape.mark.resource.__spec__.name == ours.__name__\n"
+        "print(len(specs))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "3", proc.stderr
+
+
+def test_marks_stack_as_ducktape_documents():
+    from ducttape.compat.ducktape.mark import ignore, matrix, parametrize
+    from ducttape.compat.ducktape.mark.resource import cluster
+
+    @cluster(num_nodes=100)
+    @parametrize(x=1)
+    @cluster(num_nodes=200)
+    @parametrize(x=2)
+    @matrix(x=[3, 4], y=["a"])
+    @ignore(x=4)
+    def the_test(x, y=None):
+        pass
+
+    assert the_test.__ducttape_cases__ == [{"x": 1}, {"x": 2}, {"x": 3, "y": "a"}]
+    assert [the_test.__ducttape_num_nodes__(**c) for c in the_test.__ducttape_cases__] == [100, 200, 200]
+
+    @cluster(num_nodes=2)
+    def plain():
+        pass
+
+    assert plain.__ducttape_num_nodes__() == 2 and plain.__ducttape_cases__ == []
+
+    @ignore
+    @cluster(num_nodes=2)
+    def ignored():
+        pass
+
+    assert ignored.__ducttape_ignored__
