@@ -110,7 +110,7 @@ def test_cluster_lifecycle(vagrant_copy):
         assert t["data"]["bridge"]["project"] == "strimzi-kafka-bridge" and t["data"]["bridge"]["version"] == "0.33.1"
     for path in ("native", "rest"):
         assert named["test_produce"]["data"][path]["max"]["records_per_sec"]["value"] > 0
-        assert len(named["test_produce"]["data"][path]["at_rate"]) == 3
+        assert len(named["test_produce"]["data"][path]["at_rate"]) == 4  # 1%, 25%, 50%, 75%
         assert named["test_consume"]["data"][path]["records_per_sec"]["value"] > 0
     assert (results / "latest" / named["test_produce"]["folder"] / "latency_vs_throughput.png").is_file()
 
