@@ -61,17 +61,12 @@ class Forker:
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the forker: never returns into the runner's code
-            code = 0
-            try:
-                self._sock.close()
-                _serve(theirs, cluster, specs, params)
-            except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the runner
-                traceback.print_exc()
-                code = 1
-            finally:
-                os._exit(code)
+
+        def serve():
+            self._sock.close()
+            _serve(theirs, cluster, specs, params)
+
+        pid = _fork(serve)
         theirs.close()
         self._sock.settimeout(FORKER_TIMEOUT)
         self.pid = pid
@@ -139,20 +134,29 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
                 os.close(fd)
 
 
-def _fork_test(proc: "TestProcess", writer_fd: int, forker_sock: socket.socket) -> int:
+def _fork(run) -> int:
+    """Fork a process that calls ``run()`` and exits (1 if it raised); return its pid."""
     pid = os.fork()
-    if pid == 0:  # the test process
+    if pid == 0:  # never returns into the code of the process that forked
         code = 0
         try:
-            forker_sock.close()
-            _child(proc, Connection(writer_fd, readable=False))
-        except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the forker
+            run()
+        except BaseException:  # noqa: BLE001 - nothing may escape into a copy of the parent
             traceback.print_exc()
             code = 1
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+    return pid
+
+
+def _fork_test(proc: "TestProcess", writer_fd: int, forker_sock: socket.socket) -> int:
+    def run():
+        forker_sock.close()
+        _child(proc, Connection(writer_fd, readable=False))
+
+    pid = _fork(run)
     try:
         os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
     except OSError:
