@@ -33,7 +33,8 @@ from ducttape.errors import ConfigError
 from ducttape.products.performance import (ConsumerPerformanceService, NativeProducerLoadService,
                                            ProducerPerformanceService, RestConsumerPerformanceService,
                                            RestProducerLoadService)
-from ducttape.products.performance.summary import PATHS, plot_latency, plot_sweep, summarize
+from ducttape.products.performance.summary import (PATHS, fell_behind, plot_latency, plot_sweep,
+                                                   summarize)
 from ducttape.runner import cluster
 from ducttape.tests.test import RestProxyTest
 
@@ -279,7 +280,7 @@ def _produce_table(data: dict, targets: list[int]) -> str:
 
 def _behind(entry: dict) -> str:
     """">=" when a repeat fell behind its offered load (its latencies are lower bounds)."""
-    return ">=" if entry["range"].get("records_unsent", [0, 0])[1] > 0 else ""
+    return ">=" if fell_behind(entry) else ""
 
 
 def _cells(row: dict) -> list[str]:

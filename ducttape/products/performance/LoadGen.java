@@ -352,11 +352,7 @@ public class LoadGen {
 
         /** ``count`` records acknowledged at ``now``; record j was due at t0 + j * step. */
         synchronized void ack(int count, long t0, double step, long now) {
-            for (int j = 0; j < count; j++) {
-                long us = Math.max(0, (now - t0 - (long) (j * step)) / 1000);
-                latency.recordValue(Math.min(us, MAX_US));
-                winMaxUs = Math.max(winMaxUs, us);
-            }
+            winMaxUs = Math.max(winMaxUs, waited(count, t0, step, now));
             acked += count;
             bytes += (long) count * recordSize;
             winRecords += count;
@@ -367,11 +363,20 @@ public class LoadGen {
         /** ``count`` records not sent by ``now`` (the run fell behind): record j was due at
          * t0 + j * step; its wait so far enters the histogram as a lower bound of its latency. */
         synchronized void unsent(long count, long t0, double step, long now) {
+            waited(count, t0, step, now);
+            unsent += count;
+        }
+
+        /** Records the wait until ``now`` of ``count`` records, record j due at t0 + j * step;
+         * returns the longest, in microseconds. */
+        private long waited(long count, long t0, double step, long now) {
+            long longest = 0;
             for (long j = 0; j < count; j++) {
                 long us = Math.max(0, (now - t0 - (long) (j * step)) / 1000);
                 latency.recordValue(Math.min(us, MAX_US));
+                longest = Math.max(longest, us);
             }
-            unsent += count;
+            return longest;
         }
 
         synchronized void fail(int count, String why) {

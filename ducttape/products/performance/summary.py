@@ -31,6 +31,12 @@ def summarize(runs: list[dict], keys: Iterable[str] = UNITS) -> dict:
     return {**summary, "range": spread, "repeats": len(runs)}
 
 
+def fell_behind(entry: dict) -> bool:
+    """Whether a repeat of an at-rate summary fell behind its offered load: records were left
+    unsent, so its latencies are lower bounds."""
+    return entry["range"].get("records_unsent", [0, 0])[1] > 0
+
+
 def plot_latency(path: str, data: dict, title: str) -> None:
     """Latency percentiles against the achieved rate at each offered load (joined in the order of
     the offered loads), both paths, with each path's maximum throughput as a vertical line; both
@@ -41,7 +47,7 @@ def plot_latency(path: str, data: dict, title: str) -> None:
     for name in PATHS:
         points = sorted(data[name]["at_rate"], key=lambda e: e["target_records_per_sec"]["value"])
         x = [e["records_per_sec"]["value"] for e in points]
-        behind = [e["range"].get("records_unsent", [0, 0])[1] > 0 for e in points]
+        behind = [fell_behind(e) for e in points]
         for key, label, style in PERCENTILES:
             y = [e[key]["value"] for e in points]
             ax.plot(x, y, style, marker="o", color=COLORS[name], label=f"{name} {label}")
