@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import glob
 import json
 import os
 import signal
@@ -150,8 +151,8 @@ def session(framework: str, case: dict, results: str, ducktape_bin: str, cluster
     finally:
         log.close()
     wall = time.perf_counter() - start
-    reports = [os.path.join(root, "report.json") for root, _, files in os.walk(results)
-               if "report.json" in files and not os.path.islink(root)]
+    reports = [p for p in glob.glob(os.path.join(results, "*", "report.json"))  # not ``latest``
+               if not os.path.islink(os.path.dirname(p))]
     if len(reports) != 1:
         raise RuntimeError(f"{framework} session of {label(case)} exited {proc.returncode} with "
                            f"{len(reports)} report.json files; see {log.name}")
