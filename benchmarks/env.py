@@ -1,6 +1,7 @@
 """What the benchmarks run against, set up and torn down by ``run.py``.
 
 - ducktape from PyPI in its own virtualenv (``benchmarks/.venv-ducktape``, made once, kept);
+  kafkatest_vs_ducktape.py's ducktape 0.12 with kafkatest's requirements in ``.venv-ducktape012``;
 - a login user with ``/bin/sh`` as its shell and no start-up files, so an SSH command costs
   what the framework costs and not what root's ``.bashrc`` costs;
 - a private OpenSSH server on 127.0.0.1 (ephemeral port, own host and client keys) that only
