@@ -1,6 +1,7 @@
 """What the benchmarks run against, set up and torn down by ``run.py``.
 
 - ducktape from PyPI in its own virtualenv (``benchmarks/.venv-ducktape``, made once, kept);
+  kafkatest_vs_ducktape.py's ducktape 0.12 with kafkatest's requirements in ``.venv-ducktape012``;
 - a login user with ``/bin/sh`` as its shell and no start-up files, so an SSH command costs
   what the framework costs and not what root's ``.bashrc`` costs;
 - a private OpenSSH server on 127.0.0.1 (ephemeral port, own host and client keys) that only
@@ -35,26 +36,32 @@ def run(cmd: list[str], timeout: float = 60, **kwargs) -> subprocess.CompletedPr
     return proc
 
 
-def ducktape_python() -> str:
-    """The virtualenv's python with ducktape==DUCKTAPE_VERSION installed (made if missing)."""
-    python = os.path.join(VENV, "bin", "python")
+def ducktape_python(venv: str = VENV, requirements: tuple[str, ...] = (f"ducktape=={DUCKTAPE_VERSION}",)) -> str:
+    """The python of virtualenv ``venv`` with the pip ``requirements`` installed (the venv is
+    made, or remade when it was made with other requirements); the first names ducktape's pin."""
+    python = os.path.join(venv, "bin", "python")
+    version = requirements[0].partition("==")[2]
+    marker = os.path.join(venv, "ducttape-requirements.txt")  # what the venv was made with
+    wanted = "\n".join(requirements) + "\n"
     probe = [python, "-c", "import importlib.metadata as m; print(m.version('ducktape'))"]
     if os.path.exists(python):
         got = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-        if got.returncode == 0 and got.stdout.strip() == DUCKTAPE_VERSION:
+        same = len(requirements) == 1 or (os.path.exists(marker) and open(marker).read() == wanted)
+        if got.returncode == 0 and got.stdout.strip() == version and same:
             return python
-    print(f"[setup] virtualenv {os.path.relpath(VENV)} with ducktape=={DUCKTAPE_VERSION} from PyPI",
+    print(f"[setup] virtualenv {os.path.relpath(venv)} with {' '.join(requirements)} from PyPI",
           flush=True)
-    shutil.rmtree(VENV, ignore_errors=True)
+    shutil.rmtree(venv, ignore_errors=True)
     pip = [python, "-m", "pip"]
     try:
-        run([sys.executable, "-m", "venv", VENV], timeout=300)
+        run([sys.executable, "-m", "venv", venv], timeout=300)
     except RuntimeError:  # no ensurepip (Debian without python3-venv): our pip fills the venv
-        shutil.rmtree(VENV, ignore_errors=True)
-        run([sys.executable, "-m", "venv", "--without-pip", VENV], timeout=300)
+        shutil.rmtree(venv, ignore_errors=True)
+        run([sys.executable, "-m", "venv", "--without-pip", venv], timeout=300)
         pip = [sys.executable, "-m", "pip", "--python", python]
-    run([*pip, "install", "-q", "--disable-pip-version-check", f"ducktape=={DUCKTAPE_VERSION}"],
-        timeout=900)
+    run([*pip, "install", "-q", "--disable-pip-version-check", *requirements], timeout=1800)
+    with open(marker, "w") as f:
+        f.write(wanted)
     return python
 
 
