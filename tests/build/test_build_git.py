@@ -225,3 +225,46 @@ def test_git_tree_with_released_libs(invoke_build, tmp_path, build_dir):
     changed = invoke_build("--projects", str(projects))
     assert progress(changed.stdout, "tree").startswith("built"), changed.stdout
     assert sorted(p.name for p in (build_dir / "tree" / "libs").iterdir()) == ["commons-lang3-3.17.0.jar"]
+
+
+def test_git_tree_with_libs_in_folders(invoke_build, tmp_path, build_dir):
+    """`libs_in` resolves more released jars (a classifier's too) into other folders of the tree,
+    less those libs/ holds; `exclude` keeps a module out of every resolution (as kafka-dev puts
+    Kafka's test jar and MiniKdc's ApacheDS jars in core/build/dependant-testlibs)."""
+    tree = git.Repo.init(tmp_path / "up" / "tree")
+    (tmp_path / "up" / "tree" / "README").write_text("a tree\n")
+    tree.git.add(A=True)
+    tree.index.commit("a tree")
+    tree.create_tag("v1")
+    projects = write_projects(tmp_path / "projects.yaml", f"""\
+        projects:
+          - name: tree
+            git: '{(tmp_path / "up" / "tree").as_uri()}'
+            ref: v1
+            libs: [org.apache.commons:commons-text:1.12.0]
+            libs_in:
+              build/test-libs:
+                - org.apache.commons:commons-text:1.12.0:jar:tests
+                - org.apache.commons:commons-csv:1.11.0
+            exclude: [commons-io:commons-io]
+        """)
+    first = invoke_build("--projects", str(projects))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "git v1 (+3 released)" in first.stdout
+    assert sorted(p.name for p in (build_dir / "tree" / "libs").iterdir()) == [
+        "commons-lang3-3.14.0.jar", "commons-text-1.12.0.jar"]
+    # the classifier's jar and commons-csv with its dependencies, less what libs/ holds and
+    # less commons-io (a dependency of commons-csv), which is excluded
+    test_libs = sorted(p.name for p in (build_dir / "tree" / "build" / "test-libs").iterdir())
+    assert test_libs == ["commons-codec-1.16.1.jar", "commons-csv-1.11.0.jar", "commons-text-1.12.0-tests.jar"]
+    checkout = git.Repo(build_dir / "tree")
+    assert checkout.git.status("--porcelain") == ""  # build/test-libs is an output, not a change
+    entry = manifest(build_dir)["tree"]
+    assert entry["libs_in"] == {"build/test-libs": ["org.apache.commons:commons-text:1.12.0:jar:tests",
+                                                    "org.apache.commons:commons-csv:1.11.0"]}
+    assert not entry["dirty"]
+    assert progress(invoke_build("--projects", str(projects)).stdout, "tree") == "up to date"
+    shutil.rmtree(build_dir / "tree" / "build" / "test-libs")
+    again = invoke_build("--projects", str(projects))
+    assert progress(again.stdout, "tree").startswith("built"), again.stdout  # a missing folder is rebuilt
+    assert (build_dir / "tree" / "build" / "test-libs" / "commons-csv-1.11.0.jar").is_file()
