@@ -187,15 +187,22 @@ def test_pinned_tag_and_http_switch(invoke_build, tmp_path, build_dir):
     assert jar_text(build_dir / "tagged" / "target" / "tagged-1.0.jar", "version.txt") == "release"
 
 
+def tagged_tree(path, files: dict[str, str]) -> git.Repo:
+    """A git repository at ``path`` holding ``files`` (relative path -> text), tagged v1."""
+    tree = git.Repo.init(path)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    tree.git.add(A=True)
+    tree.index.commit("a tree")
+    tree.create_tag("v1")
+    return tree
+
+
 def test_git_tree_with_released_libs(invoke_build, tmp_path, build_dir):
     """A git project with `libs` is not built: its tree as it is, the artifacts and their runtime
     dependencies in libs/ (as kafka-dev: Kafka's source tree with its released jars)."""
-    tree = git.Repo.init(tmp_path / "up" / "tree")
-    (tmp_path / "up" / "tree" / "bin").mkdir(parents=True)
-    (tmp_path / "up" / "tree" / "bin" / "run.sh").write_text("#!/bin/sh\nls \"$(dirname $0)/../libs\"\n")
-    tree.git.add(A=True)
-    tree.index.commit("a tree with a script")
-    tree.create_tag("v1")
+    tree = tagged_tree(tmp_path / "up" / "tree", {"bin/run.sh": "#!/bin/sh\nls \"$(dirname $0)/../libs\"\n"})
     projects = write_projects(tmp_path / "projects.yaml", f"""\
         projects:
           - name: tree
@@ -231,11 +238,7 @@ def test_git_tree_with_libs_in_folders(invoke_build, tmp_path, build_dir):
     """`libs_in` resolves more released jars (a classifier's too) into other folders of the tree,
     less those libs/ holds; `exclude` keeps a module out of every resolution (as kafka-dev puts
     Kafka's test jar and MiniKdc's ApacheDS jars in core/build/dependant-testlibs)."""
-    tree = git.Repo.init(tmp_path / "up" / "tree")
-    (tmp_path / "up" / "tree" / "README").write_text("a tree\n")
-    tree.git.add(A=True)
-    tree.index.commit("a tree")
-    tree.create_tag("v1")
+    tagged_tree(tmp_path / "up" / "tree", {"README": "a tree\n"})
     projects = write_projects(tmp_path / "projects.yaml", f"""\
         projects:
           - name: tree
