@@ -184,7 +184,7 @@ def _describe(p: Project) -> str:
     if isinstance(p, LocalProject):
         return f"local {p.path} (maven)"
     if p.libs:
-        return f"git {p.ref} (+{len(p.libs)} released)"
+        return f"git {p.ref} (+{len(p.libs) + sum(map(len, p.libs_in.values()))} released)"
     return f"git {p.ref} ({p.goal})"
 
 
@@ -402,18 +402,21 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     if launchable:
         checkout.check_outputs_untracked(repo, ("libs", layout.LAUNCHER))
     elif p.libs:
-        checkout.check_outputs_untracked(repo, ("libs",))
+        checkout.check_outputs_untracked(repo, ("libs", *p.libs_in))
+        checkout.exclude_outputs(repo, tuple(f"/{folder}/" for folder in p.libs_in))
     deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
     inputs = {"kind": p.kind, "goal": p.goal, "mvn_args": list(p.mvn_args), "deps": deps, "libs": launchable}
     if p.libs:
         inputs = {"kind": p.kind, "released": list(p.libs), "deps": deps, "format": RELEASED_FORMAT}
+        if p.libs_in or p.exclude:
+            inputs |= {"released_in": {k: list(v) for k, v in p.libs_in.items()}, "exclude": list(p.exclude)}
     entry = {"name": p.name, "kind": p.kind, "url": url, "ref": p.ref, "goal": p.goal,
              "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})
         and (not launchable or (libs.is_dir() and (dest / layout.LAUNCHER).is_file()))
-        and (not p.libs or libs.is_dir())
+        and (not p.libs or all((dest / folder).is_dir() for folder in ("libs", *p.libs_in)))
     ):
         if prev.get("main_classes") != p.main_classes:
             _check_main_classes(p.name, p.main_classes, libs)
@@ -424,11 +427,13 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     dirty = repo.is_dirty(untracked_files=True)
     if p.libs:
         try:
-            _resolve_into(p, root, libs, log, update)
+            _resolve_into(p, root, dest, log, update)
         except StepFailed:
             entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None,
                                "status": "failed", "fingerprint": None}
             raise
+        if p.libs_in:
+            entry["libs_in"] = {folder: list(coords) for folder, coords in p.libs_in.items()}
         entries[p.name] = {**entry, "libs": list(p.libs), "git_sha": sha, "dirty": dirty,
                            "built_at": _now(), "status": "ok",
                            "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)})}
@@ -454,21 +459,35 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     return "built", note
 
 
-def _resolve_into(p: GitProject, root: Path, libs: Path, log: Path, update: bool) -> None:
-    """Resolve ``p.libs`` with their runtime dependencies from Maven Central into ``libs``
-    (replaced only once Maven succeeded)."""
+def _resolve_into(p: GitProject, root: Path, dest: Path, log: Path, update: bool) -> None:
+    """Resolve ``p.libs`` with their runtime dependencies from Maven Central into ``dest/libs``,
+    and each ``p.libs_in`` list into its folder of ``dest``, less the jars libs/ holds; nothing is
+    replaced unless every resolution succeeded."""
     tmp = _new_dir(root, p.name)
     try:
-        _resolve(p.name, p.libs, tmp, log, update)
-        _swap_in(tmp / "libs", libs)
+        _resolve(p.name, p.libs, tmp, log, update, p.exclude)
+        in_libs = {jar.name for jar in (tmp / "libs").glob("*.jar")}
+        resolved = {"libs": tmp / "libs"}
+        for i, (folder, artifacts) in enumerate(p.libs_in.items()):
+            part = tmp / f"in-{i}"
+            part.mkdir()
+            _resolve(p.name, artifacts, part, log, update, p.exclude)
+            for jar in (part / "libs").glob("*.jar"):
+                if jar.name in in_libs:
+                    jar.unlink()
+            resolved[folder] = part / "libs"
+        for folder, new in resolved.items():
+            (dest / folder).parent.mkdir(parents=True, exist_ok=True)
+            _swap_in(new, dest / folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _resolve(name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool) -> None:
-    """Resolve released ``artifacts`` and their runtime dependencies from Maven Central (through
-    ~/.m2; ``update``: ``mvn -U``) into ``folder/libs``."""
-    (folder / "pom.xml").write_text(maven.dependency_pom(name, artifacts))
+def _resolve(name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool,
+             exclude: tuple[str, ...] = ()) -> None:
+    """Resolve released ``artifacts`` and their runtime dependencies (less ``exclude``) from Maven
+    Central (through ~/.m2; ``update``: ``mvn -U``) into ``folder/libs``."""
+    (folder / "pom.xml").write_text(maven.dependency_pom(name, artifacts, exclude))
     maven.mvn(
         ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
          "-DincludeScope=runtime", "-DoutputDirectory=libs"],
@@ -484,7 +503,7 @@ def _new_dir(root: Path, name: str) -> Path:
 
 
 def _swap_in(new: Path, dest: Path) -> None:
-    """Replace ``dest`` by ``new`` with renames only (``new`` must be in the same folder)."""
+    """Replace ``dest`` by ``new`` with renames only (both on one filesystem)."""
     if dest.exists():
         old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".old-{dest.name}-"))
         dest.rename(old / dest.name)

@@ -39,7 +39,7 @@ def clone(url: str, ref: str, dest: Path, log: Path) -> git.Repo:
     repo.git.update_environment(**GIT_ENV)
     origin = repo.create_remote("origin", url)
     _fetch(origin, url, log)
-    _exclude_outputs(repo)
+    exclude_outputs(repo)
     checkout(repo, ref, log)
     return repo
 
@@ -51,7 +51,7 @@ def open_checkout(path: Path) -> git.Repo:
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise StepFailed(f"git open {path}", f"{path} is not a git checkout; move it away and build again") from None
     repo.git.update_environment(**GIT_ENV)
-    _exclude_outputs(repo)
+    exclude_outputs(repo)
     return repo
 
 
@@ -70,8 +70,9 @@ def check_outputs_untracked(repo: git.Repo, paths: tuple[str, ...]) -> None:
     if tracked:
         first = tracked.splitlines()[0]
         raise StepFailed(f"git ls-files {' '.join(paths)}",
-                         f"the repository tracks {first}, where `invoke build` puts the runtime "
-                         f"classpath and launcher of a project with main_classes; drop main_classes")
+                         f"the repository tracks {first}, where `invoke build` writes a runtime classpath "
+                         f"(libs/, libs_in) or the launcher of main_classes; choose another folder or "
+                         f"drop main_classes")
 
 
 def checkout(repo: git.Repo, ref: str, log: Path) -> str:
@@ -122,11 +123,12 @@ def _fetch(origin: git.Remote, url: str, log: Path) -> None:
         raise StepFailed(f"git fetch {url}", f"git fetch {url}: " + _reason(e)) from None
 
 
-def _exclude_outputs(repo: git.Repo) -> None:
+def exclude_outputs(repo: git.Repo, extra: tuple[str, ...] = ()) -> None:
+    """Keep the build's outputs (EXCLUDES and ``extra`` patterns) out of ``git status``."""
     exclude = Path(repo.git_dir) / "info" / "exclude"
     exclude.parent.mkdir(exist_ok=True)
     have = exclude.read_text().splitlines() if exclude.exists() else []
-    missing = [p for p in EXCLUDES if p not in have]
+    missing = [p for p in (*EXCLUDES, *extra) if p not in have]
     if missing:
         with open(exclude, "a") as f:
             f.write("".join(f"{p}\n" for p in missing))

@@ -66,17 +66,26 @@ def _first_error(log: Path, start: int) -> str:
     return ""
 
 
-def dependency_pom(name: str, artifacts: tuple[str, ...]) -> str:
-    """A throw-away POM whose dependencies are ``artifacts`` (groupId:artifactId:version)."""
+def dependency_pom(name: str, artifacts: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str:
+    """A throw-away POM whose dependencies are ``artifacts``
+    (groupId:artifactId:version[:type[:classifier]]), each without the ``exclude`` modules
+    (groupId:artifactId) among its dependencies."""
+    exclusions = "".join(
+        f"        <exclusion><groupId>{g}</groupId><artifactId>{a}</artifactId></exclusion>\n"
+        for g, a in (module.split(":") for module in exclude)
+    )
     deps = []
     for coord in artifacts:
-        group, artifact, version = coord.split(":")
+        group, artifact, version, *rest = coord.split(":")
+        extra = "".join(f"      <{tag}>{value}</{tag}>\n" for tag, value in zip(("type", "classifier"), rest))
         deps.append(
             "    <dependency>\n"
             f"      <groupId>{group}</groupId>\n"
             f"      <artifactId>{artifact}</artifactId>\n"
             f"      <version>{version}</version>\n"
-            "    </dependency>\n"
+            + extra
+            + (f"      <exclusions>\n{exclusions}      </exclusions>\n" if exclusions else "")
+            + "    </dependency>\n"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

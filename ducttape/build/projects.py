@@ -23,6 +23,11 @@ Three kinds of entry, told apart by their keys::
         ref: 4.1.1                         # dependencies) in libs/, e.g. a source tree's
         libs:                              # scripts and system tests with the released code
           - org.apache.kafka:kafka_2.13:4.1.1
+        libs_in:                           # optional: more released jars, into other folders of
+          core/build/dependant-testlibs:   # the checkout (jars libs/ holds are not copied again);
+            - org.apache.kafka:kafka_2.13:4.1.1:jar:test   # groupId:artifactId:version[:type[:classifier]]
+        exclude:                           # optional: groupId:artifactId left out of every
+          - xml-apis:xml-apis              # resolution of the project, as Gradle's exclude
 
       - name: mytool                       # Maven project kept in a local folder
         path: tools/mytool                 # relative to the projects file's folder
@@ -46,12 +51,15 @@ from ducttape.errors import ConfigError
 
 DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
 GOALS = ("package", "install")
-GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional", "libs"}
+GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional", "libs",
+            "libs_in", "exclude"}
 RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
 LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
 KIND_KEYS = ("git", "artifacts", "path")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-COORD_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+$")
+COORD_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+(:[A-Za-z0-9_.-]+){0,2}$")
+COORD_FORM = "groupId:artifactId:version[:type[:classifier]]"
+MODULE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 
 
@@ -60,7 +68,8 @@ class GitProject:
     """A git repository built with ``mvn -DskipTests <goal>``; with ``main_classes``, its jars and
     runtime dependencies are gathered in ``libs/`` beside a ``bin/run-class`` launcher. With
     ``libs`` (released artifacts) it is not built: those artifacts and their runtime
-    dependencies are resolved into ``libs/`` of the checkout instead."""
+    dependencies are resolved into ``libs/`` of the checkout instead, those of ``libs_in`` into
+    the folders it names (less the jars ``libs/`` holds), all without the ``exclude`` modules."""
 
     name: str
     git: str
@@ -71,6 +80,8 @@ class GitProject:
     depends_on: tuple[str, ...] = ()
     optional: bool = False
     libs: tuple[str, ...] = ()
+    libs_in: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
     kind = "git"
 
     def url(self, http: bool = False) -> str:
@@ -92,7 +103,7 @@ class ReleasedProject:
     @property
     def version(self) -> str:
         """The version of the first artifact, the one the project is known by."""
-        return self.artifacts[0].rsplit(":", 1)[1]
+        return self.artifacts[0].split(":")[2]
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,10 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
         if clash:
             raise ConfigError(f"{where}: '{clash[0]}' and 'libs' exclude each other (a project with "
                               f"'libs' is not built; its libs/ holds those released artifacts)")
+        orphan = sorted({"libs_in", "exclude"} & set(entry)) if not libs else []
+        if orphan:
+            raise ConfigError(f"{where}: '{orphan[0]}' goes with 'libs' (released jars for a tree that "
+                              f"is not built); add 'libs' or drop '{orphan[0]}'")
         return GitProject(
             name=name,
             git=str(entry["git"]),
@@ -205,20 +220,48 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
             depends_on=_str_list(where, entry, "depends_on"),
             optional=optional,
             libs=libs,
+            libs_in=_libs_in(where, entry),
+            exclude=_modules(where, entry, "exclude"),
         )
     artifacts = _coordinates(where, entry, "artifacts")
     return ReleasedProject(name=name, artifacts=artifacts, main_classes=_main_classes(where, entry), optional=optional)
 
 
 def _coordinates(where: str, entry: dict, key: str) -> tuple[str, ...]:
-    """The non-empty list of groupId:artifactId:version under ``key``."""
+    """The non-empty list of Maven coordinates under ``key``."""
     coords = _str_list(where, entry, key)
     if not coords:
-        raise ConfigError(f"{where}: '{key}' must list at least one groupId:artifactId:version")
+        raise ConfigError(f"{where}: '{key}' must list at least one {COORD_FORM}")
     for coord in coords:
         if not COORD_RE.match(coord):
-            raise ConfigError(f"{where}: artifact {coord!r} is not groupId:artifactId:version")
+            raise ConfigError(f"{where}: artifact {coord!r} in '{key}' is not {COORD_FORM}")
     return coords
+
+
+def _libs_in(where: str, entry: dict) -> dict[str, tuple[str, ...]]:
+    """``libs_in``: folder of the checkout (relative, inside it, not libs/) -> coordinates."""
+    if "libs_in" not in entry:
+        return {}
+    value = entry["libs_in"]
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{where}: 'libs_in' must map folders of the checkout to lists of {COORD_FORM}")
+    folders = {}
+    for folder, coords in value.items():
+        parts = Path(str(folder)).parts
+        if not parts or Path(str(folder)).is_absolute() or ".." in parts or parts[0] in ("libs", ".git"):
+            raise ConfigError(f"{where}: 'libs_in' folder {folder!r} must be a relative path inside the "
+                              f"checkout, outside libs/ and .git/")
+        folders["/".join(parts)] = _coordinates(where, {f"libs_in: {folder}": coords}, f"libs_in: {folder}")
+    return folders
+
+
+def _modules(where: str, entry: dict, key: str) -> tuple[str, ...]:
+    """The list of groupId:artifactId under ``key`` (may be empty)."""
+    modules = _str_list(where, entry, key)
+    for module in modules:
+        if not MODULE_RE.match(module):
+            raise ConfigError(f"{where}: {key} entry {module!r} is not groupId:artifactId")
+    return modules
 
 
 def _main_classes(where: str, entry: dict) -> dict[str, str]:

@@ -69,6 +69,13 @@ def test_unknown_key(invoke_build, tmp_path, prior_build):
         ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], goal: install}",
          "'goal' and 'libs' exclude each other"),
         ("{name: a, git: 'file:///x', ref: main, libs: []}", "'libs' must list at least one"),
+        ("{name: a, git: 'file:///x', ref: main, libs_in: {x: ['g:a:1']}}", "'libs_in' goes with 'libs'"),
+        ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], libs_in: {../x: ['g:a:1']}}",
+         "folder '../x' must be a relative path inside the checkout"),
+        ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], libs_in: {x: ['g:a']}}",
+         "artifact 'g:a' in 'libs_in: x' is not groupId:artifactId:version[:type[:classifier]]"),
+        ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], exclude: ['g:a:1']}",
+         "exclude entry 'g:a:1' is not groupId:artifactId"),
     ],
 )
 def test_invalid_entries(invoke_build, tmp_path, entry, message, prior_build):

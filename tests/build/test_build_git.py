@@ -187,15 +187,22 @@ def test_pinned_tag_and_http_switch(invoke_build, tmp_path, build_dir):
     assert jar_text(build_dir / "tagged" / "target" / "tagged-1.0.jar", "version.txt") == "release"
 
 
+def tagged_tree(path, files: dict[str, str]) -> git.Repo:
+    """A git repository at ``path`` holding ``files`` (relative path -> text), tagged v1."""
+    tree = git.Repo.init(path)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    tree.git.add(A=True)
+    tree.index.commit("a tree")
+    tree.create_tag("v1")
+    return tree
+
+
 def test_git_tree_with_released_libs(invoke_build, tmp_path, build_dir):
     """A git project with `libs` is not built: its tree as it is, the artifacts and their runtime
     dependencies in libs/ (as kafka-dev: Kafka's source tree with its released jars)."""
-    tree = git.Repo.init(tmp_path / "up" / "tree")
-    (tmp_path / "up" / "tree" / "bin").mkdir(parents=True)
-    (tmp_path / "up" / "tree" / "bin" / "run.sh").write_text("#!/bin/sh\nls \"$(dirname $0)/../libs\"\n")
-    tree.git.add(A=True)
-    tree.index.commit("a tree with a script")
-    tree.create_tag("v1")
+    tree = tagged_tree(tmp_path / "up" / "tree", {"bin/run.sh": "#!/bin/sh\nls \"$(dirname $0)/../libs\"\n"})
     projects = write_projects(tmp_path / "projects.yaml", f"""\
         projects:
           - name: tree
@@ -225,3 +232,42 @@ def test_git_tree_with_released_libs(invoke_build, tmp_path, build_dir):
     changed = invoke_build("--projects", str(projects))
     assert progress(changed.stdout, "tree").startswith("built"), changed.stdout
     assert sorted(p.name for p in (build_dir / "tree" / "libs").iterdir()) == ["commons-lang3-3.17.0.jar"]
+
+
+def test_git_tree_with_libs_in_folders(invoke_build, tmp_path, build_dir):
+    """`libs_in` resolves more released jars (a classifier's too) into other folders of the tree,
+    less those libs/ holds; `exclude` keeps a module out of every resolution (as kafka-dev puts
+    Kafka's test jar and MiniKdc's ApacheDS jars in core/build/dependant-testlibs)."""
+    tagged_tree(tmp_path / "up" / "tree", {"README": "a tree\n"})
+    projects = write_projects(tmp_path / "projects.yaml", f"""\
+        projects:
+          - name: tree
+            git: '{(tmp_path / "up" / "tree").as_uri()}'
+            ref: v1
+            libs: [org.apache.commons:commons-text:1.12.0]
+            libs_in:
+              build/test-libs:
+                - org.apache.commons:commons-text:1.12.0:jar:tests
+                - org.apache.commons:commons-csv:1.11.0
+            exclude: [commons-io:commons-io]
+        """)
+    first = invoke_build("--projects", str(projects))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "git v1 (+3 released)" in first.stdout
+    assert sorted(p.name for p in (build_dir / "tree" / "libs").iterdir()) == [
+        "commons-lang3-3.14.0.jar", "commons-text-1.12.0.jar"]
+    # the classifier's jar and commons-csv with its dependencies, less what libs/ holds and
+    # less commons-io (a dependency of commons-csv), which is excluded
+    test_libs = sorted(p.name for p in (build_dir / "tree" / "build" / "test-libs").iterdir())
+    assert test_libs == ["commons-codec-1.16.1.jar", "commons-csv-1.11.0.jar", "commons-text-1.12.0-tests.jar"]
+    checkout = git.Repo(build_dir / "tree")
+    assert checkout.git.status("--porcelain") == ""  # build/test-libs is an output, not a change
+    entry = manifest(build_dir)["tree"]
+    assert entry["libs_in"] == {"build/test-libs": ["org.apache.commons:commons-text:1.12.0:jar:tests",
+                                                    "org.apache.commons:commons-csv:1.11.0"]}
+    assert not entry["dirty"]
+    assert progress(invoke_build("--projects", str(projects)).stdout, "tree") == "up to date"
+    shutil.rmtree(build_dir / "tree" / "build" / "test-libs")
+    again = invoke_build("--projects", str(projects))
+    assert progress(again.stdout, "tree").startswith("built"), again.stdout  # a missing folder is rebuilt
+    assert (build_dir / "tree" / "build" / "test-libs" / "commons-csv-1.11.0.jar").is_file()

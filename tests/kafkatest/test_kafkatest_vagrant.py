@@ -3,7 +3,8 @@ vagrant` on a 5-worker docker cluster of their own, via the ducktape compatibili
 
 The kafka-dev build (projects.yaml: the apache/kafka tree at 4.1.1 with the released jars in
 libs/) is the Kafka under test on the workers (/opt/kafka-dev) and holds the test modules the
-runner loads. One PLAINTEXT case of each of the four modules runs here, to keep CI short; the
+runner loads. One PLAINTEXT case of each of the four modules runs here, to keep CI short, and
+one SASL case with Kerberos (GSSAPI, so kafkatest's MiniKdc from Kafka's test jar runs too); the
 README lists every case of the four modules with its result.
 """
 
@@ -33,6 +34,8 @@ CASES = [
     "[metadata_quorum=ISOLATED_KRAFT]",
     "tests/core/controller_mutation_quota_test.py::ControllerMutationQuotaTest.test_controller_mutation_quota"
     "[metadata_quorum=COMBINED_KRAFT]",
+    "sanity_checks/test_console_consumer.py::ConsoleConsumerTest.test_lifecycle"
+    "[security_protocol=SASL_PLAINTEXT,metadata_quorum=ISOLATED_KRAFT]",
 ]
 IDS = [
     "kafkatest.sanity_checks.test_console_consumer.ConsoleConsumerTest.test_lifecycle"
@@ -43,7 +46,10 @@ IDS = [
     ".metadata_quorum=ISOLATED_KRAFT",
     "kafkatest.tests.core.controller_mutation_quota_test.ControllerMutationQuotaTest"
     ".test_controller_mutation_quota.metadata_quorum=COMBINED_KRAFT",
+    "kafkatest.sanity_checks.test_console_consumer.ConsoleConsumerTest.test_lifecycle"
+    ".security_protocol=SASL_PLAINTEXT.metadata_quorum=ISOLATED_KRAFT",
 ]
+KERBEROS_ID = IDS[-1]
 
 
 def ok(result):
@@ -92,4 +98,8 @@ def test_kafkatest_modules_pass_unmodified(copy):
                 folder = session / test["folder"]
                 logs = [p for p in folder.rglob("*") if p.is_file() and p.parent.parent.name.startswith("KafkaService")]
                 assert logs, f"no Kafka logs collected in {folder}"
+                if test["test_id"] == KERBEROS_ID:  # the brokers authenticated through MiniKdc
+                    assert any("MiniKdc Running" in p.read_text() for p in folder.glob("MiniKdc-*/*/minikdc.log"))
+                    assert any("sasl.enabled.mechanisms = [GSSAPI]" in p.read_text(errors="replace")
+                               for p in folder.glob("KafkaService-*/*/server-start-stdout-stderr.log"))
     assert statuses == {test_id: "PASS" for test_id in IDS}
