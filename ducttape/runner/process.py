@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner.context import TestContext, collect_logs
 from ducttape.runner.discovery import TestSpec
-from ducttape.runner.logs import close_logs, open_logs
+from ducttape.runner.logs import LogFiles
 from ducttape.runner.result import FAIL, PASS, TestResult
 
 TEARDOWN_TIMEOUT = 600.0
@@ -52,19 +52,22 @@ class Forker:
     """The session's forker: a process forked from the runner once, before any test runs, that
     forks each test's process (``TestProcess``) and reaps it when the runner says so.
 
-    It holds the runner's cluster, tests and parameters as they were when it was forked; a
-    request names a test by its index and its nodes by name. It ends when the runner closes it
-    (or exits); it ignores Ctrl-C, which is the runner's to handle.
+    It holds the runner's cluster, tests, parameters and the handler of the tests' log files
+    (``test_logs``) as they were when it was forked; a request names a test by its index and its
+    nodes by name. It ends when the runner closes it (or exits); it ignores Ctrl-C, which is the
+    runner's to handle.
     """
 
-    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict):
+    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict, test_logs: LogFiles):
+        for spec in specs:  # made once here, not in every test process
+            logging.getLogger(_logger_name(spec))
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
 
         def serve():
             self._sock.close()
-            _serve(theirs, cluster, specs, params)
+            _serve(theirs, cluster, specs, params, test_logs)
 
         pid = _fork(serve)
         theirs.close()
@@ -102,7 +105,8 @@ class Forker:
         return value
 
 
-def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict) -> None:
+def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict,
+           test_logs: LogFiles) -> None:
     """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone."""
     gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -118,10 +122,9 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
         try:
             if request[0] == "fork":
                 _, index, names, test_dir, tag, started = request
-                proc = TestProcess(specs[index], ClusterView(cluster, [nodes[n] for n in names]),
-                                   test_dir, params, tag, timeout=0)
-                proc.started = started
-                answer = _fork_test(proc, fds[0], sock)
+                answer = _fork_test(lambda conn: _child(
+                    specs[index], ClusterView(cluster, [nodes[n] for n in names]), test_dir, params,
+                    tag, started, test_logs, conn), fds[0], sock)
             else:
                 _, pid, block = request
                 got, status = os.waitpid(pid, 0 if block else os.WNOHANG)
@@ -151,10 +154,10 @@ def _fork(run) -> int:
     return pid
 
 
-def _fork_test(proc: "TestProcess", writer_fd: int, forker_sock: socket.socket) -> int:
+def _fork_test(child, writer_fd: int, forker_sock: socket.socket) -> int:
     def run():
         forker_sock.close()
-        _child(proc, Connection(writer_fd, readable=False))
+        child(Connection(writer_fd, readable=False))
 
     pid = _fork(run)
     try:
@@ -191,6 +194,7 @@ class TestProcess:
 
     def start(self) -> None:
         """Have the forker start the test process."""
+        log.info("running %s on %s", self.spec.test_id, ", ".join(n.name for n in self.view.nodes))
         reader, writer = Pipe(duplex=False)
         self.started = time.time()
         self.deadline = time.monotonic() + self.timeout
@@ -226,8 +230,15 @@ class TestProcess:
         elif kind == "unswept":
             self.unswept = payload
         elif kind == "result":
-            self.result = payload
+            self.result = self.new_result(**payload)
         return False
+
+    def new_result(self, **outcome) -> TestResult:
+        """The attempt's TestResult, with ``outcome`` (status, duration, error...)."""
+        spec = self.spec
+        return TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
+                          started=self.started, folder=spec.folder, params=spec.params,
+                          nodes=[n.name for n in self.view.nodes], selector=spec.selector, **outcome)
 
     def kill(self) -> None:
         """SIGKILL the test's process group (the test and every local command it waits on),
@@ -302,26 +313,26 @@ def sweep(nodes: list[Node], tag: str) -> list[str]:
 
 # -- in the test process ------------------------------------------------------------------------
 
-def _child(proc: TestProcess, conn: Connection) -> None:
+def _logger_name(spec: TestSpec) -> str:
+    return f"ducttape.test.{spec.cls.__name__}"
+
+
+def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: str,
+           started: float, test_logs: LogFiles, conn: Connection) -> None:
     # What the runner's process made is never collected here: a collection that walked it would
     # touch (and so copy) most of the memory shared with the runner. The test's own garbage is.
     gc.freeze()
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    spec, view = proc.spec, proc.view
     for node in view.nodes:
         node.account.after_fork()
-        node.account.tag = proc.tag
-    handlers = open_logs(proc.test_dir, "test_log")
-    result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                        started=proc.started, folder=spec.folder, params=spec.params,
-                        nodes=[n.name for n in view.nodes], selector=spec.selector)
-    context = TestContext(view, proc.test_dir, proc.params, spec.test_id,
-                          logging.getLogger(f"ducttape.test.{spec.cls.__name__}"),
+        node.account.tag = tag
+    test_logs.open(test_dir)
+    outcome = Outcome()
+    context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
                           recorder=lambda kind, payload: conn.send((kind, payload)), case=spec.params)
     context.activate()
-    log.info("running %s on %s", spec.test_id, ", ".join(result.nodes))
     test = None
     try:
         test = spec.cls(context)
@@ -330,38 +341,48 @@ def _child(proc: TestProcess, conn: Connection) -> None:
             data = getattr(test, spec.method)(**spec.params)
         finally:
             test.tearDown()
-        result.status = PASS
+        outcome.status = PASS
         # as data.json will hold it (and picklable for the runner)
-        result.data = None if data is None else json.loads(json.dumps(data, default=str))
+        outcome.data = None if data is None else json.loads(json.dumps(data, default=str))
     except BaseException as exc:  # noqa: BLE001 - the test's failure
-        fail(result, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    if test is not None:
-        result.summary = "\n".join(test.shown)
+        fail(outcome, f"{type(exc).__name__}: {exc}", traceback.format_exc(), spec.test_id)
+    if test is not None and test.shown:
+        outcome.summary = "\n".join(test.shown)
     conn.send(("teardown", None))
     for exc in context.teardown():
-        if result.status == PASS:
-            fail(result, f"stopping a service failed: {type(exc).__name__}: {exc}", "")
-    unswept = sweep([n for n in view.nodes if n.account.used], proc.tag)
+        if outcome.status == PASS:
+            fail(outcome, f"stopping a service failed: {type(exc).__name__}: {exc}", "", spec.test_id)
+    unswept = sweep([n for n in view.nodes if n.account.used], tag)
     if unswept:
         conn.send(("unswept", unswept))
-        if result.status == PASS:
-            fail(result, f"could not make sure its processes ended on {', '.join(unswept)}", "")
-    result.duration = time.time() - result.started
-    if result.data is not None:
-        with open(os.path.join(proc.test_dir, "data.json"), "w") as f:
-            json.dump(result.data, f, indent=2)
+        if outcome.status == PASS:
+            fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
+                 spec.test_id)
+    outcome.duration = time.time() - started
+    if outcome.data is not None:
+        with open(os.path.join(test_dir, "data.json"), "w") as f:
+            json.dump(outcome.data, f, indent=2)
             f.write("\n")
-    log.info("%s %s in %.1fs%s", spec.test_id, result.status, result.duration,
-             f": {result.error}" if result.error else "")
-    close_logs(handlers)
+    test_logs.close()
     sys.stdout.flush()  # the runner kills the process group once the pipe closes
     sys.stderr.flush()
-    conn.send(("result", result))
+    conn.send(("result", outcome.__dict__))
     conn.close()
 
 
-def fail(result: TestResult, error: str, details: str) -> None:
+class Outcome:
+    """What a test process found out about its attempt, sent to the runner as a plain dict
+    (the runner knows the rest of the TestResult)."""
+
+    def __init__(self):
+        self.status, self.duration = "", 0.0
+        self.error = self.details = self.summary = ""
+        self.data: object = None
+
+
+def fail(result: TestResult | Outcome, error: str, details: str, test_id: str = "") -> None:
+    """Mark ``result`` failed with the one-line ``error`` (and ``details``, e.g. a traceback)."""
     result.status = FAIL
     result.error = error.replace("\n", " | ")
     result.details = details or error
-    log.error("%s failed: %s", result.test_id, result.error)
+    log.error("%s failed: %s", test_id or result.test_id, result.error)
