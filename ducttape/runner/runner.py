@@ -33,7 +33,7 @@ WITHHELD_POLL = 2.0
 RESULTS_LOG = "results.jsonl"
 REPORT_INTERVAL = 2.0
 """Least seconds between rewrites of the reports while a session runs (and once at its end)."""
-REPORT_SHARE = 0.1
+REPORT_SHARE = 0.05
 """Most of a session's time its report rewrites may take: with many results, a rewrite takes
 long enough that the interval grows to keep this share."""
 log = logging.getLogger("ducttape.runner")
