@@ -1,13 +1,15 @@
 """Log files of sessions and tests.
 
-Each test attempt runs in its own process, so its log files simply take every record made in
-that process; the session's log (opened before the test processes are forked) takes them too.
+Each test attempt runs in its own process, forked after the session's log files were opened, so
+its records go into the session's log as well as its own. A test's log files are created by the
+first record they take: a test that logs nothing (and whose services log nothing) has none.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 
 LOG_FORMAT = "[%(asctime)s %(levelname)-5s %(threadName)s %(name)s] %(message)s"
 LOGGERS = ("ducttape", "paramiko")
@@ -15,23 +17,82 @@ LOGGERS = ("ducttape", "paramiko")
 connection's) would otherwise land on the console, in the middle of the runner's lines."""
 
 
-def open_logs(folder: str, stem: str) -> list[logging.Handler]:
-    """Attach ``<stem>.info`` and ``<stem>.debug`` in ``folder`` to the ducttape and paramiko
-    loggers."""
-    logging.getLogger("ducttape").setLevel(logging.DEBUG)
-    handlers = []
-    for level, suffix in ((logging.INFO, "info"), (logging.DEBUG, "debug")):
-        h = logging.FileHandler(os.path.join(folder, f"{stem}.{suffix}"))
-        h.setLevel(level)
-        h.setFormatter(logging.Formatter(LOG_FORMAT))
-        for name in LOGGERS:
-            logging.getLogger(name).addHandler(h)
-        handlers.append(h)
-    return handlers
+class _Formatter(logging.Formatter):
+    """LOG_FORMAT, with the date and time made once a second, and each record formatted once
+    for all the files it goes to (they share this formatter)."""
+
+    def __init__(self):
+        super().__init__(LOG_FORMAT)
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = record.__dict__.get("_ducttape_line")
+        if line is None:
+            line = record._ducttape_line = super().format(record)
+        return line
 
 
-def close_logs(handlers: list[logging.Handler]) -> None:
-    for h in handlers:
+FORMATTER = _Formatter()
+
+
+class LogFiles(logging.Handler):
+    """``<stem>.info`` (INFO and above) and ``<stem>.debug`` (every record) in ``folder``, each
+    created by the first record it takes and flushed after every record (a killed test process
+    loses nothing it logged). Without a folder it drops what it gets."""
+
+    def __init__(self, stem: str, folder: str | None = None):
+        super().__init__(logging.DEBUG)
+        self.stem, self.folder = stem, folder
+        self._files: dict[str, object] = {}
+        self.setFormatter(FORMATTER)
+
+    def attach(self) -> "LogFiles":
+        """Take the records of the ducttape and paramiko loggers (ducttape's down to DEBUG)."""
+        logging.getLogger("ducttape").setLevel(logging.DEBUG)
         for name in LOGGERS:
-            logging.getLogger(name).removeHandler(h)
-        h.close()
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def open(self, folder: str) -> None:
+        """Write into ``folder`` from now on (files of an earlier folder are closed)."""
+        self._close_files()
+        self.folder = folder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.folder is None:
+            return
+        try:
+            line = self.format(record) + "\n"
+            self._write("debug", line)
+            if record.levelno >= logging.INFO:
+                self._write("info", line)
+        except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
+            self.handleError(record)
+
+    def _write(self, suffix: str, line: str) -> None:
+        f = self._files.get(suffix)
+        if f is None:
+            f = self._files[suffix] = open(os.path.join(self.folder, f"{self.stem}.{suffix}"), "a")
+        f.write(line)
+        f.flush()
+
+    def _close_files(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
+    def close(self) -> None:
+        """Stop taking records and close the files."""
+        for name in LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+        self._close_files()
+        self.folder = None
+        super().close()

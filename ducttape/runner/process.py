@@ -8,10 +8,11 @@ has to kill the process (timeout, Ctrl-C) it can still end everything the test s
 locally and over SSH, and stop the services from the state they reported.
 
 The runner never forks a test itself: ``Forker`` is a process forked once, when the session's
-tests are loaded, that forks each test's process on request. A fork costs in proportion to the
-memory of the process that forks, and every page that process writes afterwards while the copy
-lives is copied; the runner's memory grows with the session's results and it works while tests
-run, the forker's does neither, so what a test costs stays flat however long the session is.
+tests are loaded, that forks each test's process ahead (while the previous test runs) and hands
+it its test on request. A fork costs in proportion to the memory of the process that forks, and
+every page that process writes afterwards while the copy lives is copied; the runner's memory
+grows with the session's results and it works while tests run, the forker's does neither, so
+what a test costs stays flat however long the session is.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from multiprocessing.connection import Connection
 from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner.context import TestContext, collect_logs
 from ducttape.runner.discovery import TestSpec
-from ducttape.runner.logs import close_logs, open_logs
+from ducttape.runner.logs import LogFiles
 from ducttape.runner.result import FAIL, PASS, TestResult
 
 TEARDOWN_TIMEOUT = 600.0
@@ -52,39 +53,53 @@ class Forker:
     """The session's forker: a process forked from the runner once, before any test runs, that
     forks each test's process (``TestProcess``) and reaps it when the runner says so.
 
-    It holds the runner's cluster, tests and parameters as they were when it was forked; a
-    request names a test by its index and its nodes by name. It ends when the runner closes it
-    (or exits); it ignores Ctrl-C, which is the runner's to handle.
+    It holds the runner's cluster, tests, parameters and the handler of the tests' log files
+    (``test_logs``) as they were when it was forked; a request names a test by its index and its
+    nodes by name. It ends when the runner closes it (or exits); it ignores Ctrl-C, which is the
+    runner's to handle.
     """
 
-    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict):
+    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict, test_logs: LogFiles):
+        for spec in specs:  # made once here, not in every test process
+            logging.getLogger(_logger_name(spec))
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
 
         def serve():
             self._sock.close()
-            _serve(theirs, cluster, specs, params)
+            _serve(theirs, cluster, specs, params, test_logs)
 
         pid = _fork(serve)
         theirs.close()
         self._sock.settimeout(FORKER_TIMEOUT)
         self.pid = pid
+        self._exited: list[int] = []
+        """Test processes known to have exited, reaped with the next request."""
 
     def fork(self, index: int, nodes: list[str], test_dir: str, tag: str, started: float,
              writer: Connection) -> int:
         """Start test ``index`` on ``nodes`` in a new process whose news go to ``writer``;
         return its pid, which is also its process group's id."""
-        request = pickle.dumps(("fork", index, nodes, test_dir, tag, started))
-        return self._ask(lambda: socket.send_fds(self._sock, [request], [writer.fileno()]))
+        test = pickle.dumps((index, nodes, test_dir, tag, started))
+        request = pickle.dumps(("fork", test, self._exited))
+        pid = self._ask(lambda: socket.send_fds(self._sock, [request], [writer.fileno()]))
+        self._exited = []
+        return pid
 
-    def reap(self, pid: int, block: bool) -> int | None:
-        """The exit code of test process ``pid`` once it has exited (then it is reaped), else
-        None; ``block`` waits for it."""
-        return self._ask(lambda: self._sock.send(pickle.dumps(("reap", pid, block))))
+    def reap(self, pid: int) -> int:
+        """Wait for test process ``pid`` to exit, reap it, and return its exit code."""
+        return self._ask(lambda: self._sock.send(pickle.dumps(("reap", pid))))
+
+    def reap_later(self, pid: int) -> None:
+        """Have test process ``pid``, which has exited, reaped with the next request (it stays a
+        zombie until then, so its pid and process group id are not reused meanwhile)."""
+        self._exited.append(pid)
 
     def close(self) -> None:
         """End the forker and wait for it."""
+        for pid in self._exited:
+            self.reap(pid)
         self._sock.close()
         os.waitpid(self.pid, 0)
 
@@ -102,36 +117,59 @@ class Forker:
         return value
 
 
-def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict) -> None:
-    """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone."""
+def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict,
+           test_logs: LogFiles) -> None:
+    """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone.
+
+    A test process is forked ahead, while the previous test runs, and waits for its test: a
+    request is answered without waiting for a fork."""
     gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     nodes = {n.name: n for n in cluster.nodes}
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 1)
-        except ConnectionResetError:
-            return
-        if not message:  # the runner closed the forker, or exited
-            return
-        request = pickle.loads(message)
-        try:
-            if request[0] == "fork":
-                _, index, names, test_dir, tag, started = request
-                proc = TestProcess(specs[index], ClusterView(cluster, [nodes[n] for n in names]),
-                                   test_dir, params, tag, timeout=0)
-                proc.started = started
-                answer = _fork_test(proc, fds[0], sock)
-            else:
-                _, pid, block = request
-                got, status = os.waitpid(pid, 0 if block else os.WNOHANG)
-                answer = os.waitstatus_to_exitcode(status) if got else None
-            sock.send(pickle.dumps(("ok", answer)))
-        except Exception as exc:  # noqa: BLE001 - the runner reports it
-            sock.send(pickle.dumps(("error", f"{type(exc).__name__}: {exc}")))
-        finally:
-            for fd in fds:
-                os.close(fd)
+
+    def run(message: bytes, writer_fd: int) -> None:
+        index, names, test_dir, tag, started = pickle.loads(message)
+        _child(specs[index], ClusterView(cluster, [nodes[n] for n in names]), test_dir, params,
+               tag, started, test_logs, Connection(writer_fd, readable=False))
+
+    spare = _Spare(run, sock)
+    try:
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 1)
+            except ConnectionResetError:
+                return
+            if not message:  # the runner closed the forker, or exited
+                return
+            request = pickle.loads(message)
+            try:
+                if request[0] == "fork":
+                    _, test, exited = request
+                    for pid in exited:
+                        os.waitpid(pid, 0)
+                    taker, spare = spare, None
+                    if taker is None or not taker.assign(test, fds[0]):  # none, or it died
+                        taker = _Spare(run, sock)
+                        if not taker.assign(test, fds[0]):
+                            raise ForkerError("a new test process ended before it got its test")
+                    answer = taker.pid
+                else:
+                    _, pid = request
+                    answer = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                sock.send(pickle.dumps(("ok", answer)))
+            except Exception as exc:  # noqa: BLE001 - the runner reports it
+                sock.send(pickle.dumps(("error", f"{type(exc).__name__}: {exc}")))
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            if spare is None:
+                try:
+                    spare = _Spare(run, sock)
+                except OSError:  # retried when the next test is asked for
+                    pass
+    finally:
+        if spare is not None:
+            spare.discard()
 
 
 def _fork(run) -> int:
@@ -151,17 +189,50 @@ def _fork(run) -> int:
     return pid
 
 
-def _fork_test(proc: "TestProcess", writer_fd: int, forker_sock: socket.socket) -> int:
-    def run():
-        forker_sock.close()
-        _child(proc, Connection(writer_fd, readable=False))
+class _Spare:
+    """A test process forked ahead, in its own process group, that waits for its test: then it
+    calls ``run(message, writer_fd)``; it exits if it gets none (the session ended)."""
 
-    pid = _fork(run)
-    try:
-        os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
-    except OSError:
-        pass
-    return pid
+    def __init__(self, run, forker_sock: socket.socket):
+        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+        def wait_for_test():
+            # What the runner's process made is never collected here: a collection that walked
+            # it would touch (and so copy) most of the memory shared with the runner. The
+            # test's own garbage is.
+            gc.freeze()
+            forker_sock.close()
+            self._sock.close()
+            os.setpgid(0, 0)
+            message, fds, _, _ = socket.recv_fds(theirs, 1 << 16, 1)
+            theirs.close()
+            if message:
+                run(message, fds[0])
+
+        try:
+            self.pid = _fork(wait_for_test)
+        finally:
+            theirs.close()
+        try:
+            os.setpgid(self.pid, self.pid)  # it does it too; whoever is first wins the race
+        except OSError:
+            pass
+
+    def assign(self, test: bytes, writer_fd: int) -> bool:
+        """Start ``test`` (the pickled arguments of its run) in this process, its news going to
+        ``writer_fd``; False (and the process reaped) if it is no longer there to take it."""
+        try:
+            socket.send_fds(self._sock, [test], [writer_fd])
+        except OSError:
+            self.discard()
+            return False
+        self._sock.close()
+        return True
+
+    def discard(self) -> None:
+        """End the waiting process (it exits when its socket closes) and reap it."""
+        self._sock.close()
+        os.waitpid(self.pid, 0)
 
 
 class TestProcess:
@@ -178,6 +249,9 @@ class TestProcess:
         self.result: TestResult | None = None
         self.pid = 0
         self.exit_status: int | None = None
+        """Known when the runner had to wait for the process's end (it was killed or died)."""
+        self.gone = False
+        """The process has exited and is reaped, or will be with the forker's next request."""
         self.started = 0.0
         self.deadline = 0.0
         self.in_teardown = False
@@ -191,6 +265,7 @@ class TestProcess:
 
     def start(self) -> None:
         """Have the forker start the test process."""
+        log.info("running %s on %s", self.spec.test_id, ", ".join(n.name for n in self.view.nodes))
         reader, writer = Pipe(duplex=False)
         self.started = time.time()
         self.deadline = time.monotonic() + self.timeout
@@ -226,8 +301,15 @@ class TestProcess:
         elif kind == "unswept":
             self.unswept = payload
         elif kind == "result":
-            self.result = payload
+            self.result = self.new_result(**payload)
         return False
+
+    def new_result(self, **outcome) -> TestResult:
+        """The attempt's TestResult, with ``outcome`` (status, duration, error...)."""
+        spec = self.spec
+        return TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
+                          started=self.started, folder=spec.folder, params=spec.params,
+                          nodes=[n.name for n in self.view.nodes], selector=spec.selector, **outcome)
 
     def kill(self) -> None:
         """SIGKILL the test's process group (the test and every local command it waits on),
@@ -237,8 +319,7 @@ class TestProcess:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        while not self.reaped(block=True):
-            pass
+        self.reaped(block=True)
         nodes = {n.name: n for n in self.view.nodes}
         for state in reversed(list(self.services.values())):
             stop_recorded(state, nodes, self.test_dir)
@@ -246,17 +327,23 @@ class TestProcess:
         self.unswept = sweep(self.view.nodes, self.tag)
 
     def reaped(self, block: bool = False) -> bool:
-        """Whether the process has exited (and was reaped); ``block`` waits for it."""
-        if self.exit_status is None and (block or select.select([self._pidfd], [], [], 0)[0]):
-            self.exit_status = self.forker.reap(self.pid, block)
-            if self.exit_status is not None:
-                os.close(self._pidfd)
-        return self.exit_status is not None
+        """Whether the process has exited (``gone``); ``block`` waits for it and reaps it."""
+        if self.gone:
+            return True
+        if block:
+            self.exit_status = self.forker.reap(self.pid)
+        elif select.select([self._pidfd], [], [], 0)[0]:
+            self.forker.reap_later(self.pid)
+        else:
+            return False
+        os.close(self._pidfd)
+        self.gone = True
+        return True
 
     def _kill_group(self) -> None:
         """SIGKILL whatever runs in the test's process group (never after it was reaped, so
         the group id cannot have been reused)."""
-        if self.exit_status is None:
+        if not self.gone:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -302,26 +389,26 @@ def sweep(nodes: list[Node], tag: str) -> list[str]:
 
 # -- in the test process ------------------------------------------------------------------------
 
-def _child(proc: TestProcess, conn: Connection) -> None:
-    # What the runner's process made is never collected here: a collection that walked it would
-    # touch (and so copy) most of the memory shared with the runner. The test's own garbage is.
-    gc.freeze()
-    os.setpgid(0, 0)
+def _logger_name(spec: TestSpec) -> str:
+    return f"ducttape.test.{spec.cls.__name__}"
+
+
+def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: str,
+           started: float, test_logs: LogFiles, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    spec, view = proc.spec, proc.view
     for node in view.nodes:
         node.account.after_fork()
-        node.account.tag = proc.tag
-    handlers = open_logs(proc.test_dir, "test_log")
-    result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                        started=proc.started, folder=spec.folder, params=spec.params,
-                        nodes=[n.name for n in view.nodes], selector=spec.selector)
-    context = TestContext(view, proc.test_dir, proc.params, spec.test_id,
-                          logging.getLogger(f"ducttape.test.{spec.cls.__name__}"),
-                          recorder=lambda kind, payload: conn.send((kind, payload)), case=spec.params)
+        node.account.tag = tag
+    test_logs.open(test_dir)  # each record is flushed: nothing to close before the end
+
+    def send(kind: str, payload: object) -> None:  # what conn.send does, without its pickler's set-up
+        conn.send_bytes(pickle.dumps((kind, payload)))
+
+    outcome = Outcome()
+    context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
+                          recorder=send, case=spec.params)
     context.activate()
-    log.info("running %s on %s", spec.test_id, ", ".join(result.nodes))
     test = None
     try:
         test = spec.cls(context)
@@ -330,38 +417,48 @@ def _child(proc: TestProcess, conn: Connection) -> None:
             data = getattr(test, spec.method)(**spec.params)
         finally:
             test.tearDown()
-        result.status = PASS
+        outcome.status = PASS
         # as data.json will hold it (and picklable for the runner)
-        result.data = None if data is None else json.loads(json.dumps(data, default=str))
+        outcome.data = None if data is None else json.loads(json.dumps(data, default=str))
     except BaseException as exc:  # noqa: BLE001 - the test's failure
-        fail(result, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    if test is not None:
-        result.summary = "\n".join(test.shown)
-    conn.send(("teardown", None))
+        fail(outcome, f"{type(exc).__name__}: {exc}", traceback.format_exc(), spec.test_id)
+    if test is not None and test.shown:
+        outcome.summary = "\n".join(test.shown)
+    if context.services or any(n.account.used for n in view.nodes):
+        send("teardown", None)  # the runner gives the teardown its own deadline
     for exc in context.teardown():
-        if result.status == PASS:
-            fail(result, f"stopping a service failed: {type(exc).__name__}: {exc}", "")
-    unswept = sweep([n for n in view.nodes if n.account.used], proc.tag)
+        if outcome.status == PASS:
+            fail(outcome, f"stopping a service failed: {type(exc).__name__}: {exc}", "", spec.test_id)
+    unswept = sweep([n for n in view.nodes if n.account.used], tag)
     if unswept:
-        conn.send(("unswept", unswept))
-        if result.status == PASS:
-            fail(result, f"could not make sure its processes ended on {', '.join(unswept)}", "")
-    result.duration = time.time() - result.started
-    if result.data is not None:
-        with open(os.path.join(proc.test_dir, "data.json"), "w") as f:
-            json.dump(result.data, f, indent=2)
+        send("unswept", unswept)
+        if outcome.status == PASS:
+            fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
+                 spec.test_id)
+    outcome.duration = time.time() - started
+    if outcome.data is not None:
+        with open(os.path.join(test_dir, "data.json"), "w") as f:
+            json.dump(outcome.data, f, indent=2)
             f.write("\n")
-    log.info("%s %s in %.1fs%s", spec.test_id, result.status, result.duration,
-             f": {result.error}" if result.error else "")
-    close_logs(handlers)
     sys.stdout.flush()  # the runner kills the process group once the pipe closes
     sys.stderr.flush()
-    conn.send(("result", result))
+    send("result", outcome.__dict__)
     conn.close()
 
 
-def fail(result: TestResult, error: str, details: str) -> None:
+class Outcome:
+    """What a test process found out about its attempt, sent to the runner as a plain dict
+    (the runner knows the rest of the TestResult)."""
+
+    def __init__(self):
+        self.status, self.duration = "", 0.0
+        self.error = self.details = self.summary = ""
+        self.data: object = None
+
+
+def fail(result: TestResult | Outcome, error: str, details: str, test_id: str = "") -> None:
+    """Mark ``result`` failed with the one-line ``error`` (and ``details``, e.g. a traceback)."""
     result.status = FAIL
     result.error = error.replace("\n", " | ")
     result.details = details or error
-    log.error("%s failed: %s", result.test_id, result.error)
+    log.error("%s failed: %s", test_id or result.test_id, result.error)

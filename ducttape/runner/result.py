@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 PASS, FAIL, FLAKY = "PASS", "FAIL", "FLAKY"
 """FLAKY: failed, then passed when run again (``--retries``)."""
@@ -31,7 +31,8 @@ class TestResult:
     """What ``invoke test`` selects this case with (its module's name or path, class, method, case)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict (sharing their values: a reported result does not change)."""
+        return dict(vars(self))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from ducttape.cluster import Cluster, Node
 from ducttape.runner.discovery import TestSpec
-from ducttape.runner.logs import close_logs, open_logs
+from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
 from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
@@ -33,7 +33,7 @@ WITHHELD_POLL = 2.0
 RESULTS_LOG = "results.jsonl"
 REPORT_INTERVAL = 2.0
 """Least seconds between rewrites of the reports while a session runs (and once at its end)."""
-REPORT_SHARE = 0.1
+REPORT_SHARE = 0.05
 """Most of a session's time its report rewrites may take: with many results, a rewrite takes
 long enough that the interval grows to keep this share."""
 log = logging.getLogger("ducttape.runner")
@@ -90,7 +90,10 @@ class Runner:
 
     def run(self, specs: list[TestSpec]) -> list[TestResult]:
         """Run ``specs``; on Ctrl-C stop the running tests cleanly and start no more."""
-        handlers = open_logs(self.session.path, "session_log")
+        session_log = LogFiles("session_log", self.session.path).attach()
+        self._test_logs = LogFiles("test_log").attach()  # a test process gives it its folder
+        log.info("session %s: %d test%s on %s", self.session.session_id, len(specs),
+                 "s" * (len(specs) != 1), self.session.cluster)
         self._total = len(specs)
         self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
@@ -113,7 +116,8 @@ class Runner:
             self.session.finished = time.time()
             self._report(force=True)
             self._results_log.close()
-            close_logs(handlers)
+            self._test_logs.close()
+            session_log.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
         self._print_summary()
@@ -129,7 +133,7 @@ class Runner:
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
         exiting: list[TestProcess] = []  # done, killed, not yet reaped
-        self._forker = Forker(self.cluster, specs, self.session.params)
+        self._forker = Forker(self.cluster, specs, self.session.params, self._test_logs)
         try:
             self._run_all(specs, pending, needs, running, exiting)
         finally:
@@ -220,6 +224,8 @@ class Runner:
             if result.status == PASS:
                 result.status = FLAKY
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
+        log.info("%s %s in %.1fs%s", test.spec.test_id, result.status, result.duration,
+                 f": {result.error}" if result.error else "")
         self._say_end(test.position, test.spec, result)
         self._release(test.view, proc.unswept, proc.tag)
         self._finish(test.index, result)
@@ -264,10 +270,7 @@ class Runner:
 
     def _failed_attempt(self, test: _Test, why: str) -> TestResult:
         proc = test.process
-        result = TestResult(test.spec.test_id, test.spec.module, test.spec.cls.__name__,
-                            test.spec.method, started=proc.started, duration=time.time() - proc.started,
-                            folder=test.spec.folder, params=test.spec.params,
-                            nodes=[n.name for n in test.view.nodes], selector=test.spec.selector)
+        result = proc.new_result(duration=time.time() - proc.started)
         fail(result, why, "")
         return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import time
 import xml.etree.ElementTree as ET
@@ -171,3 +172,43 @@ def test_a_session_keeps_an_append_only_log_of_results(tmp_path):
         logged = [json.loads(line) for line in f]
     assert sorted(r["test_id"] for r in logged) == sorted(t["test_id"] for t in report(results)["tests"])
     assert all(r["status"] == "PASS" for r in logged)
+
+
+def test_a_test_has_log_files_only_for_what_it_logged(tmp_path):
+    module = tmp_path / "logging_levels.py"
+    module.write_text('''
+from ducttape.runner import Test, cluster
+
+
+class LevelsTest(Test):
+    @cluster(num_nodes=1)
+    def test_silent(self):
+        pass
+
+    @cluster(num_nodes=1)
+    def test_debug_only(self):
+        self.logger.debug("quietly %d", 1)
+
+    @cluster(num_nodes=1)
+    def test_info(self):
+        self.logger.info("loudly")
+''')
+    results = tmp_path / "results"
+    proc = run_cli("test", str(module), "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tests = {t["method"]: t for t in report(results)["tests"]}
+    folder = {m: os.path.join(session(results), t["folder"]) for m, t in tests.items()}
+    assert os.path.isdir(folder["test_silent"]) and os.listdir(folder["test_silent"]) == []
+    assert tests["test_silent"]["test_logs"] == []
+    assert sorted(os.listdir(folder["test_debug_only"])) == ["test_log.debug"]
+    assert "DEBUG MainThread ducttape.test.LevelsTest] quietly 1" in open(
+        os.path.join(folder["test_debug_only"], "test_log.debug")).read()
+    assert sorted(os.listdir(folder["test_info"])) == ["test_log.debug", "test_log.info"]
+    assert [os.path.basename(f) for f in tests["test_info"]["test_logs"]] == ["test_log.debug", "test_log.info"]
+    line = open(os.path.join(folder["test_info"], "test_log.info")).read()
+    assert re.fullmatch(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO  MainThread ducttape.test.LevelsTest\] loudly\n", line)
+    session_log = open(os.path.join(session(results), "session_log.info")).read()
+    for method in tests:  # the runner says when each test ran and how it ended
+        assert f"running logging_levels::LevelsTest.{method} on node1" in session_log
+        assert f"logging_levels::LevelsTest.{method} PASS in " in session_log
+    assert "loudly" in session_log and "quietly" not in session_log

@@ -12,24 +12,25 @@ from ducttape.runner.reports.view import session_view
 from ducttape.runner.result import SessionInfo, TestResult
 
 WRITERS = {
-    "report.txt": lambda session, results, view: text.render(session, results),
-    "report.json": lambda session, results, view: json_report.render(view),
-    "report.html": lambda session, results, view: html.render(session, view),
-    "junit.xml": lambda session, results, view: junit.render(session, results),
+    "report.txt": lambda session, results, view, kept: text.render(session, results),
+    "report.json": lambda session, results, view, kept: json_report.render(view, kept),
+    "report.html": lambda session, results, view, kept: html.render(session, view),
+    "junit.xml": lambda session, results, view, kept: junit.render(session, results),
 }
 
 
 def write_reports(session: SessionInfo, results: list[TestResult], entries: dict | None = None) -> None:
     """(Re)write every report of the session, each file replaced atomically; once the session
     has finished, rewrite the index of the results folder that holds it. A running session
-    passes the same ``entries`` every time: each test's part of the page, computed once (a
-    result is final when it is reported)."""
+    passes the same ``entries`` every time: each test's part of the page and of report.json,
+    computed once (a result is final when it is reported)."""
+    entries = {} if entries is None else entries
     view = session_view(session, results, entries)
     for name, render in WRITERS.items():
         path = os.path.join(session.path, name)
         tmp = f"{path}.tmp"
         with open(tmp, "w") as f:
-            f.write(render(session, results, view))
+            f.write(render(session, results, view, entries.setdefault(name, {})))
         os.replace(tmp, path)
     if session.finished is not None:
         write_index(os.path.dirname(os.path.abspath(session.path)))
