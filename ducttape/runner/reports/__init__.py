@@ -22,10 +22,10 @@ WRITERS = {
 def write_reports(session: SessionInfo, results: list[TestResult], entries: dict | None = None) -> None:
     """(Re)write every report of the session, each file replaced atomically; once the session
     has finished, rewrite the index of the results folder that holds it. A running session
-    passes the same ``entries`` every time: each test's part of the page and of report.json,
-    computed once (a result is final when it is reported)."""
+    passes the same ``entries`` every time: each test's part of the view and of each report that
+    keeps one, computed once (a result is final when it is reported), one cache per name."""
     entries = {} if entries is None else entries
-    view = session_view(session, results, entries)
+    view = session_view(session, results, entries.setdefault("view", {}))
     for name, render in WRITERS.items():
         path = os.path.join(session.path, name)
         tmp = f"{path}.tmp"
