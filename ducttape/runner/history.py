@@ -4,7 +4,7 @@ change points.
 A series is one figure of one test across the sessions that returned it, oldest first; each
 point names its session, start time, build (from the session's build manifest) and session
 parameters. Change points are found as Apache Otava (Hunter) finds them: E-Divisive means
-(MongoDB's signal-processing-algorithms) proposes where a series splits, and a change point is
+(``ducttape.runner.edivisive``) proposes where a series splits, and a change point is
 kept only when Student's t-test finds the segments on its two sides different at 99.99% and their
 means differ by more than a minimum effect. Each is reported with the sessions and builds on both
 sides, the change of the mean between the two segments and whether that is better or worse for
@@ -168,13 +168,11 @@ def change_points(series: Series, pvalue: float = CHANGE_PVALUE) -> list[ChangeP
     values = [p.value for p in series.points]
     if len(values) < MIN_POINTS or len(set(values)) == 1:
         return []
-    from signal_processing_algorithms.determinism import deterministic_numpy_random
-    from signal_processing_algorithms.energy_statistics.energy_statistics import e_divisive
-
     from scipy.stats import ttest_ind
 
-    with deterministic_numpy_random(SEED):
-        indices = sorted(e_divisive(values, pvalue=CANDIDATE_PVALUE, permutations=CHANGE_PERMUTATIONS))
+    from ducttape.runner.edivisive import e_divisive
+
+    indices = e_divisive(values, pvalue=CANDIDATE_PVALUE, permutations=CHANGE_PERMUTATIONS, seed=SEED)
     bounds = [0, *indices, len(values)]
     found = []
     for k, i in enumerate(indices):
