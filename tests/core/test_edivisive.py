@@ -42,8 +42,11 @@ def recorded():
 
 
 def test_the_candidates_are_the_recorded_ones(recorded):
-    differ = [(s["name"], s["e_divisive"], found) for s in recorded
-              if (found := e_divisive(s["values"], CANDIDATE_PVALUE, CHANGE_PERMUTATIONS, SEED)) != s["e_divisive"]]
+    differ = []
+    for s in recorded:
+        found = e_divisive(s["values"], CANDIDATE_PVALUE, CHANGE_PERMUTATIONS, SEED)
+        if found != s["e_divisive"]:
+            differ.append((s["name"], s["e_divisive"], found))
     assert differ == []
 
 
