@@ -4,6 +4,7 @@ ducttape's own warnings and the user's stay visible."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +31,9 @@ ERRORS = [
     (("test", "nosuch_scenario"), "unknown test 'nosuch_scenario'"),
     (("build", "--projects", "/nonexistent/projects.yaml"), "no such projects file"),
     (("compare", "nosuch1", "nosuch2"), "no session 'nosuch1'"),
+    (("cluster.up", "--aws"), "ec2.yaml"),
+    (("cluster.rsync",), "no Vagrantfile.local"),
+    (("history",), "no results folder"),
 ]
 
 
@@ -55,9 +59,12 @@ def test_the_noisy_library_does_print_without_ducttape(noisy_python):
 
 @pytest.mark.parametrize("program", ["invoke", "ducttape"])
 @pytest.mark.parametrize("args, expected", ERRORS, ids=[a[0] for a, _ in ERRORS])
-def test_an_error_is_one_line_while_a_library_warns(noisy_python, program, args, expected):
+def test_an_error_is_one_line_while_a_library_warns(noisy_python, tmp_path, program, args, expected):
+    """Each command's error path, in an empty workspace (no cluster settings, no results)."""
+    (tmp_path / "projects.yaml").write_text("projects: []\n")
     command = [noisy_python, "-m", program, *args]
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DUCTTAPE_WORKSPACE": str(tmp_path)})
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("error: "), proc.stderr
     assert expected in proc.stderr
