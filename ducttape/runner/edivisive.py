@@ -71,7 +71,8 @@ def split_statistics(distances: np.ndarray) -> np.ndarray:
     ``distances`` has shape ``(k, n, n)``; entry ``[k, tau]`` of the result scores splitting the
     ``k``-th window into its first ``tau`` points and the rest (``tau = 0`` scores 0):
     ``q = t(n - t)/n * (2 mean|X - Y| - mean|X - X'| - mean|Y - Y'|)``. Each sum is built up
-    point by point from the left, the order in which the recorded reference added them.
+    point by point from the left, the order signal-processing-algorithms added them in, so that
+    ties come out as they did (tests/core/test_edivisive.py).
     """
     n = distances.shape[-1]
     into_left = np.cumsum(np.triu(distances, 1), axis=-2)[..., -1, :]  # sum_{i<tau} d[i, tau]
