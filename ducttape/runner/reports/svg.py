@@ -114,7 +114,7 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
     for t in y_ticks:
         y = sy(t)
         out.append(f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>')
-        out.append(f'<text class="tick" x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{number(t)}</text>')
+        out.append(f'<text class="ytick" x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{number(t)}</text>')
     out.append(f'<rect x="{left:.1f}" y="{top:.1f}" width="{plot_w:.1f}" height="{plot_h:.1f}" '
                f'fill="none" stroke="#999"/>')
     if y_label:
@@ -128,7 +128,7 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
             continue  # would overlap the label before it
         shown_right = px + half
         out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" stroke="#999"/>')
-        out.append(f'<text class="tick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
+        out.append(f'<text class="xtick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
                    f'text-anchor="middle">{escape(text)}</text>')
     for n, m in enumerate(marks):
         px, color = sx(m.x), MARK_COLORS.get(m.kind, MARK_COLORS["changed"])
