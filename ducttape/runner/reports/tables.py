@@ -6,7 +6,8 @@ column and the rest the row (``native.at_rate.2``). Rows of the same depth with 
 make one table; the parts in which its rows differ become the row labels (``native``/``rest`` and
 the offered load's index ``2``), the parts they share its title (``*.at_rate.N``). A table that
 would have more than ``MAX_ROWS`` rows is cut into several, and a table of one row is shown
-turned (one figure a row).
+turned (one figure a row). A short list of numbers (``range: {"latency_99th_ms": [min, max]}``)
+is one cell of its own key's column.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from ducttape.runner.figures import Figure
 from ducttape.runner.reports.svg import Line, Point, chart, number
 
 MAX_ROWS = 40
+SHORT_LIST = 4
+"""Lists of at most this many numbers are one cell."""
 MAX_CASE_COLUMNS = 8
 """Figures per table of cases side by side (more make further tables)."""
 MAX_CASE_PLOTS = 6
@@ -27,6 +30,8 @@ class Cell:
     key: str
     """The figure's full key (every figure of the data is reachable on the page by it)."""
     figure: Figure
+    items: list["Cell"] = field(default_factory=list)
+    """For a short list: its figures (then ``figure`` is the first's)."""
 
 
 @dataclass
@@ -38,7 +43,10 @@ class Table:
     units: dict[str, str] = field(default_factory=dict)
     """Per column, its unit and better direction when every cell shares them."""
     turned: bool = False
-    """One row, shown as one figure a row."""
+    """One row, shown as one figure a row ..."""
+    details: list[str] = field(default_factory=list)
+    """... with these of ``unit``, ``better`` and ``repeats`` beside each value (those some
+    figure of the table has)."""
 
 
 def _index(part: str) -> bool:
@@ -61,6 +69,12 @@ def figure_tables(figs: dict[str, Figure]) -> list[Table]:
     for key, fig in figs.items():
         parts = tuple(key.split(".")) if key else ("(value)",)
         rows.setdefault(parts[:-1], {})[parts[-1]] = Cell(key, fig)
+    for row, cells in list(rows.items()):  # a short list of numbers: one cell of its parent row
+        if row and len(cells) <= SHORT_LIST and list(cells) == [str(i) for i in range(len(cells))]:
+            items = list(cells.values())
+            parent = rows.setdefault(row[:-1], {})
+            parent[row[-1]] = Cell(items[0].key, items[0].figure, items)
+            del rows[row]
     groups: dict[tuple, list[tuple[str, ...]]] = {}
     for row, cells in rows.items():
         groups.setdefault((len(row), tuple(cells)), []).append(row)
@@ -88,7 +102,10 @@ def _turned(table: Table) -> Table:
     cells = table.rows[0][1]
     turned = Table(table.title, ["figure"], ["value"], turned=True)
     turned.rows = [([column], {"value": cells[column]}) for column in table.columns]
-    turned.units = {}
+    figs = [cells[column].figure for column in table.columns]
+    turned.details = [name for name, shown in (("unit", any(f.unit for f in figs)),
+                                               ("better", any(f.better for f in figs)),
+                                               ("repeats", any(len(f.values) > 1 for f in figs))) if shown]
     return turned
 
 
@@ -101,7 +118,7 @@ def _split_turned(tables: list[Table]) -> list[Table]:
             continue
         for start in range(0, len(t.rows), MAX_ROWS):
             part = Table(f"{t.title} ({start + 1}-{min(start + MAX_ROWS, len(t.rows))})", t.row_headers,
-                         t.columns, t.rows[start:start + MAX_ROWS], {}, True)
+                         t.columns, t.rows[start:start + MAX_ROWS], {}, True, t.details)
             out.append(part)
     return out
 
