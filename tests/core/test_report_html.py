@@ -19,6 +19,9 @@ from PIL import Image
 from browser import Chromium
 from report_pages import cut_chart_texts, overflowing
 from support import run_cli
+
+from ducttape.runner.figures import figures
+from ducttape.runner.reports.tables import figure_tables
 from test_runner_cli import SCENARIOS, session
 
 CHROMIUM = shutil.which("chromium")
@@ -264,3 +267,29 @@ def test_index_of_five_sessions_marks_the_step_and_not_the_noise(tmp_path):
                      windowsVirtualKeyCode=13)
         assert browser.evaluate('document.querySelector(".trend details").open')
         browser.screenshot(str(tmp_path / "index.png"))
+
+
+def test_figure_tables_follow_the_keys_structure():
+    """native_vs_rest-shaped data: settings in one turned table, a table per structure with the
+    parts that differ as row labels, [min, max] lists as one cell, every figure in one table."""
+    at_rate = [{"target": {"value": t, "unit": "records/s"}, "p99": {"value": t / 100, "unit": "ms"},
+                "range": {"p99": [t / 110, t / 90]}} for t in (100, 200, 300)]
+    data = {"seconds": 5, "loads": [0.25, 0.5, 0.75],
+            "native": {"max": {"rate": {"value": 900, "unit": "records/s"}}, "at_rate": at_rate},
+            "rest": {"max": {"rate": {"value": 30, "unit": "records/s"}}, "at_rate": at_rate},
+            "cases": [{"n": i} for i in range(45)]}
+    tables = {t.title: t for t in figure_tables(figures(data))}
+    assert sorted(tables) == ["*.at_rate.N", "*.at_rate.N.range", "*.max", "cases.N (rows 1-40)",
+                              "cases.N (rows 41-45)", "figures"]
+    settings = tables["figures"]
+    assert settings.turned and [r[0] for r in settings.rows] == [["seconds"], ["loads"]]
+    assert [c.key for c in settings.rows[1][1]["value"].items] == ["loads.0", "loads.1", "loads.2"]
+    rates = tables["*.at_rate.N"]
+    assert rates.row_headers == ["", "at_rate #"] and rates.columns == ["target", "p99"]
+    assert [labels for labels, _ in rates.rows] == [["native", "0"], ["native", "1"], ["native", "2"],
+                                                   ["rest", "0"], ["rest", "1"], ["rest", "2"]]
+    assert rates.units == {"target": "records/s, higher is better", "p99": "ms, lower is better"}
+    assert max(len(t.rows) for t in tables.values()) <= 40
+    shown = [c.key for t in tables.values() for _, cells in t.rows for cell in cells.values()
+             for c in (cell.items or [cell])]
+    assert sorted(shown) == sorted(figures(data))

@@ -30,6 +30,7 @@ STATUS_SIGNS = {"PASS": "✓", "FAIL": "✗", "FLAKY": "≈"}
 
 
 def number(v: object) -> str:
+    """A value as the page shows it (6 significant digits; nothing for None)."""
     return "" if v is None else f"{v:.6g}" if isinstance(v, (int, float)) else str(v)
 
 

@@ -19,6 +19,8 @@ lower-case letters are narrower)."""
 
 @dataclass
 class Point:
+    """A point of a line: where, its hover text, and the min-max of its values when known."""
+
     x: float
     y: float
     title: str
@@ -28,6 +30,8 @@ class Point:
 
 @dataclass
 class Line:
+    """A named line of points (named in the legend when a chart has several)."""
+
     name: str
     points: list[Point] = field(default_factory=list)
 

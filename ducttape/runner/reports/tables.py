@@ -27,6 +27,8 @@ MAX_CASE_PLOTS = 6
 
 @dataclass
 class Cell:
+    """A table cell: one figure, or a short list of them."""
+
     key: str
     """The figure's full key (every figure of the data is reachable on the page by it)."""
     figure: Figure
@@ -36,6 +38,8 @@ class Cell:
 
 @dataclass
 class Table:
+    """A table of figures: its title, row label headers, columns and rows (labels, cells)."""
+
     title: str
     row_headers: list[str]
     columns: list[str]
