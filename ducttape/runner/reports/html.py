@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import json
 import os
 import urllib.parse
 
 import jinja2
-from markupsafe import Markup, escape
 
 from ducttape.runner.figures import Figure, figures
 from ducttape.runner.reports.summary import params_line, when
@@ -52,10 +52,17 @@ def environment(base: str) -> jinja2.Environment:
     return env
 
 
-def breakable(text: str) -> Markup:
+class _Html(str):
+    """Text the templates insert as it is (already escaped): autoescaping honours ``__html__``."""
+
+    def __html__(self) -> str:
+        return self
+
+
+def breakable(text: str) -> _Html:
     """``text`` escaped, with line-break opportunities after ``_`` and ``.`` (long figure names
     wrap instead of widening their table)."""
-    return Markup(str(escape(text)).replace("_", "_<wbr>").replace(".", ".<wbr>"))
+    return _Html(html.escape(str(text)).replace("_", "_<wbr>").replace(".", ".<wbr>"))
 
 
 def _figures(test: dict) -> dict[str, Figure]:
