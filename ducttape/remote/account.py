@@ -21,6 +21,7 @@ from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
 from ducttape.errors import TimeoutError
+from ducttape.remote import in_flight
 from ducttape.remote.errors import RemoteCommandError
 
 log = logging.getLogger("ducttape.remote")
@@ -77,7 +78,9 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s", self.name, cmd)
         try:
-            result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout, in_stream=False)
+            with in_flight.running(self.name, cmd):
+                result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout,
+                                       in_stream=False)
         except CommandTimedOut as exc:
             raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
                                      timeout=timeout) from None
@@ -116,7 +119,8 @@ class RemoteAccount:
                 sink.close()
 
         threading.Thread(target=join, name=f"capture-{self.name}", daemon=True).start()
-        yield from sink.lines()
+        with in_flight.running(self.name, cmd):
+            yield from sink.lines()
         if "error" in outcome:
             exc = outcome["error"]
             if isinstance(exc, CommandTimedOut):

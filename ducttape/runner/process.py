@@ -18,6 +18,7 @@ what a test costs stays flat however long the session is.
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from ducttape.cluster import Cluster, ClusterView, Node
+from ducttape.runner import where
 from ducttape.runner.context import TestContext, collect_logs
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
@@ -401,6 +403,8 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         node.account.after_fork()
         node.account.tag = tag
     test_logs.open(test_dir)  # each record is flushed: nothing to close before the end
+    scenario = inspect.getfile(spec.cls)
+    where.answer_when_asked(test_dir, scenario)
 
     def send(kind: str, payload: object) -> None:  # what conn.send does, without its pickler's set-up
         conn.send_bytes(pickle.dumps((kind, payload)))
@@ -421,7 +425,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         # as data.json will hold it (and picklable for the runner)
         outcome.data = None if data is None else json.loads(json.dumps(data, default=str))
     except BaseException as exc:  # noqa: BLE001 - the test's failure
-        fail(outcome, f"{type(exc).__name__}: {exc}", traceback.format_exc(), spec.test_id)
+        at = where.raised_at(exc.__traceback__, scenario)
+        fail(outcome, f"{type(exc).__name__}: {exc}{f' ({at})' if at else ''}",
+             traceback.format_exc(), spec.test_id)
     if test is not None and test.shown:
         outcome.summary = "\n".join(test.shown)
     if context.services or any(n.account.used for n in view.nodes):
