@@ -96,8 +96,8 @@ class TestContext:
         if self.results_dir is None:
             return
         for node in service.nodes:
-            collect_logs(node, service.log_files(node), os.path.join(
-                self.results_dir, service.service_id, node.name), service.service_id)
+            collect_logs(node, service.log_files(node), log_folder(self.results_dir, service.service_id,
+                                                                   node.name), service.service_id)
 
     # -- called by the runner -------------------------------------------------------------------
 
@@ -114,6 +114,12 @@ class TestContext:
                 log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
                 errors.append(exc)
         return errors
+
+
+def log_folder(results_dir: str, service_id: str, node_name: str) -> str:
+    """Where the logs of service ``service_id`` on node ``node_name`` are collected: each file
+    keeps its name, in ``<results_dir>/<service_id>/<node_name>/``."""
+    return os.path.join(results_dir, service_id, node_name)
 
 
 def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> None:

@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection
 
 from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner import where
-from ducttape.runner.context import TestContext, collect_logs
+from ducttape.runner.context import TestContext, collect_logs, log_folder
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.result import FAIL, PASS, TestResult
@@ -365,7 +365,7 @@ def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
             if "pid_file" not in entry:
                 continue
             node.account.kill_process(entry["pid_file"], timeout=STOP_TIMEOUT)
-            collect_logs(node, entry["logs"], os.path.join(test_dir, state["service_id"], node.name),
+            collect_logs(node, entry["logs"], log_folder(test_dir, state["service_id"], node.name),
                          state["service_id"])
             node.account.remove(entry["workdir"])
         except Exception as exc:  # noqa: BLE001 - keep stopping the rest
