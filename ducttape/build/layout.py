@@ -59,3 +59,14 @@ def launcher(name: str, node_build_dir: str = "") -> str:
 def node_project_dir(name: str, node_build_dir: str) -> str:
     """Folder of project ``name`` under a node's build_dir (e.g. a git project's checkout)."""
     return posixpath.join(node_build_dir, name)
+
+
+def project_of(path: str, root: Path | None = None) -> str:
+    """The project whose folder in the local build folder (or in ``root``) holds file ``path``
+    (e.g. ``kafka-dev`` for kafkatest's modules), or ''."""
+    base = (root or build_dir()).resolve()
+    try:
+        rel = Path(path).resolve().relative_to(base)
+    except ValueError:
+        return ""
+    return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] != "logs" else ""

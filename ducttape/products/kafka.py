@@ -28,6 +28,7 @@ class _KafkaServers(Service):
     """Kafka server processes of one Kafka cluster: brokers or controllers (``roles``)."""
 
     logs = MappingProxyType({"output": "kafka.log", "config": "server.properties"})
+    builds = (PROJECT,)
     roles = "broker,controller"
 
     def __init__(self, cluster: Cluster, num_nodes: int, cluster_id: str, settings: Mapping,

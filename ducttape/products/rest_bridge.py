@@ -54,6 +54,7 @@ class RestProxyService(Service):
 
     logs = MappingProxyType({"output": "bridge.log", "config": "application.properties",
                              "logging": "log4j2.properties"})
+    builds = (BRIDGE_PROJECT,)
 
     def __init__(self, cluster: Cluster, num_nodes: int, kafka, settings: Mapping | None = None,
                  heap: str = "512m", port: int = PORT):

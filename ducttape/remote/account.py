@@ -339,10 +339,11 @@ class RemoteAccount:
         return int(port) in self.listening_ports(pid_file, timeout)
 
     def describe_listening(self, pid_file: str) -> str:
-        """``its processes listen on TCP 2380, 12379`` (or ``on no TCP port``), for messages."""
+        """``the process listens on TCP 2380, 12379`` (or ``on no TCP port``): what the processes
+        of the session recorded in ``pid_file`` listen on, for messages."""
         ports = self.listening_ports(pid_file, timeout=30)
-        return (f"the processes of {pid_file} listen on TCP {', '.join(map(str, ports))} on {self.name}"
-                if ports else f"the processes of {pid_file} listen on no TCP port on {self.name}")
+        return (f"the process listens on TCP {', '.join(map(str, ports))}" if ports
+                else "the process listens on no TCP port")
 
     def close(self) -> None:
         """Release the connection (a no-op for local accounts)."""

@@ -48,6 +48,10 @@ class TestContext:
         self.test_id = test_id
         self.logger = logger or logging.getLogger("ducttape.test")
         self.services: list["Service"] = []
+        self.builds: list[str] = []
+        """The build projects the test's services ran from (``Service.builds``), in first use order."""
+        self.versions: dict[str, str] = {}
+        """Versions of software the test installed itself (``record_version``)."""
         self._record = recorder
 
     def __enter__(self) -> "TestContext":
@@ -90,6 +94,24 @@ class TestContext:
         """Told by ``service`` when it has given its nodes back (passed on to the runner)."""
         if self._record:
             self._record("stopped", service.service_id)
+
+    def use_builds(self, *projects: str) -> None:
+        """Count build projects (projects.yaml names) as used by this test: the reports name
+        the builds its services used, not every project of the build folder."""
+        new = [p for p in projects if p not in self.builds]
+        if new:
+            self.builds += new
+            self._tell_uses()
+
+    def record_version(self, name: str, version: str) -> None:
+        """Record the version of software the test installed itself (``record_version("etcd",
+        "3.4.23")``); the reports show it beside the builds used."""
+        self.versions[str(name)] = str(version)
+        self._tell_uses()
+
+    def _tell_uses(self) -> None:
+        if self._record:
+            self._record("uses", {"builds": list(self.builds), "versions": dict(self.versions)})
 
     def collect_logs(self, service: "Service") -> None:
         """Copy the service's declared logs from its nodes into ``<results>/<service>/<node>/``."""

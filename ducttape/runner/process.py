@@ -32,6 +32,7 @@ import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
+from ducttape.build import layout
 from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner import where
 from ducttape.runner.context import TestContext, collect_logs, log_folder
@@ -248,6 +249,8 @@ class TestProcess:
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
         """Services holding nodes, by id, in creation order: their state as the test reported it."""
+        self.uses: dict = {}
+        """The builds and versions the test used, as it reported them (``TestContext.use_builds``)."""
         self.result: TestResult | None = None
         self.pid = 0
         self.exit_status: int | None = None
@@ -300,6 +303,8 @@ class TestProcess:
         elif kind == "teardown":
             self.in_teardown = True
             self.deadline = time.monotonic() + TEARDOWN_TIMEOUT
+        elif kind == "uses":
+            self.uses = payload
         elif kind == "unswept":
             self.unswept = payload
         elif kind == "result":
@@ -311,7 +316,9 @@ class TestProcess:
         spec = self.spec
         return TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
                           started=self.started, folder=spec.folder, params=spec.params,
-                          nodes=[n.name for n in self.view.nodes], selector=spec.selector, **outcome)
+                          nodes=[n.name for n in self.view.nodes], selector=spec.selector,
+                          builds=self.uses.get("builds", []), versions=self.uses.get("versions", {}),
+                          **outcome)
 
     def kill(self) -> None:
         """SIGKILL the test's process group (the test and every local command it waits on),
@@ -412,6 +419,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
     outcome = Outcome()
     context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
                           recorder=send, case=spec.params)
+    kept_in = layout.project_of(scenario)
+    if kept_in:  # a scenario kept in a build project's folder (kafkatest in kafka-dev) runs it
+        context.use_builds(kept_in)
     context.activate()
     test = None
     try:

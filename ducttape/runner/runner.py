@@ -223,7 +223,8 @@ class Runner:
             running[test.process.fileno()] = test
             return
         if len(test.attempts) > 1:
-            result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
+            result.attempts = [{"status": a.status, "error": a.error, "details": a.details,
+                                "duration": a.duration,
                                 "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
                                for n, a in enumerate(test.attempts, 1)]
             result.duration = sum(a.duration for a in test.attempts)

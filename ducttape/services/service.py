@@ -37,7 +37,8 @@ CAUSE_LINES, LAST_LINES = 3, 3
 that look like a cause (``CAUSE``), then the last LAST_LINES lines, each cut to 200 characters."""
 CAUSE = (r"error|exception|fatal|panic|not defined|not found|no such|denied|refused|invalid|"
          r"unknown|cannot|can't|could not|couldn't|unable|failed|in use|not allowed|not permitted")
-"""Words of a log line that says why a process gave up (an extended regex, any case)."""
+"""Words of a log line that says why a process gave up (an extended regex, lower case); lines
+after a line that starts with ``usage:`` do not count."""
 _STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)")
 T = TypeVar("T")
 
@@ -65,6 +66,9 @@ class Service:
     """
 
     logs: Mapping[str, str] = MappingProxyType({"output": "service.log"})
+    builds: tuple[str, ...] = ()
+    """The build projects (names in projects.yaml) the service runs from; the reports of a
+    session name the builds that its tests' services used."""
 
     def __init__(self, cluster: Cluster, num_nodes: int = 1):
         self.cluster = cluster
@@ -87,6 +91,7 @@ class Service:
         if not self.nodes:
             self.nodes = self.cluster.request(self.num_nodes)
             if self.context:
+                self.context.use_builds(*self.builds)
                 self.context.started(self)
         self.logger.info("starting %s on %s", self.service_id, ", ".join(n.name for n in self.nodes))
         parallel_map(self.clean_node, self.nodes)
@@ -248,11 +253,15 @@ class Service:
 
     def log_excerpt(self, node: Node, log: str = "output") -> str:
         """What declared log ``log`` on ``node`` says about why the process gave up: ``cause:``
-        its first lines that look like one (``CAUSE``), then ``last lines:`` (``log_tail``),
+        its first lines that look like one (``CAUSE``, before any usage text), then ``last
+        lines:`` (``log_tail``),
         each part joined with " | " and the parts with "; " ('' if the log is empty)."""
         path = self.path(node, self.logs[log])
+        # a program's usage text, printed after what it did not understand, explains no cause
+        program = ("tolower($0) ~ /^[ \\t]*usage:/ { exit } "
+                   f"tolower($0) ~ cause {{ print; if (++n == {CAUSE_LINES}) exit }}")
         text = node.account.ssh_output(
-            f"grep -i -E -m {CAUSE_LINES} {shlex.quote(CAUSE)} {shlex.quote(path)} 2>/dev/null",
+            f"awk -v cause={shlex.quote(CAUSE)} {shlex.quote(program)} {shlex.quote(path)} 2>/dev/null",
             allow_fail=True, timeout=30)
         causes = [clip(line.strip()) for line in text.splitlines()
                   if line.strip() and not _STACK_FRAME.match(line)]
@@ -289,7 +298,7 @@ class Service:
         except ProcessExitedError as exc:
             raise ServiceError(f"{self.service_id} on {node.name} exited while {exc.doing}{why()}") from None
         except TimeoutError as exc:
-            raise TimeoutError(f"{self.service_id} on {node.name}: {exc}{why()}") from None
+            raise TimeoutError(f"{self.service_id}: {exc}{why()}") from None
 
     def _start_node_logged(self, node: Node) -> None:
         node.account.mkdirs(self.workdir(node))

@@ -189,7 +189,7 @@ def test_a_process_that_dies_while_starting_fails_fast_with_its_log(cluster):
 def test_a_start_that_times_out_quotes_the_log(cluster):
     svc = Starter(cluster, "echo still warming up; exec sleep 600")
     with pytest.raises(TimeoutError, match=r"no line matching /\^ready\$/ .* within 3s.*"
-                                           r"listen on no TCP port on node1; "
+                                           r"the process listens on no TCP port; "
                                            r"last lines: still warming up; log: node1:.*service.log$"):
         svc.start()
     svc.stop()

@@ -26,6 +26,7 @@ class ToolService(BackgroundThreadService):
     """
 
     logs = MappingProxyType({"output": "tool.log"})
+    builds = ("kafka",)
 
     def __init__(self, cluster, num_nodes: int = 1, timeout: float = RUN_TIMEOUT):
         super().__init__(cluster, num_nodes)
