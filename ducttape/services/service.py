@@ -256,6 +256,16 @@ class Service:
         its first lines that look like one (``CAUSE``, before any usage text), then ``last
         lines:`` (``log_tail``),
         each part joined with " | " and the parts with "; " ('' if the log is empty)."""
+        causes = self.log_causes(node, log)
+        last = [line for line in self.log_tail(node, LAST_LINES, log).split(" | ")
+                if line and line.strip() not in causes]
+        parts = ([f"cause: {' | '.join(causes)}"] if causes else []) + \
+            ([f"last lines: {' | '.join(last)}"] if last else [])
+        return "; ".join(parts)
+
+    def log_causes(self, node: Node, log: str = "output") -> list[str]:
+        """The first CAUSE_LINES lines of declared log ``log`` on ``node`` that look like why
+        the process gave up (``CAUSE``; usage text after them does not count)."""
         path = self.path(node, self.logs[log])
         # a program's usage text, printed after what it did not understand, explains no cause
         program = ("tolower($0) ~ /^[ \\t]*usage:/ { exit } "
@@ -263,13 +273,8 @@ class Service:
         text = node.account.ssh_output(
             f"awk -v cause={shlex.quote(CAUSE)} {shlex.quote(program)} {shlex.quote(path)} 2>/dev/null",
             allow_fail=True, timeout=30)
-        causes = [clip(line.strip()) for line in text.splitlines()
-                  if line.strip() and not _STACK_FRAME.match(line)]
-        last = [line for line in self.log_tail(node, LAST_LINES, log).split(" | ")
-                if line and line.strip() not in causes]
-        parts = ([f"cause: {' | '.join(causes)}"] if causes else []) + \
-            ([f"last lines: {' | '.join(last)}"] if last else [])
-        return "; ".join(parts)
+        return [clip(line.strip()) for line in text.splitlines()
+                if line.strip() and not _STACK_FRAME.match(line)]
 
     def log_copy(self, node: Node, log: str = "output") -> str:
         """Where declared log ``log`` of ``node`` is kept once the service stops: its copy in
