@@ -19,6 +19,7 @@ import os
 import posixpath
 from pathlib import Path
 
+from ducttape.errors import ConfigError
 from ducttape.workspace import find_workspace
 
 BUILD_DIR_ENV = "DUCTTAPE_BUILD_DIR"
@@ -65,7 +66,10 @@ def node_project_dir(name: str, node_build_dir: str) -> str:
 def project_of(path: str, root: Path | None = None) -> str:
     """The project whose folder in the local build folder (or in ``root``) holds file ``path``
     (e.g. ``kafka-dev`` for kafkatest's modules), or ''."""
-    base = (root or build_dir()).resolve()
+    try:
+        base = (root or build_dir()).resolve()
+    except ConfigError:  # outside any workspace: no build folder
+        return ""
     try:
         rel = Path(path).resolve().relative_to(base)
     except ValueError:
