@@ -9,7 +9,7 @@ trap 'echo "failed: line $LINENO: $BASH_COMMAND" > "$MARKER"' ERR
 
 missing=""
 command -v java >/dev/null || missing="$missing openjdk-17-jre-headless"
-for tool in rsync curl ps ip sudo; do
+for tool in rsync curl ps ip sudo python3; do
   command -v "$tool" >/dev/null || case "$tool" in
     ps) missing="$missing procps" ;;
     ip) missing="$missing iproute2" ;;

@@ -381,7 +381,10 @@ class Pause(_ProcessFault):
     def undo(self) -> dict[str, list[str]]:
         if not self._pids:
             return {}
-        return {self.node.name: [f"kill -CONT {' '.join(map(str, self._pids))} 2>/dev/null; true"]}
+        # the process groups, as start() stopped them: a child left stopped would keep the
+        # service from ending on the SIGTERM that follows
+        groups = " ".join(f"-{pid}" for pid in self._pids)
+        return {self.node.name: [f"kill -CONT -- {groups} 2>/dev/null; true"]}
 
 
 class Kill(_ProcessFault):

@@ -27,6 +27,7 @@ class ZookeeperService(Service):
     """
 
     logs = MappingProxyType({"output": "zookeeper.log", "config": "zoo.cfg"})
+    builds = (PROJECT,)
 
     def __init__(self, cluster: Cluster, num_nodes: int = 1, settings: Mapping | None = None,
                  heap: str = "256m", client_port: int = CLIENT_PORT):

@@ -57,3 +57,12 @@ class ConnectionLostError(RemoteCommandError):
 
     def _outcome(self) -> str:
         return f"connection lost after {self.elapsed:.1f}s ({self.reason})"
+
+
+class ProcessExitedError(Exception):
+    """A wait gave up because the process it waited on (its ``owner``) has exited; ``doing``
+    says what the wait was for."""
+
+    def __init__(self, message: str, doing: str = ""):
+        super().__init__(message)
+        self.doing = doing

@@ -19,6 +19,7 @@ from fabric import Connection
 from invoke.runners import Result
 
 from ducttape.errors import ClusterError
+from ducttape.remote import in_flight
 from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
 from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
 
@@ -322,6 +323,10 @@ class _Command:
         self.killed_by: str | None = None
 
     def __iter__(self):
+        with in_flight.running(self.account.name, self.cmd):
+            yield from self._run()
+
+    def _run(self):
         started = time.monotonic()
         deadline = started + self.timeout
         for attempt in (1, 2):

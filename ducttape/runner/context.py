@@ -48,6 +48,10 @@ class TestContext:
         self.test_id = test_id
         self.logger = logger or logging.getLogger("ducttape.test")
         self.services: list["Service"] = []
+        self.builds: list[str] = []
+        """The build projects the test's services ran from (``Service.builds``), in first use order."""
+        self.versions: dict[str, str] = {}
+        """Versions of software the test installed itself (``record_version``)."""
         self._record = recorder
 
     def __enter__(self) -> "TestContext":
@@ -91,13 +95,31 @@ class TestContext:
         if self._record:
             self._record("stopped", service.service_id)
 
+    def use_builds(self, *projects: str) -> None:
+        """Count build projects (projects.yaml names) as used by this test: the reports name
+        the builds its services used, not every project of the build folder."""
+        new = [p for p in projects if p not in self.builds]
+        if new:
+            self.builds += new
+            self._tell_uses()
+
+    def record_version(self, name: str, version: str) -> None:
+        """Record the version of software the test installed itself (``record_version("etcd",
+        "3.4.23")``); the reports show it beside the builds used."""
+        self.versions[str(name)] = str(version)
+        self._tell_uses()
+
+    def _tell_uses(self) -> None:
+        if self._record:
+            self._record("uses", {"builds": list(self.builds), "versions": dict(self.versions)})
+
     def collect_logs(self, service: "Service") -> None:
         """Copy the service's declared logs from its nodes into ``<results>/<service>/<node>/``."""
         if self.results_dir is None:
             return
         for node in service.nodes:
-            collect_logs(node, service.log_files(node), os.path.join(
-                self.results_dir, service.service_id, node.name), service.service_id)
+            collect_logs(node, service.log_files(node), log_folder(self.results_dir, service.service_id,
+                                                                   node.name), service.service_id)
 
     # -- called by the runner -------------------------------------------------------------------
 
@@ -114,6 +136,12 @@ class TestContext:
                 log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
                 errors.append(exc)
         return errors
+
+
+def log_folder(results_dir: str, service_id: str, node_name: str) -> str:
+    """Where the logs of service ``service_id`` on node ``node_name`` are collected: each file
+    keeps its name, in ``<results_dir>/<service_id>/<node_name>/``."""
+    return os.path.join(results_dir, service_id, node_name)
 
 
 def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> None:

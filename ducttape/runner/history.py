@@ -103,6 +103,30 @@ def build_label(manifest: object) -> str:
     return ", ".join(words)
 
 
+def used_label(manifest: object, builds: list[str] | None, versions: dict | None = None) -> str:
+    """``build_label`` of only the projects in ``builds`` (a project not in ``manifest`` by its
+    name), then each recorded version (``etcd 3.4.23``). With ``builds`` None (a session recorded
+    before tests said what they used): the whole manifest's label."""
+    if builds is None:
+        return build_label(manifest)
+    built = manifest if isinstance(manifest, dict) else {}
+    words = [build_label({name: built[name]}) or name if name in built else name
+             for name in sorted(set(builds))]
+    words += [f"{name} {version}" for name, version in sorted((versions or {}).items())]
+    return ", ".join(words)
+
+
+def session_uses(tests: list) -> tuple[list[str], dict[str, str]]:
+    """The builds and recorded versions that ``tests`` (TestResults or their dicts) used."""
+    builds: set[str] = set()
+    versions: dict[str, str] = {}
+    for t in tests:
+        d = t if isinstance(t, dict) else vars(t)
+        builds.update(d.get("builds") or ())
+        versions.update(d.get("versions") or {})
+    return sorted(builds), versions
+
+
 def verdict(change: float, better: str) -> str:
     """``better``, ``worse`` or ``changed`` (neutral figure) for a change of sign ``change``."""
     if better not in (HIGHER, LOWER) or change == 0:
@@ -136,10 +160,11 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
     """Each figure's series over ``sessions`` (oldest first), only from passed or flaky tests."""
     found: dict[tuple[str, str], Series] = {}
     for doc in sessions:
-        build = build_label(doc.get("build_manifest"))
+        manifest = doc.get("build_manifest")
         for test in doc.get("tests", []):
             if test.get("status") not in ("PASS", "FLAKY"):
                 continue
+            build = used_label(manifest, test.get("builds"), test.get("versions"))
             for name, fig in figures(test.get("data")).items():
                 if with_unit_only and not fig.unit:
                     continue

@@ -29,6 +29,10 @@ class TestResult:
     attempts: list[dict] = field(default_factory=list)
     selector: str = ""
     """What ``invoke test`` selects this case with (its module's name or path, class, method, case)."""
+    builds: list[str] = field(default_factory=list)
+    """The build projects (projects.yaml) its services ran from."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Versions of software the test installed itself (``TestContext.record_version``)."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (sharing their values: a reported result does not change)."""

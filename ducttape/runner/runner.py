@@ -17,6 +17,7 @@ from typing import TextIO
 from tabulate import tabulate
 
 from ducttape.cluster import Cluster, Node
+from ducttape.runner import where
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
@@ -191,16 +192,21 @@ class Runner:
 
     def _kill(self, test: _Test) -> None:
         proc = test.process
+        at, dump = where.ask(proc.pid, test.test_dir) if not proc.gone else ("", "")
+        at = f" {at}" if at else ""
         if self.session.interrupted:
-            why = "interrupted (Ctrl-C): its processes were killed and its services stopped; run ended"
+            why = f"interrupted (Ctrl-C){at}: its processes were killed and its services stopped; run ended"
         elif proc.in_teardown:
-            why = f"timed out stopping its services (after {self.timeout:g}s for the test)"
+            why = f"timed out stopping its services{at} (after {self.timeout:g}s for the test)"
         else:
-            why = f"timed out after {self.timeout:g}s: its processes were killed and its services stopped"
+            why = f"timed out after {self.timeout:g}s{at}: its processes were killed and its services stopped"
         log.error("%s: %s", test.spec.test_id, why)
+        if dump:
+            log.error("%s was here when it was stopped (%s):\n%s", test.spec.test_id,
+                      os.path.join(test.test_dir, where.WHERE_FILE), dump)
         proc.kill()
         if proc.result is None or proc.result.status == PASS:
-            proc.result = self._failed_attempt(test, why)
+            proc.result = self._failed_attempt(test, why, dump)
 
     def _attempt_ended(self, test: _Test, running: dict[int, _Test]) -> None:
         proc = test.process
@@ -217,7 +223,8 @@ class Runner:
             running[test.process.fileno()] = test
             return
         if len(test.attempts) > 1:
-            result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
+            result.attempts = [{"status": a.status, "error": a.error, "details": a.details,
+                                "duration": a.duration,
                                 "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
                                for n, a in enumerate(test.attempts, 1)]
             result.duration = sum(a.duration for a in test.attempts)
@@ -268,10 +275,10 @@ class Runner:
                 f"{WITHHELD_WAIT:g}s)")))
         pending.clear()
 
-    def _failed_attempt(self, test: _Test, why: str) -> TestResult:
+    def _failed_attempt(self, test: _Test, why: str, details: str = "") -> TestResult:
         proc = test.process
         result = proc.new_result(duration=time.time() - proc.started)
-        fail(result, why, "")
+        fail(result, why, f"{why}\n\n{details}" if details else "")
         return result
 
     def _interrupt(self) -> None:

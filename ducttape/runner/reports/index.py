@@ -130,7 +130,7 @@ def index_view(results_root: str) -> dict:
     sessions = load_sessions(results_root)
     rows = [{"session_id": d["session_id"], "report": f"{os.path.basename(d['path'])}/report.html",
              "started": d.get("started"), "finished": d.get("finished"), "cluster": d.get("cluster", ""),
-             "build": build_label(d.get("build_manifest")), "params": d.get("params") or {},
+             "build": d.get("build", build_label(d.get("build_manifest"))), "params": d.get("params") or {},
              "summary": d.get("summary") or {}, "interrupted": d.get("interrupted", False)}
             for d in reversed(sessions)]
     trends = [trend_view(s) for s in current(all_series(sessions), sessions)]

@@ -13,7 +13,7 @@ import os
 import re
 
 from ducttape.runner.figures import figures
-from ducttape.runner.history import build_label
+from ducttape.runner.history import session_uses, used_label
 from ducttape.runner.reports.summary import counts, headline
 from ducttape.runner.result import SessionInfo, TestResult
 
@@ -103,6 +103,7 @@ def session_view(session: SessionInfo, results: list[TestResult], entries: dict 
             kept = entries[id(r)] = (r, {**r.to_dict(), **test_view(session.path, r)})
         return kept[1]
 
+    builds, versions = session_uses(results)
     return {
         "session_id": session.session_id,
         "cluster": session.cluster,
@@ -111,7 +112,9 @@ def session_view(session: SessionInfo, results: list[TestResult], entries: dict 
         "interrupted": session.interrupted,
         "headline": headline(session, results),
         "summary": dict(counts(results), total=len(results)),
-        "build": build_label(session.build_manifest),
+        "build": used_label(session.build_manifest, builds, versions),
+        "builds_used": builds,
+        "versions": versions,
         "build_manifest": session.build_manifest,
         "params": session.params,
         "tests": [entry(r) for r in results],
