@@ -36,12 +36,21 @@ def test_every_key_can_be_set(tmp_path):
     ("region: us-east-1\n", "num_workers is not set"),
     ("num_workers: 0\n", "num_workers is 0: a cluster needs at least 1 worker"),
     ("num_workers: three\n", "num_workers must be a whole number, not 'three'"),
-    ("num_workers: 3\nexpiry_hours: -1\n", "expiry_hours must be more than 0"),
+    ("num_workers: 3\nexpiry_hours: -1\n", "expiry_hours must be a finite number above 0"),
     ("num_workers: 3\nassociate_public_ip: maybe\n", "associate_public_ip must be true or false"),
     ("num_workers: 3\nsecurity_groups: sg-1\n", "security_groups must be a list of names"),
     ("num_workers: 3\nuser: null\n", "user must be a non-empty string"),
     ("num_workers: 3\nssh_from: everyone\n", "ssh_from 'everyone' is not a CIDR"),
-    ("num_workers: 3\nscratch: mnt\n", "scratch must be an absolute path"),
+    ("num_workers: 3\nscratch: mnt\n", '"scratch" \'mnt\' is not an absolute, normalized path'),
+    ("num_workers: 3\nbuild_dir: /\n", '"build_dir" \'/\' is / , a home folder or a system folder'),
+    ("num_workers: 3\nbuild_dir: /home/admin\n", '"build_dir" \'/home/admin\' is / , a home folder'),
+    ("num_workers: 3\nscratch: \"/mnt'; touch /x; '\"\n", "is not an absolute, normalized path"),
+    ("num_workers: 3\nuser: \"admin'\"\n", '"user" "admin\'" is not a name'),
+    ("num_workers: 3\ncluster_name: ../x\n", '"cluster_name" \'../x\' is not a name'),
+    ("num_workers: 3\nexpiry_hours: .nan\n", "expiry_hours must be a finite number above 0"),
+    ("num_workers: 3\nssh_timeout: .inf\n", "ssh_timeout must be a finite number above 0"),
+    ("num_workers: 3\nssh_from: 0.0.0.0/0\n", "ssh_from 0.0.0.0/0 lets 4,294,967,296 addresses"),
+    ("num_workers: 3\nssh_from: 10.0.0.0/8\n", "or add `ssh_from_anywhere: true`"),
     ("num_workers: 3\nregoin: us-east-1\n", "unknown setting 'regoin'"),
 ])
 def test_bad_input_is_one_line(tmp_path, text, expected):
@@ -53,3 +62,10 @@ def test_bad_input_is_one_line(tmp_path, text, expected):
     message = str(info.value)
     assert "\n" not in message and str(path) in message
     assert expected.format(path=path) in message, message
+
+
+def test_ssh_from_anywhere_allows_a_wide_cidr(tmp_path):
+    (tmp_path / "ec2.yaml").write_text("num_workers: 1\nssh_from: 0.0.0.0/0\nssh_from_anywhere: true\n")
+    assert load_settings(tmp_path).ssh_from == "0.0.0.0/0"
+    (tmp_path / "ec2.yaml").write_text("num_workers: 1\nssh_from: 203.0.0.0/16\n")
+    assert load_settings(tmp_path).ssh_from == "203.0.0.0/16"  # a /16 is the widest taken as it is

@@ -286,10 +286,10 @@ def test_cluster_file_keepalive_settings(tmp_path, sshd):
 
 
 @pytest.mark.parametrize("content, message", [
-    ({"keepalive_interval": "5s"}, '"keepalive_interval" must be a number of seconds'),
-    ({"keepalive_interval": -1}, '"keepalive_interval" must be a number of seconds'),
-    ({"keepalive_count_max": 0}, '"keepalive_count_max" must be a whole number from 1'),
-    ({"keepalive_count_max": 2.5}, '"keepalive_count_max" must be a whole number from 1'),
+    ({"keepalive_interval": "5s"}, '"keepalive_interval" \'5s\' is not a number of seconds'),
+    ({"keepalive_interval": -1}, '"keepalive_interval" -1 is not a number of seconds'),
+    ({"keepalive_count_max": 0}, '"keepalive_count_max" 0 is not a whole number from 1'),
+    ({"keepalive_count_max": 2.5}, '"keepalive_count_max" 2.5 is not a whole number from 1'),
     ({"keepalives": 3}, "unknown top-level key 'keepalives'"),
 ])
 def test_bad_keepalive_settings(tmp_path, content, message):
