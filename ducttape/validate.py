@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import posixpath
 import re
 
@@ -28,6 +29,18 @@ SYSTEM_FOLDERS = frozenset({
 """Folders that are never a node's scratch or build folder (their subfolders may be)."""
 HOME_PARENTS = ("/home", "/Users")
 """A folder directly below one of these is somebody's home folder."""
+
+
+def inside(folder: str, path: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it, once both are resolved (``..`` and
+    symbolic links followed)."""
+    folder, path = os.path.realpath(folder), os.path.realpath(path)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def plain_file_name(name: object) -> bool:
+    """Whether ``name`` is one file name: not empty, no '/' (or NUL), not '.' or '..'."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\0" not in name
 
 
 def problem(where: str, key: str, value: object, wanted: str) -> ConfigError:

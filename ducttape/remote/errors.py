@@ -57,3 +57,8 @@ class ConnectionLostError(RemoteCommandError):
 
     def _outcome(self) -> str:
         return f"connection lost after {self.elapsed:.1f}s ({self.reason})"
+
+
+class UnsafePathError(Exception):
+    """A node named a file that is no plain file name, or that would be written outside the
+    folder a copy writes into; nothing is written for it."""

@@ -1,7 +1,12 @@
 """ec2.yaml: defaults, and one clear line for each kind of bad input."""
 
+import os
+import subprocess
+from types import SimpleNamespace
+
 import pytest
 
+from ducttape.aws import provision
 from ducttape.aws.settings import DEBIAN_OWNER, load_settings
 from ducttape.errors import ConfigError
 
@@ -69,3 +74,28 @@ def test_ssh_from_anywhere_allows_a_wide_cidr(tmp_path):
     assert load_settings(tmp_path).ssh_from == "0.0.0.0/0"
     (tmp_path / "ec2.yaml").write_text("num_workers: 1\nssh_from: 203.0.0.0/16\n")
     assert load_settings(tmp_path).ssh_from == "203.0.0.0/16"  # a /16 is the widest taken as it is
+
+
+def test_user_data_runs_no_value_as_a_command(tmp_path):
+    """Even settings that got past the checks cannot run a command as root: the user data's
+    values are read from a file a quoted here-document wrote, and the per-boot scratch script
+    reads them from there too (run here with bash and sh, the settings folder moved to tmp)."""
+    pwned = tmp_path / "pwned"
+    scratch = f"{tmp_path}/s'$(touch {pwned})'`touch {pwned}`\nDUCTTAPE_SETTINGS_END\ntouch {pwned}"
+    hostile = SimpleNamespace(user="root", scratch=scratch.replace("\n", " "), build_dir="/opt/x';touch /y;'")
+    with pytest.raises(ValueError):
+        provision.user_data(SimpleNamespace(user="root", scratch=scratch, build_dir="/opt/b"))
+    text = provision.user_data(hostile)
+    script = provision.SCRIPT.read_text()
+    assert text.endswith(script)
+    settings = tmp_path / "etc" / "settings"
+    header = text[:-len(script)].replace(provision.SETTINGS_FILE, str(settings)).replace(
+        "/etc/ducttape", str(settings.parent))
+    read = subprocess.run(["bash", "-c", header + 'printf "%s\\n" "$SCRATCH" "$BUILD_DIR"'],
+                          capture_output=True, text=True, timeout=30)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.splitlines() == [hostile.scratch, hostile.build_dir]
+    per_boot = script.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0].replace(provision.SETTINGS_FILE, str(settings))
+    made = subprocess.run(["sh", "-c", per_boot], capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    assert os.path.isdir(hostile.scratch) and not pwned.exists()
