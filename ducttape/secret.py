@@ -10,27 +10,32 @@ URLs; the log files, the results the runner keeps and the lines it prints go thr
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import threading
 
 MASK = "***"
-SECRET_KEY_RE = re.compile(r"pass(word|wd|phrase)?($|[_.-])|secret|token|credential|api[_.-]?key|"
+SECRET_KEY_RE = re.compile(r"password|passwd|passphrase|(^|[_.-])pass($|[_.-])|secret|token|credential|api[_.-]?key|"
                            r"private[_.-]?key|jaas", re.IGNORECASE)
 """Keys whose values are secret without being marked."""
 MIN_LENGTH = 4
 """Shorter values are masked where they are a secret key's value, but not searched for in
 free text (replacing every "1" of a log would hide everything and protect nothing)."""
+REDACT_FILE_LIMIT = 64 << 20
+"""Larger collected files are not searched for secrets (documented in docs/security.md)."""
 _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@'\"<>]*)@")
 
 _lock = threading.Lock()
 _values: set[str] = set()
+_marked: set[str] = set()
 _pattern: re.Pattern | None = None
 
 
-def is_secret_key(key: object, marked: frozenset[str] | set[str] = frozenset()) -> bool:
-    """Whether the value of ``key`` is secret: it is ``marked`` or named like a secret."""
-    return str(key) in marked or bool(SECRET_KEY_RE.search(str(key)))
+def is_secret_key(key: object) -> bool:
+    """Whether the value of ``key`` is secret: it was marked (``add_params``) or is named like
+    a secret."""
+    return str(key) in _marked or bool(SECRET_KEY_RE.search(str(key)))
 
 
 def add(value: object) -> None:
@@ -47,19 +52,22 @@ def add(value: object) -> None:
         _pattern = re.compile("|".join(re.escape(v) for v in sorted(_values, key=len, reverse=True)))
 
 
-def add_params(params: dict, marked: frozenset[str] | set[str] = frozenset()) -> None:
-    """Mark secret the values of the secret keys of ``params`` (at any depth)."""
+def add_params(params: dict, keys: tuple[str, ...] | list[str] = ()) -> None:
+    """Mark ``keys`` secret (for ``is_secret_key``, here and in processes forked later), then
+    the values of the secret keys of ``params`` (at any depth)."""
+    _marked.update(keys)
     for key, value in params.items():
-        if is_secret_key(key, marked):
+        if is_secret_key(key):
             add(value)
         elif isinstance(value, dict):
-            add_params(value, marked)
+            add_params(value)
 
 
-def masked(params: dict, marked: frozenset[str] | set[str] = frozenset()) -> dict:
-    """``params`` with the values of secret keys replaced by MASK (at any depth), for reports."""
-    return {key: MASK if is_secret_key(key, marked) else
-            masked(value, marked) if isinstance(value, dict) else redact_data(value)
+def masked(params: dict) -> dict:
+    """``params`` with the values of secret keys replaced by MASK (at any depth) and every other
+    string redacted, for reports."""
+    return {key: MASK if is_secret_key(key) else
+            masked(value) if isinstance(value, dict) else redact_data(value)
             for key, value in params.items()}
 
 
@@ -86,6 +94,30 @@ def redact(text: str) -> str:
     if "@" in text:
         text = strip_url_credentials(text)
     return text
+
+
+def redact_files(path: str) -> None:
+    """Redact, in place, the text files at ``path`` (a file, or every file below a folder) that
+    hold a secret value: logs copied from nodes. Nothing is read while no value is secret;
+    files over REDACT_FILE_LIMIT bytes and files that are not UTF-8 text are left as they are."""
+    if _pattern is None or not os.path.exists(path):
+        return
+    files = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, names in os.walk(path)
+                                                   for f in names]
+    for name in files:
+        try:
+            if os.path.islink(name) or os.path.getsize(name) > REDACT_FILE_LIMIT:
+                continue
+            with open(name, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        clean = redact(text)
+        if clean != text:
+            tmp = f"{name}.redacting"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(clean)
+            os.replace(tmp, name)
 
 
 def redact_data(value: object) -> object:

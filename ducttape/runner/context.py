@@ -6,6 +6,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Callable
 
+from ducttape import secret
 from ducttape.cluster import Cluster, Node
 from ducttape.remote.errors import UnsafePathError
 from ducttape.validate import inside
@@ -130,5 +131,6 @@ def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> 
                 raise UnsafePathError(f"{path} would be copied to {dest}, outside {target}")
             if node.account.exists(path):
                 node.account.copy_from(path, dest)
+                secret.redact_files(dest)
         except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real result
             log.warning("could not collect %s log %s from %s: %s", owner, name, node.name, exc)
