@@ -17,6 +17,7 @@ import re
 import time
 from dataclasses import asdict
 
+from ducttape.runner.files import write_atomic
 from ducttape.runner.history import (ChangePoint, Series, all_series, build_label, change_points, jumps,
                                      load_sessions)
 from ducttape.runner.reports.html import environment
@@ -122,9 +123,5 @@ def write_index(results_root: str) -> str:
     view = index_view(results_root)
     page = environment(results_root).get_template("index.html.j2").render(ix=view)
     for name, text in ((INDEX_JSON, json.dumps(view, indent=2, default=str) + "\n"), (INDEX, page)):
-        path = os.path.join(results_root, name)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_atomic(os.path.join(results_root, name), text)
     return os.path.join(results_root, INDEX)
