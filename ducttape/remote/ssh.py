@@ -193,6 +193,9 @@ class SshAccount(RemoteAccount):
                 self._conn.connect_kwargs["sock"] = sock
                 self._conn.open()
             except (OSError, socket.timeout, paramiko.SSHException) as exc:
+                # a failed login leaves paramiko's transport (its thread and the socket) open
+                self._conn.client.close()
+                self._conn.transport = None
                 reason = str(exc) or type(exc).__name__
                 if time.monotonic() - started >= self.connect_timeout / 2:
                     # No answer at all: the calls of the next connect_timeout seconds (a test's
