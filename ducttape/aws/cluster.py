@@ -172,7 +172,7 @@ class EC2Cluster:
                       f"{len(nodes)} worker(s) running, expires {state.get('expires', '?')}")
 
     def reap(self, yes: bool, everything: bool = False) -> list[dict]:
-        """Print the expired instances of this checkout's clusters (with ``everything``: every
+        """Print the expired instances of this workspace's clusters (with ``everything``: every
         expired or orphaned ducttape instance of the account); with ``yes`` terminate them and
         delete their clusters' security groups and key pairs."""
         mine = None if everything else local.clusters(self.root)
@@ -180,7 +180,7 @@ class EC2Cluster:
                     clusters=mine)
         self.echo(format_instances(rows))
         if mine is not None:
-            self.echo(f"reap: only this checkout's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
+            self.echo(f"reap: only this workspace's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
                       "--all reaps every expired or orphaned ducttape instance of the account")
         if rows and not yes:
             self.echo("reap: nothing terminated; run again with --yes to terminate these")

@@ -42,7 +42,7 @@ def save_state(root, state: dict) -> None:
 
 
 def clusters(root) -> set[str]:
-    """The ids of every cluster `cluster.up --aws` made in this checkout (what `cluster.reap`
+    """The ids of every cluster `cluster.up --aws` made in this workspace (what `cluster.reap`
     may touch without --all)."""
     state = load_state(root)
     return _recorded(root) | ({state["cluster_id"]} if state else set())

@@ -41,7 +41,7 @@ def test_status_and_reap_touch_only_this_projects_instances(moto_ec2, moto_url, 
     assert status.returncode == 0, status.stderr
     assert all(i in status.stdout for i in ours) and not any(i in status.stdout for i in theirs)
 
-    # orphans of no cluster of this checkout: reaped only with --all
+    # orphans of no cluster of this workspace: reaped only with --all
     mine = invoke("cluster.reap", "--aws", "--yes")
     assert mine.returncode == 0, mine.stderr
     assert not any(i in mine.stdout for i in ours) and "--all reaps every" in mine.stdout
@@ -110,7 +110,7 @@ def test_a_named_profile_supplies_the_credentials(aws_env, moto_url):
     assert "profile-secret-never-shown" not in with_profile.stdout + with_profile.stderr
 
 
-def test_reap_touches_only_the_clusters_of_this_checkout(moto_ec2, moto_url, monkeypatch, tmp_path):
+def test_reap_touches_only_the_clusters_of_this_workspace(moto_ec2, moto_url, monkeypatch, tmp_path):
     from ducttape.aws import state
     from ducttape.aws.cluster import EC2Cluster
 
@@ -122,7 +122,7 @@ def test_reap_touches_only_the_clusters_of_this_checkout(moto_ec2, moto_url, mon
     expired_other = launch(moto_ec2, {**project, "DucttapeCluster": "ducttape-1111else", "DucttapeExpires": past})
     orphan = launch(moto_ec2, project)
     state.save_state(tmp_path, {"cluster_id": "ducttape-0000mine", "region": "us-east-1", "instances": {}})
-    state.forget(tmp_path)  # destroyed since: its id is still known as this checkout's
+    state.forget(tmp_path)  # destroyed since: its id is still known as this workspace's
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     lines = []
     rows = EC2Cluster(tmp_path, echo=lines.append).reap(yes=True)
@@ -130,6 +130,6 @@ def test_reap_touches_only_the_clusters_of_this_checkout(moto_ec2, moto_url, mon
     now = states(moto_ec2)
     assert now[expired_mine[0]] in ("shutting-down", "terminated")
     assert {now[i] for i in live_mine + expired_other + orphan} == {"running"}
-    assert any("only this checkout's clusters (ducttape-0000mine)" in line for line in lines)
+    assert any("only this workspace's clusters (ducttape-0000mine)" in line for line in lines)
     rows = EC2Cluster(tmp_path, echo=lines.append).reap(yes=True, everything=True)
     assert {row["id"] for row in rows} == set(expired_other + orphan)
