@@ -19,13 +19,11 @@ _warned: set[tuple[str, str]] = set()
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename (mode 0644 less the umask)."""
+    """Replace ``path`` with ``text`` in one rename (mode 0644, as a report always was)."""
     folder, name = os.path.split(path)
     fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o644 & ~umask)
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
             f.write(text)
         os.replace(tmp, path)
