@@ -107,7 +107,7 @@ class RestProxyService(Service):
         """Fail unless some broker of ``bootstrap`` accepts a TCP connection from ``node``."""
         for server in bootstrap.split(","):
             host, _, port = server.strip().rpartition(":")
-            probe = f"exec 3<>/dev/tcp/{host}/{int(port)}"
+            probe = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
             if node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null",
                                 allow_fail=True, timeout=30) == 0:
                 return

@@ -66,3 +66,8 @@ class ProcessExitedError(Exception):
     def __init__(self, message: str, doing: str = ""):
         super().__init__(message)
         self.doing = doing
+
+
+class UnsafePathError(Exception):
+    """A node named a file that is no plain file name, or that would be written outside the
+    folder a copy writes into; nothing is written for it."""

@@ -6,7 +6,10 @@ import logging
 import os
 from typing import TYPE_CHECKING, Callable
 
+from ducttape import secret
 from ducttape.cluster import Cluster, Node
+from ducttape.remote.errors import UnsafePathError
+from ducttape.validate import inside
 
 if TYPE_CHECKING:
     from ducttape.services.service import Service
@@ -118,8 +121,10 @@ class TestContext:
         if self.results_dir is None:
             return
         for node in service.nodes:
-            collect_logs(node, service.log_files(node), log_folder(self.results_dir, service.service_id,
-                                                                   node.name), service.service_id)
+            target = log_folder(self.results_dir, service.service_id, node.name)
+            if not inside(self.results_dir, target):  # node names are checked when a cluster loads
+                raise UnsafePathError(f"{node.name}: not a name for a folder of {self.results_dir}")
+            collect_logs(node, service.log_files(node), target, service.service_id)
 
     # -- called by the runner -------------------------------------------------------------------
 
@@ -145,10 +150,15 @@ def log_folder(results_dir: str, service_id: str, node_name: str) -> str:
 
 
 def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> None:
-    """Copy each existing file of ``files`` (name -> path on ``node``) into folder ``target``."""
+    """Copy each existing file of ``files`` (name -> path on ``node``) into folder ``target``;
+    a copy that would land outside ``target`` (a file name of '..', say) is refused."""
     for name, path in files.items():
         try:
+            dest = os.path.join(target, os.path.basename(path))
+            if os.path.basename(path) in (".", "..") or not inside(target, dest):
+                raise UnsafePathError(f"{path} would be copied to {dest}, outside {target}")
             if node.account.exists(path):
-                node.account.copy_from(path, os.path.join(target, os.path.basename(path)))
+                node.account.copy_from(path, dest)
+                secret.redact_files(dest)
         except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real result
             log.warning("could not collect %s log %s from %s: %s", owner, name, node.name, exc)

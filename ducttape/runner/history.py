@@ -12,12 +12,12 @@ the figure.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from dataclasses import dataclass, field
 
 from ducttape.runner.figures import HIGHER, LOWER, figures
+from ducttape.runner.files import read_json_or_skip, warn_skipped
 
 CANDIDATE_PVALUE = 0.05
 """E-Divisive's permutation test proposes candidates at this p-value ..."""
@@ -144,15 +144,14 @@ def load_sessions(results_root: str) -> list[dict]:
         return []
     for name in names:
         path = os.path.join(results_root, name)
-        if name == "latest" or os.path.islink(path):
+        if name == "latest" or os.path.islink(path) or not os.path.isdir(path):
             continue
-        try:
-            with open(os.path.join(path, "report.json")) as f:
-                doc = json.load(f)
+        doc = read_json_or_skip(os.path.join(path, "report.json"))
+        if isinstance(doc, dict):
             doc["path"] = path
             docs.append(doc)
-        except (OSError, ValueError):
-            continue
+        elif doc is not None:
+            warn_skipped(os.path.join(path, "report.json"), "not a session report")
     return sorted(docs, key=lambda d: (d.get("started") or 0, d.get("session_id", "")))
 
 

@@ -32,6 +32,7 @@ import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
+from ducttape import secret
 from ducttape.build import layout
 from ducttape.cluster import Cluster, ClusterView, Node
 from ducttape.runner import where
@@ -452,6 +453,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
             fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
                  spec.test_id)
     outcome.duration = time.time() - started
+    for name in ("error", "details", "summary"):  # secrets this process learnt too (secret.add)
+        setattr(outcome, name, secret.redact(getattr(outcome, name)))
+    outcome.data = secret.redact_data(outcome.data)
     if outcome.data is not None:
         with open(os.path.join(test_dir, "data.json"), "w") as f:
             json.dump(outcome.data, f, indent=2)

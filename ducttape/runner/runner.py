@@ -16,13 +16,14 @@ from typing import TextIO
 
 from tabulate import tabulate
 
+from ducttape import secret
 from ducttape.cluster import Cluster, Node
 from ducttape.runner import where
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
-from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
+from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult, redact_result
 from ducttape.runner.session import new_session_dir
 
 DEFAULT_TEST_TIMEOUT = 1800.0
@@ -73,8 +74,12 @@ class Runner:
         self.max_parallel = max(1, max_parallel)
         self.retries = max(0, retries)
         session_id, path = new_session_dir(results_root)
+        self.params = dict(params or {})
+        """The session's parameters as the tests get them; the reports get ``session.params``,
+        whose secret values are masked."""
+        build_manifest = secret.redact_data(build_manifest)
         self.session = SessionInfo(session_id, path, cluster_name, time.time(),
-                                   build_manifest=build_manifest, params=dict(params or {}))
+                                   build_manifest=build_manifest, params=secret.masked(self.params))
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
         self._report_entries: dict = {}
@@ -134,7 +139,7 @@ class Runner:
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
         exiting: list[TestProcess] = []  # done, killed, not yet reaped
-        self._forker = Forker(self.cluster, specs, self.session.params, self._test_logs)
+        self._forker = Forker(self.cluster, specs, self.params, self._test_logs)
         try:
             self._run_all(specs, pending, needs, running, exiting)
         finally:
@@ -185,7 +190,7 @@ class Runner:
     def _launch(self, test: _Test) -> None:
         os.makedirs(test.test_dir, exist_ok=True)
         tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
-        test.process = TestProcess(test.spec, test.view, test.test_dir, self.session.params, tag,
+        test.process = TestProcess(test.spec, test.view, test.test_dir, self.params, tag,
                                    self.timeout, self._forker, test.index)
         self.out.flush()
         test.process.start()
@@ -214,7 +219,7 @@ class Runner:
             proc.kill()
             proc.result = self._failed_attempt(
                 test, f"the test's process exited with status {proc.exit_status} before reporting")
-        result = proc.result
+        result = redact_result(proc.result)
         test.attempts.append(result)
         if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries:
             log.info("%s failed (attempt %d); running it again", test.spec.test_id, len(test.attempts))
@@ -317,6 +322,7 @@ class Runner:
                             started=time.time(), folder="", params=spec.params,
                             selector=spec.selector)
         fail(result, f"{why}; not run", "")
+        redact_result(result)
         position = self._position()
         self._say_start(_Test(-1, spec, None, position, ""))
         self._say_end(position, spec, result)

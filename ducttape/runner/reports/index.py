@@ -16,6 +16,7 @@ import json
 import os
 import re
 
+from ducttape.runner.files import write_atomic
 from ducttape.runner.history import Series, all_series, build_label, load_sessions
 from ducttape.runner.reports.html import environment
 from ducttape.runner.reports.summary import params_line, when
@@ -144,10 +145,6 @@ def write_index(results_root: str) -> str:
     page = environment(results_root).get_template("index.html.j2").render(ix=view)
     data = {**view, "trends": [{k: v for k, v in t.items() if k != "svg"} for t in view["trends"]]}
     for name, text in ((INDEX_JSON, json.dumps(data, indent=2, default=str) + "\n"), (INDEX, page)):
-        path = os.path.join(results_root, name)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_atomic(os.path.join(results_root, name), text)
     _remove_legacy_plots(results_root)
     return os.path.join(results_root, INDEX)

@@ -9,6 +9,7 @@ attempts of a flaky test are its ``flakyFailure`` elements.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from ducttape.runner.figures import figures
@@ -19,6 +20,16 @@ from ducttape.runner.result import FAIL, FLAKY, SessionInfo, TestResult
 def case_name(r: TestResult) -> str:
     """The testcase's name: the method, with the case's parameters."""
     return r.method + (f"[{','.join(f'{k}={v}' for k, v in r.params.items())}]" if r.params else "")
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 does not allow (NUL, other control characters, lone surrogates)."""
+
+
+def xml_text(text: str) -> str:
+    """``text`` without terminal colour codes and characters XML does not allow."""
+    return NOT_XML.sub("", ANSI_ESCAPE.sub("", text))
 
 
 def render(session: SessionInfo, results: list[TestResult]) -> str:
@@ -57,5 +68,9 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
         out = [f"started: {iso_time(r.started)}", *([f"nodes: {', '.join(r.nodes)}"] if r.nodes else []),
                *(part for part in (figures_table(r.data), r.summary) if part)]
         ET.SubElement(case, "system-out").text = "\n".join(out)
+    for element in suite.iter():  # test output may hold anything: colour codes, NUL, ...
+        element.text = xml_text(element.text) if element.text else element.text
+        for key, value in element.attrib.items():
+            element.attrib[key] = xml_text(value)
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -8,11 +8,11 @@ Paths are relative to the session folder.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 from ducttape.runner.figures import figures
+from ducttape.runner.files import read_json_or_skip, warn_skipped
 from ducttape.runner.history import session_uses, used_label
 from ducttape.runner.reports.summary import counts, headline
 from ducttape.runner.result import SessionInfo, TestResult
@@ -75,10 +75,12 @@ def test_view(session_path: str, r: TestResult) -> dict:
 def comparison(session_path: str) -> dict | None:
     """The comparison ``invoke compare`` wrote into the session, if any."""
     path = os.path.join(session_path, COMPARISON_JSON)
-    if not os.path.exists(path):
+    doc = read_json_or_skip(path)
+    if doc is None:
         return None
-    with open(path) as f:
-        doc = json.load(f)
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        warn_skipped(path, "not a comparison")
+        return None
     for side in ("old", "new"):  # written by an earlier version: one session a side, no verdicts
         if isinstance(doc.get(side), str):
             doc[side] = [doc[side]]
