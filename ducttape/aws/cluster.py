@@ -171,11 +171,17 @@ class EC2Cluster:
             self.echo(f"status: this checkout's cluster {state['cluster_id']} in {state['region']}: "
                       f"{len(nodes)} worker(s) running, expires {state.get('expires', '?')}")
 
-    def reap(self, yes: bool) -> list[dict]:
-        """Print this project's expired or orphaned instances; with ``yes`` terminate them and
+    def reap(self, yes: bool, everything: bool = False) -> list[dict]:
+        """Print the expired instances of this workspace's clusters (with ``everything``: every
+        expired or orphaned ducttape instance of the account); with ``yes`` terminate them and
         delete their clusters' security groups and key pairs."""
-        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile)
+        mine = None if everything else local.clusters(self.root)
+        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile,
+                    clusters=mine)
         self.echo(format_instances(rows))
+        if mine is not None:
+            self.echo(f"reap: only this workspace's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
+                      "--all reaps every expired or orphaned ducttape instance of the account")
         if rows and not yes:
             self.echo("reap: nothing terminated; run again with --yes to terminate these")
         return rows

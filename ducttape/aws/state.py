@@ -3,7 +3,7 @@
 ``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
 creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
 ``cluster.json`` is the cluster file of the running workers (json backend format) that
-``--cluster aws`` reads.
+``--cluster aws`` reads. ``clusters.json`` lists every cluster id made here, for ``cluster.reap``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,25 @@ def load_state(root) -> dict | None:
 
 
 def save_state(root, state: dict) -> None:
+    """Record the cluster (and its id among ``clusters``, kept after a destroy)."""
     _write(state_dir(root) / "state.json", state)
+    known = _recorded(root)
+    if state["cluster_id"] not in known:
+        _write(state_dir(root) / "clusters.json", {"clusters": sorted(known | {state["cluster_id"]})})
+
+
+def clusters(root) -> set[str]:
+    """The ids of every cluster `cluster.up --aws` made in this workspace (what `cluster.reap`
+    may touch without --all)."""
+    state = load_state(root)
+    return _recorded(root) | ({state["cluster_id"]} if state else set())
+
+
+def _recorded(root) -> set[str]:
+    try:
+        return set(json.loads((state_dir(root) / "clusters.json").read_text())["clusters"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def forget(root) -> None:

@@ -7,6 +7,7 @@ import os
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
+from ducttape import validate
 from ducttape.errors import ConfigError
 from ducttape.jsonfile import read_json
 from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAccount
@@ -64,14 +65,7 @@ def load_node_specs(path: str) -> list[dict]:
             raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(NODE_KEYS))})")
         if not isinstance(spec.get("hostname"), str) or not spec["hostname"]:
             raise ConfigError(f"{where}: \"hostname\" is missing")
-        if "port" in spec and not (isinstance(spec["port"], int) and 0 < spec["port"] < 65536):
-            raise ConfigError(f"{where}: \"port\" must be a number from 1 to 65535")
-        _check_keepalive(spec, where)
-        for key in NODE_KEYS - {"port"} - KEEPALIVE_KEYS:
-            if key in spec and not isinstance(spec[key], str):
-                raise ConfigError(f"{where}: \"{key}\" must be a string")
-        if spec.get("key_file") and not os.path.isfile(os.path.expanduser(spec["key_file"])):
-            raise ConfigError(f"{where}: key file {spec['key_file']} does not exist")
+        _check_node(spec, where)
         name = spec.get("name", f"node{i}")
         if name in names:
             raise ConfigError(f"{where}: node name {name!r} is used twice")
@@ -80,15 +74,33 @@ def load_node_specs(path: str) -> list[dict]:
     return [{**defaults, **spec} for spec in nodes]
 
 
+def _check_node(spec: dict, where: str) -> None:
+    """Every value of one node: names, hosts, port, folders, keepalives, key file."""
+    for key in ("hostname", "address"):
+        if key in spec:
+            validate.host(where, key, spec[key])
+    for key in ("name", "user"):
+        if key in spec:
+            validate.name(where, key, spec[key])
+    if "port" in spec:
+        validate.port(where, "port", spec["port"])
+    for key in ("scratch", "build_dir"):
+        if key in spec:
+            validate.node_folder(where, key, spec[key])
+    _check_keepalive(spec, where)
+    if "key_file" in spec:
+        if not isinstance(spec["key_file"], str):
+            raise validate.problem(where, "key_file", spec["key_file"], "is not a file name")
+        if spec["key_file"] and not os.path.isfile(os.path.expanduser(spec["key_file"])):
+            raise ConfigError(f"{where}: key file {spec['key_file']} does not exist")
+
+
 def _check_keepalive(spec: dict, where: str) -> None:
-    interval = spec.get("keepalive_interval", KEEPALIVE_INTERVAL)
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
-        raise ConfigError(f'{where}: "keepalive_interval" must be a number of seconds '
-                          f'(0 turns keepalives off; default {KEEPALIVE_INTERVAL:g})')
-    count = spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f'{where}: "keepalive_count_max" must be a whole number from 1 '
-                          f'(default {KEEPALIVE_COUNT_MAX})')
+    if "keepalive_interval" in spec:
+        validate.seconds(where, "keepalive_interval", spec["keepalive_interval"],
+                         zero_means="0 turns keepalives off")
+    if "keepalive_count_max" in spec:
+        validate.whole(where, "keepalive_count_max", spec["keepalive_count_max"], 1)
 
 
 def _node(spec: dict, path: str, i: int) -> Node:

@@ -19,8 +19,10 @@ from fabric import Connection
 from invoke.runners import Result
 
 from ducttape.errors import ClusterError
+from ducttape.remote import in_flight
 from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
-from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
+from ducttape.remote.errors import ConnectionLostError, RemoteCommandError, UnsafePathError
+from ducttape.validate import inside, plain_file_name
 
 CONNECT_TIMEOUT = 15.0
 COPY_TIMEOUT = 3600.0
@@ -192,6 +194,9 @@ class SshAccount(RemoteAccount):
                 self._conn.connect_kwargs["sock"] = sock
                 self._conn.open()
             except (OSError, socket.timeout, paramiko.SSHException) as exc:
+                # a failed login leaves paramiko's transport (its thread and the socket) open
+                self._conn.client.close()
+                self._conn.transport = None
                 reason = str(exc) or type(exc).__name__
                 if time.monotonic() - started >= self.connect_timeout / 2:
                     # No answer at all: the calls of the next connect_timeout seconds (a test's
@@ -266,7 +271,7 @@ class SshAccount(RemoteAccount):
         leaves no partial file behind."""
         if self.run(f"test -d {shlex.quote(remote_path)}", allow_fail=True).exited == 0:
             with self._sftp(f"(sftp) copy {remote_path} to {local_path}") as sftp:
-                _get(sftp, remote_path, local_path)
+                _get(sftp, self.name, remote_path, local_path)
             return
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
         command = _Command(self, f"cat -- {shlex.quote(remote_path)}", COPY_TIMEOUT)
@@ -322,6 +327,10 @@ class _Command:
         self.killed_by: str | None = None
 
     def __iter__(self):
+        with in_flight.running(self.account.name, self.cmd):
+            yield from self._run()
+
+    def _run(self):
         started = time.monotonic()
         deadline = started + self.timeout
         for attempt in (1, 2):
@@ -395,15 +404,27 @@ def _sftp_mkdir(sftp: paramiko.SFTPClient, path: str) -> None:
             raise
 
 
-def _get(sftp: paramiko.SFTPClient, remote: str, local: str) -> None:
+def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str | None = None) -> None:
+    """Copy ``remote`` (a file or a tree) to ``local``. The names the node's SFTP server lists
+    are checked (one plain name each) and every path written must lie under ``top`` (the
+    first ``local``): a node cannot make the copy write anywhere else."""
+    top = top or local
+    if not inside(top, local):
+        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: {local} lies outside {top}; "
+                              "nothing written there")
     mode = sftp.stat(remote).st_mode
     if not stat.S_ISDIR(mode):
         os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
         sftp.get(remote, local)
         return
     os.makedirs(local, exist_ok=True)
-    for entry in sftp.listdir_attr(remote):
-        _get(sftp, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename))
+    entries = sftp.listdir_attr(remote)
+    bad = [entry.filename for entry in entries if not plain_file_name(entry.filename)]
+    if bad:
+        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: the node listed {bad[0]!r} in it, "
+                              "which is not a plain file name; nothing of that folder was copied")
+    for entry in entries:
+        _get(sftp, node, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename), top)
 
 
 def _text(data: bytes) -> str:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
+from ducttape.runner.files import write_atomic
 from ducttape.runner.figures import Figure, figures
 from ducttape.runner.history import verdict as direction_verdict
 from ducttape.runner.reports import write_reports
@@ -33,7 +34,9 @@ DEFAULT_CONFIDENCE = 0.95
 TEXT = "comparison.txt"
 FLAGGED = ("better", "worse", "changed")
 NOT_JUDGED = "single run, not judged"
-COLORS = {"better": "#1a7f37", "worse": "#c62828", "changed": "#e08a00"}
+COLORS = {"better": "#0072B2", "worse": "#D55E00", "changed": "#E69F00"}
+"""Okabe and Ito's blue, vermillion and orange: told apart with the common colour-vision
+deficiencies (the verdict is written beside each too)."""
 NEUTRAL_COLOR = "#8a8a8a"
 
 
@@ -227,11 +230,10 @@ def write_comparison(old_paths: list[str], new_paths: list[str], threshold: floa
     old_ids, new_ids = [os.path.basename(p) for p in old_paths], [os.path.basename(p) for p in new_paths]
     target = new_paths[-1]
     title = f"{side_name(old_ids)} -> {side_name(new_ids)}"
-    with open(os.path.join(target, TEXT), "w") as f:
-        f.write(f"{title}\n\n" + render_table(rows, threshold, confidence))
-    with open(os.path.join(target, JSON), "w") as f:
-        json.dump({"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
-                   "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, f, indent=2)
+    write_atomic(os.path.join(target, TEXT), f"{title}\n\n" + render_table(rows, threshold, confidence))
+    write_atomic(os.path.join(target, JSON), json.dumps(
+        {"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
+         "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, indent=2))
     plot(rows, threshold, os.path.join(target, PLOT), title)
     info, results = load_session(target)
     write_reports(info, results)

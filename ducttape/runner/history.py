@@ -1,5 +1,4 @@
-"""The history of sessions under a results folder: each figure's series, its jumps and its
-change points.
+"""The history of sessions under a results folder: each figure's series and its change points.
 
 A series is one figure of one test across the sessions that returned it, oldest first; each
 point names its session, start time, build (from the session's build manifest) and session
@@ -13,12 +12,12 @@ the figure.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from dataclasses import dataclass, field
 
 from ducttape.runner.figures import HIGHER, LOWER, figures
+from ducttape.runner.files import read_json_or_skip, warn_skipped
 
 CANDIDATE_PVALUE = 0.05
 """E-Divisive's permutation test proposes candidates at this p-value ..."""
@@ -104,6 +103,30 @@ def build_label(manifest: object) -> str:
     return ", ".join(words)
 
 
+def used_label(manifest: object, builds: list[str] | None, versions: dict | None = None) -> str:
+    """``build_label`` of only the projects in ``builds`` (a project not in ``manifest`` by its
+    name), then each recorded version (``etcd 3.4.23``). With ``builds`` None (a session recorded
+    before tests said what they used): the whole manifest's label."""
+    if builds is None:
+        return build_label(manifest)
+    built = manifest if isinstance(manifest, dict) else {}
+    words = [build_label({name: built[name]}) or name if name in built else name
+             for name in sorted(set(builds))]
+    words += [f"{name} {version}" for name, version in sorted((versions or {}).items())]
+    return ", ".join(words)
+
+
+def session_uses(tests: list) -> tuple[list[str], dict[str, str]]:
+    """The builds and recorded versions that ``tests`` (TestResults or their dicts) used."""
+    builds: set[str] = set()
+    versions: dict[str, str] = {}
+    for t in tests:
+        d = t if isinstance(t, dict) else vars(t)
+        builds.update(d.get("builds") or ())
+        versions.update(d.get("versions") or {})
+    return sorted(builds), versions
+
+
 def verdict(change: float, better: str) -> str:
     """``better``, ``worse`` or ``changed`` (neutral figure) for a change of sign ``change``."""
     if better not in (HIGHER, LOWER) or change == 0:
@@ -121,15 +144,14 @@ def load_sessions(results_root: str) -> list[dict]:
         return []
     for name in names:
         path = os.path.join(results_root, name)
-        if name == "latest" or os.path.islink(path):
+        if name == "latest" or os.path.islink(path) or not os.path.isdir(path):
             continue
-        try:
-            with open(os.path.join(path, "report.json")) as f:
-                doc = json.load(f)
+        doc = read_json_or_skip(os.path.join(path, "report.json"))
+        if isinstance(doc, dict):
             doc["path"] = path
             docs.append(doc)
-        except (OSError, ValueError):
-            continue
+        elif doc is not None:
+            warn_skipped(os.path.join(path, "report.json"), "not a session report")
     return sorted(docs, key=lambda d: (d.get("started") or 0, d.get("session_id", "")))
 
 
@@ -137,10 +159,11 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
     """Each figure's series over ``sessions`` (oldest first), only from passed or flaky tests."""
     found: dict[tuple[str, str], Series] = {}
     for doc in sessions:
-        build = build_label(doc.get("build_manifest"))
+        manifest = doc.get("build_manifest")
         for test in doc.get("tests", []):
             if test.get("status") not in ("PASS", "FLAKY"):
                 continue
+            build = used_label(manifest, test.get("builds"), test.get("versions"))
             for name, fig in figures(test.get("data")).items():
                 if with_unit_only and not fig.unit:
                     continue
@@ -149,18 +172,6 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
                 series.points.append(Point(doc["session_id"], doc.get("started") or 0, build,
                                            doc.get("params") or {}, fig.value, fig.values))
     return list(found.values())
-
-
-def jumps(series: Series, threshold_pct: float) -> list[tuple[int, float]]:
-    """(index, change %) of each point that moved more than ``threshold_pct`` from the one before."""
-    found = []
-    for i in range(1, len(series.points)):
-        a, b = series.points[i - 1].value, series.points[i].value
-        if a != 0:
-            pct = (b - a) / abs(a) * 100
-            if abs(pct) > threshold_pct:
-                found.append((i, pct))
-    return found
 
 
 def change_points(series: Series, pvalue: float = CHANGE_PVALUE) -> list[ChangePoint]:

@@ -15,6 +15,7 @@ from ducttape.build import manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
 from ducttape.errors import ClusterError, ConfigError
+from ducttape import secret
 from ducttape.jsonfile import read_json
 from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
@@ -45,10 +46,11 @@ class Options:
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
                   max_parallel: object = None, retries: object = None, strict: bool = False,
                   params: list[str] | None = None, params_file: str | None = None,
-                  globals_json: str | None = None) -> Options:
+                  globals_json: str | None = None, secret_keys: list[str] | None = None) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
-    bad value."""
-    return Options(
+    bad value. The values of the parameters named in ``secret_keys`` (and of those named like
+    secrets) are marked secret (``ducttape.secret``) before anything is logged."""
+    options = Options(
         cluster,
         DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
         results_root or default_results(),
@@ -56,6 +58,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         0 if retries is None else _number("--retries", retries, int, 0),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
                  **parse_params(params or [])})
+    secret.add_params(options.params, secret_keys or [])
+    return options
 
 
 def _number(flag: str, text: object, kind: type, minimum: int, above: bool = False) -> float | int:

@@ -36,12 +36,14 @@ from ducttape.runner.session_run import default_results
         "params": "a JSON file of parameters for the tests (an object; --param values win)",
         "globals": "ducktape's --globals: a JSON object, or a file holding one, that ducktape-style "
                    "tests see as test_context.globals (they are the session's parameters; --param wins)",
+        "secret": "KEY of a parameter or global whose value is secret: shown as *** in logs, reports "
+                  "and here (repeatable; keys named like *password*, *secret*, *token* are already)",
     },
-    iterable=["param"],
+    iterable=["param", "secret"],
 )
 def test(c, name, cluster="localhost", timeout=None, results_dir=None,
          max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None,
-         globals=None):  # noqa: A002 - ducktape's name for the option
+         globals=None, secret=None):  # noqa: A002 - ducktape's name for the option
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
@@ -52,7 +54,7 @@ def test(c, name, cluster="localhost", timeout=None, results_dir=None,
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
         options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
-                                            strict, param, params, globals)
+                                            strict, param, params, globals, secret)
         if name == "failed":
             selections = session_run.failed_last_time(options.results_root)
         else:

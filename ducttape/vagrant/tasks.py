@@ -153,14 +153,17 @@ def status(c, aws=False, profile=None):
 
 @task(help={"aws": "required: reaping is about EC2 instances",
             "yes": "terminate them (default: only list what would be terminated)",
+            "all": "every expired or orphaned ducttape instance of the account, not only those of "
+                   "the clusters this workspace made (other drivers' too)",
             "profile": PROFILE_HELP})
-def reap(c, aws=False, yes=False, profile=None):
-    """Terminate this project's expired or orphaned EC2 instances (tag Project=ducttape)."""
+def reap(c, aws=False, yes=False, all=False, profile=None):  # noqa: A002 - the flag's name
+    """Terminate the expired EC2 instances of this workspace's clusters (--all: every expired or
+    orphaned one tagged Project=ducttape)."""
     with user_errors():
         if not aws:
             raise ConfigError("cluster.reap works on EC2 instances only: run "
                               "`invoke cluster.reap --aws` (add --yes to terminate)")
-        _ec2(profile).reap(yes)
+        _ec2(profile).reap(yes, everything=all)
 
 
 @task

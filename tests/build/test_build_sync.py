@@ -11,9 +11,11 @@ import pytest
 
 from build_helpers import REPO
 from ducttape.build import layout
-from ducttape.build.sync import sync_builds
+from ducttape.aws import provision
+from ducttape.build.sync import MARKER, sync_builds
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.cluster.localhost import loopback_net
+from ducttape.errors import ClusterError
 from support import run_cli
 
 pytestmark = [pytest.mark.ssh]
@@ -59,7 +61,7 @@ def test_sync_sends_what_changed_to_each_build_dir_once(sshd, tmp_path):
         # host1 and host2 share a build_dir: synced once; what nodes run, not the history
         assert sorted(s.nodes for s in first) == [["host1", "host2"], ["host3"]]
         for folder in (shared, own):
-            assert files(folder) == {"manifest.json", "p/libs/p.jar", "p/bin/run-class"}
+            assert files(folder) == {"manifest.json", "p/libs/p.jar", "p/bin/run-class", MARKER}
             assert (folder / "manifest.json").read_text() == (local / "manifest.json").read_text()
         assert all(s.files == 2 for s in first) and len(lines) == 2
         assert lines[0].startswith("sync: ") and "2 files" in lines[0]
@@ -77,6 +79,7 @@ def test_sync_sends_what_changed_to_each_build_dir_once(sshd, tmp_path):
         assert (own / "p" / "libs" / "p.jar").read_bytes() == b"jar 2"
         assert not (own / "p" / "libs" / "stale.jar").exists()  # the node's copy is the local build
         assert (shared / "manifest.json").read_text() == (local / "manifest.json").read_text()
+        assert (own / MARKER).is_file()  # --delete leaves the marker of the first sync alone
     finally:
         cluster.close()
 
@@ -122,3 +125,71 @@ def test_kafka_scenario_runs_on_nodes_with_an_empty_build_dir(sshd, tmp_path, bu
     print(outputs[0])
     # The second session finds every node's manifest equal to the local one: no sync at all.
     assert not [ln for ln in outputs[1].splitlines() if ln.startswith("sync: ")], outputs[1]
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("build_dir", ["/", "/home/ubuntu", "/root", "/etc"])
+def test_a_build_dir_of_root_or_a_home_folder_is_refused_at_load(sshd, tmp_path, build_dir):
+    local = fake_build(tmp_path / "local")
+    path = cluster_file(tmp_path / "c.json", sshd, [str(tmp_path / "ok"), build_dir], tmp_path / "scratch")
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{path}", "--results-dir", str(results),
+                   env={layout.BUILD_DIR_ENV: str(local)}, timeout=300)
+    line = one_line_error(proc)
+    assert f'node 2: "build_dir" {build_dir!r} is / , a home folder or a system folder' in line, line
+    assert str(path) in line
+    assert not results.exists() and not (tmp_path / "ok").exists()  # nothing synced anywhere
+
+
+def test_a_folder_with_files_but_no_marker_is_never_synced_into(sshd, tmp_path):
+    """A build_dir that passes the checks of its name but holds somebody's files (a home folder
+    under another name): the session stops in one line before rsync runs; nothing is deleted."""
+    local = fake_build(tmp_path / "local")
+    home = tmp_path / "nodes" / "ubuntu"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "authorized_keys").write_text("ssh-ed25519 AAAA the user's key\n")
+    before = files(home)
+    new = str(tmp_path / "nodes" / "new")
+    path = cluster_file(tmp_path / "c.json", sshd, [new, str(home), new], tmp_path / "scratch")
+    results = tmp_path / "results"
+    proc = run_cli("test", "sample_services", "--cluster", f"json:{path}", "--results-dir", str(results),
+                   env={layout.BUILD_DIR_ENV: str(local)}, timeout=300)
+    line = one_line_error(proc)
+    assert line.startswith(f"error: cannot sync the build folder to host2 (root@127.0.0.1:{home}): "
+                           f"{home} holds files but not {MARKER}"), line
+    assert files(home) == before and (home / ".ssh" / "authorized_keys").read_text().endswith("key\n")
+    assert not results.exists() and not os.path.exists(new)  # checked everywhere before any write
+
+    # A folder the first sync made is ducttape's from then on, files and all.
+    cluster = JsonCluster(str(cluster_file(tmp_path / "c2.json", sshd, [str(tmp_path / "nodes" / "new")],
+                                           tmp_path / "scratch")))
+    try:
+        assert len(sync_builds(cluster.nodes, local, out=lambda line: None)) == 1
+        (local / layout.MANIFEST).write_text('{"format": 1, "projects": {"p": {"status": "ok", "n": 3}}}\n')
+        assert len(sync_builds(cluster.nodes, local, out=lambda line: None)) == 1
+    finally:
+        cluster.close()
+
+
+def test_aws_rsync_refuses_a_folder_that_is_not_ours(sshd, tmp_path):
+    """`cluster.up --aws` and `cluster.rsync --aws` push with --delete too: the same claim."""
+    local = fake_build(tmp_path / "local")
+    node = {"name": "worker1", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
+            "key_file": sshd["key_file"], "address": "127.0.0.1"}
+    home = tmp_path / "home" / "admin"
+    home.mkdir(parents=True)
+    (home / "notes.txt").write_text("mine")
+    with pytest.raises(ClusterError, match=f"cannot rsync build/ to worker1: {home} holds files but not"):
+        provision.rsync_build(node, local, str(home))
+    assert (home / "notes.txt").read_text() == "mine"
+
+    fresh = tmp_path / "opt" / "build"
+    provision.rsync_build(node, local, str(fresh))
+    provision.rsync_build(node, local, str(fresh))  # the marker survives --delete: still ours
+    assert (fresh / MARKER).is_file() and (fresh / "p" / "libs" / "p.jar").read_bytes() == b"jar 1"

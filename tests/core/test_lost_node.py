@@ -286,10 +286,10 @@ def test_cluster_file_keepalive_settings(tmp_path, sshd):
 
 
 @pytest.mark.parametrize("content, message", [
-    ({"keepalive_interval": "5s"}, '"keepalive_interval" must be a number of seconds'),
-    ({"keepalive_interval": -1}, '"keepalive_interval" must be a number of seconds'),
-    ({"keepalive_count_max": 0}, '"keepalive_count_max" must be a whole number from 1'),
-    ({"keepalive_count_max": 2.5}, '"keepalive_count_max" must be a whole number from 1'),
+    ({"keepalive_interval": "5s"}, '"keepalive_interval" \'5s\' is not a number of seconds'),
+    ({"keepalive_interval": -1}, '"keepalive_interval" -1 is not a number of seconds'),
+    ({"keepalive_count_max": 0}, '"keepalive_count_max" 0 is not a whole number from 1'),
+    ({"keepalive_count_max": 2.5}, '"keepalive_count_max" 2.5 is not a whole number from 1'),
     ({"keepalives": 3}, "unknown top-level key 'keepalives'"),
 ])
 def test_bad_keepalive_settings(tmp_path, content, message):
@@ -430,3 +430,30 @@ def test_runner_fails_a_test_whose_node_goes_silent_and_goes_on(tmp_path, node_s
     failed = run_cut(tmp_path, node_sshd, sshd, lambda: node_sshd.signal_serving(signal.SIGSTOP),
                      deadline=30)
     assert failed["error"].endswith("(no answer to keepalives for 15s (3 x 5s))")
+
+
+@pytest.mark.ssh
+def test_a_failed_login_leaves_no_transport_open(sshd, tmp_path):
+    """A key the node refuses: ClusterError, and paramiko's transport (thread, socket) is closed."""
+    import subprocess
+    import threading
+
+    import paramiko
+
+    from ducttape.errors import ClusterError
+
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True, timeout=30)
+
+    def transports():
+        return [t for t in threading.enumerate() if isinstance(t, paramiko.Transport) and t.is_alive()]
+
+    before = len(transports())
+    account = SshAccount("refused", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=str(stranger))
+    for _ in range(3):
+        with pytest.raises(ClusterError, match="cannot connect to node refused"):
+            account.ssh("true", timeout=30)
+    deadline = time.monotonic() + 10
+    while len(transports()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)  # a closed transport's thread ends on its own, within its poll interval
+    assert len(transports()) == before
