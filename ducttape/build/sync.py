@@ -102,7 +102,7 @@ def sync_builds(nodes: Sequence[Node], root: Path | None = None,
 
     # every folder is checked before any is written to: a refusal leaves all nodes as they were
     items = list(by_target.items())
-    todo = [item for item, differs in zip(items, parallel_map(stale, items)) if differs]
+    todo = [item for item, differs in zip(items, parallel_map(stale, items), strict=True) if differs]
     return parallel_map(sync, todo)
 
 

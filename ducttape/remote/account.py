@@ -20,7 +20,7 @@ from invoke import Context
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import in_flight
 from ducttape.remote.errors import ProcessExitedError, RemoteCommandError
 
@@ -168,8 +168,9 @@ class RemoteAccount:
               timeout: float | None = None) -> int:
         """Start ``cmd`` detached in its own session; return its pid.
 
-        stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the process group id, so the whole
-        tree can be signalled) is written to ``pid_file``. The call returns at once.
+        stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the
+        process group id, so the whole tree can be signalled) is written to ``pid_file``. The call
+        returns at once.
 
         Both files are required: the account has no folder of its own to put them in. In a
         Service, ``self.spawn(node, cmd)`` passes the service's ``self.pid_file(node)`` and

@@ -196,10 +196,8 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
     ax.axvspan(-threshold, threshold, color="#eeeeee", zorder=0)
     ax.axvline(0, color="#333", linewidth=1)
     for i, r in enumerate(shown):
-        base = abs(r.old)
-
-        def rel(v):
-            return (v - r.old) / base * 100
+        def rel(v: float, old: float = r.old) -> float:
+            return (v - old) / abs(old) * 100
         color = COLORS.get(r.verdict, NEUTRAL_COLOR) if r.flagged else NEUTRAL_COLOR
         ax.plot([rel(min(r.old_values)), rel(max(r.old_values))], [i - 0.15] * 2, color="#b0b0b0", linewidth=3)
         ax.plot([rel(min(r.new_values)), rel(max(r.new_values))], [i + 0.15] * 2, color=color, linewidth=3)

@@ -137,7 +137,7 @@ class TestContext:
                 continue
             try:
                 service.stop()
-            except Exception as exc:  # noqa: BLE001 - reported by the caller
+            except Exception as exc:
                 log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
                 errors.append(exc)
         return errors

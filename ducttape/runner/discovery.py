@@ -183,7 +183,7 @@ def tests_in(name: str) -> list[TestSpec]:
 def _need(cls: type, fn, params: dict, module: str) -> int | None:
     try:
         return num_nodes_needed(cls, fn, params)
-    except Exception as exc:  # a broken @cluster(num_nodes=...) function is the scenario's bug
+    except Exception as exc:  # noqa: BLE001 - a broken @cluster(num_nodes=...) function is the scenario's bug
         raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
                           f"failed for {params}: {type(exc).__name__}: {exc}") from None
 
@@ -238,7 +238,7 @@ def _import_in_package(path: str):
 def _load(name: str, load):
     try:
         return load()
-    except Exception as exc:  # a broken scenario is reported loudly, never skipped
+    except Exception as exc:  # noqa: BLE001 - a broken scenario is reported loudly, never skipped
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{os.path.relpath(frame.filename)}:{frame.lineno}"
         raise ConfigError(f"cannot load scenario {name!r}: {type(exc).__name__}: {exc} ({where})") from None

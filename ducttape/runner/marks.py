@@ -41,7 +41,7 @@ def matrix(**lists) -> Callable[[F], F]:
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
             raise ValueError(f"@matrix({name}=...) needs a list of values, not {values!r}")
     names = list(lists)
-    cases = [dict(zip(names, combo)) for combo in itertools.product(*(list(lists[n]) for n in names))]
+    cases = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(list(lists[n]) for n in names))]
 
     def mark(fn: F) -> F:
         fn.__ducttape_cases__ = cases + list(getattr(fn, "__ducttape_cases__", []))

@@ -22,10 +22,12 @@ from ducttape.runner.session_run import default_results
     positional=["name"],
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
-                "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), a path to a .py file (ducktape-style modules too) or to a "
+                "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), "
+                "a path to a .py file (ducktape-style modules too) or to a "
                 "folder of test modules (test_*.py, *_test.py), 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
-        "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
+        "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, "
+                   "vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the workspace)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",

@@ -36,8 +36,8 @@ class Test:
         self.shown.append(text.rstrip("\n"))
         self.logger.info("%s", text)
 
-    def setUp(self) -> None:  # noqa: N802 - the seed's (unittest's) names
+    def setUp(self) -> None:
         """Prepare the test (e.g. start the services every method needs)."""
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         """Undo ``setUp``; the runner also stops any service still running afterwards."""

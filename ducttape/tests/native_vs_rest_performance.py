@@ -113,7 +113,7 @@ def _number(value, low: float, whole: bool) -> bool:
 class _NativeVsRest(RestProxyTest):
     topics = MappingProxyType({TOPIC: {"partitions": 6, "replication-factor": 1}})
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.settings = Settings.from_params(self.params)  # bad parameters fail before any service
         s = self.settings
         self.rest_settings = {"kafka.producer.acks": ACKS, "kafka.producer.batch.size": s.batch_size,

@@ -18,9 +18,10 @@ from __future__ import annotations
 import threading
 import time
 
+from ducttape.cluster.node import Node
 from ducttape.faults import INFO, OK, Isolate, Nemesis, checkers
 from ducttape.products.zookeeper import ZookeeperService
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import RemoteCommandError
 from ducttape.remote.account import poll
 from ducttape.runner import Test, cluster
@@ -41,12 +42,12 @@ and elect again; the majority must have taken a write within each isolation afte
 
 class ZookeeperPartitionTest(FaultTest, Test):
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.zk = ZookeeperService(self.cluster, 3)
         self.zk.start()
         super().setUp()
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         try:
             super().tearDown()
         finally:
@@ -83,7 +84,7 @@ class ZookeeperPartitionTest(FaultTest, Test):
             for server in zk.nodes:
                 seen: list[str] = []
 
-                def caught_up() -> bool:
+                def caught_up(server: Node = server, seen: list[str] = seen) -> bool:
                     seen[:] = self._children(client, server)
                     return acked <= set(seen)
 

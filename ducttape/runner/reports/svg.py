@@ -131,7 +131,8 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
         if px - half < shown_right + 8:
             continue  # would overlap the label before it
         shown_right = px + half
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" stroke="#999"/>')
+        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" '
+                   'stroke="#999"/>')
         out.append(f'<text class="xtick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
                    f'text-anchor="middle">{escape(text)}</text>')
     for n, m in enumerate(marks):
@@ -200,5 +201,7 @@ def _marker(i: int, x: float, y: float, color: str) -> str:
     if shape == 1:
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}"/>'
     if shape == 2:
-        return f'<polygon points="{x:.1f},{y - 4.5:.1f} {x + 4.5:.1f},{y + 3.5:.1f} {x - 4.5:.1f},{y + 3.5:.1f}" fill="{color}"/>'
-    return f'<polygon points="{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}" fill="{color}"/>'
+        corners = f"{x:.1f},{y - 4.5:.1f} {x + 4.5:.1f},{y + 3.5:.1f} {x - 4.5:.1f},{y + 3.5:.1f}"
+    else:
+        corners = f"{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}"
+    return f'<polygon points="{corners}" fill="{color}"/>'

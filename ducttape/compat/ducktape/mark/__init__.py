@@ -83,7 +83,7 @@ def matrix(**kwargs):
 
     def mark(fn):
         combos = itertools.product(*(list(kwargs[n]) for n in names))
-        marks_of(fn).cases[:0] = [_Case(dict(zip(names, combo))) for combo in combos]
+        marks_of(fn).cases[:0] = [_Case(dict(zip(names, combo, strict=True))) for combo in combos]
         publish(fn)
         return fn
     return mark
