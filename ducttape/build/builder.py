@@ -193,7 +193,7 @@ def _describe(p: Project) -> str:
 def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, update: bool) -> tuple[str, str]:
     fingerprint = _hash({"kind": p.kind, "artifacts": list(p.artifacts), "format": RELEASED_FORMAT})
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
+    prev: dict = entries.get(p.name) or {}
     entry = {
         "name": p.name, "kind": p.kind, "version": p.version, "ref": None, "git_sha": None,
         "artifacts": list(p.artifacts), "main_classes": p.main_classes,
@@ -278,7 +278,7 @@ def _write_launcher(folder: Path) -> None:
 def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple[str, str]:
     src = p.source_dir
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
+    prev: dict = entries.get(p.name) or {}
     if not (src / "pom.xml").is_file():
         raise StepError(f"read {src}", f"{src} holds no pom.xml; fix 'path' of project '{p.name}' in projects.yaml")
     if (dest / ".git").exists():
@@ -363,8 +363,8 @@ def _pom_version(pom: Path) -> str | None:
 def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool, http: bool) -> tuple[str, str]:
     url = p.url(http)
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
-    started = []
+    prev: dict = entries.get(p.name) or {}
+    started: list[bool] = []
     note = ""
 
     def start_log() -> None:  # the log holds the output of the last build that did any work
@@ -413,8 +413,9 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         inputs = {"kind": p.kind, "released": list(p.libs), "deps": deps, "format": RELEASED_FORMAT}
         if p.libs_in or p.exclude:
             inputs |= {"released_in": {k: list(v) for k, v in p.libs_in.items()}, "exclude": list(p.exclude)}
-    entry = {"name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
-             "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
+    entry: dict[str, object] = {
+        "name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
+        "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})

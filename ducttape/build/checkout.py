@@ -109,7 +109,7 @@ def tree_state(repo: git.Repo) -> str:
         h.update(repo.git.diff("HEAD", "--binary").encode())
         for entry in status.split("\0"):
             if entry.startswith("?? "):
-                st = os.stat(Path(repo.working_tree_dir) / entry[3:])
+                st = os.stat(Path(repo.working_dir) / entry[3:])
                 h.update(f"{entry}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 

@@ -28,6 +28,7 @@ from ducttape.cluster import Node
 from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import RemoteAccount
+from ducttape.remote.ssh import SshAccount
 from ducttape.remote.errors import RemoteCommandError
 
 RSYNC_TIMEOUT_S = 1800
@@ -130,6 +131,8 @@ def claim(account: RemoteAccount, build_dir: str, where: str, mark: bool = True)
 
 def _target(node: Node) -> Target:
     account = node.account
+    if not isinstance(account, SshAccount):
+        raise ClusterError(f"{node.name} is not reached over SSH: rsync cannot sync a build folder to it")
     return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir)
 
 

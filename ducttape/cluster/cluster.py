@@ -10,6 +10,13 @@ from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
 
 
+def no_argument(arg: str, spec: str) -> None:
+    """ConfigError unless ``arg``, the part of ``spec`` after the colon, is empty: for the
+    backends that take no argument."""
+    if arg:
+        raise ConfigError(f"bad cluster {spec!r}: {spec.partition(':')[0]} takes no argument")
+
+
 class Cluster:
     """A fixed set of nodes handed out with ``request(n)`` and given back with ``free(nodes)``.
 
@@ -31,9 +38,7 @@ class Cluster:
     def from_arg(cls, arg: str, spec: str) -> "Cluster":
         """The cluster named by ``spec`` (``arg`` is its part after the colon); ConfigError if
         ``arg`` does not fit ``syntax``."""
-        if arg:
-            raise ConfigError(f"bad cluster {spec!r}: {spec.partition(':')[0]} takes no argument")
-        return cls()
+        raise NotImplementedError(f"{cls.__name__} is not a --cluster backend")
 
     def __len__(self) -> int:
         return len(self.nodes)

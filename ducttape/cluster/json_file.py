@@ -47,9 +47,9 @@ class JsonCluster(Cluster):
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
     data = read_json(path, "cluster file")
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    if not isinstance(nodes, list) or not nodes:
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')
+    nodes: list = data["nodes"]
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"cluster file {path}: unknown top-level key {unknown[0]!r} "

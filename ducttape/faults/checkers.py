@@ -67,7 +67,7 @@ def percentiles(values: list[float], points=PERCENTILES) -> dict:
     ordered = sorted(values)
     if not ordered:
         return {"count": 0}
-    result = {"count": len(ordered)}
+    result: dict[str, float] = {"count": len(ordered)}
     for p in points:
         rank = max(1, -(-p * len(ordered) // 100))
         result[f"p{p}"] = ordered[int(rank) - 1]

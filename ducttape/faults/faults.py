@@ -334,7 +334,7 @@ class Delay(_RootQdisc):
         if self.used == "netem":
             super().heal()
             return
-        if self._applied:
+        if self._applied and self._proxy is not None:
             try:
                 net.remove_chains(self.node, net.chain_name(self.id))
             finally:

@@ -13,12 +13,12 @@ import shlex
 import signal
 import threading
 import time
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, cast
 from urllib.parse import urlsplit
 
 from invoke import Context
 from invoke.exceptions import CommandTimedOut
-from invoke.runners import Result
+from invoke.runners import Promise, Result
 
 from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import in_flight
@@ -84,6 +84,7 @@ class RemoteAccount:
         except CommandTimedOut as exc:
             raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
                                      timeout=timeout) from None
+        assert result is not None  # run() returns None only for disown=True
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
             raise failure(self.name, cmd, result.exited, result.stderr, result.stdout)
@@ -106,8 +107,10 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s (streaming)", self.name, cmd)
         sink = _LineSink()
-        promise = self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout, in_stream=False,
-                                asynchronous=True, out_stream=sink, err_stream=_Discard())
+        # invoke types run() as returning Result | None; with asynchronous=True it is a Promise
+        promise = cast(Promise, self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout,
+                                              in_stream=False, asynchronous=True, out_stream=sink,
+                                              err_stream=_Discard()))
         outcome: dict = {}
 
         def join() -> None:
@@ -410,12 +413,12 @@ class LogMonitor:
         return found[0]
 
 
-def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = "",
+def failure(host: str, cmd: str, exited: int | None, stderr: str = "", stdout: str = "",
             killed_by: str | None = None) -> RemoteCommandError:
     """The error for a command that ended with status ``exited``, or was killed by signal
     ``killed_by``; a negative status (how Python and invoke report a process killed by a signal)
-    names its signal."""
-    if killed_by is None and exited < 0:
+    names its signal; None: no status."""
+    if killed_by is None and exited is not None and exited < 0:
         try:
             killed_by = signal.Signals(-exited).name
         except ValueError:

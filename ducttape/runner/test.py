@@ -21,7 +21,9 @@ class Test:
     def __init__(self, context: TestContext):
         self.context = context
         self.cluster = context.cluster
-        self.results_dir = context.results_dir
+        if context.results_dir is None:
+            raise ValueError("a Test needs a context with a results folder (the runner gives each attempt its own)")
+        self.results_dir: str = context.results_dir
         self.logger = context.logger
         self.shown: list[str] = []
 

@@ -127,6 +127,7 @@ class _NativeVsRest(RestProxyTest):
         s = self.settings
         warmup = s.warmup + (0 if path in self.warm else FIRST_WARMUP_S)
         self.warm.add(path)
+        service: NativeProducerLoadService | RestProducerLoadService
         if path == "native":
             service = NativeProducerLoadService(self.cluster, 1, self.kafka, TOPIC, RECORD_SIZE, s.seconds,
                                                 rate, warmup_s=warmup, settings=self.producer_settings)
