@@ -25,6 +25,7 @@ from ducttape.cluster import Node
 from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
 from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.host_keys import KnownHosts
 
 RSYNC_TIMEOUT_S = 1800
 """Longest one node's sync may take."""
@@ -42,6 +43,7 @@ class Target:
     user: str
     key_file: str | None
     build_dir: str
+    known_hosts: KnownHosts
 
 
 @dataclass
@@ -92,15 +94,16 @@ def sync_builds(nodes: Sequence[Node], root: Path | None = None,
 
 def _target(node: Node) -> Target:
     account = node.account
-    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir)
+    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir,
+                  account.known_hosts)
 
 
 def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
     """rsync the build folder, then its manifest; (files sent, bytes sent)."""
     ssh = ["ssh", "-p", str(target.port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
-           # as the nodes' Fabric connections (paramiko's AutoAddPolicy): host keys are not pinned
-           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+           # the known_hosts file and policy of the nodes' own connections
+           *target.known_hosts.ssh_options(), "-o", "LogLevel=ERROR"]
     if target.key_file:
         ssh += ["-i", target.key_file, "-o", "IdentitiesOnly=yes"]
     dest = f"{target.user}@{target.hostname}:{target.build_dir.rstrip('/')}/"

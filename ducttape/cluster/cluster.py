@@ -21,6 +21,8 @@ class Cluster:
     description = "cluster"
     syntax = ""
     """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
+    known_hosts = None
+    """The ``KnownHosts`` its nodes' SSH host keys are checked against (None: not over SSH)."""
 
     def __init__(self, nodes: Sequence[Node]):
         self.nodes: list[Node] = list(nodes)

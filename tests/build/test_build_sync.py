@@ -25,7 +25,7 @@ def cluster_file(path: Path, sshd, build_dirs: list[str], scratch: Path) -> Path
     nodes = [{"name": f"host{i}", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
               "key_file": sshd["key_file"], "address": f"{net}.{200 + i}", "scratch": str(scratch / f"host{i}"),
               "build_dir": build_dir} for i, build_dir in enumerate(build_dirs, 1)]
-    path.write_text(json.dumps({"nodes": nodes}))
+    path.write_text(json.dumps({"nodes": nodes, "known_hosts": sshd["known_hosts"]}))
     return path
 
 
