@@ -29,6 +29,7 @@ from ducttape.aws import state as local
 from ducttape.aws.settings import load_settings, settings_file
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
+from ducttape.stopping import SIGNALS, Stopped, terminate_children
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
 WAIT_DELAY = 5
@@ -72,7 +73,7 @@ class EC2Cluster:
             local.save_state(self.root, state)
         self.echo(f"up: cluster {state['cluster_id']}, {s.num_workers} x {s.instance_type} "
                   f"in {region} from {plan['image']}")
-        previous = signal.signal(signal.SIGINT, self._interrupted)
+        previous = {sig: signal.signal(sig, self._interrupted) for sig in SIGNALS}
         try:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
         except KeyboardInterrupt:
@@ -85,15 +86,18 @@ class EC2Cluster:
                 self.destroy()
             raise
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.echo(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
                   f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}")
         return nodes
 
     def _interrupted(self, signum, frame):
-        """Ctrl-C: stop the SSH waits in the worker threads too, then interrupt the main thread."""
+        """Ctrl-C, SIGTERM or SIGHUP: stop the SSH waits in the worker threads and the rsyncs
+        too, then interrupt the main thread."""
         self._stop.set()
-        raise KeyboardInterrupt
+        terminate_children()
+        raise Stopped(signum)
 
     def halt(self) -> None:
         """Stop the instances (EBS disks are kept; instance-store /mnt is lost)."""

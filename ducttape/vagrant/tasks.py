@@ -13,6 +13,7 @@ from ducttape.build.layout import REPO_ROOT
 from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
+from ducttape.stopping import stoppable
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
@@ -65,8 +66,9 @@ PROFILE_HELP = "AWS profile for --aws (default: boto3's credential chain)"
             "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
             "profile": PROFILE_HELP})
 def up(c, aws=False, provider=None, parallel=True, profile=None):
-    """Bring up num_workers workers, provision them, push build/, write the cluster file."""
-    with user_errors():
+    """Bring up num_workers workers, provision them, push build/, write the cluster file.
+    SIGINT, SIGTERM and SIGHUP stop vagrant (or the EC2 waits) and exit 130, 143, 129."""
+    with stoppable(), user_errors():
         if aws:
             if provider:
                 raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
@@ -131,7 +133,7 @@ def provision(c):
 @task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
 def rsync(c, aws=False, profile=None):
     """Push the repository's build/ folder to every running worker."""
-    with user_errors():
+    with stoppable(), user_errors():
         if aws:
             _ec2(profile).rsync(local_build_dir())
             return
