@@ -32,6 +32,8 @@ RSYNC_TIMEOUT_S = 1800
 IO_TIMEOUT_S = 60
 """rsync gives up when no data moves for this long."""
 EXCLUDES = (".lock", ".tmp-*", ".old-*", ".git/", "target/", layout.MANIFEST)
+BWLIMIT_VARIABLE = "DUCTTAPE_RSYNC_BWLIMIT"
+"""For tests only: KiB/s each rsync may send, read at each sync (a slow sync to interrupt)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
         ssh += ["-i", target.key_file, "-o", "IdentitiesOnly=yes"]
     dest = f"{target.user}@{target.hostname}:{target.build_dir.rstrip('/')}/"
     base = ["rsync", "--archive", "--delete", "--stats", f"--timeout={IO_TIMEOUT_S}", "-e", shlex.join(ssh)]
+    if os.environ.get(BWLIMIT_VARIABLE):
+        base.append(f"--bwlimit={int(os.environ[BWLIMIT_VARIABLE])}")
     tree = _run([*base, *(f"--exclude={e}" for e in EXCLUDES), f"{root}/", dest], target, name)
     _run([*base, str(layout.manifest_path(root)), dest], target, name)
     files = re.search(r"Number of regular files transferred: ([\d,]+)", tree)

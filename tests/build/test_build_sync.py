@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from build_helpers import REPO
 from ducttape.build import layout
-from ducttape.build.sync import sync_builds
+from ducttape.build.sync import BWLIMIT_VARIABLE, sync_builds
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.cluster.localhost import loopback_net
-from support import run_cli
+from support import descendants, run_cli
 
 pytestmark = [pytest.mark.ssh]
 
@@ -122,3 +126,40 @@ def test_kafka_scenario_runs_on_nodes_with_an_empty_build_dir(sshd, tmp_path, bu
     print(outputs[0])
     # The second session finds every node's manifest equal to the local one: no sync at all.
     assert not [ln for ln in outputs[1].splitlines() if ln.startswith("sync: ")], outputs[1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_slow_sync_ends_within_5_s_with_no_rsync_left(sshd, tmp_path):
+    """The session-start sync, slowed to 500 KiB/s, is interrupted the way a terminal's Ctrl-C
+    does it (SIGINT to the foreground process group: invoke, not rsync, which runs in a session
+    of its own)."""
+    local = fake_build(tmp_path / "local")
+    (local / "p" / "libs" / "big.jar").write_bytes(os.urandom(20 * 1024 * 1024))
+    path = cluster_file(tmp_path / "c.json", sshd, [str(tmp_path / "nodes" / f"build{i}") for i in (1, 2)],
+                        tmp_path / "scratch")  # two syncs at once, each in a thread of its own
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "test", f"{REPO}/tests/scenarios/holding.py", "--cluster", f"json:{path}",
+         "--results-dir", str(tmp_path / "results")], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "DUCTTAPE_BUILD_DIR": str(local), BWLIMIT_VARIABLE: "500"})
+    deadline = time.monotonic() + 120
+    while len(rsyncs := [p for p in descendants(proc.pid) if comm(p) == "rsync"]) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1)  # the rsyncs are sending now (20 MB at 500 KiB/s: 40 s)
+    stopped = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - stopped
+    assert took < 5, f"{took:.1f}s"
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err and err.strip() == "stopped by SIGINT", err
+    assert [p for p in rsyncs if comm(p) == "rsync"] == []
+    assert not (tmp_path / "scratch" / "host1" / ".ducttape" / "lease").exists()
+
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
