@@ -95,6 +95,15 @@ def terminate_children(sig: int = signal.SIGTERM) -> list[int]:
     return pids
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group that process ``pid`` leads (a child started with
+    ``start_new_session``); nothing if it is gone already (a signal may have ended it)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def end_children(grace: float = STOP_GRACE) -> None:
     """Give the processes below this one ``grace`` seconds to end after SIGTERM, then SIGKILL
     the rest."""

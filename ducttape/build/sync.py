@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
 from ducttape.remote.errors import RemoteCommandError
 from ducttape.remote.host_keys import KnownHosts
+from ducttape.stopping import kill_group
 
 RSYNC_TIMEOUT_S = 1800
 """Longest one node's sync may take."""
@@ -134,11 +134,11 @@ def _run(cmd: list[str], target: Target, name: str) -> str:
     try:
         stdout, stderr = proc.communicate(timeout=RSYNC_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid)
         proc.communicate()
         raise ClusterError(f"{where}: rsync did not finish within {RSYNC_TIMEOUT_S}s") from None
     except BaseException:  # Ctrl-C: stop rsync and its ssh too
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid)
         proc.communicate()
         raise
     if proc.returncode != 0:
