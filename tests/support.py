@@ -192,6 +192,8 @@ LogLevel ERROR
         pids = descendants(self.proc.pid)
         self.proc.kill()
         self.proc.wait(10)
+        # and the children it forked meanwhile (they hold the listening socket until they exec)
+        pids += [pid for pid in _sshds_of(self.dir / "sshd_config") if pid not in pids]
         for pid in pids:
             for sig in (signal.SIGKILL, signal.SIGCONT):
                 try:
@@ -234,6 +236,20 @@ def cpu_seconds(pid: int) -> float:
         # fields[11:15]: utime stime cutime cstime (reaped children count only once: at the root)
         total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if i == 0 else 0)
     return total / tick
+
+
+def _sshds_of(config: Path) -> list[int]:
+    """sshd processes started with ``-f config`` (forked by its listener, not yet exec'd)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if entry.isdigit() and args[:1] == [b"/usr/sbin/sshd"] and str(config).encode() in args:
+            found.append(int(entry))
+    return found
 
 
 def _comm(pid: int) -> str:

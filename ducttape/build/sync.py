@@ -144,5 +144,8 @@ def _run(cmd: list[str], target: Target, name: str) -> str:
     if proc.returncode != 0:
         lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
         reason = next((ln for ln in lines if not ln.startswith("rsync error:")), lines[-1] if lines else "")
+        if "Host key verification failed." in lines:  # after OpenSSH's banner of @ signs
+            reason = (f"Host key verification failed: the host's key is not the one recorded in "
+                      f"{target.known_hosts.path}")
         raise ClusterError(f"{where}: rsync exited with code {proc.returncode}: {reason}")
     return stdout

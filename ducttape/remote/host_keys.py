@@ -54,9 +54,25 @@ class KnownHosts:
         return ["-o", f"StrictHostKeyChecking={checking}", "-o", f"UserKnownHostsFile={self.path}",
                 "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no"]
 
-    def record(self, host: str, key: paramiko.PKey) -> None:
-        """Add ``host``'s ``key`` to the file (made 0600 if new), safe against other writers."""
-        append_lines(self.path, [f"{host} {key.get_name()} {key.get_base64()}"])
+    def record(self, node: str, host: str, key: paramiko.PKey) -> None:
+        """Add ``host``'s ``key`` to the file (made 0600 if new) unless it is there; under a
+        lock, as other connections and sessions may record at the same moment. Raises the
+        ``changed`` error when another key of ``host`` got there first."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            known = paramiko.HostKeys()
+            for line in f.read().splitlines():
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                if entry is not None:
+                    known._entries.append(entry)
+            recorded = known.lookup(host)
+            if recorded:
+                if recorded.get(key.get_name()) == key:
+                    return
+                raise self.changed(node, host, next(iter(recorded.values())), key)
+            f.write(f"{host} {key.get_name()} {key.get_base64()}\n")
 
     def refused(self, node: str, host: str, key: paramiko.PKey) -> ClusterError:
         """The one-line error for a host not in the file under ``strict``."""
@@ -83,7 +99,7 @@ class _MissingKey(paramiko.MissingHostKeyPolicy):
         if self.known.policy == "strict":
             raise self.known.refused(self.node, hostname, key)
         if self.known.policy == "accept-new":
-            self.known.record(hostname, key)
+            self.known.record(self.node, hostname, key)
 
 
 def host_name(hostname: str, port: int) -> str:
@@ -95,15 +111,6 @@ def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's ``SHA256:...`` fingerprint of ``key``."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
-def append_lines(path: str, lines: list[str]) -> None:
-    """Append ``lines`` to ``path`` under an exclusive lock (several sessions may write)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        f.write("".join(f"{line}\n" for line in lines))
 
 
 def replace_hosts(path: str, keys: dict[str, list[str]]) -> None:
