@@ -15,7 +15,7 @@ from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
 from ducttape.stopping import stoppable
 from ducttape.vagrant import image as node_image
-from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
+from ducttape.vagrant.cluster_file import cluster_file, record_host_keys, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
 
 ROOT = REPO_ROOT  # the folder with the Vagrantfile
@@ -66,7 +66,8 @@ PROFILE_HELP = "AWS profile for --aws (default: boto3's credential chain)"
             "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
             "profile": PROFILE_HELP})
 def up(c, aws=False, provider=None, parallel=True, profile=None):
-    """Bring up num_workers workers, provision them, push build/, write the cluster file.
+    """Bring up num_workers workers, provision them, push build/, write the cluster file and
+    record the workers' host keys (.vagrant/ducttape-known_hosts).
     SIGINT, SIGTERM and SIGHUP stop vagrant (or the EC2 waits) and exit 130, 143, 129."""
     with stoppable(), user_errors():
         if aws:
@@ -89,6 +90,7 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
         # `vagrant up` succeeded, so every worker runs; `vagrant ssh-config` would fail otherwise.
         nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider)
                                     for s in statuses])
+        record_host_keys(machines, nodes)
         print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
               f"cluster file {cluster_file(ROOT)}")
 
