@@ -13,6 +13,7 @@ import paramiko
 
 from ducttape.errors import ClusterError
 from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.host_keys import KnownHosts
 from ducttape.remote.ssh import SshAccount
 
 MARKER = "/var/lib/ducttape/provisioned"
@@ -30,20 +31,21 @@ def user_data(settings) -> str:
     return "#!/bin/bash\n" + header + SCRIPT.read_text()
 
 
-def account(node: dict) -> SshAccount:
-    """An SSH account on a cluster-file node."""
+def account(node: dict, known_hosts: KnownHosts) -> SshAccount:
+    """An SSH account on a cluster-file node, its host key checked against ``known_hosts``."""
     return SshAccount(node["name"], node["hostname"], user=node["user"], port=node["port"],
-                      key_file=node["key_file"], address=node["address"])
+                      key_file=node["key_file"], address=node["address"], known_hosts=known_hosts)
 
 
-def wait_provisioned(node: dict, timeout: float, stop: threading.Event) -> None:
+def wait_provisioned(node: dict, timeout: float, stop: threading.Event,
+                     known_hosts: KnownHosts) -> None:
     """Wait until ``node`` answers SSH and its user data has finished; ClusterError after
     ``timeout`` seconds (naming the last reason), as soon as the user data reports a failure,
     or when ``stop`` is set (Ctrl-C)."""
     deadline = time.monotonic() + timeout
     reason = "no answer yet"
     while time.monotonic() < deadline and not stop.is_set():
-        acct = account(node)
+        acct = account(node, known_hosts)
         try:
             acct.connect()
             result = acct.run(f"cat {MARKER} 2>/dev/null || true", timeout=30)
@@ -68,9 +70,9 @@ def wait_provisioned(node: dict, timeout: float, stop: threading.Event) -> None:
                        "ssh_from / ssh_route")
 
 
-def prepare_scratch(node: dict) -> None:
+def prepare_scratch(node: dict, known_hosts: KnownHosts) -> None:
     """Make the scratch folder again (an instance-store /mnt is empty after a stop/start)."""
-    acct = account(node)
+    acct = account(node, known_hosts)
     try:
         acct.run(f"sudo -n {SCRATCH_SCRIPT}", timeout=60)
     except RemoteCommandError as err:
@@ -80,11 +82,10 @@ def prepare_scratch(node: dict) -> None:
         acct.close()
 
 
-def rsync_build(node: dict, source: Path, build_dir: str) -> None:
+def rsync_build(node: dict, source: Path, build_dir: str, known_hosts: KnownHosts) -> None:
     """Push the local build folder ``source`` to ``build_dir`` on ``node`` with rsync over ssh."""
     ssh = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
-           "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-           "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+           "-o", "IdentitiesOnly=yes", *known_hosts.ssh_options(), "-o", "LogLevel=ERROR",
            "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15"]
     command = ["rsync", "--archive", "--delete", "--copy-links", "-e", shlex.join(ssh),
                f"{source}/", f"{node['user']}@{node['hostname']}:{build_dir}/"]

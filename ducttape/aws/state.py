@@ -3,7 +3,7 @@
 ``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
 creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
 ``cluster.json`` is the cluster file of the running workers (json backend format) that
-``--cluster aws`` reads.
+``--cluster aws`` reads; ``known_hosts`` holds their host keys.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ def cluster_file(root) -> Path:
     return state_dir(root) / "cluster.json"
 
 
+def known_hosts_file(root) -> Path:
+    """The workers' host keys: recorded at their first contact by `cluster.up --aws`."""
+    return state_dir(root).resolve() / "known_hosts"
+
+
 def load_state(root) -> dict | None:
     """The recorded cluster, or None when there is none."""
     path = state_dir(root) / "state.json"
@@ -38,13 +43,16 @@ def save_state(root, state: dict) -> None:
 
 
 def forget(root) -> None:
-    """Remove the state and the cluster file (after a destroy)."""
-    for path in (state_dir(root) / "state.json", cluster_file(root)):
+    """Remove the state, the cluster file and the host keys (after a destroy)."""
+    for path in (state_dir(root) / "state.json", cluster_file(root), known_hosts_file(root)):
         path.unlink(missing_ok=True)
 
 
 def write_cluster_file(root, nodes: list[dict]) -> None:
-    _write(cluster_file(root), {"nodes": nodes})
+    """Write the cluster file of ``nodes``, whose host keys are checked strictly against
+    ``known_hosts_file``."""
+    _write(cluster_file(root), {"nodes": nodes, "known_hosts": str(known_hosts_file(root)),
+                                "host_key_policy": "strict"})
 
 
 def _write(path: Path, data: dict) -> None:
