@@ -158,7 +158,10 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
     cluster = load_cluster(opts.cluster)
-    say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
     leases = Leases(cluster.lease_places(), out=say)
     try:
         if all(s.misfit(cluster) for s in specs):
