@@ -1,1 +1,3 @@
 """ducttape: system-integration and performance tests of distributed systems."""
+
+__version__ = "0.5.0"

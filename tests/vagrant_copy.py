@@ -1,5 +1,6 @@
-"""A throw-away copy of the repository's Vagrant setup whose containers, network, ports and node
-image are its own (the Vagrant tests' and the fault tests' clusters)."""
+"""A throw-away workspace whose Vagrant cluster's containers, network, ports and node image are
+its own (the Vagrant tests' and the fault tests' clusters). It has no Vagrantfile of its own: its
+workers come from the one ducttape ships, as a team's workspace would."""
 
 import json
 import os
@@ -13,12 +14,12 @@ from pathlib import Path
 
 from support import copy_repo
 
-COPIED = ["Vagrantfile", "Vagrantfile.local.example", "tasks.py", "vagrant/base.sh", "ducttape"]
+COPIED = ["Vagrantfile.local.example"]
 
 
 @dataclass
 class VagrantCopy:
-    """A copy of the repository in ``root`` with a cluster of its own."""
+    """A workspace in ``root`` with a cluster of its own."""
 
     root: Path
     cluster_name: str
@@ -39,8 +40,8 @@ class VagrantCopy:
         (self.root / "Vagrantfile.local").write_text("\n".join(lines) + "\n")
 
     def invoke(self, *args, env=None, timeout=600):
-        """Run `python3 -m invoke ARGS` in the copy, as a user would; return the CompletedProcess."""
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root,
+        """Run `ducttape ARGS` in the workspace, as a user would; return the CompletedProcess."""
+        return subprocess.run([sys.executable, "-m", "ducttape", *args], cwd=self.root,
                               env=env if env is not None else os.environ.copy(),
                               capture_output=True, text=True, timeout=timeout)
 
@@ -74,8 +75,9 @@ def _free_port_base(count=10):
 
 
 def make_copy(root):
-    """Copy the repository's Vagrant setup into ``root`` with random names, subnet and ports."""
+    """A workspace in ``root`` for a Vagrant cluster with random names, subnet and ports."""
     copy_repo(root, COPIED)
+    (root / "projects.yaml").write_text("projects: []\n")
     tag = f"{os.getpid()}-{random.randrange(10**6)}"
     return VagrantCopy(root=root, cluster_name=f"ducttape-test-{tag}",
                        subnet=f"198.19.{random.randrange(1, 255)}",

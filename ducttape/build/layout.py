@@ -19,16 +19,17 @@ import os
 import posixpath
 from pathlib import Path
 
+from ducttape.workspace import find_workspace
+
 BUILD_DIR_ENV = "DUCTTAPE_BUILD_DIR"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = "bin/run-class"
 MANIFEST = "manifest.json"
 
 
 def build_dir() -> Path:
-    """The local build folder: ``$DUCTTAPE_BUILD_DIR`` if set, else ``<repository>/build``."""
+    """The local build folder: ``$DUCTTAPE_BUILD_DIR`` if set, else the workspace's ``build/``."""
     override = os.environ.get(BUILD_DIR_ENV)
-    return Path(override).resolve() if override else REPO_ROOT / "build"
+    return Path(override).resolve() if override else find_workspace().build_dir
 
 
 def project_dir(name: str, root: Path | None = None) -> Path:

@@ -46,10 +46,9 @@ from pathlib import Path
 
 import yaml
 
-from ducttape.build.layout import REPO_ROOT
 from ducttape.errors import ConfigError
+from ducttape.workspace import find_workspace
 
-DEFAULT_PROJECTS_FILE = REPO_ROOT / "projects.yaml"
 GOALS = ("package", "install")
 GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional", "libs",
             "libs_in", "exclude"}
@@ -134,8 +133,8 @@ def https_url(url: str) -> str:
 
 
 def load(path: Path | str | None = None) -> dict[str, Project]:
-    """Read and validate a projects.yaml (default: the repository's); raises ConfigError."""
-    path = Path(path) if path else DEFAULT_PROJECTS_FILE
+    """Read and validate a projects.yaml (default: the workspace's); raises ConfigError."""
+    path = Path(path) if path else find_workspace().projects_file
     try:
         text = path.read_text()
     except FileNotFoundError:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from ducttape.aws.state import cluster_file
-from ducttape.build.layout import REPO_ROOT
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.errors import ClusterError
+from ducttape.workspace import find_workspace
 
 
 class EC2Cluster(JsonCluster):
@@ -19,7 +19,8 @@ class EC2Cluster(JsonCluster):
     syntax = "aws"
     from_arg = classmethod(Cluster.from_arg.__func__)
 
-    def __init__(self, root: Path = REPO_ROOT):
+    def __init__(self, root: Path | None = None):  # the workspace (default: the current one)
+        root = root or find_workspace().root
         path = cluster_file(root)
         if not path.exists() or not _has_nodes(path):
             raise ClusterError(f"no EC2 workers running for {Path(root).resolve()}: run "

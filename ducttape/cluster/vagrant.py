@@ -1,13 +1,13 @@
-"""The Vagrant cluster: the running workers of this repository's Vagrantfile (``--cluster vagrant``)."""
+"""The Vagrant cluster: the running workers of the workspace (``--cluster vagrant``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ducttape.build.layout import REPO_ROOT
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
+from ducttape.workspace import find_workspace
 
 
 class VagrantCluster(JsonCluster):
@@ -17,7 +17,8 @@ class VagrantCluster(JsonCluster):
     syntax = "vagrant"
     from_arg = classmethod(Cluster.from_arg.__func__)
 
-    def __init__(self, root: Path = REPO_ROOT):  # the folder with the Vagrantfile
+    def __init__(self, root: Path | None = None):  # the workspace (default: the current one)
+        root = root or find_workspace().root
         load_vagrant_nodes(root)
         super().__init__(str(cluster_file(root)))
         self.description = f"vagrant cluster ({len(self.nodes)} workers)"

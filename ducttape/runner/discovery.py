@@ -1,4 +1,8 @@
-"""Finding scenarios: ``ducttape/tests/NAME.py`` modules and the Test classes in them."""
+"""Finding scenarios and the Test classes in them.
+
+A scenario named by its bare NAME is ``tests/NAME.py`` of the workspace, else ducttape's own
+``ducttape/tests/NAME.py``; ``all`` is every scenario module of the workspace (in ducttape's
+checkout, its ``ducttape/tests/``). Paths and folders select modules anywhere."""
 
 from __future__ import annotations
 
@@ -15,10 +19,12 @@ from ducttape.compat import hook
 from ducttape.errors import ConfigError
 from ducttape.runner.marks import cases_of, num_nodes_needed
 from ducttape.runner.test import Test
+from ducttape.workspace import find_workspace
 
 SCENARIO_PACKAGE = "ducttape.tests"
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
-NOT_SCENARIOS = {"__init__", "test"}  # test.py holds the scenario base classes
+"""ducttape's own scenarios."""
+NOT_SCENARIOS = {"__init__", "test", "conftest"}  # test.py holds the scenario base classes
 _UNSAFE_IN_FOLDER = re.compile(r"[^\w.,=\[\]+-]")
 """Characters a test's results folder name replaces with _."""
 
@@ -74,10 +80,36 @@ class TestSpec:
         return _UNSAFE_IN_FOLDER.sub("_", name)
 
 
+def _workspace_scenarios() -> str:
+    """The folder of the workspace's scenarios (SCENARIO_DIR when the workspace is ducttape's
+    own checkout, whose tests/ is the framework's test suite)."""
+    root = find_workspace().root
+    if os.path.realpath(os.path.join(root, "ducttape")) == os.path.dirname(SCENARIO_DIR):
+        return SCENARIO_DIR
+    return os.path.join(root, "tests")
+
+
+def _modules(folder: str) -> list[str]:
+    if not os.path.isdir(folder):
+        return []
+    return sorted(f[:-3] for f in os.listdir(folder)
+                  if f.endswith(".py") and f[:-3] not in NOT_SCENARIOS and not f.startswith("_"))
+
+
 def scenario_names() -> list[str]:
-    """Names of all scenario modules, sorted."""
-    return sorted(f[:-3] for f in os.listdir(SCENARIO_DIR)
-                  if f.endswith(".py") and f[:-3] not in NOT_SCENARIOS)
+    """Names of the workspace's scenario modules, sorted (what ``all`` runs)."""
+    return _modules(_workspace_scenarios())
+
+
+def _scenario_file(name: str) -> str | None:
+    """The workspace's ``tests/NAME.py``, else ducttape's ``ducttape/tests/NAME.py``, else None."""
+    if name in NOT_SCENARIOS or not name.isidentifier() or name.startswith("_"):
+        return None
+    for folder in (_workspace_scenarios(), SCENARIO_DIR):
+        path = os.path.join(folder, f"{name}.py")
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def discover(selection: str | None = None) -> list[TestSpec]:
@@ -87,6 +119,9 @@ def discover(selection: str | None = None) -> list[TestSpec]:
     if not selection:
         return [spec for name in scenario_names() for spec in tests_in(name)]
     name, _, member = selection.partition("::")
+    if os.sep in name and not os.path.exists(name):
+        raise ConfigError(f"unknown test {name!r}: there is no such file or folder "
+                          f"(from {os.getcwd()})")
     if os.path.isdir(name):
         if member:
             raise ConfigError(f"{selection!r}: a folder selects all its tests; name a module "
@@ -102,14 +137,14 @@ def discover(selection: str | None = None) -> list[TestSpec]:
               and (not case or s.case.replace(" ", "") == case)]
     if not chosen:
         known = ", ".join(sorted({s.test_id for s in specs}))
-        where = name if name.endswith(".py") else f"ducttape/tests/{name}.py"
+        where = name if name.endswith(".py") else _scenario_file(name)
         raise ConfigError(f"no test {selection!r}: {where} has {known or 'no tests'}")
     return chosen
 
 
 def tests_in(name: str) -> list[TestSpec]:
-    """Every test method of every Test class defined in scenario module ``name`` (a name in
-    ducttape/tests/, or the path of a ``.py`` file elsewhere)."""
+    """Every test method of every Test class defined in scenario module ``name`` (a scenario's
+    NAME, or the path of a ``.py`` file)."""
     ducktape = False
     if name.endswith(".py"):
         if not os.path.isfile(name):
@@ -121,13 +156,16 @@ def tests_in(name: str) -> list[TestSpec]:
             name = module.__name__
         else:
             module, name = _import_file(source), os.path.basename(name)[:-3]
-    elif name in NOT_SCENARIOS or not name.isidentifier() or \
-            not os.path.isfile(os.path.join(SCENARIO_DIR, f"{name}.py")):
-        raise ConfigError(f"unknown test {name!r}: there is no ducttape/tests/{name}.py "
-                          f"(scenarios: {', '.join(scenario_names()) or 'none'})")
-    else:
+    elif (path := _scenario_file(name)) is None:
+        known = sorted(set(scenario_names()) | set(_modules(SCENARIO_DIR)))
+        raise ConfigError(f"unknown test {name!r}: there is no {os.path.relpath(_workspace_scenarios())}"
+                          f"/{name}.py (scenarios: {', '.join(known) or 'none'})")
+    elif os.path.dirname(path) == SCENARIO_DIR:
         source = name
         module = _load(name, lambda: importlib.import_module(f"{SCENARIO_PACKAGE}.{name}"))
+    else:
+        source = name
+        module = _import_file(path)
     specs = []
     for cls in list(vars(module).values()):  # definition order, as the author wrote them
         if not (inspect.isclass(cls) and issubclass(cls, Test)) or cls.__module__ != module.__name__:

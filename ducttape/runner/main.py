@@ -7,7 +7,7 @@ import sys
 
 from ducttape.errors import DucttapeError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
-from ducttape.runner.session_run import DEFAULT_RESULTS, parse_options, run_session
+from ducttape.runner.session_run import parse_options, run_session
 
 
 def main(module_name: str) -> None:
@@ -16,7 +16,7 @@ def main(module_name: str) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m ducttape.tests.{short}")
     parser.add_argument("--cluster", default="localhost", help="localhost, localhost:N, json:FILE, vagrant or aws")
     parser.add_argument("--timeout", help=f"seconds per test (default {DEFAULT_TEST_TIMEOUT:g})")
-    parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
+    parser.add_argument("--results-dir", help="where session folders go (default: results/ in the workspace)")
     parser.add_argument("--max-parallel", help="tests at once (default 1)")
     parser.add_argument("--retries", help="reruns of a failed test (default 0)")
     parser.add_argument("--param", action="append", help="key=value for the tests (repeatable)")

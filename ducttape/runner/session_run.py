@@ -11,7 +11,7 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ducttape.build import layout, manifest
+from ducttape.build import manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
 from ducttape.cluster.lease import Leases
@@ -21,8 +21,13 @@ from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
 from ducttape.stopping import exit_code
+from ducttape.workspace import find_workspace
 
-DEFAULT_RESULTS = str(layout.REPO_ROOT / "results")
+
+
+def default_results() -> str:
+    """The results folder of the workspace (``results/``); ConfigError outside any workspace."""
+    return str(find_workspace().results_dir)
 
 
 @dataclass
@@ -31,7 +36,8 @@ class Options:
 
     cluster: str = "localhost"
     timeout: float = DEFAULT_TEST_TIMEOUT
-    results_root: str = DEFAULT_RESULTS
+    results_root: str = ""
+    """Where session folders go (`default_results` when empty)."""
     max_parallel: int = 1
     retries: int = 0
     strict: bool = False
@@ -48,7 +54,7 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
     return Options(
         cluster,
         DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
-        results_root or DEFAULT_RESULTS,
+        results_root or default_results(),
         1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
         0 if retries is None else _number("--retries", retries, int, 0),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),

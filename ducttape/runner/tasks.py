@@ -1,4 +1,4 @@
-"""``invoke test``: run scenario modules from ducttape/tests/."""
+"""``test``, ``compare``, ``history``: run scenarios and read their results."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON
                                      render_table, resolve_many, side_name, write_comparison)
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
-from ducttape.runner.session_run import DEFAULT_RESULTS
+from ducttape.runner.session_run import default_results
 from ducttape.stopping import stoppable
 
 
@@ -23,12 +23,12 @@ from ducttape.stopping import stoppable
     positional=["name"],
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
-                "ducttape/tests/NAME.py, a path to a .py file (ducktape-style modules too) or to a "
+                "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), a path to a .py file (ducktape-style modules too) or to a "
                 "folder of test modules (test_*.py, *_test.py), 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
         "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
-        "results-dir": "where session folders go (default: results/ in the repository)",
+        "results-dir": "where session folders go (default: results/ in the workspace)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",
         "retries": "run a failed test up to N more times; a later pass is reported FLAKY (default 0)",
         "strict": "refuse tests that declare no node need instead of warning",
@@ -42,7 +42,7 @@ from ducttape.stopping import stoppable
     },
     iterable=["param"],
 )
-def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS,
+def test(c, name, cluster="localhost", timeout=None, results_dir=None,
          max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None,
          globals=None, wait_for_nodes=None):  # noqa: A002 - ducktape's name for the option
     """Run scenario tests and write results/<session>/ reports.
@@ -58,7 +58,7 @@ def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS
         options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
                                             strict, param, params, globals, wait_for_nodes)
         if name == "failed":
-            selections = session_run.failed_last_time(results_dir)
+            selections = session_run.failed_last_time(options.results_root)
         else:
             selections = None if name == "all" else [name]
         if collect_only:
@@ -80,10 +80,10 @@ def test(c, name, cluster="localhost", timeout=None, results_dir=DEFAULT_RESULTS
                      f"(default {DEFAULT_THRESHOLD:g})",
         "confidence": f"flag only changes significant at this confidence, 0-1 (Mann-Whitney U over "
                       f"the repeats or sessions; default {DEFAULT_CONFIDENCE:g})",
-        "results-dir": "where session folders are (default: results/ in the repository)",
+        "results-dir": "where session folders are (default: results/ in the workspace)",
     },
 )
-def compare(c, old, new, threshold=None, confidence=None, results_dir=DEFAULT_RESULTS):
+def compare(c, old, new, threshold=None, confidence=None, results_dir=None):
     """Compare two sessions' (or two groups of sessions') returned figures, judging each change
     by the spread of its repeats and the figure's better direction; write and plot the result."""
     with user_errors():
@@ -92,6 +92,7 @@ def compare(c, old, new, threshold=None, confidence=None, results_dir=DEFAULT_RE
                             "a percentage, e.g. 5", lambda v: v >= 0)
         confidence = _number("--confidence", DEFAULT_CONFIDENCE if confidence is None else confidence,
                              "between 0 and 1, e.g. 0.95", lambda v: 0 < v < 1)
+        results_dir = results_dir or default_results()
         old_paths, new_paths = resolve_many(results_dir, old), resolve_many(results_dir, new)
         rows = write_comparison(old_paths, new_paths, threshold, confidence)
     print(f"{side_name([os.path.basename(p) for p in old_paths])} -> "
@@ -100,11 +101,12 @@ def compare(c, old, new, threshold=None, confidence=None, results_dir=DEFAULT_RE
     print(f"written to {new_paths[-1]}: {TEXT}, {JSON}, {PLOT}; report.html shows them")
 
 
-@task(help={"results-dir": "where session folders are (default: results/ in the repository)"})
-def history(c, results_dir=DEFAULT_RESULTS):
+@task(help={"results-dir": "where session folders are (default: results/ in the workspace)"})
+def history(c, results_dir=None):
     """Print the change points of every figure (with a unit) across all sessions, naming the
     sessions and builds on both sides, and rewrite results/index.html, which marks them."""
     with user_errors():
+        results_dir = results_dir or default_results()
         if not os.path.isdir(results_dir):
             raise ConfigError(f"no results folder {results_dir}: run `invoke test NAME` first, or "
                               "point --results-dir at one")

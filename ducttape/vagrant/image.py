@@ -3,8 +3,8 @@
 A Debian bookworm root filesystem made by `debootstrap` from the Debian mirror apt uses, with a
 JDK for Kafka (jcmd and jps too), sshd and a `vagrant` user with sudo, imported with `docker import`. No key is baked in: each
 container authorizes the public key it is given in DUCTTAPE_AUTHORIZED_KEY (the Vagrantfile
-passes this checkout's ``vagrant/image/id_ed25519.pub``), so every checkout on a machine shares
-one image. The image carries a hash of its inputs (this recipe, vagrant/base.sh, the suite and
+passes the workspace's ``vagrant/image/id_ed25519.pub``), so every workspace on a machine shares
+one image. The image carries a hash of its inputs (this recipe, the node script, the suite and
 the packages) as a label; it is stale when they change, whatever the files' times.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ducttape.errors import ClusterError
 from ducttape.vagrant.proc import run
+from ducttape.workspace import Workspace
 
 SUITE = "bookworm"
 # a JDK, not a JRE: kafkatest's services find their JVMs with jcmd and jps
@@ -50,7 +51,7 @@ _SSHD_CONFIG = "UseDNS no\nPasswordAuthentication no\nPermitRootLogin no\n"
 
 def image_dir(root):
     """Where the node key, the package cache and the scratch rootfs live (git-ignored)."""
-    return Path(root) / "vagrant" / "image"
+    return Workspace(root).node_image_dir
 
 
 def key_file(root):
@@ -69,10 +70,10 @@ def ensure_key(root):
 
 
 def recipe_hash(root):
-    """A hash of what the node image is made from: this module (the recipe), vagrant/base.sh of
-    the checkout at ``root``, the Debian suite and the packages."""
+    """A hash of what the node image is made from: this module (the recipe), the node script of
+    the workspace at ``root`` (`Workspace.node_script`), the Debian suite and the packages."""
     digest = hashlib.sha256()
-    for part in (Path(__file__).read_bytes(), (Path(root) / "vagrant" / "base.sh").read_bytes(),
+    for part in (Path(__file__).read_bytes(), Workspace(root).node_script.read_bytes(),
                  SUITE.encode(), " ".join(PACKAGES).encode()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]

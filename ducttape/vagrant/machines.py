@@ -21,6 +21,7 @@ from pathlib import Path
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.proc import run
+from ducttape.workspace import Workspace
 
 # python-vagrant warns through logging at import when `vagrant` is missing; we say so ourselves.
 logging.getLogger("vagrant").addHandler(logging.NullHandler())
@@ -56,7 +57,8 @@ class _Vagrant(vagrant.Vagrant):
 
 
 class Machines:
-    """The Vagrant machines defined by the Vagrantfile in ``root``, on one provider.
+    """The Vagrant machines of the workspace in ``root``, on one provider: those its own
+    Vagrantfile defines, or ducttape's (`Workspace.vagrantfile_dir`) when it has none.
 
     ``env`` adds to the environment of the vagrant commands (e.g. AWS credentials); it is never
     printed or written anywhere.
@@ -69,12 +71,15 @@ class Machines:
         self.log_path = self.root / LOG_FILE
         if self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT:
             self.log_path.unlink()  # start afresh rather than grow forever
+        workspace = Workspace(self.root)
         full_env = {**os.environ, **(env or {}),
-                    "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1"}
+                    "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+                    # the Vagrantfile may be ducttape's: its state and settings are the workspace's
+                    "DUCTTAPE_WORKSPACE": str(self.root), "VAGRANT_DOTFILE_PATH": str(workspace.vagrant_dir)}
         if not parallel:
             full_env["VAGRANT_NO_PARALLEL"] = "1"
         log = vagrant.make_file_cm(str(self.log_path))
-        self.vagrant = _Vagrant(root=str(self.root), env=full_env, out_cm=log, err_cm=log)
+        self.vagrant = _Vagrant(root=str(workspace.vagrantfile_dir), env=full_env, out_cm=log, err_cm=log)
 
     # --- checks before calling Vagrant -------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`invoke cluster.*`: bring the cluster of this repository up, down and up to date.
+"""`cluster.*`: bring the cluster of the workspace up, down and up to date.
 
 Without `--aws` the cluster is Vagrant's (docker provider by default, or virtualbox); with `--aws`
 it is EC2 instances driven by boto3 (`ducttape.aws.cluster`), with credentials from boto3's chain.
@@ -9,7 +9,6 @@ import time
 from invoke import Collection, task
 from tabulate import tabulate
 
-from ducttape.build.layout import REPO_ROOT
 from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
@@ -17,17 +16,17 @@ from ducttape.stopping import stoppable
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, record_host_keys, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
-
-ROOT = REPO_ROOT  # the folder with the Vagrantfile
+from ducttape.workspace import find_workspace
 
 
 def _machines(provider=None, parallel=True):
     """Machines on ``provider``, by default the one the workers were created on (else docker)."""
-    provider = provider or created_provider(ROOT) or "docker"
+    root = find_workspace().root
+    provider = provider or created_provider(root) or "docker"
     if provider == "aws":
         raise ConfigError("the vagrant-aws provider is gone: run `invoke cluster.up --aws` "
                           "(EC2 through boto3, see docs/aws.md)")
-    machines = Machines(ROOT, provider=provider, parallel=parallel)
+    machines = Machines(root, provider=provider, parallel=parallel)
     machines.check_tools()
     return machines
 
@@ -35,7 +34,7 @@ def _machines(provider=None, parallel=True):
 def _ec2(profile=None):
     from ducttape.aws.cluster import EC2Cluster  # only EC2 needs boto3
 
-    return EC2Cluster(ROOT, profile=profile)
+    return EC2Cluster(find_workspace().root, profile=profile)
 
 
 def _show(machines, statuses, nodes):
@@ -92,7 +91,7 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
                                     for s in statuses])
         record_host_keys(machines, nodes)
         print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
-              f"cluster file {cluster_file(ROOT)}")
+              f"cluster file {cluster_file(machines.root)}")
 
 
 @task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
@@ -134,7 +133,7 @@ def provision(c):
 
 @task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
 def rsync(c, aws=False, profile=None):
-    """Push the repository's build/ folder to every running worker."""
+    """Push the workspace's build/ folder to every running worker."""
     with stoppable(), user_errors():
         if aws:
             _ec2(profile).rsync(local_build_dir())
@@ -145,7 +144,7 @@ def rsync(c, aws=False, profile=None):
         machines.rsync()
 
 
-@task(help={"aws": "this project's EC2 instances (tag Project=ducttape) and this checkout's "
+@task(help={"aws": "this project's EC2 instances (tag Project=ducttape) and this workspace's "
                    "EC2 cluster", "profile": PROFILE_HELP})
 def status(c, aws=False, profile=None):
     """Show each worker's state and address; rewrite the cluster file."""
@@ -175,7 +174,7 @@ def image(c):
         machines = _machines("docker")
         machines.status()  # has the Vagrantfile describe itself, including the image name
         name = machines.layout()["image"]
-        seconds = node_image.build_image(ROOT, name)
+        seconds = node_image.build_image(machines.root, name)
         print(f"image: {name} built in {seconds:.0f} s")
 
 

@@ -1,5 +1,5 @@
-"""A throw-away copy of the repository with an ec2.yaml of its own, driven by `invoke cluster.*
---aws` against the moto server (never AWS: $DUCTTAPE_EC2_ENDPOINT points at 127.0.0.1)."""
+"""A throw-away workspace with an ec2.yaml of its own, driven by `ducttape cluster.* --aws`
+against the moto server (never AWS: $DUCTTAPE_EC2_ENDPOINT points at 127.0.0.1)."""
 
 import json
 import os
@@ -11,16 +11,14 @@ from pathlib import Path
 
 import yaml
 
-from support import copy_repo
 
-COPIED = ["tasks.py", "ducttape"]
 MOTO_ACCOUNT = "123456789012"
 
 
 class EC2Copy:
     def __init__(self, root: Path, endpoint: str, ec2):
         self.root, self.endpoint, self.ec2 = root, endpoint, ec2
-        copy_repo(root, COPIED)
+        (root / "projects.yaml").write_text("projects: []\n")
         (root / "build" / "kafka").mkdir(parents=True)
         (root / "build" / "kafka" / "marker.txt").write_text("rsynced\n")
         self.key_file = root / "id_ed25519"
@@ -37,15 +35,15 @@ class EC2Copy:
         return {**os.environ, "DUCTTAPE_EC2_ENDPOINT": endpoint or self.endpoint, **(extra or {})}
 
     def invoke(self, *args, endpoint=None, env=None, timeout=600):
-        """Run `python -m invoke ARGS` in the copy (``env`` adds variables); CompletedProcess."""
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root,
+        """Run `ducttape ARGS` in the workspace (``env`` adds variables); CompletedProcess."""
+        return subprocess.run([sys.executable, "-m", "ducttape", *args], cwd=self.root,
                               env=self.env(endpoint, env), capture_output=True, text=True,
                               timeout=timeout)
 
     def interrupted_up(self, ready, env=None):
         """Run `cluster.up --aws` and Ctrl-C it as soon as ``ready()`` is true (within 120 s);
         return the CompletedProcess. Point ssh_route at a port nobody answers first."""
-        proc = subprocess.Popen([sys.executable, "-m", "invoke", "cluster.up", "--aws"],
+        proc = subprocess.Popen([sys.executable, "-m", "ducttape", "cluster.up", "--aws"],
                                 cwd=self.root, env=self.env(None, env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:

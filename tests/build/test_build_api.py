@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from support import REPO
 
 from ducttape.build import layout, manifest
 from ducttape.build.projects import GitProject, https_url, load
@@ -17,7 +21,7 @@ def test_launcher_path_is_relative_to_the_node_build_dir():
 
 def test_build_dir_default_and_override(monkeypatch, tmp_path):
     monkeypatch.delenv(layout.BUILD_DIR_ENV, raising=False)
-    assert layout.build_dir() == layout.REPO_ROOT / "build"
+    assert layout.build_dir() == Path(REPO) / "build"
     monkeypatch.setenv(layout.BUILD_DIR_ENV, str(tmp_path))
     assert layout.build_dir() == tmp_path
     assert layout.manifest_path() == tmp_path / "manifest.json"

@@ -1,0 +1,5 @@
+"""``python -m ducttape``: the ``ducttape`` command."""
+
+from ducttape.program import main
+
+main()
