@@ -1,15 +1,19 @@
-"""Make the README's pictures from a real run: docs/images/{report,index,comparison,trend}.png.
+"""Make the README's pictures from a real run: docs/images/{report,index,comparison}.png.
 
 Runs 8 sessions of the sample_latency scenario on the localhost cluster (4 at the default
 delay_ms=1, then 4 with the deliberate slowdown delay_ms=1.5) into a temporary results folder,
 compares the two groups, rewrites the index (which finds the change point) and takes
-screenshots of report.html and index.html with headless Chromium (networking refused).
+screenshots of report.html and index.html (the first 1400x900 screenful of each) with headless
+Chromium driven over DevTools (tests/browser.py; networking refused). ``--report SESSION`` takes
+report.png of that session's report.html instead, e.g. of ``invoke test
+native_vs_rest_performance``.
 
-    python3 docs/screenshots.py      # about a minute; needs chromium
+    .venv/bin/python docs/screenshots.py [--report results/latest]   # about a minute; needs chromium
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -19,6 +23,9 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = os.path.join(REPO, "docs", "images")
 SAME, SLOWER = 4, 4
+WIDTH, HEIGHT = 1400, 900
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from browser import Chromium  # noqa: E402  (the suite's DevTools driver)
 
 
 def invoke(*args: str) -> str:
@@ -29,15 +36,17 @@ def invoke(*args: str) -> str:
     return proc.stdout
 
 
-def screenshot(page: str, out: str, size: str, profile: str) -> None:
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--hide-scrollbars",
-                    f"--window-size={size}", f"--screenshot={out}", f"file://{page}"],
-                   check=True, capture_output=True, timeout=120)
+def screenshot(page: str, out: str, profile: str) -> None:
+    """The first screenful of ``page`` as a PNG."""
+    with Chromium(profile, width=WIDTH, height=HEIGHT) as browser:
+        browser.open(f"file://{os.path.abspath(page)}")
+        browser.screenshot(out, {"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT})
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", help="a session folder whose report.html becomes report.png")
+    args = parser.parse_args()
     os.makedirs(IMAGES, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ducttape-screens-") as tmp:
         results = os.path.join(tmp, "results")
@@ -48,13 +57,12 @@ def main() -> None:
         print(invoke("compare", ",".join(ids[:SAME]), ",".join(ids[SAME:]), "--results-dir", results))
         print(invoke("history", "--results-dir", results))
         latest = os.path.join(results, ids[-1])
-        screenshot(os.path.join(latest, "report.html"), os.path.join(IMAGES, "report.png"), "1200,1650",
+        report = args.report or latest
+        screenshot(os.path.join(report, "report.html"), os.path.join(IMAGES, "report.png"),
                    os.path.join(tmp, "profile"))
-        screenshot(os.path.join(results, "index.html"), os.path.join(IMAGES, "index.png"), "1400,900",
+        screenshot(os.path.join(results, "index.html"), os.path.join(IMAGES, "index.png"),
                    os.path.join(tmp, "profile"))
         shutil.copy(os.path.join(latest, "comparison.png"), os.path.join(IMAGES, "comparison.png"))
-        trend = next(n for n in sorted(os.listdir(os.path.join(results, "trends"))) if "latency_median" in n)
-        shutil.copy(os.path.join(results, "trends", trend), os.path.join(IMAGES, "trend.png"))
     print(f"written: {', '.join(sorted(os.listdir(IMAGES)))} in {IMAGES}")
 
 

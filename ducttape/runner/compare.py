@@ -33,7 +33,9 @@ DEFAULT_CONFIDENCE = 0.95
 TEXT = "comparison.txt"
 FLAGGED = ("better", "worse", "changed")
 NOT_JUDGED = "single run, not judged"
-COLORS = {"better": "#1a7f37", "worse": "#c62828", "changed": "#e08a00"}
+COLORS = {"better": "#0072B2", "worse": "#D55E00", "changed": "#E69F00"}
+"""Okabe and Ito's blue, vermillion and orange: told apart with the common colour-vision
+deficiencies (the verdict is written beside each too)."""
 NEUTRAL_COLOR = "#8a8a8a"
 
 

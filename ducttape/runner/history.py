@@ -1,5 +1,4 @@
-"""The history of sessions under a results folder: each figure's series, its jumps and its
-change points.
+"""The history of sessions under a results folder: each figure's series and its change points.
 
 A series is one figure of one test across the sessions that returned it, oldest first; each
 point names its session, start time, build (from the session's build manifest) and session
@@ -149,18 +148,6 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
                 series.points.append(Point(doc["session_id"], doc.get("started") or 0, build,
                                            doc.get("params") or {}, fig.value, fig.values))
     return list(found.values())
-
-
-def jumps(series: Series, threshold_pct: float) -> list[tuple[int, float]]:
-    """(index, change %) of each point that moved more than ``threshold_pct`` from the one before."""
-    found = []
-    for i in range(1, len(series.points)):
-        a, b = series.points[i - 1].value, series.points[i].value
-        if a != 0:
-            pct = (b - a) / abs(a) * 100
-            if abs(pct) > threshold_pct:
-                found.append((i, pct))
-    return found
 
 
 def change_points(series: Series, pvalue: float = CHANGE_PVALUE) -> list[ChangePoint]:

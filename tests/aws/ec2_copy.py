@@ -18,6 +18,7 @@ MOTO_ACCOUNT = "123456789012"
 class EC2Copy:
     def __init__(self, root: Path, endpoint: str, ec2):
         self.root, self.endpoint, self.ec2 = root, endpoint, ec2
+        root.mkdir(parents=True, exist_ok=True)
         (root / "projects.yaml").write_text("projects: []\n")
         (root / "build" / "kafka").mkdir(parents=True)
         (root / "build" / "kafka" / "marker.txt").write_text("rsynced\n")

@@ -14,7 +14,8 @@ from test_runner_cli import session
 
 from ducttape.runner.compare import compare
 from ducttape.runner.figures import figures
-from ducttape.runner.history import Point, Series, build_label, change_points, jumps
+from ducttape.runner.history import Point, Series, build_label, change_points
+from ducttape.runner.trends import trend_changes
 
 
 def series(values, unit="records/s") -> Series:
@@ -66,10 +67,6 @@ def test_a_step_up_is_better_for_a_throughput_and_worse_for_a_latency():
     assert "s07 [build-7]" in text and "s08 [build-8]" in text and "(worse)" in text
     [down] = change_points(series(list(reversed(values)), "records/s"))
     assert down.verdict == "worse" and down.change_pct < 0
-
-
-def test_jumps_beyond_the_threshold():
-    assert jumps(series([100, 104, 120, 60]), 10) == [(2, pytest.approx(15.38, abs=0.01)), (3, -50.0)]
 
 
 def test_build_label_names_versions_and_shas():
@@ -171,3 +168,32 @@ def test_the_slowdown_is_flagged_worse_and_found_in_the_history(latency_history)
     for t in index["trends"]:  # the throughput's change point may land a session off under load
         assert all(cp["verdict"] == "worse" for cp in t["change_points"]), t
     assert session(results).endswith(ids[-1])
+
+
+# -- the index's change points: the test of `invoke compare` ---------------------------------------
+
+def repeated(levels, rng, noise=0.02, repeats=6, unit="ms") -> Series:
+    """A series of one session per level, each with its repeats."""
+    s = series([1.0] * len(levels), unit)
+    for p, level in zip(s.points, levels):
+        p.values = noisy(rng, level, noise, repeats)
+        p.value = sorted(p.values)[repeats // 2]
+    return s
+
+
+def test_trend_changes_find_a_30pct_step_in_five_sessions_and_nothing_in_noise():
+    rng = random.Random(5)
+    [step] = trend_changes(repeated([200, 200, 260, 260, 260], rng))
+    assert (step.index, step.verdict) == (2, "worse") and step.change_pct == pytest.approx(30, abs=3)
+    assert step.p_value < 0.05 and step.to_dict()["first_after"]["session_id"] == "s02"
+    for seed in range(20):
+        assert trend_changes(repeated([5000] * 5, random.Random(seed), unit="records/s")) == [], seed
+    # one odd session is not a change; two steps are two changes
+    assert trend_changes(repeated([100, 100, 100, 140, 100, 100], rng)) == []
+    assert [c.index for c in trend_changes(repeated([100, 100, 130, 130, 100, 100], rng))] == [2, 4]
+
+
+def test_trend_changes_of_single_values_need_four_sessions_a_side():
+    assert trend_changes(series([10, 10.1, 13, 13.1, 13], "ms")) == []
+    [step] = trend_changes(series([10, 10.1, 9.9, 10, 13, 13.1, 12.9, 13], "ms"))
+    assert (step.index, step.verdict) == (4, "worse")

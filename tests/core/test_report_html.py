@@ -3,6 +3,7 @@ Chromium): figures as tables, plots that decode, links to files that exist, no r
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -15,7 +16,12 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
+from browser import Chromium
+from report_pages import cut_chart_texts, overflowing
 from support import run_cli
+
+from ducttape.runner.figures import figures
+from ducttape.runner.reports.tables import figure_tables
 from test_runner_cli import SCENARIOS, session
 
 CHROMIUM = shutil.which("chromium")
@@ -151,7 +157,8 @@ def test_report_and_index_in_chromium(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     failing_session = session(results)
 
-    # report.html of a test that returned figures
+    # report.html of a test that returned figures: one small table, each figure with its unit,
+    # better direction and repeats; the raw data behind a disclosure
     html_path = os.path.join(latency_session, "report.html")
     dom = render(html_path, tmp_path)
     page = parse(dom)
@@ -168,7 +175,9 @@ def test_report_and_index_in_chromium(tmp_path):
     assert plot.startswith("data:image/png;base64,")  # latency.png, embedded: one self-contained file
     decode(plot, latency_session)
     data = json.load(open(os.path.join(latency_session, test_dir, "data.json")))
-    assert '"unit"' not in dom and '"values"' not in dom and json.dumps(data) not in dom, "raw figure JSON on the page"
+    raw = re.search(r'<details class="raw"><summary>[^<]*</summary><pre>(.*?)</pre></details>', dom, re.S)
+    assert raw and json.loads(html.unescape(raw[1])) == data, "the raw data, behind a disclosure"
+    assert dom.index("<img") < dom.index('class="shown"') < dom.index('class="figures"') < raw.start()
     report = json.load(open(os.path.join(latency_session, "report.json")))
     [test] = report["tests"]  # report.json carries what the page shows
     assert {f["name"]: f["better"] for f in test["figures"]} == {
@@ -186,7 +195,8 @@ def test_report_and_index_in_chromium(tmp_path):
 
     # the index: every session, a 3-point trend per figure with a unit
     index_path = os.path.join(results, "index.html")
-    page = parse(render(index_path, tmp_path))
+    dom_index = render(index_path, tmp_path)
+    page = parse(dom_index)
     sessions = page.tables["sessions"]
     assert [row[0] for row in sessions[1:]] == sorted((d for d in os.listdir(results) if d.startswith("20")),
                                                       reverse=True)
@@ -194,7 +204,92 @@ def test_report_and_index_in_chromium(tmp_path):
     assert_links_exist(page, str(results))
     index = json.load(open(os.path.join(results, "index.json")))
     assert {(t["figure"], t["points"]) for t in index["trends"]} == {("latency_median", 3), ("throughput", 3)}
-    assert len(page.images) == 2
-    for src in page.images:
-        decode(src, str(results))
+    assert page.images == [] and dom_index.count('<svg class="chart"') == 2  # inline SVG charts
     screenshot(index_path, os.path.join(results, "screenshot-index.png"), tmp_path)
+
+
+TREND_SCENARIO = os.path.join(SCENARIOS, "trend_figures.py")
+
+
+@pytest.mark.chromium
+@pytest.mark.slow
+def test_index_of_five_sessions_marks_the_step_and_not_the_noise(tmp_path):
+    """Five sessions of a scenario whose ``stepped`` figure moves 30% after the second and whose
+    ``noisy`` figure only varies by 2%: one chart per tracked figure, nothing cut or wider than
+    the window, a change point on the step only (the test of `invoke compare`), and no chart of
+    a figure the latest run stopped returning."""
+    results = tmp_path / "results"
+    for params in ([], [], ["level=1.3"], ["level=1.3"], ["level=1.3", "retire=1"]):
+        proc = run_cli("test", TREND_SCENARIO, "--results-dir", str(results),
+                       *[a for p in params for a in ("--param", p)])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    ids = sorted(d for d in os.listdir(results) if d.startswith("20"))
+    index = json.load(open(results / "index.json"))
+    trends = {t["figure"]: t for t in index["trends"]}
+    assert sorted(trends) == ["noisy", "stepped"], "retired is no longer returned: no chart"
+    [step] = trends["stepped"]["change_points"]
+    assert (step["first_after"]["session_id"], step["verdict"]) == (ids[2], "worse")
+    assert step["change_pct"] == pytest.approx(30, abs=4) and step["p_value"] < 0.05
+    assert trends["noisy"]["change_points"] == []
+    assert not os.path.exists(results / "trends"), "no plot files beside the page"
+
+    with Chromium(str(tmp_path / "profile"), width=1400, height=900) as browser:
+        browser.open((results / "index.html").as_uri())
+        charts = browser.evaluate("""Array.from(document.querySelectorAll(".trend")).map(c => ({
+            figure: c.dataset.figure, title: c.querySelector("h3").textContent,
+            ticks: Array.from(c.querySelectorAll("svg text.xtick")).map(t => t.textContent),
+            marks: Array.from(c.querySelectorAll("svg text.mark")).map(t => t.textContent),
+            hover: Array.from(c.querySelectorAll("svg g.point title")).map(t => t.textContent)}))""")
+        assert sorted(c["figure"] for c in charts) == ["noisy", "stepped"]
+        assert cut_chart_texts(browser) == [] and overflowing(browser) == []
+        by_figure = {c["figure"]: c for c in charts}
+        stepped = by_figure["stepped"]
+        assert "stepped (ms), lower is better" in stepped["title"]
+        assert [i[-3:] for i in ids] == stepped["ticks"], \
+            "each session on the x axis by the short end of its id"
+        assert stepped["marks"] == ["+30% worse"] and by_figure["noisy"]["marks"] == []
+        assert len(stepped["hover"]) == 5 and stepped["hover"][0].startswith(f"{ids[0]} (")
+        # the filter: by figure, then by test
+        shown = browser.evaluate("""(() => { const f = document.getElementById("filter-figure");
+            f.value = "noi"; f.dispatchEvent(new Event("input"));
+            return Array.from(document.querySelectorAll(".trend")).filter(c => !c.hidden).map(c => c.dataset.figure);
+        })()""")
+        assert shown == ["noisy"]
+        # disclosures are reachable from the keyboard: Tab reaches a summary, Enter opens it
+        browser.evaluate('document.getElementById("filter-figure").value = ""; '
+                         'document.getElementById("filter-figure").dispatchEvent(new Event("input"))')
+        opened = browser.evaluate("""(() => { const s = document.querySelector(".trend details summary");
+            s.focus(); return document.activeElement === s; })()""")
+        assert opened
+        browser.send("Input.dispatchKeyEvent", session=True, type="keyDown", key="Enter", code="Enter",
+                     windowsVirtualKeyCode=13, text="\r")
+        browser.send("Input.dispatchKeyEvent", session=True, type="keyUp", key="Enter", code="Enter",
+                     windowsVirtualKeyCode=13)
+        assert browser.evaluate('document.querySelector(".trend details").open')
+        browser.screenshot(str(tmp_path / "index.png"))
+
+
+def test_figure_tables_follow_the_keys_structure():
+    """native_vs_rest-shaped data: settings in one turned table, a table per structure with the
+    parts that differ as row labels, [min, max] lists as one cell, every figure in one table."""
+    at_rate = [{"target": {"value": t, "unit": "records/s"}, "p99": {"value": t / 100, "unit": "ms"},
+                "range": {"p99": [t / 110, t / 90]}} for t in (100, 200, 300)]
+    data = {"seconds": 5, "loads": [0.25, 0.5, 0.75],
+            "native": {"max": {"rate": {"value": 900, "unit": "records/s"}}, "at_rate": at_rate},
+            "rest": {"max": {"rate": {"value": 30, "unit": "records/s"}}, "at_rate": at_rate},
+            "cases": [{"n": i} for i in range(45)]}
+    tables = {t.title: t for t in figure_tables(figures(data))}
+    assert sorted(tables) == ["*.at_rate.N", "*.at_rate.N.range", "*.max", "cases.N (rows 1-40)",
+                              "cases.N (rows 41-45)", "figures"]
+    settings = tables["figures"]
+    assert settings.turned and [r[0] for r in settings.rows] == [["seconds"], ["loads"]]
+    assert [c.key for c in settings.rows[1][1]["value"].items] == ["loads.0", "loads.1", "loads.2"]
+    rates = tables["*.at_rate.N"]
+    assert rates.row_headers == ["", "at_rate #"] and rates.columns == ["target", "p99"]
+    assert [labels for labels, _ in rates.rows] == [["native", "0"], ["native", "1"], ["native", "2"],
+                                                   ["rest", "0"], ["rest", "1"], ["rest", "2"]]
+    assert rates.units == {"target": "records/s, higher is better", "p99": "ms, lower is better"}
+    assert max(len(t.rows) for t in tables.values()) <= 40
+    shown = [c.key for t in tables.values() for _, cells in t.rows for cell in cells.values()
+             for c in (cell.items or [cell])]
+    assert sorted(shown) == sorted(figures(data))

@@ -8,10 +8,13 @@ import os
 
 import pytest
 
+from browser import Chromium
 from ducttape.build import manifest
+from ducttape.runner.figures import figures
 from kafka_helpers import by_method, invoke_test, leftovers, session_dir
+from report_pages import figure_cells, largest_figure_table, overflowing
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.chromium]
 
 PARAMS = ["--param", "seconds=3", "--param", "warmup=1", "--param", "sweep=[10,100]"]
 """Short runs and two sweep points keep this near 10 minutes on a shared 2-core machine."""
@@ -84,6 +87,7 @@ def test_native_vs_rest_small(built, tmp_path):
         assert json.load(open(os.path.join(folder[name], "data.json"))) == tests[name]["data"]
     html = open(os.path.join(session_dir(tmp_path), "report.html")).read()
     assert html.count('src="data:image/png;base64,') == 2  # the plots, embedded
+    report_at_a_glance(tmp_path, report)
     for log in ("KafkaService-1/node1/kafka.log", "RestProxyService-1/node2/bridge.log",
                 "NativeProducerLoadService-1/node3/tool.log", "RestProducerLoadService-1/node3/tool.log"):
         assert os.path.isfile(os.path.join(folder["NativeVsRestProducerPerformance.test_produce"], log)), log
@@ -92,3 +96,21 @@ def test_native_vs_rest_small(built, tmp_path):
     assert open(os.path.join(session_dir(tmp_path), "report.txt")).read().count("REST / native") == 2
     print(proc.stdout)
     assert not leftovers(tmp_path)
+
+
+def report_at_a_glance(tmp_path, report: dict) -> None:
+    """report.html in headless Chromium at 1400x900: the first test's plot is inside the first
+    screenful, nothing is wider than the window, no figure table has more than 40 rows, and
+    every figure of every test's data is in a table (by its full key)."""
+    with Chromium(str(tmp_path / "chromium-profile"), width=1400, height=900) as browser:
+        browser.open(f"file://{session_dir(tmp_path)}/report.html")
+        box = browser.evaluate("""(() => { const i = document.querySelector("details.test img.plot");
+            const r = i.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, right: r.right,
+            width: i.naturalWidth, drawn: i.clientWidth}; })()""")
+        assert 0 <= box["top"] and box["bottom"] <= 900 and box["right"] <= 1400, box
+        assert box["drawn"] == box["width"], f"the plot is drawn at its size: {box}"
+        assert overflowing(browser) == []
+        assert 0 < largest_figure_table(browser) <= 40
+        expected = sorted(key for t in report["tests"] for key in figures(t["data"]))
+        assert len(expected) > 100 and sorted(figure_cells(browser)) == expected
+        browser.screenshot(str(tmp_path / "report.png"))

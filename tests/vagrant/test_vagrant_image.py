@@ -3,6 +3,7 @@
 A fresh clone differs from a used checkout only in git-ignored files: no node key
 (vagrant/image/), no .vagrant/, no build/. `cluster.up` there must reuse a current image and
 reach the worker with the clone's own new key; a changed vagrant/base.sh makes the image stale.
+The test's workspace has no Vagrantfile: its worker comes from the one ducttape ships.
 """
 
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import load_vagrant_nodes
+from ducttape.workspace import PACKAGED_VAGRANT
 from test_vagrant_lifecycle import ssh
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
@@ -48,9 +50,10 @@ def test_fresh_clone_with_current_image_does_not_rebuild_it(vagrant_copy):
     [node] = load_vagrant_nodes(copy.root)
     assert ssh(node, "hostname").strip() == "worker1"
 
-    # Changing an input (vagrant/base.sh) makes it stale; its times alone do not.
+    # The workspace's own vagrant/base.sh replaces ducttape's: the same text keeps the image
+    # current (times do not count), a changed one makes it stale.
     base = copy.root / "vagrant" / "base.sh"
-    base.touch()
+    shutil.copy2(PACKAGED_VAGRANT / "base.sh", base)
     assert node_image.image_state(copy.root, copy.image) == "current"
     base.write_text(base.read_text() + "# changed\n")
     assert node_image.image_state(copy.root, copy.image) == "stale"

@@ -57,7 +57,7 @@ def test_host_keys_and_leases_on_docker_workers(vagrant_copy, tmp_path):
     # a session holds both workers; a second one fails in one line, the first is untouched
     hold, results = tmp_path / "hold", copy.root / "results"
     hold.mkdir()
-    first = subprocess.Popen([sys.executable, "-m", "invoke", "test", HOLDING, "--cluster", "vagrant",
+    first = subprocess.Popen([sys.executable, "-m", "ducttape", "test", HOLDING, "--cluster", "vagrant",
                               "--results-dir", str(results)], cwd=copy.root, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**os.environ, "DUCTTAPE_HOLD_DIR": str(hold)})

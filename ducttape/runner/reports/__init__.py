@@ -14,7 +14,7 @@ from ducttape.runner.result import SessionInfo, TestResult
 WRITERS = {
     "report.txt": lambda session, results, view, kept: text.render(session, results),
     "report.json": lambda session, results, view, kept: json_report.render(view, kept),
-    "report.html": lambda session, results, view, kept: html.render(session, view),
+    "report.html": lambda session, results, view, kept: html.render(session, view, kept),
     "junit.xml": lambda session, results, view, kept: junit.render(session, results),
 }
 
