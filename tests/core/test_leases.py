@@ -81,6 +81,7 @@ def test_second_localhost_session_on_a_leased_prefix_fails_while_the_first_keeps
 
 
 @pytest.mark.ssh
+@pytest.mark.slow
 def test_second_session_on_leased_ssh_nodes_fails_or_waits(tmp_path, sshd):
     cluster = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch", n=2)
     args = ("--cluster", f"json:{cluster}")
@@ -114,6 +115,7 @@ def test_second_session_on_leased_ssh_nodes_fails_or_waits(tmp_path, sshd):
 
 
 @pytest.mark.ssh
+@pytest.mark.slow
 def test_a_dead_holders_lease_is_taken_over_with_a_warning(tmp_path, sshd):
     cluster = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch", n=2)
     lease = tmp_path / "scratch" / "host2" / ".ducttape" / "lease"
