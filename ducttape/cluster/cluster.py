@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ducttape.cluster.lease import Place, node_places
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
+
+if TYPE_CHECKING:
+    from ducttape.remote.host_keys import KnownHosts
 
 
 def no_argument(arg: str, spec: str) -> None:
@@ -29,7 +32,7 @@ class Cluster:
     description = "cluster"
     syntax = ""
     """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
-    known_hosts = None
+    known_hosts: KnownHosts | None = None
     """The ``KnownHosts`` its nodes' SSH host keys are checked against (None: not over SSH)."""
 
     def __init__(self, nodes: Sequence[Node]):

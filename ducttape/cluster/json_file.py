@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from typing import cast
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
@@ -104,7 +105,7 @@ def _check_node(spec: dict, where: str) -> None:
 def load_known_hosts(path: str) -> KnownHosts:
     """The host key settings of cluster file ``path`` (after ``load_node_specs`` checked it);
     a relative ``known_hosts`` is taken from the cluster file's folder."""
-    data = read_json(path, "cluster file")
+    data = cast(dict, read_json(path, "cluster file"))  # an object: load_node_specs checked it
     policy = data.get("host_key_policy", "strict")
     if policy not in POLICIES:
         raise ConfigError(f'cluster file {path}: "host_key_policy" is {policy!r}; use one of '
