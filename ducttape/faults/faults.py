@@ -43,7 +43,7 @@ class Fault:
     kind = "fault"
     network = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.id = uuid.uuid4().hex[:8]
         self.started: float | None = None
         self.ended: float | None = None

@@ -468,7 +468,7 @@ def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:
 class _LineSink:
     """A write-only stream that hands complete lines to a reader thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._lines: list[str] = []
         self._partial = ""

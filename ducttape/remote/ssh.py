@@ -65,7 +65,7 @@ class _Transport(paramiko.Transport):
     _preferred_ciphers = tuple(c for c in _PARAMIKO_CIPHERS if "gcm" in c) + tuple(
         c for c in _PARAMIKO_CIPHERS if "gcm" not in c)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._lost_lock = threading.Lock()
         self._lost_reason: str | None = None

@@ -8,6 +8,9 @@ from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable)
 NumNodes = int | Callable[..., int]
+# the attributes the marks set on a test method or class (ducttape.compat's marks set them too)
+_NUM_NODES = "__ducttape_num_nodes__"
+_CASES = "__ducttape_cases__"
 
 
 def cluster(num_nodes: NumNodes) -> Callable[[F], F]:
@@ -20,7 +23,7 @@ def cluster(num_nodes: NumNodes) -> Callable[[F], F]:
         raise ValueError(f"@cluster(num_nodes=...) needs a positive number, not {num_nodes!r}")
 
     def mark(obj: F) -> F:
-        obj.__ducttape_num_nodes__ = num_nodes
+        setattr(obj, _NUM_NODES, num_nodes)
         return obj
 
     return mark
@@ -29,7 +32,7 @@ def cluster(num_nodes: NumNodes) -> Callable[[F], F]:
 def parametrize(**params) -> Callable[[F], F]:
     """Add one case with these keyword arguments; stack it for more cases."""
     def mark(fn: F) -> F:
-        fn.__ducttape_cases__ = [dict(params)] + list(getattr(fn, "__ducttape_cases__", []))
+        setattr(fn, _CASES, [dict(params)] + list(getattr(fn, _CASES, [])))
         return fn
 
     return mark
@@ -44,7 +47,7 @@ def matrix(**lists) -> Callable[[F], F]:
     cases = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(list(lists[n]) for n in names))]
 
     def mark(fn: F) -> F:
-        fn.__ducttape_cases__ = cases + list(getattr(fn, "__ducttape_cases__", []))
+        setattr(fn, _CASES, cases + list(getattr(fn, _CASES, [])))
         return fn
 
     return mark
@@ -52,10 +55,10 @@ def matrix(**lists) -> Callable[[F], F]:
 
 def cases_of(method: Callable) -> list[dict]:
     """The parameter sets of ``method``: ``[{}]`` when it is not parametrized."""
-    return list(getattr(method, "__ducttape_cases__", None) or [{}])
+    return list(getattr(method, _CASES, None) or [{}])
 
 
 def num_nodes_needed(cls: type, method: Callable, params: dict) -> int | None:
     """The declared node need of one case: the method's, else the class's, else None."""
-    need = getattr(method, "__ducttape_num_nodes__", None) or getattr(cls, "__ducttape_num_nodes__", None)
+    need = getattr(method, _NUM_NODES, None) or getattr(cls, _NUM_NODES, None)
     return need(**params) if callable(need) else need

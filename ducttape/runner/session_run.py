@@ -58,8 +58,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         cluster,
         DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
         results_root or default_results(),
-        1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
-        0 if retries is None else _number("--retries", retries, int, 0),
+        1 if max_parallel is None else int(_number("--max-parallel", max_parallel, int, 1)),
+        0 if retries is None else int(_number("--retries", retries, int, 0)),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
                  **parse_params(params or [])},
         0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
@@ -124,7 +124,8 @@ def parse_params(pairs: list[str]) -> dict:
 def select(selections: list[str] | None) -> list[TestSpec]:
     """The tests of every selection (all scenario modules when there is none), each once."""
     by_id: dict[str, TestSpec] = {}
-    for sel in selections or [None]:
+    chosen: list[str | None] = list(selections) if selections else [None]
+    for sel in chosen:
         for spec in discover(sel):
             by_id.setdefault(spec.test_id, spec)
     specs = list(by_id.values())
@@ -176,8 +177,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     leases = Leases(cluster.lease_places(), out=say)
     try:
         if all(s.misfit(cluster) for s in specs):
-            s = max(specs, key=lambda s: s.num_nodes)
-            raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
+            s = max(specs, key=lambda s: s.need(len(cluster)))
+            raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.need(len(cluster)))}")
         if cluster.known_hosts is not None and cluster.known_hosts.policy == "off":
             say(f"warning: host keys are not checked on the {cluster.description} "
                 "(host_key_policy off): anyone between here and a node can pose as it")

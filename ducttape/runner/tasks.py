@@ -120,7 +120,7 @@ def history(c, results_dir=None):
     print(f"index: {page}")
 
 
-def _number(flag: str, value: object, wanted: str, ok) -> float:
+def _number(flag: str, value: str | float, wanted: str, ok) -> float:
     """``value`` as a float for which ``ok`` holds, else a ConfigError naming the flag."""
     try:
         number = float(value)

@@ -163,7 +163,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
     offered loads."""
 
     @cluster(num_nodes=3)
-    def test_produce(self):
+    def test_produce(self) -> dict:
         s = self.settings
         runs: dict = {path: {"max": [], "at_rate": {}} for path in PATHS}
         for r in range(s.repeats):
@@ -190,7 +190,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         return data
 
     @cluster(num_nodes=3)
-    def test_records_per_request(self):
+    def test_records_per_request(self) -> dict:
         s = self.settings
         rows: dict = {}
         for r in range(s.repeats):
@@ -221,7 +221,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
     and through the bridge (each run in its own consumer group), as fast as each path goes."""
 
     @cluster(num_nodes=3)
-    def test_consume(self):
+    def test_consume(self) -> dict:
         s = self.settings
         records = SIZES[s.size]["consume"]
         ProducerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records,
@@ -230,6 +230,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
         runs: dict = {path: [] for path in PATHS}
         for r in range(s.repeats):
             for path in _order(r):
+                service: ConsumerPerformanceService | RestConsumerPerformanceService
                 if path == "native":
                     service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC,
                                                          num_records=records)

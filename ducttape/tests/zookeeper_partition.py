@@ -54,9 +54,10 @@ class ZookeeperPartitionTest(FaultTest, Test):
             self.zk.stop()
 
     @cluster(num_nodes=4)
-    def test_isolate_minority_then_leader(self):
+    def test_isolate_minority_then_leader(self) -> dict:
         zk = self.zk
         leader = zk.leader()
+        assert leader is not None, "no server leads the ensemble after setUp"
         follower = next(n for n in zk.nodes if n is not leader)
         client = self.cluster.request(1)[0]  # the node that is neither isolated nor a server
         try:

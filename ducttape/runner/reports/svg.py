@@ -146,15 +146,15 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
     for i, line in enumerate(lines):
         color = COLORS[i % len(COLORS)]
         pts = sorted(line.points, key=lambda p: p.x)
-        ranged = [p for p in pts if p.low is not None and p.high is not None]
+        ranged = [(p.x, p.low, p.high) for p in pts if p.low is not None and p.high is not None]
         if len(ranged) > 1:
-            outline = [f"{sx(p.x):.1f},{sy(p.high):.1f}" for p in ranged]
-            outline += [f"{sx(p.x):.1f},{sy(p.low):.1f}" for p in reversed(ranged)]
+            outline = [f"{sx(x):.1f},{sy(high):.1f}" for x, _, high in ranged]
+            outline += [f"{sx(x):.1f},{sy(low):.1f}" for x, low, _ in reversed(ranged)]
             out.append(f'<polygon class="band" points="{" ".join(outline)}" fill="{color}" fill-opacity="0.16"/>')
-        for p in ranged:
-            if p.high != p.low:
-                out.append(f'<line class="range" x1="{sx(p.x):.1f}" x2="{sx(p.x):.1f}" y1="{sy(p.low):.1f}" '
-                           f'y2="{sy(p.high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>')
+        for x, low, high in ranged:
+            if high != low:
+                out.append(f'<line class="range" x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{sy(low):.1f}" '
+                           f'y2="{sy(high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>')
         if len(pts) > 1:
             path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in pts)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.8"/>')

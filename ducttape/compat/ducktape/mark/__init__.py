@@ -23,7 +23,7 @@ class _Case:
 class _Marks:
     """What the ducktape marks recorded on one test function."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.cases: list[_Case] = []
         self.default_need: int | None = None
         """The need of a ``@cluster`` applied before any case existed."""
