@@ -43,7 +43,8 @@ class Cluster:
     @classmethod
     def from_arg(cls, arg: str, spec: str) -> "Cluster":
         """The cluster named by ``spec`` (``arg`` is its part after the colon); ConfigError if
-        ``arg`` does not fit ``syntax``."""
+        ``arg`` does not fit ``syntax``. Each backend defines it (``no_argument`` helps those
+        that take none)."""
         raise NotImplementedError(f"{cls.__name__} is not a --cluster backend")
 
     def __len__(self) -> int:

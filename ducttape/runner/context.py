@@ -20,7 +20,6 @@ Recorder = Callable[[str, object], None]
 them back; the runner sends both to its own process, so it can stop what a killed test left."""
 
 
-
 class Registered(Protocol):
     """What a test's context registers and stops at teardown: a Service, a FaultSet, a ducktape
     service (through ducttape.compat)."""
