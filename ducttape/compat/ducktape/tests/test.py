@@ -141,7 +141,7 @@ class Test(_DucttapeTest, TemplateRenderer, metaclass=_DucktapeTestType):
         self.cluster = test_context.cluster  # type: ignore[assignment]  # ducktape's: a TestCluster
         # ducttape's runner calls setUp/tearDown; ducktape's calls setup/teardown, whose default
         # calls setUp/tearDown: route the runner's calls through ducktape's
-        self.setUp = lambda: type(self).setup(self)  # type: ignore[method-assign]  # on purpose, as said
+        self.setUp = lambda: type(self).setup(self)  # type: ignore[method-assign]  # ducktape's order, as said above
         self.tearDown = lambda: type(self).teardown(self)  # type: ignore[method-assign]  # as setUp
 
     def setup(self) -> None:
