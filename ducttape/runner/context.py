@@ -261,10 +261,11 @@ def fetch_compressed(node: Node, path: str, target: str) -> bool:
             for name in names:
                 _gzip(os.path.join(dirpath, name))
         os.makedirs(target, exist_ok=True)
-        dest = os.path.join(target, base)
+        name = base if os.path.isdir(os.path.join(local, base)) else f"{base}.gz"  # a file is gzipped
+        dest = os.path.join(target, name)
         if os.path.isdir(dest):
             shutil.rmtree(dest)
-        shutil.move(os.path.join(local, base), dest)
+        shutil.move(os.path.join(local, name), dest)
     finally:
         shutil.rmtree(local, ignore_errors=True)
         node.account.ssh(f"rm -rf {shlex.quote(packed)}", allow_fail=True, timeout=COMPRESS_TIMEOUT)

@@ -243,18 +243,21 @@ def _durations_in(doc: object, where: str) -> dict[str, float]:
             and isinstance(row.get(key), (int, float)) and row.get("status") != "NOT-RUN"}
 
 
-def choose(specs: list[TestSpec], selection: Selection, results_root: str) -> list[TestSpec]:
+def choose(specs: list[TestSpec], selection: Selection, results_root: str,
+           say: Callable[[str], None] = lambda line: None) -> list[TestSpec]:
     """Apply ``selection`` to the discovered ``specs`` (exclusions, tags, subset, sample, then
-    repeats); ConfigError when nothing is left."""
+    repeats), telling ``say`` what a subset or sample took; ConfigError when nothing is left."""
     chosen = excluding(specs, selection.exclude)
     if selection.tags:
         keep = tag_filter(selection.tags)
         chosen = [s for s in chosen if keep(s.tags)]
-    if selection.subsets > 1:
+    if selection.subsets > 1 and chosen:
         durations = past_durations(selection.historical_report, results_root)
-        chosen = subset_of(chosen, selection.subsets, selection.subset, durations)
-    if selection.sample is not None:
-        chosen = sampled(chosen, selection.sample, selection.seed)
+        pool, chosen = len(chosen), subset_of(chosen, selection.subsets, selection.subset, durations)
+        say(f"--subset {selection.subset} of --subsets {selection.subsets}: {len(chosen)} of {pool} tests")
+    if selection.sample is not None and chosen:
+        pool, chosen = len(chosen), sampled(chosen, selection.sample, selection.seed)
+        say(f"--sample {selection.sample} of {pool} tests with --seed {selection.seed}")
     if not chosen:
         raise ConfigError(f"no test left after {', '.join(selection.describe()) or 'selection'} "
                           f"(of {len(specs)} discovered)")

@@ -158,15 +158,8 @@ def failed_last_time(results_root: str) -> list[str]:
 def chosen(selections: list[str] | None, opts: Options, out: TextIO) -> list[TestSpec]:
     """The tests a session runs: those named, narrowed by ``opts.selection`` (a drawn sample's
     seed is printed, to draw the same again)."""
-    found = select(selections)
-    specs = choosing.choose(found, opts.selection, opts.results_root)
-    sel = opts.selection
-    if sel.sample is not None:
-        out.write(f"--sample {sel.sample} of {len(found)} tests with --seed {sel.seed}\n")
-    if sel.subsets > 1:
-        out.write(f"--subset {sel.subset} of --subsets {sel.subsets}: "
-                  f"{len(specs) // sel.repeat} of {len(found)} tests\n")
-    return specs
+    return choosing.choose(select(selections), opts.selection, opts.results_root,
+                           lambda line: out.write(line + "\n"))
 
 
 def _nodes_text(spec: TestSpec) -> str:
