@@ -6,6 +6,7 @@ import collections
 import threading
 from typing import Sequence
 
+from ducttape.cluster.lease import Place, node_places
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
@@ -22,6 +23,8 @@ class Cluster:
     description = "cluster"
     syntax = ""
     """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
+    known_hosts = None
+    """The ``KnownHosts`` its nodes' SSH host keys are checked against (None: not over SSH)."""
 
     def __init__(self, nodes: Sequence[Node]):
         self.nodes: list[Node] = list(nodes)
@@ -110,6 +113,10 @@ class Cluster:
                 raise ClusterError(f"{n} nodes with {node_types} are not free in the {self.description}")
             self._take(taken)
         return ClusterView(self, taken)
+
+    def lease_places(self) -> list[Place]:
+        """Where a session leases this cluster's nodes (see ``ducttape.cluster.lease``)."""
+        return node_places(self.nodes)
 
     def check(self) -> None:
         """Make sure every node answers a command; raise ClusterError for the first that doesn't."""

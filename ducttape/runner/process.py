@@ -131,7 +131,8 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
     A test process is forked ahead, while the previous test runs, and waits for its test: a
     request is answered without waiting for a fork."""
     gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the runner's to handle
+        signal.signal(sig, signal.SIG_IGN)
     nodes = {n.name: n for n in cluster.nodes}
 
     def run(message: bytes, writer_fd: int) -> None:
@@ -418,6 +419,7 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
            settings: RunSettings = RunSettings(), keep: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     for node in view.nodes:
         node.account.after_fork()
         node.account.tag = tag

@@ -28,6 +28,7 @@ from ducttape.runner.result import (FAIL, FLAKY, KNOWN_FAIL, NOT_RUN, PASS, UNEX
                                     SessionInfo, TestResult, redact_result)
 from ducttape.runner.settings import RunSettings
 from ducttape.runner.session import new_session_dir
+from ducttape.stopping import SIGNALS
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
@@ -102,6 +103,8 @@ class Runner:
         self._total = 0
         self._results_log = None
         self._wake_r, self._wake_w = os.pipe()
+        self.stopped_by = signal.SIGINT
+        """The signal that interrupted the session (SIGINT, SIGTERM or SIGHUP), once it did."""
         self.withheld: dict[str, tuple[Node, str]] = {}
         """Nodes held back, by name, with the tag of the test whose processes there could not be
         confirmed ended (the node did not answer); they return once a sweep there succeeds."""
@@ -109,7 +112,8 @@ class Runner:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
 
     def run(self, specs: list[TestSpec]) -> list[TestResult]:
-        """Run ``specs``; on Ctrl-C stop the running tests cleanly and start no more."""
+        """Run ``specs``; on Ctrl-C, SIGTERM or SIGHUP stop the running tests cleanly and start
+        no more."""
         session_log = LogFiles("session_log", self.session.path).attach()
         self._test_logs = LogFiles("test_log").attach()  # a test process gives it its folder
         log.info("session %s: %d test%s on %s", self.session.session_id, len(specs),
@@ -117,9 +121,9 @@ class Runner:
         self._total = len(specs)
         self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
-            previous = signal.signal(signal.SIGINT, lambda *_: self._interrupt())
-        except ValueError:  # not the main thread: Ctrl-C stays the caller's business
-            previous = None
+            previous = {sig: signal.signal(sig, self._interrupt) for sig in SIGNALS}
+        except ValueError:  # not the main thread: signals stay the caller's business
+            previous = {}
         try:
             self._report()
             runnable = []
@@ -131,8 +135,8 @@ class Runner:
                     runnable.append(i)
             self._schedule(specs, runnable)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.session.finished = time.time()
             self._report(force=True)
             self._results_log.close()
@@ -229,7 +233,8 @@ class Runner:
         at, dump = where.ask(proc.pid, test.test_dir) if not proc.gone else ("", "")
         at = f" {at}" if at else ""
         if self.session.interrupted:
-            why = f"interrupted (Ctrl-C){at}: its processes were killed and its services stopped; run ended"
+            why = (f"interrupted ({signal.Signals(self.stopped_by).name}){at}: its processes were "
+                   "killed and its services stopped; run ended")
         elif proc.in_teardown:
             why = f"timed out stopping its services{at} (after {self.timeout:g}s for the test)"
         else:
@@ -333,9 +338,11 @@ class Runner:
         fail(result, why, f"{why}\n\n{details}" if details else "")
         return result
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, signum: int = signal.SIGINT, frame=None) -> None:
         if not self.session.interrupted:
-            self.out.write("\ninterrupted: stopping the running tests and their services...\n")
+            self.stopped_by = signum
+            self.out.write(f"\ninterrupted ({signal.Signals(signum).name}): stopping the running "
+                           "tests and their services...\n")
             self.out.flush()
         self.session.interrupted = True
         os.write(self._wake_w, b"!")

@@ -14,6 +14,7 @@ from tabulate import tabulate
 from ducttape.build import manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
+from ducttape.cluster.lease import Leases
 from ducttape.errors import ClusterError, ConfigError
 from ducttape import secret
 from ducttape.jsonfile import read_json
@@ -23,6 +24,7 @@ from ducttape.runner.selection import Selection
 from ducttape.runner.settings import RunSettings
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
+from ducttape.stopping import exit_code
 from ducttape.workspace import find_workspace
 
 
@@ -48,12 +50,14 @@ class Options:
     """Which of the named tests run (``--exclude``, ``--tags``, ``--sample``, ``--subsets``...)."""
     settings: RunSettings = field(default_factory=RunSettings)
     """How they run (``--exit-first``, ``--no-teardown``, ``--logs``, ``--jvm-logs``...)."""
+    wait_for_nodes: float = 0.0
 
 
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
                   max_parallel: object = None, retries: object = None, strict: bool = False,
                   params: list[str] | None = None, params_file: str | None = None,
-                  globals_json: str | None = None, secret_keys: list[str] | None = None) -> Options:
+                  globals_json: str | None = None, secret_keys: list[str] | None = None,
+                  wait_for_nodes: object = None) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
     bad value. The values of the parameters named in ``secret_keys`` (and of those named like
     secrets) are marked secret (``ducttape.secret``) before anything is logged."""
@@ -64,7 +68,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
         0 if retries is None else _number("--retries", retries, int, 0),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
-                 **parse_params(params or [])})
+                 **parse_params(params or [])},
+        0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
     secret.add_params(options.params, secret_keys or [])
     return options
 
@@ -199,8 +204,10 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
 
     Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
-    unreachable node) raises a DucttapeError before anything is written. The build manifest
-    (what ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
+    unreachable node) raises a DucttapeError before anything is written, and so do nodes that
+    another session holds (after waiting ``wait_for_nodes`` seconds for them): the session
+    leases its nodes (``ducttape.cluster.lease``) until it ends. The build manifest (what
+    ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
     """
     opts = options or Options()
     specs = chosen(selections, opts, out)
@@ -208,17 +215,27 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
     cluster = load_cluster(opts.cluster)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    leases = Leases(cluster.lease_places(), out=say)
     try:
         if all(s.misfit(cluster) for s in specs):
             s = max(specs, key=lambda s: s.num_nodes or 0)
             raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes or 0)}")
+        if cluster.known_hosts is not None and cluster.known_hosts.policy == "off":
+            say(f"warning: host keys are not checked on the {cluster.description} "
+                "(host_key_policy off): anyone between here and a node can pose as it")
         cluster.check()
+        leases.take(opts.wait_for_nodes)
         if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
-            sync_builds(cluster.nodes, out=lambda line: print(line, file=out, flush=True))
+            sync_builds(cluster.nodes, out=say)
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,
                         build_manifest=manifest.read() or None, params=opts.params,
                         settings=opts.settings, selection=opts.selection.describe())
+        leases.name_session(runner.session.session_id)
         out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
                   f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")
@@ -230,7 +247,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         if runner.kept is not None:
             kept.add_folders(runner.session.path, cluster.leave_running())
     finally:
+        leases.release()
         cluster.close()
     if runner.session.interrupted:
-        return 130
+        return exit_code(runner.stopped_by)
     return 1 if any(r.status == FAIL for r in results) else 0

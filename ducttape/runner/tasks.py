@@ -17,6 +17,7 @@ from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import default_results
+from ducttape.stopping import stoppable
 
 
 @task(
@@ -66,6 +67,8 @@ from ducttape.runner.session_run import default_results
                     "JVM the tests start, collected into <test>/jvm-logs/",
         "config-file": "a file of default flags (default ~/.ducttape/config; the workspace's "
                        ".ducttape/config is read first, the command line wins)",
+        "wait-for-nodes": "when another session holds (leases) nodes this one needs, wait up to "
+                          "SECONDS for them instead of failing at once (default 0)",
     },
     iterable=["param", "secret", "exclude"],
 )
@@ -75,21 +78,23 @@ def test(c, name, cluster="localhost", timeout=None, results_dir=None,
          exclude=None, tags=None, repeat=None, sample=None, seed=None, subsets=None, subset=None,
          historical_report=None, exit_first=False, no_teardown=False,
          fail_bad_cluster_utilization=False, collect_num_nodes=False, logs=None, compress=False,
-         jvm_logs=False, config_file=None):
+         jvm_logs=False, config_file=None, wait_for_nodes=None):
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
-    and the failures of the latest session are ``invoke test failed``.
+    and the failures of the latest session are ``invoke test failed``. SIGINT, SIGTERM and
+    SIGHUP stop the session the same way (exit 130, 143, 129).
     """
     given = {k: v for k, v in locals().items() if k not in ("c", "name", "config_file")}
-    with user_errors():
+    with stoppable(), user_errors():
         if name.startswith("-"):  # invoke hands a required positional the next token, even --help
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
         a = config_file_defaults(test, given, config_file)
         options = session_run.parse_options(a["cluster"], a["timeout"], a["results_dir"],
                                             a["max_parallel"], a["retries"], a["strict"], a["param"],
-                                            a["params"], a["globals"], a["secret"])
+                                            a["params"], a["globals"], a["secret"],
+                                            a["wait_for_nodes"])
         options.selection = flags.parse_selection(a["exclude"], a["tags"], a["repeat"], a["sample"],
                                                   a["seed"], a["subsets"], a["subset"],
                                                   a["historical_report"])
