@@ -284,7 +284,7 @@ def test_no_teardown_leaves_the_last_test_running_and_cluster_clean_ends_it(tmp_
     proc = run(tmp_path, "--tags", "logs", "--no-teardown")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "--no-teardown: ducktape_flags::Logs.test_logs left Sleeper-1 running" in proc.stdout
-    assert re.search(r"^    node1: this machine \(127\.0\.1\.1\), files in /tmp/ducttape-localhost-\S+/node1$",
+    assert re.search(r"^    node1: this machine \(127\.\d+\.\d+\.1\), files in /tmp/ducttape-localhost-\S+/node1$",
                      proc.stdout, re.M), proc.stdout
     assert "invoke cluster.clean" in proc.stdout
     kept = json.loads((tmp_path / "latest" / "kept.json").read_text())
