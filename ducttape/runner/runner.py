@@ -233,8 +233,8 @@ class Runner:
         at, dump = where.ask(proc.pid, test.test_dir) if not proc.gone else ("", "")
         at = f" {at}" if at else ""
         if self.session.interrupted:
-            why = (f"interrupted ({signal.Signals(self.stopped_by).name}){at}: its processes were "
-                   "killed and its services stopped; run ended")
+            how = "Ctrl-C" if self.stopped_by == signal.SIGINT else signal.Signals(self.stopped_by).name
+            why = f"interrupted ({how}){at}: its processes were killed and its services stopped; run ended"
         elif proc.in_teardown:
             why = f"timed out stopping its services{at} (after {self.timeout:g}s for the test)"
         else:
