@@ -46,11 +46,11 @@ class Options:
     retries: int = 0
     strict: bool = False
     params: dict = field(default_factory=dict)
+    wait_for_nodes: float = 0.0
     selection: Selection = field(default_factory=Selection)
     """Which of the named tests run (``--exclude``, ``--tags``, ``--sample``, ``--subsets``...)."""
     settings: RunSettings = field(default_factory=RunSettings)
     """How they run (``--exit-first``, ``--no-teardown``, ``--logs``, ``--jvm-logs``...)."""
-    wait_for_nodes: float = 0.0
 
 
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
