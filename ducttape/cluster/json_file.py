@@ -16,7 +16,8 @@ from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAcco
 
 KEEPALIVE_KEYS = {"keepalive_interval", "keepalive_count_max"}
 """Settable at the top level of a cluster file (every node) and per node (that node)."""
-NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"} | KEEPALIVE_KEYS
+NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir",
+             "type"} | KEEPALIVE_KEYS
 HOST_KEY_KEYS = {"known_hosts", "host_key_policy"}
 """Top level only: the known_hosts file of the cluster's nodes (default ~/.ssh/known_hosts) and
 how host keys are checked against it (strict, accept-new or off; default strict)."""
@@ -27,7 +28,8 @@ DEFAULT_BUILD_DIR = "/opt/ducttape/build"
 
 class JsonCluster(Cluster):
     """Nodes from a cluster file: ``{"nodes": [{"name", "hostname", "port", "user", "key_file",
-    "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required), with the SSH
+    "address", "scratch", "build_dir", "type"}, ...]}`` (only ``hostname`` is required; ``type``
+    is a node type tests may ask for, e.g. ``broker``), with the SSH
     keepalive settings ``keepalive_interval`` / ``keepalive_count_max`` at the top level or per
     node, and ``known_hosts`` / ``host_key_policy`` at the top level (``known_hosts``)."""
 
@@ -86,7 +88,7 @@ def _check_node(spec: dict, where: str) -> None:
     for key in ("hostname", "address"):
         if key in spec:
             validate.host(where, key, spec[key])
-    for key in ("name", "user"):
+    for key in ("name", "user", "type"):
         if key in spec:
             validate.name(where, key, spec[key])
     if "port" in spec:
@@ -135,4 +137,4 @@ def _node(spec: dict, path: str, i: int, known_hosts: KnownHosts) -> Node:
                          keepalive_count_max=spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX),
                          known_hosts=known_hosts)
     return Node(name, account, address, spec.get("scratch", DEFAULT_SCRATCH),
-                spec.get("build_dir", DEFAULT_BUILD_DIR))
+                spec.get("build_dir", DEFAULT_BUILD_DIR), spec.get("type", ""))
