@@ -183,11 +183,11 @@ def tests_in(name: str) -> list[TestSpec]:
             fn = getattr(cls, method)
             if getattr(fn, "__ducttape_ignored__", False):
                 continue
-            tags, known = tags_of(cls, fn), known_failure_of(cls, fn)
+            tags, reason = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
                 num_nodes, types = _need(cls, fn, params, name)
                 specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
-                                      types, tags, known))
+                                      types, tags, reason))
     return specs
 
 

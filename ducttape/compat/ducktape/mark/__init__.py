@@ -110,7 +110,8 @@ def defaults(**kwargs):
 
     def mark(fn):
         marks = marks_of(fn)
-        combos = [dict(zip(names, combo)) for combo in itertools.product(*(list(kwargs[n]) for n in names))]
+        products = itertools.product(*(list(kwargs[n]) for n in names))
+        combos = [dict(zip(names, combo, strict=True)) for combo in products]
         if not marks.cases:
             marks.cases = [_Case(combo) for combo in combos]
         else:
