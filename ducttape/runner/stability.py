@@ -149,16 +149,19 @@ def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hash
                         clock: Callable[[], float] = time.monotonic) -> Repeats:
     """Measure ``cases`` in rounds until the figures ``judged(case)`` of every case are stable
     (see Target) or the budget ends. The first round runs each case ``min_repeats`` times, later
-    rounds each unstable case ``more`` times; each round's order is shuffled with a
-    ``random.Random(seed)`` (``seed`` None: a new one, recorded in the result)."""
+    rounds each unstable case ``more`` times; a round is made of blocks that run every case once,
+    each block in an order shuffled with a ``random.Random(seed)`` (``seed`` None: a new one,
+    recorded in the result), so a drift of the machine falls on every case alike."""
     seed = new_seed() if seed is None else seed
     rng = random.Random(seed)
     found = Repeats({case: [] for case in cases}, {case: False for case in cases}, seed)
     started, pending = clock(), list(cases)
     per_case = target.min_repeats
     while pending:
-        order = [case for case in pending for _ in range(min(per_case, target.max_repeats - len(found.runs[case])))]
-        rng.shuffle(order)
+        order = []
+        for block in range(per_case):  # each block: every case once, in a shuffled order
+            cases_left = [c for c in pending if len(found.runs[c]) + block < target.max_repeats]
+            order += rng.sample(cases_left, len(cases_left))
         spent = clock() - started
         done = sum(len(v) for v in found.runs.values())
         if found.rounds and spent + spent / done * len(order) > target.budget_s:
