@@ -71,12 +71,12 @@ class Estimate:
         """The median of the values."""
         return statistics.median(self.values)
 
-    def figure(self, unit: str, **extra) -> dict:
+    def figure(self, unit: str) -> dict:
         """The figure as a test returns it (ducttape.runner.figures): ``value`` (the median),
         ``unit``, every repeat under ``values``, the interval as ``low``/``high`` and
         ``stable``."""
         return {"value": self.median, "unit": unit, "values": list(self.values), "low": self.low,
-                "high": self.high, "stable": self.stable, **extra}
+                "high": self.high, "stable": self.stable}
 
 
 def estimate(values: Iterable[float], width_pct: float = WIDTH_PCT, confidence: float = CONFIDENCE) -> Estimate:
