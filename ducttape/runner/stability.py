@@ -100,9 +100,9 @@ def within(median: float, low: float, high: float, width_pct: float) -> bool:
 class Target:
     """When a case is stable, and how long to try: every judged figure's interval (covering its
     median with ``confidence``) within ``±width_pct`` of the median, from at least
-    ``min_repeats`` runs and at most ``max_repeats``; later rounds add ``more`` runs per unstable
-    case; no new round once it would pass ``budget_s`` seconds by the rounds so far (the first
-    round always runs)."""
+    ``min_repeats`` runs (fewer cannot give an interval) and at most ``max_repeats``; rounds
+    after ``min_repeats`` add ``more`` runs per unstable case; only the runs that fit in
+    ``budget_s`` seconds by the pace so far are started (the first run of each case always is)."""
 
     width_pct: float = WIDTH_PCT
     budget_s: float = 120.0
@@ -148,24 +148,28 @@ def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hash
                         target: Target = Target(), seed: int | None = None,
                         clock: Callable[[], float] = time.monotonic) -> Repeats:
     """Measure ``cases`` in rounds until the figures ``judged(case)`` of every case are stable
-    (see Target) or the budget ends. The first round runs each case ``min_repeats`` times, later
-    rounds each unstable case ``more`` times; a round is made of blocks that run every case once,
-    each block in an order shuffled with a ``random.Random(seed)`` (``seed`` None: a new one,
-    recorded in the result), so a drift of the machine falls on every case alike."""
+    (see Target) or the budget ends. A round is made of blocks that run every unstable case
+    once, each block in an order shuffled with a ``random.Random(seed)`` (``seed`` None: a new
+    one, recorded in the result), so a drift of the machine falls on every case alike. The first
+    round is one block (it times the runs); the next ones bring every case to ``min_repeats``,
+    then add ``more``, each with as many blocks as the budget still has time for by the runs so
+    far (none: the loop ends)."""
     seed = new_seed() if seed is None else seed
     rng = random.Random(seed)
     found = Repeats({case: [] for case in cases}, {case: False for case in cases}, seed)
     started, pending = clock(), list(cases)
-    per_case = target.min_repeats
     while pending:
+        have = min(len(found.runs[c]) for c in pending)
+        blocks = 1 if not found.rounds else max(target.min_repeats - have, target.more)
+        blocks = min(blocks, target.max_repeats - have)
+        if found.rounds:
+            spent, done = clock() - started, sum(len(v) for v in found.runs.values())
+            blocks = min(blocks, int((target.budget_s - spent) / (spent / done * len(pending))))
+            if blocks < 1:
+                break
         order = []
-        for block in range(per_case):  # each block: every case once, in a shuffled order
-            cases_left = [c for c in pending if len(found.runs[c]) + block < target.max_repeats]
-            order += rng.sample(cases_left, len(cases_left))
-        spent = clock() - started
-        done = sum(len(v) for v in found.runs.values())
-        if found.rounds and spent + spent / done * len(order) > target.budget_s:
-            break
+        for _ in range(blocks):
+            order += rng.sample(pending, len(pending))
         results = run_round(order)
         if len(results) != len(order):
             raise ValueError(f"the round ran {len(order)} cases and returned {len(results)} results")
@@ -174,60 +178,64 @@ def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hash
             found.runs[case].append(result)
         for case in pending:
             estimates = [found.estimate(case, key, target) for key in judged(case)]
-            found.stable[case] = all(e.stable for e in estimates if e is not None)
+            found.stable[case] = all(e is not None and e.stable for e in estimates)
         pending = [c for c in pending if not found.stable[c] and len(found.runs[c]) < target.max_repeats]
-        per_case = target.more
     found.elapsed_s = clock() - started
     return found
 
 
 @dataclass
 class Sustained:
-    """The highest rate a subject sustained: ``rate`` (the highest offered rate that passed; 0 when
-    none did) and the bracket it was narrowed to, ``low`` (= rate) to ``high`` (the lowest rate
-    that failed, or the top of the search when none did: then ``capped``), with every probe."""
+    """The highest rate a subject sustained: ``rate`` (the highest offered rate that passed, below
+    every rate that failed; 0 when none did) and the bracket it was narrowed to, ``low`` (=
+    rate) to ``high`` (the lowest rate that failed, or the top of the search: ``capped`` when no
+    probe failed), with every probe; ``narrow`` when the bracket reached the resolution asked."""
 
     rate: float
     low: float
     high: float
-    capped: bool
+    capped: bool = True
+    narrow: bool = False
     probes: list[dict] = field(default_factory=list)
 
     def figure(self, unit: str) -> dict:
-        """The rate as a figure: ``value`` with the bracket as ``low``/``high``."""
+        """The rate as a figure: ``value`` with the bracket as ``low``/``high``; stable when the
+        bracket is narrow and its ends were both probed."""
         return {"value": self.rate, "unit": unit, "low": self.low, "high": self.high,
-                "stable": not self.capped and self.rate > 0}
+                "stable": self.narrow and not self.capped and self.rate > 0}
 
 
 def highest_sustainable_rate(tops: dict, run_round: RunRound, passed: Callable[[Hashable, dict], bool],
-                             resolution_pct: float = 5.0, max_steps: int = 8, seed: int | None = None) -> dict:
+                             probes_per_step: int = 1, resolution_pct: float = 5.0, max_steps: int = 8,
+                             seed: int | None = None) -> dict:
     """Bisection for each subject (key of ``tops``) between 0 and ``tops[subject]`` (a rate
-    thought too high to sustain): each step probes every unfinished subject once at the middle of
-    its bracket, the probes ``(subject, rate)`` in a shuffled order through ``run_round``;
-    ``passed(subject, result)`` judges a probe. A subject is done when its bracket is narrower
-    than ``resolution_pct`` of its lower end, or after ``max_steps`` probes. The top itself is
-    probed first, so a subject that sustains it is reported capped there. Returns
+    thought too high to sustain): each step probes every unfinished subject at
+    ``probes_per_step`` rates dividing its bracket evenly (1: its middle), all probes
+    ``(subject, rate)`` of the step in one shuffled order through ``run_round``;
+    ``passed(subject, result)`` judges a probe. The lowest rate that failed becomes the top of
+    the bracket, the highest that passed below it its bottom. A subject is done when its bracket
+    is within ``resolution_pct`` of its bottom, or after ``max_steps`` steps. Returns
     ``{subject: Sustained}``."""
     rng = random.Random(new_seed() if seed is None else seed)
-    brackets = {s: [0.0, float(top)] for s, top in tops.items()}
-    found = {s: Sustained(0.0, 0.0, float(top), False) for s, top in tops.items()}
-    pending, first = list(tops), True
+    found = {s: Sustained(0.0, 0.0, float(top)) for s, top in tops.items()}
+    pending = list(tops)
     for _ in range(max_steps):
         if not pending:
             break
-        order = [(s, brackets[s][1] if first else sum(brackets[s]) / 2) for s in pending]
+        order = [(s, found[s].low + (found[s].high - found[s].low) * (j + 1) / (probes_per_step + 1))
+                 for s in pending for j in range(probes_per_step)]
         rng.shuffle(order)
-        for (subject, rate), result in zip(order, run_round(order)):
-            ok = passed(subject, result)
-            found[subject].probes.append({"rate": rate, "passed": ok, **result})
-            low, high = brackets[subject]
-            if ok and first:
-                brackets[subject] = [rate, rate]
-                found[subject].capped = True
-            else:
-                brackets[subject] = [rate, high] if ok else [low, rate]
-        first = False
-        pending = [s for s in pending if brackets[s][1] - brackets[s][0] > brackets[s][0] * resolution_pct / 100]
-    for subject, (low, high) in brackets.items():
-        found[subject].rate, found[subject].low, found[subject].high = low, low, high
+        results = run_round(order)
+        if len(results) != len(order):
+            raise ValueError(f"the step ran {len(order)} probes and returned {len(results)} results")
+        for (subject, rate), result in zip(order, results):
+            found[subject].probes.append({"rate": rate, "passed": bool(passed(subject, result)), **result})
+        for subject in pending:
+            got = found[subject]
+            failed = [p["rate"] for p in got.probes if not p["passed"]]
+            got.high = min([got.high, *failed])
+            got.low = max([got.low, *(p["rate"] for p in got.probes if p["passed"] and p["rate"] < got.high)])
+            got.rate, got.capped = got.low, not failed
+            got.narrow = got.low > 0 and got.high - got.low <= got.low * resolution_pct / 100
+        pending = [s for s in pending if not found[s].narrow]
     return found

@@ -89,8 +89,10 @@ def test_rounds_are_shuffled_with_the_recorded_seed_so_drift_falls_on_every_case
     clock = itertools.count()
     target = Target(budget_s=1e9, width_pct=100)
     found = repeat_until_stable(["a", "b"], drifting, lambda c: ["ms"], target, seed=7)
-    assert len(found.rounds) == 1 and all(sorted(found.rounds[0][i:i + 2]) == ["a", "b"] for i in range(0, 14, 2))
-    assert found.rounds[0] != ["a"] * 7 + ["b"] * 7 and found.seed == 7
+    ran = [case for block in found.rounds for case in block]
+    assert [len(r) for r in found.rounds] == [2, 12], "one block timed, then six more"
+    assert all(sorted(ran[i:i + 2]) == ["a", "b"] for i in range(0, 14, 2)), "each block runs both once"
+    assert "ab" in "".join(ran) and "ba" in "".join(ran) and found.seed == 7, "in shuffled orders"
     again = repeat_until_stable(["a", "b"], drifting, lambda c: ["ms"], target, seed=7)
     assert again.rounds == found.rounds, "the seed gives the same order"
     a, b = (statistics.median(r["ms"] for r in found.runs[c]) for c in "ab")
@@ -114,7 +116,7 @@ def test_a_case_still_wide_when_the_budget_ends_is_unstable():
     target = Target(budget_s=200)
     found = repeat_until_stable(["quiet", "noisy"], run_round, lambda c: ["ms"], target, seed=3, clock=clock)
     assert found.stable == {"quiet": True, "noisy": False}
-    # 14 runs of 10 s in the first round, then 3 more of the noisy case while they fit in 200 s
+    # 2 runs of 10 s timed, 12 more to reach 7 each, then 3 more of the noisy case while they fit in 200 s
     assert len(found.runs["quiet"]) == 7 and len(found.runs["noisy"]) == 13 and found.elapsed_s == 200
     figure = found.estimate("noisy", "ms", target).figure("ms")
     assert figure["stable"] is False and figure["low"] <= figure["value"] <= figure["high"]
@@ -126,31 +128,37 @@ def test_estimate_of_too_few_values_is_their_range_and_unstable():
     assert (est.low, est.high, est.median, est.stable) == (10, 12, 11, False)
 
 
-@pytest.mark.parametrize("capacity", [80.0, 1234.0])
-def test_bisection_finds_the_capacity_of_a_sink_within_its_resolution(capacity):
-    """A sink that takes ``capacity`` records/s (and a second one twice as fast) probed in
-    lockstep: a probe passes when the sink keeps up."""
+@pytest.mark.parametrize("capacity,probes", [(80.0, 1), (1234.0, 1), (80.0, 3)])
+def test_bisection_finds_the_capacity_of_a_sink_within_its_resolution(capacity, probes):
+    """A sink that takes ``capacity`` records/s and one twice as fast, probed in lockstep: a probe
+    passes when the sink keeps up with it."""
     capacities = {"slow": capacity, "fast": 2 * capacity}
     seen = []
 
     def run(order):
-        seen.append([subject for subject, _ in order])
+        seen.append(order)
         return [{"offered": rate, "achieved": min(rate, capacities[subject])} for subject, rate in order]
 
     found = highest_sustainable_rate({s: 4 * c for s, c in capacities.items()}, run,
-                                     lambda subject, r: r["achieved"] >= 0.99 * r["offered"], seed=1,
-                                     max_steps=12)
+                                     lambda subject, r: r["achieved"] >= 0.99 * r["offered"],
+                                     probes_per_step=probes, seed=1, max_steps=12)
     for subject, cap in capacities.items():
         got = found[subject]
-        assert got.low <= cap * 1.0101 and got.high >= cap and not got.capped
+        assert got.low <= cap <= got.high and got.narrow and not got.capped
         assert got.rate == pytest.approx(cap, rel=0.05), got
-        assert (got.high - got.low) <= 0.05 * got.low or len(got.probes) == 12
-        assert got.probes[0]["rate"] == 4 * cap and not got.probes[0]["passed"]
-    assert any(order != sorted(order) for order in seen) and all(len(o) == 2 for o in seen[:3])
+        assert got.figure("records/s") == {"value": got.rate, "unit": "records/s", "low": got.low,
+                                           "high": got.high, "stable": True}
+        assert sorted(p["rate"] for p in got.probes[:probes]) == [4 * cap * (j + 1) / (probes + 1)
+                                                                  for j in range(probes)]
+    assert all(len(step) == 2 * probes for step in seen[:2])
+    assert any([s for s, _ in step] != sorted(s for s, _ in step) for step in seen), "shuffled"
+    if probes == 3:
+        assert len(seen) < 12 / 2, "three probes a step narrow the bracket fourfold"
 
 
-def test_bisection_caps_a_subject_that_sustains_the_top():
+def test_bisection_of_a_subject_that_sustains_everything_is_capped():
     found = highest_sustainable_rate({"x": 100.0}, lambda order: [{} for _ in order],
-                                     lambda subject, result: True, seed=0)
-    assert (found["x"].rate, found["x"].capped, len(found["x"].probes)) == (100.0, True, 1)
-    assert found["x"].figure("records/s")["stable"] is False
+                                     lambda subject, result: True, seed=0, max_steps=4)
+    got = found["x"]
+    assert (got.rate, got.capped, len(got.probes), got.high) == (93.75, True, 4, 100.0)
+    assert got.figure("records/s")["stable"] is False
