@@ -100,9 +100,9 @@ def within(median: float, low: float, high: float, width_pct: float) -> bool:
 class Target:
     """When a case is stable, and how long to try: every judged figure's interval (covering its
     median with ``confidence``) within ``±width_pct`` of the median, from at least
-    ``min_repeats`` runs (fewer cannot give an interval) and at most ``max_repeats``; rounds
-    after ``min_repeats`` add ``more`` runs per unstable case; only the runs that fit in
-    ``budget_s`` seconds by the pace so far are started (the first run of each case always is)."""
+    ``min_repeats`` runs (fewer cannot give an interval; they always run) and at most
+    ``max_repeats``; later rounds add ``more`` runs per unstable case, as many as fit in
+    ``budget_s`` seconds by the pace so far."""
 
     width_pct: float = WIDTH_PCT
     budget_s: float = 120.0
@@ -151,17 +151,15 @@ def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hash
     (see Target) or the budget ends. A round is made of blocks that run every unstable case
     once, each block in an order shuffled with a ``random.Random(seed)`` (``seed`` None: a new
     one, recorded in the result), so a drift of the machine falls on every case alike. The first
-    round is one block (it times the runs); the next ones bring every case to ``min_repeats``,
-    then add ``more``, each with as many blocks as the budget still has time for by the runs so
-    far (none: the loop ends)."""
+    round has ``min_repeats`` blocks (fewer give no interval); each later one adds ``more``, or
+    as many blocks as the budget still has time for at the pace so far (none: the loop ends)."""
     seed = new_seed() if seed is None else seed
     rng = random.Random(seed)
     found = Repeats({case: [] for case in cases}, {case: False for case in cases}, seed)
     started, pending = clock(), list(cases)
     while pending:
         have = min(len(found.runs[c]) for c in pending)
-        blocks = 1 if not found.rounds else max(target.min_repeats - have, target.more)
-        blocks = min(blocks, target.max_repeats - have)
+        blocks = min(target.more if found.rounds else target.min_repeats, target.max_repeats - have)
         if found.rounds:
             spent, done = clock() - started, sum(len(v) for v in found.runs.values())
             blocks = min(blocks, int((target.budget_s - spent) / (spent / done * len(pending))))

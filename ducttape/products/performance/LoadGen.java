@@ -8,6 +8,8 @@
 //        --seconds D [--rate R | --rates R1,R2,...] [--warmup-s W] [--producer-props k=v,k=v...] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java produce-rest --url U --topic T --record-size S
 //        --seconds D [--rate R | --rates R1,R2,...] [--warmup-s W] --records-per-request N [--in-flight C] [--interval-ms I]
+//   java -cp 'KAFKA/libs/*' LoadGen.java produce --plan PATH@R,PATH@R,... [--bootstrap B] [--url U] --topic T
+//        --record-size S --seconds D [--warmup-s W] [--producer-props ...] [--in-flight C] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java consume-rest --url U --topic T --records N --group G
 //        [--max-bytes M] [--poll-timeout-ms P] [--idle-timeout-ms D] [--interval-ms I]
 //
@@ -29,6 +31,9 @@
 // - --rates runs one measured run per rate, in the order given, in this one process (0: as fast
 //   as it goes), after one warm-up at the first; each run waits for the last one's
 //   acknowledgements and prints its own result.
+// - produce --plan interleaves both paths in one process: each step is native@R or rest/N@R (N
+//   records per request), run in the order given; each path (and N) warms up W seconds before
+//   its first step, at that step's rate.
 // - A record's latency runs from its due time to its acknowledgement: the send callback
 //   (native) or the response of the request that carried it (REST, 200 and an offset without
 //   error_code for the record). Every record goes into an HdrHistogram (microseconds, 3
@@ -82,8 +87,9 @@ public class LoadGen {
             if (args.length < 1) throw new IllegalArgumentException("usage: LoadGen produce-native|produce-rest|consume-rest --option value ...");
             Map<String, String> opts = options(args);
             switch (args[0]) {
-                case "produce-native" -> produce(opts, new NativeSender(opts), 1);
-                case "produce-rest" -> produce(opts, new RestSender(opts), Integer.parseInt(need(opts, "records-per-request")));
+                case "produce-native" -> produce(opts, plan("native", opts));
+                case "produce-rest" -> produce(opts, plan("rest/" + need(opts, "records-per-request"), opts));
+                case "produce" -> produce(opts, need(opts, "plan"));
                 case "consume-rest" -> consume(opts);
                 default -> throw new IllegalArgumentException("unknown mode " + args[0] + ": produce-native, produce-rest or consume-rest");
             }
@@ -110,36 +116,56 @@ public class LoadGen {
         String path();
     }
 
-    static void produce(Map<String, String> o, Sender sender, int unit) throws Exception {
-        String[] words = o.getOrDefault("rates", o.getOrDefault("rate", "0")).split(",");
-        double[] rates = new double[words.length];
-        for (int k = 0; k < words.length; k++) {
-            rates[k] = Double.parseDouble(words[k].trim());
-            if (rates[k] < 0) throw new IllegalArgumentException("a rate must be 0 (as fast as it goes) or positive, not " + words[k]);
-        }
+    /** The plan of --rate/--rates on one path: PATH@R,PATH@R,... */
+    static String plan(String path, Map<String, String> o) {
+        StringBuilder b = new StringBuilder();
+        for (String r : o.getOrDefault("rates", o.getOrDefault("rate", "0")).split(",")) b.append(b.length() > 0 ? "," : "").append(path).append('@').append(r.trim());
+        return b.toString();
+    }
+
+    /** Runs the plan's steps (native@R or rest/N@R) in order, each path warmed up before its first. */
+    static void produce(Map<String, String> o, String plan) throws Exception {
         double seconds = Double.parseDouble(need(o, "seconds")), warmup = Double.parseDouble(o.getOrDefault("warmup-s", "0"));
         long intervalMs = Long.parseLong(o.getOrDefault("interval-ms", "5000"));
         int size = Integer.parseInt(need(o, "record-size"));
-        if (unit < 1) throw new IllegalArgumentException("--records-per-request must be at least 1");
         if (seconds <= 0) throw new IllegalArgumentException("--seconds must be positive");
+        List<String[]> steps = new ArrayList<>();
+        for (String step : plan.split(",")) {
+            String[] parts = step.trim().split("@");
+            if (parts.length != 2 || !parts[0].matches("native|rest/\\d+")) throw new IllegalArgumentException("a plan step is native@RATE or rest/N@RATE, not " + step);
+            if (Double.parseDouble(parts[1]) < 0) throw new IllegalArgumentException("a rate must be 0 (as fast as it goes) or positive, not " + parts[1]);
+            if (parts[0].equals("rest/0")) throw new IllegalArgumentException("--records-per-request must be at least 1");
+            steps.add(parts);
+        }
+        Map<String, Sender> senders = new HashMap<>();
+        java.util.Set<String> warm = new java.util.HashSet<>();
         try {
-            if (warmup > 0) run(sender, new Recorder(size), unit, rates[0], warmup);
-            for (int k = 0; k < rates.length; k++) {
+            for (int k = 0; k < steps.size(); k++) {
+                String key = steps.get(k)[0], path = key.startsWith("rest") ? "rest" : "native";
+                double rate = Double.parseDouble(steps.get(k)[1]);
+                int unit = path.equals("rest") ? Integer.parseInt(key.substring(5)) : 1;
+                Sender sender = senders.get(path);
+                if (sender == null) {
+                    sender = path.equals("rest") ? new RestSender(o) : new NativeSender(o);
+                    senders.put(path, sender);
+                }
+                boolean warming = warmup > 0 && warm.add(key);
+                if (warming) run(sender, new Recorder(size), unit, rate, warmup);
                 Recorder rec = new Recorder(size);
                 long sent;
                 ScheduledExecutorService reporter = rec.report(intervalMs);
                 try {
-                    sent = run(sender, rec, unit, rates[k], seconds);
+                    sent = run(sender, rec, unit, rate, seconds);
                 } finally {
                     reporter.shutdownNow();
                 }
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("event", "result");
-                m.put("path", sender.path());
+                m.put("path", path);
                 m.put("run", k);
                 m.put("records_per_unit", unit);
-                m.put("target_records_per_sec", rates[k] > 0 ? rates[k] : null);
-                m.put("warmup_s", k == 0 ? warmup : 0.0);
+                m.put("target_records_per_sec", rate > 0 ? rate : null);
+                m.put("warmup_s", warming ? warmup : 0.0);
                 m.put("records_sent", sent);
                 m.put("records_unsent", rec.unsent);
                 m.putAll(rec.result());
@@ -147,7 +173,7 @@ public class LoadGen {
                 if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + sent + " records were not written; first error: " + rec.firstError);
             }
         } finally {
-            sender.close();
+            for (Sender sender : senders.values()) sender.close();
         }
     }
 

@@ -135,6 +135,34 @@ class RestProducerLoadService(_Producer):
                 "--records-per-request", self.records_per_request, "--in-flight", self.in_flight]
 
 
+class InterleavedProducerLoadService(_Producer):
+    """Both producer paths in one LoadGen process, interleaved: ``plan`` is a list of steps
+    ``(path, records_per_request, rate)`` (path ``native`` or ``rest``; records_per_request None
+    on the native path; rate None: as fast as it goes), run in that order, each a run of
+    ``seconds`` as in NativeProducerLoadService and RestProducerLoadService; each path (and
+    records per request) warms up ``warmup_s`` seconds before its first step. The native path
+    goes to ``kafka`` with producer ``settings``, the REST path through ``rest`` (worker i to
+    bridge node i) with ``in_flight`` requests at most. ``runs[i]``: one result per step, in
+    order."""
+
+    mode = "produce"
+
+    def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float, plan: list,
+                 kafka=None, rest=None, settings: Mapping | None = None, in_flight: int = 2, **kwargs):
+        super().__init__(cluster, num_nodes, topic, record_size, seconds, **kwargs)
+        self.plan, self.kafka, self.rest = list(plan), kafka, rest
+        self.settings, self.in_flight = dict(settings or {}), in_flight
+
+    def loadgen_args(self, idx):
+        steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{rate or 0:g}" for path, n, rate in self.plan)
+        props = ",".join(f"{k}={v}" for k, v in self.settings.items())
+        return ["--plan", steps, "--topic", self.topic, "--record-size", self.record_size,
+                "--seconds", self.seconds, "--warmup-s", self.warmup_s, "--in-flight", self.in_flight,
+                *(["--bootstrap", self.kafka.bootstrap_servers()] if self.kafka else []),
+                *(["--url", _url(self.rest, idx)] if self.rest else []),
+                *(["--producer-props", props] if props else [])]
+
+
 class RestConsumerPerformanceService(_LoadGen):
     """Each worker reads ``num_records`` records of ``topic`` through the bridge: it makes a
     consumer instance in group ``group`` (default: its own per worker) with the binary embedded
