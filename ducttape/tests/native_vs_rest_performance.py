@@ -46,7 +46,7 @@ TOPIC = "test-rep-one"
 RECORD_SIZE = 100
 ACKS = 1
 SIZES = MappingProxyType({
-    "small": MappingProxyType({"seconds": 1, "budget": 45, "consume": 500_000}),
+    "small": MappingProxyType({"seconds": 1, "budget": 30, "consume": 500_000}),
     "seed": MappingProxyType({"seconds": 10, "budget": 900, "consume": 5_000_000}),
 })
 FIRST_WARMUP_S = 10
@@ -72,7 +72,7 @@ class Settings:
     """Of each producing run (0: the size's, small 1, seed 10)."""
     budget: float = 0
     """Seconds each repeat loop may spend on repeats after its first ``min_repeats`` (0: the
-    size's, small 45, seed 900)."""
+    size's, small 30, seed 900)."""
     width: float = 5.0
     """Target: the interval of each judged median within ±width percent of it."""
     min_repeats: int = MIN_REPEATS
@@ -213,7 +213,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
             lambda order: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in order]),
             lambda path, r: (r["records_unsent"] == 0 and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
                              and r["latency_99th_ms"] <= s.p99_bound_ms),
-            probes_per_step=3, max_steps=4, seed=self.seed)
+            probes_per_step=3, max_steps=3, seed=self.seed)
         for path in PATHS:
             got = sustained[path]
             data[path]["sustainable"] = {

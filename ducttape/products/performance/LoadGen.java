@@ -32,8 +32,8 @@
 //   as it goes), after one warm-up at the first; each run waits for the last one's
 //   acknowledgements and prints its own result.
 // - produce --plan interleaves both paths in one process: each step is native@R or rest/N@R (N
-//   records per request), run in the order given; each path (and N) warms up W seconds before
-//   its first step, at that step's rate.
+//   records per request), run in the order given; each path warms up W seconds before its
+//   first step, at that step's rate and N.
 // - A record's latency runs from its due time to its acknowledgement: the send callback
 //   (native) or the response of the request that carried it (REST, 200 and an offset without
 //   error_code for the record). Every record goes into an HdrHistogram (microseconds, 3
@@ -149,7 +149,7 @@ public class LoadGen {
                     sender = path.equals("rest") ? new RestSender(o) : new NativeSender(o);
                     senders.put(path, sender);
                 }
-                boolean warming = warmup > 0 && warm.add(key);
+                boolean warming = warmup > 0 && warm.add(path);
                 if (warming) run(sender, new Recorder(size), unit, rate, warmup);
                 Recorder rec = new Recorder(size);
                 long sent;

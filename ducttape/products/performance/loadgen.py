@@ -139,8 +139,8 @@ class InterleavedProducerLoadService(_Producer):
     """Both producer paths in one LoadGen process, interleaved: ``plan`` is a list of steps
     ``(path, records_per_request, rate)`` (path ``native`` or ``rest``; records_per_request None
     on the native path; rate None: as fast as it goes), run in that order, each a run of
-    ``seconds`` as in NativeProducerLoadService and RestProducerLoadService; each path (and
-    records per request) warms up ``warmup_s`` seconds before its first step. The native path
+    ``seconds`` as in NativeProducerLoadService and RestProducerLoadService; each path warms
+    up ``warmup_s`` seconds before its first step (at its rate). The native path
     goes to ``kafka`` with producer ``settings``, the REST path through ``rest`` (worker i to
     bridge node i) with ``in_flight`` requests at most. ``runs[i]``: one result per step, in
     order."""
