@@ -17,7 +17,7 @@ from report_pages import figure_cells, largest_figure_table, overflowing
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.chromium]
 
 PARAMS = ["--param", "warmup=1", "--param", "sweep=[10,100]", "--param", "loads=[0.01,0.5]",
-          "--param", "budget=0"]
+          "--param", "budget=1"]
 """Two loads, two sweep points and no repeats past the first seven keep this near 10 minutes on
 a shared 2-core machine."""
 AT_RATE = ("target_records_per_sec", "records_per_sec", "latency_50th_ms", "latency_99th_ms",
@@ -45,7 +45,7 @@ def test_native_vs_rest_small(built, tmp_path):
     produce = tests["NativeVsRestProducerPerformance.test_produce"]
     data = produce["data"]
     assert data["size"] == "small" and data["record_size"] == 100 and data["seconds_per_run"] == 1
-    assert data["target"] == {"width_pct": 5.0, "confidence": 0.95, "min_repeats": 7, "budget_s": 0}
+    assert data["target"] == {"width_pct": 5.0, "confidence": 0.95, "min_repeats": 7, "budget_s": 1}
     # the loads ran in shuffled blocks, each case once a block; the seed is recorded
     blocks = data["repeats"]["at_rate"]["order"]
     assert len(blocks) == 1 and len(blocks[0].split()) == 7 * 4 and data["repeats"]["at_rate"]["seed"] >= 0
@@ -98,9 +98,9 @@ def test_native_vs_rest_small(built, tmp_path):
 
     consume = tests["NativeVsRestConsumerPerformance.test_consume"]["data"]
     for path in ("native", "rest"):
-        assert figure(consume[path], "records", "records") == 500_000
+        assert figure(consume[path], "records", "records") == 200_000
         assert figure(consume[path], "records_per_sec", "records/s") > 0
-        assert figure(consume[path], "total_mb", "MB") == pytest.approx(500_000 * 100 / 2**20, rel=1e-3)
+        assert figure(consume[path], "total_mb", "MB") == pytest.approx(200_000 * 100 / 2**20, rel=1e-3)
 
     for name, plot in (("NativeVsRestProducerPerformance.test_produce", "latency_vs_throughput.png"),
                        ("NativeVsRestProducerPerformance.test_records_per_request", "records_per_request.png")):
