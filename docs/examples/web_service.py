@@ -18,7 +18,7 @@ class WebService(Service):
         node.account.create_file(self.path(node, "index.html"), f"hello from {node.name}\n")
         # output to self.path(node, "service.log"), pid to self.pid_file(node)
         self.spawn(node, f"python3 -m http.server {PORT} --bind {node.address}")
-        # ready once it answers; fails at once with the log's last lines if the process exits
+        # ready once it answers; fails at once, quoting the log's cause, if the process exits
         self.wait_for_http(node, PORT, "/index.html", timeout=30)
 
     def fetch(self, node):

@@ -29,6 +29,8 @@ from ducttape.aws import state as local
 from ducttape.aws.settings import load_settings, settings_file
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
+from ducttape.remote.host_keys import KnownHosts
+from ducttape.stopping import SIGNALS, Stopped, terminate_children
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
 WAIT_DELAY = 5
@@ -72,7 +74,7 @@ class EC2Cluster:
             local.save_state(self.root, state)
         self.echo(f"up: cluster {state['cluster_id']}, {s.num_workers} x {s.instance_type} "
                   f"in {region} from {plan['image']}")
-        previous = signal.signal(signal.SIGINT, self._interrupted)
+        previous = {sig: signal.signal(sig, self._interrupted) for sig in SIGNALS}
         try:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
         except KeyboardInterrupt:
@@ -85,15 +87,18 @@ class EC2Cluster:
                 self.destroy()
             raise
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.echo(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
                   f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}")
         return nodes
 
     def _interrupted(self, signum, frame):
-        """Ctrl-C: stop the SSH waits in the worker threads too, then interrupt the main thread."""
+        """Ctrl-C, SIGTERM or SIGHUP: stop the SSH waits in the worker threads and the rsyncs
+        too, then interrupt the main thread."""
         self._stop.set()
-        raise KeyboardInterrupt
+        terminate_children()
+        raise Stopped(signum)
 
     def halt(self) -> None:
         """Stop the instances (EBS disks are kept; instance-store /mnt is lost)."""
@@ -160,7 +165,8 @@ class EC2Cluster:
         if not nodes:
             raise ClusterError("no running EC2 workers: run `invoke cluster.up --aws`")
         self.echo(f"rsync: build/ -> {s.build_dir} on {len(nodes)} workers")
-        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir), nodes)
+        known = self._known_hosts("strict")
+        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir, known), nodes)
 
     def show_status(self) -> None:
         """Print this project's instances in the region, and this checkout's cluster."""
@@ -171,11 +177,17 @@ class EC2Cluster:
             self.echo(f"status: this checkout's cluster {state['cluster_id']} in {state['region']}: "
                       f"{len(nodes)} worker(s) running, expires {state.get('expires', '?')}")
 
-    def reap(self, yes: bool) -> list[dict]:
-        """Print this project's expired or orphaned instances; with ``yes`` terminate them and
+    def reap(self, yes: bool, everything: bool = False) -> list[dict]:
+        """Print the expired instances of this workspace's clusters (with ``everything``: every
+        expired or orphaned ducttape instance of the account); with ``yes`` terminate them and
         delete their clusters' security groups and key pairs."""
-        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile)
+        mine = None if everything else local.clusters(self.root)
+        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile,
+                    clusters=mine)
         self.echo(format_instances(rows))
+        if mine is not None:
+            self.echo(f"reap: only this workspace's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
+                      "--all reaps every expired or orphaned ducttape instance of the account")
         if rows and not yes:
             self.echo("reap: nothing terminated; run again with --yes to terminate these")
         return rows
@@ -258,11 +270,14 @@ class EC2Cluster:
         running = sorted(self._instances(ec2, region, state), key=_worker_index)
         nodes = [_node(s, i) for i in running]
         self.echo(f"up: waiting for provisioning and SSH (at most {s.ssh_timeout:.0f} s)")
-        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop), nodes)
+        known = self._known_hosts("accept-new")  # the first contact records the host key
+        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known),
+                     nodes)
+        known = self._known_hosts("strict")
         if stopped:
-            parallel_map(provision.prepare_scratch, nodes)
+            parallel_map(lambda node: provision.prepare_scratch(node, known), nodes)
         self.echo(f"up: rsync build/ -> {s.build_dir}")
-        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir), nodes)
+        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir, known), nodes)
         local.save_state(self.root, state)
         local.write_cluster_file(self.root, nodes)
         return nodes
@@ -300,6 +315,10 @@ class EC2Cluster:
         return group
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _known_hosts(self, policy: str) -> KnownHosts:
+        """The cluster's known_hosts file (``.ec2/known_hosts``) under ``policy``."""
+        return KnownHosts(str(local.known_hosts_file(self.root)), policy)
 
     def _state(self, task):
         state = local.load_state(self.root)

@@ -34,12 +34,15 @@ def list_instances(region: str | None = None, endpoint_url: str | None = None,
 
 def reap(
     region: str | None = None, yes: bool = False, endpoint_url: str | None = None,
-    profile: str | None = None,
+    profile: str | None = None, clusters: set[str] | None = None,
 ) -> list[dict]:
-    """The reapable rows of ``list_instances``; with ``yes``, terminate them, wait until they
-    are gone and delete their clusters' security groups and key pairs (else a dry run)."""
+    """The reapable rows of ``list_instances`` (only those of ``clusters`` when given: never an
+    instance of another checkout's cluster, nor an orphan); with ``yes``, terminate them, wait
+    until they are gone and delete their clusters' security groups and key pairs (else a dry
+    run)."""
     ec2, region = aws.ec2_client(region, endpoint_url, profile)
-    rows = [row for row in _rows(ec2, region) if row["reapable"]]
+    rows = [row for row in _rows(ec2, region)
+            if row["reapable"] and (clusters is None or row["cluster"] in clusters)]
     if not yes:
         return rows
     if rows:

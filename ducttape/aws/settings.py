@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 from pathlib import Path
 
 import yaml
 
+from ducttape import validate
 from ducttape.errors import ConfigError
 
 SETTINGS_FILE = "ec2.yaml"
 DEBIAN_OWNER = "136693071363"  # the Debian cloud team's AWS account (https://wiki.debian.org/Cloud/AmazonEC2Image)
 ROUTES = ("public", "private")
+WIDEST_SSH_FROM = {4: 16, 6: 48}
+"""The shortest ssh_from prefix (IPv4, IPv6) taken without ``ssh_from_anywhere: true``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +38,7 @@ class EC2Settings:
     key_pair: str | None = None           # None: import key_file's public key for the cluster
     security_groups: tuple = ()           # empty: create one for the cluster
     ssh_from: str = "auto"                # CIDR allowed to ssh into a created group
+    ssh_from_anywhere: bool = False       # true: ssh_from may be wider than WIDEST_SSH_FROM
     subnet_id: str | None = None          # None: the region's default VPC
     associate_public_ip: bool = True
     user: str = "admin"                   # the AMI's login user (Debian: admin)
@@ -112,14 +117,21 @@ def _check_values(path, s: EC2Settings):
     if s.num_workers < 1:
         raise ConfigError(f"{path}: num_workers is {s.num_workers}: a cluster needs at least 1 worker")
     for key in ("expiry_hours", "ssh_timeout", "launch_timeout"):
-        if getattr(s, key) <= 0:
-            raise ConfigError(f"{path}: {key} must be more than 0")
+        if not math.isfinite(getattr(s, key)) or getattr(s, key) <= 0:
+            raise ConfigError(f"{path}: {key} must be a finite number above 0, not {getattr(s, key)!r}")
+    validate.name(str(path), "cluster_name", s.cluster_name)
+    validate.name(str(path), "user", s.user)
     if s.ssh_from != "auto":
         try:
-            ipaddress.ip_network(s.ssh_from)
+            network = ipaddress.ip_network(s.ssh_from)
         except ValueError:
             raise ConfigError(f"{path}: ssh_from {s.ssh_from!r} is not a CIDR such as "
                               "203.0.113.7/32 (or `auto`)") from None
+        widest = WIDEST_SSH_FROM[network.version]
+        if network.prefixlen < widest and not s.ssh_from_anywhere:
+            raise ConfigError(f"{path}: ssh_from {s.ssh_from} lets {network.num_addresses:,} "
+                              f"addresses try to log in: narrow it to a /{widest} or less "
+                              "(e.g. your own address/32), or add `ssh_from_anywhere: true`")
     if s.ssh_route not in ROUTES:
         try:
             s.ssh_route.format(name="worker1", index=1, private_ip="10.0.0.1",
@@ -129,5 +141,4 @@ def _check_values(path, s: EC2Settings):
                               f"a HOST[:PORT] template with {{name}}, {{index}}, {{private_ip}}, "
                               f"{{public_ip}} or {{public_dns}} ({err})") from None
     for key in ("scratch", "build_dir"):
-        if not getattr(s, key).startswith("/"):
-            raise ConfigError(f"{path}: {key} must be an absolute path")
+        validate.node_folder(str(path), key, getattr(s, key))

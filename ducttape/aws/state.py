@@ -3,7 +3,8 @@
 ``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
 creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
 ``cluster.json`` is the cluster file of the running workers (json backend format) that
-``--cluster aws`` reads.
+``--cluster aws`` reads; ``known_hosts`` holds their host keys. ``clusters.json`` lists every
+cluster id made here, for ``cluster.reap``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ def cluster_file(root) -> Path:
     return state_dir(root) / "cluster.json"
 
 
+def known_hosts_file(root) -> Path:
+    """The workers' host keys: recorded at their first contact by `cluster.up --aws`."""
+    return state_dir(root).resolve() / "known_hosts"
+
+
 def load_state(root) -> dict | None:
     """The recorded cluster, or None when there is none."""
     path = state_dir(root) / "state.json"
@@ -34,17 +40,38 @@ def load_state(root) -> dict | None:
 
 
 def save_state(root, state: dict) -> None:
+    """Record the cluster (and its id among ``clusters``, kept after a destroy)."""
     _write(state_dir(root) / "state.json", state)
+    known = _recorded(root)
+    if state["cluster_id"] not in known:
+        _write(state_dir(root) / "clusters.json", {"clusters": sorted(known | {state["cluster_id"]})})
+
+
+def clusters(root) -> set[str]:
+    """The ids of every cluster `cluster.up --aws` made in this workspace (what `cluster.reap`
+    may touch without --all)."""
+    state = load_state(root)
+    return _recorded(root) | ({state["cluster_id"]} if state else set())
+
+
+def _recorded(root) -> set[str]:
+    try:
+        return set(json.loads((state_dir(root) / "clusters.json").read_text())["clusters"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def forget(root) -> None:
-    """Remove the state and the cluster file (after a destroy)."""
-    for path in (state_dir(root) / "state.json", cluster_file(root)):
+    """Remove the state, the cluster file and the host keys (after a destroy)."""
+    for path in (state_dir(root) / "state.json", cluster_file(root), known_hosts_file(root)):
         path.unlink(missing_ok=True)
 
 
 def write_cluster_file(root, nodes: list[dict]) -> None:
-    _write(cluster_file(root), {"nodes": nodes})
+    """Write the cluster file of ``nodes``, whose host keys are checked strictly against
+    ``known_hosts_file``."""
+    _write(cluster_file(root), {"nodes": nodes, "known_hosts": str(known_hosts_file(root)),
+                                "host_key_policy": "strict"})
 
 
 def _write(path: Path, data: dict) -> None:

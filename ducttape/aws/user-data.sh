@@ -1,15 +1,16 @@
 # Provisions a ducttape worker on its first boot (cloud-init runs EC2 user data as root), like
 # vagrant/base.sh: a JRE and the tools services use, the scratch folder and the build folder owned
-# by the login user. `ducttape.aws.provision.user_data` puts the settings above this line.
+# by the login user. `ducttape.aws.provision.user_data` writes the settings (LOGIN_USER, SCRATCH,
+# BUILD_DIR, MARKER) to /etc/ducttape/settings and reads them above this line; no value is part
+# of this script's text.
 # Writes $MARKER: "ok" when done, "failed: ..." if a step failed; `cluster.up` waits for it.
-set -euo pipefail
 mkdir -p "$(dirname "$MARKER")"
 rm -f "$MARKER"
 trap 'echo "failed: line $LINENO: $BASH_COMMAND" > "$MARKER"' ERR
 
 missing=""
 command -v java >/dev/null || missing="$missing openjdk-17-jre-headless"
-for tool in rsync curl ps ip sudo; do
+for tool in rsync curl ps ip sudo python3; do
   command -v "$tool" >/dev/null || case "$tool" in
     ps) missing="$missing procps" ;;
     ip) missing="$missing iproute2" ;;
@@ -26,20 +27,22 @@ fi
 
 # The scratch folder may be an instance-store disk that a stop/start wipes: a script of its own,
 # run now, at every later boot (cloud-init's per-boot folder) and by `cluster.up` after a start.
-cat > /usr/local/sbin/ducttape-scratch <<EOF
+cat > /usr/local/sbin/ducttape-scratch <<'EOF'
 #!/bin/sh
 set -e
-mkdir -p '$SCRATCH'
-chown '$LOGIN_USER:' '$SCRATCH'
+. /etc/ducttape/settings
+mkdir -p -- "$SCRATCH"
+chown -- "$LOGIN_USER:" "$SCRATCH"
 EOF
 chmod 755 /usr/local/sbin/ducttape-scratch
 mkdir -p /var/lib/cloud/scripts/per-boot
 ln -sf /usr/local/sbin/ducttape-scratch /var/lib/cloud/scripts/per-boot/ducttape-scratch
 /usr/local/sbin/ducttape-scratch
 
-# The build folder `cluster.rsync` fills: under /opt, owned by the login user.
-mkdir -p "$BUILD_DIR"
-chown "$LOGIN_USER:" "$BUILD_DIR" "$(dirname "$BUILD_DIR")"
+# The build folder `cluster.rsync` fills: owned by the login user (only it: its parent may be
+# a folder of the system's, such as /opt).
+mkdir -p -- "$BUILD_DIR"
+chown -- "$LOGIN_USER:" "$BUILD_DIR"
 
 echo ok > "$MARKER"
 echo "ducttape: $(hostname) provisioned (scratch $SCRATCH, build $BUILD_DIR)"

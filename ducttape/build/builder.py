@@ -49,6 +49,7 @@ from typing import Callable, Iterable
 
 import git
 
+from ducttape.secret import strip_url_credentials
 from ducttape.build import checkout, layout, manifest, maven
 from ducttape.build.maven import StepFailed
 from ducttape.build.projects import GitProject, LocalProject, Project, ReleasedProject, build_order
@@ -379,7 +380,7 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         repo = checkout.open_checkout(dest)
-        note = f"cloned {url} at {p.ref} = {repo.head.commit.hexsha[:12]}"
+        note = f"cloned {strip_url_credentials(url)} at {p.ref} = {repo.head.commit.hexsha[:12]}"
     else:
         repo = checkout.open_checkout(dest)
         before = repo.head.commit.hexsha if repo.head.is_valid() else None
@@ -410,7 +411,7 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         inputs = {"kind": p.kind, "released": list(p.libs), "deps": deps, "format": RELEASED_FORMAT}
         if p.libs_in or p.exclude:
             inputs |= {"released_in": {k: list(v) for k, v in p.libs_in.items()}, "exclude": list(p.exclude)}
-    entry = {"name": p.name, "kind": p.kind, "url": url, "ref": p.ref, "goal": p.goal,
+    entry = {"name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
              "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"

@@ -15,6 +15,7 @@ from pathlib import Path
 import git
 
 from ducttape.build.maven import StepFailed
+from ducttape.secret import strip_url_credentials
 
 GIT_TIMEOUT_S = 600
 STALL_TIMEOUT_S = 30
@@ -58,8 +59,6 @@ def open_checkout(path: Path) -> git.Repo:
 def update(repo: git.Repo, url: str, ref: str, log: Path) -> None:
     """Fetch from ``url`` (made the origin) and check out ``ref`` again."""
     origin = repo.remotes.origin if "origin" in repo.remotes else repo.create_remote("origin", url)
-    if origin.url != url:
-        origin.set_url(url)
     _fetch(origin, url, log)
     checkout(repo, ref, log)
 
@@ -79,7 +78,8 @@ def checkout(repo: git.Repo, ref: str, log: Path) -> str:
     """Check out ``ref`` (remote branch, tag or commit, as known locally) detached; its SHA."""
     sha = resolve(repo, ref)
     if sha is None:
-        raise StepFailed(f"git checkout {ref}", f"no branch, tag or commit '{ref}' in {repo.remotes.origin.url}")
+        raise StepFailed(f"git checkout {ref}", f"no branch, tag or commit '{ref}' in "
+                                                f"{strip_url_credentials(repo.remotes.origin.url)}")
     if repo.head.is_valid() and repo.head.commit.hexsha == sha and repo.head.is_detached:
         return sha
     try:
@@ -115,12 +115,20 @@ def tree_state(repo: git.Repo) -> str:
 
 
 def _fetch(origin: git.Remote, url: str, log: Path) -> None:
+    """Fetch from ``url``; the checkout keeps the URL without its credentials (a token stays
+    out of ``.git/config``), and no message or log shows them."""
+    shown = strip_url_credentials(url)
     try:
+        if origin.url != url:
+            origin.set_url(url)
         # update_shallow: a mirror may be shallow (a snapshot of a tag), whose roots must come too
         origin.fetch(tags=True, prune=True, force=True, update_shallow=True, kill_after_timeout=GIT_TIMEOUT_S)
     except git.GitCommandError as e:
         _log(log, e)
-        raise StepFailed(f"git fetch {url}", f"git fetch {url}: " + _reason(e)) from None
+        raise StepFailed(f"git fetch {shown}", f"git fetch {shown}: " + strip_url_credentials(_reason(e))) from None
+    finally:
+        if shown != url:
+            origin.set_url(shown)
 
 
 def exclude_outputs(repo: git.Repo, extra: tuple[str, ...] = ()) -> None:
@@ -145,5 +153,6 @@ def _reason(e: git.GitCommandError) -> str:
 
 
 def _log(log: Path, e: git.GitCommandError) -> None:
+    command = strip_url_credentials(" ".join(str(a) for a in e.command))
     with open(log, "a") as f:
-        f.write(f"$ {' '.join(str(a) for a in e.command)}\n{e.stderr}\n# exit code {e.status}\n")
+        f.write(f"$ {command}\n{strip_url_credentials(str(e.stderr))}\n# exit code {e.status}\n")

@@ -19,6 +19,7 @@ import os
 import posixpath
 from pathlib import Path
 
+from ducttape.errors import ConfigError
 from ducttape.workspace import find_workspace
 
 BUILD_DIR_ENV = "DUCTTAPE_BUILD_DIR"
@@ -60,3 +61,17 @@ def launcher(name: str, node_build_dir: str = "") -> str:
 def node_project_dir(name: str, node_build_dir: str) -> str:
     """Folder of project ``name`` under a node's build_dir (e.g. a git project's checkout)."""
     return posixpath.join(node_build_dir, name)
+
+
+def project_of(path: str, root: Path | None = None) -> str:
+    """The project whose folder in the local build folder (or in ``root``) holds file ``path``
+    (e.g. ``kafka-dev`` for kafkatest's modules), or ''."""
+    try:
+        base = (root or build_dir()).resolve()
+    except ConfigError:  # outside any workspace: no build folder
+        return ""
+    try:
+        rel = Path(path).resolve().relative_to(base)
+    except ValueError:
+        return ""
+    return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] != "logs" else ""

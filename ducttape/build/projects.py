@@ -47,6 +47,8 @@ from pathlib import Path
 import yaml
 
 from ducttape.errors import ConfigError
+from ducttape.secret import strip_url_credentials
+from ducttape.validate import NAME_RE
 from ducttape.workspace import find_workspace
 
 GOALS = ("package", "install")
@@ -55,10 +57,11 @@ GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_o
 RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
 LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
 KIND_KEYS = ("git", "artifacts", "path")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 COORD_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+(:[A-Za-z0-9_.-]+){0,2}$")
 COORD_FORM = "groupId:artifactId:version[:type[:classifier]]"
 MODULE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
+PLAIN_ARG_RE = re.compile(r"^[^-\s][^\s\x00-\x1f\x7f]*$")
+"""A git URL or ref: one word that git cannot take for an option."""
 CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 
 
@@ -197,6 +200,9 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
         for key in ("git", "ref"):
             if not isinstance(entry.get(key), (str, int)) or not str(entry[key]).strip():
                 raise ConfigError(f"{where}: '{key}' is required and must be a string")
+            if not PLAIN_ARG_RE.match(str(entry[key])):
+                raise ConfigError(f"{where}: '{key}' {strip_url_credentials(str(entry[key]))!r} must not start "
+                                  "with '-' or hold spaces or control characters")
         goal = entry.get("goal", "package")
         if goal not in GOALS:
             raise ConfigError(f"{where}: goal must be one of {', '.join(GOALS)}, not {goal!r}")
@@ -276,6 +282,10 @@ def _str_list(where: str, entry: dict, key: str) -> tuple[str, ...]:
     value = entry.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: '{key}' must be a list of strings")
+    if key == "depends_on":
+        bad = [v for v in value if not NAME_RE.match(v)]
+        if bad:
+            raise ConfigError(f"{where}: depends_on names {bad[0]!r}, which is not a project name")
     return tuple(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
+from ducttape.cluster.lease import Place, node_places
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
@@ -21,6 +22,8 @@ class Cluster:
     description = "cluster"
     syntax = ""
     """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
+    known_hosts = None
+    """The ``KnownHosts`` its nodes' SSH host keys are checked against (None: not over SSH)."""
 
     def __init__(self, nodes: Sequence[Node]):
         self.nodes: list[Node] = list(nodes)
@@ -71,6 +74,10 @@ class Cluster:
         """``n`` nodes (default: all free ones) taken from this cluster as a cluster of their own:
         what a test sees. ``release()`` gives them back."""
         return ClusterView(self, self.request(self.num_available if n is None else n))
+
+    def lease_places(self) -> list[Place]:
+        """Where a session leases this cluster's nodes (see ``ducttape.cluster.lease``)."""
+        return node_places(self.nodes)
 
     def check(self) -> None:
         """Make sure every node answers a command; raise ClusterError for the first that doesn't."""

@@ -8,21 +8,46 @@ import tempfile
 
 from ducttape.build import layout
 from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.lease import Place, peek
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.remote.local import LocalAccount
 
 DEFAULT_NODES = 8
 DEFAULT_NET = "127.0.1"
+SPARE_NETS = tuple(f"127.{k}.1" for k in range(10, 42))
+"""Prefixes a session takes, in order, when DEFAULT_NET is leased by another session."""
+LEASE_DIR = os.path.join(tempfile.gettempdir(), "ducttape-leases")
+"""Where this machine's localhost sessions keep their leases, one file per loopback prefix."""
 
 
 def loopback_net() -> str:
     """The ``127.X.Y`` prefix of the logical nodes' addresses (``$DUCTTAPE_LOCALHOST_NET``)."""
-    net = os.environ.get("DUCTTAPE_LOCALHOST_NET", DEFAULT_NET)
+    net = os.environ.get("DUCTTAPE_LOCALHOST_NET") or DEFAULT_NET
     parts = net.split(".")
     if len(parts) != 3 or parts[0] != "127" or not all(p.isdigit() and int(p) < 256 for p in parts):
         raise ClusterError(f"DUCTTAPE_LOCALHOST_NET={net!r} is not a loopback prefix like 127.0.1")
     return net
+
+
+def net_place(net: str) -> Place:
+    """The lease of loopback prefix ``net`` on this machine."""
+    return Place(LocalAccount("localhost"), os.path.join(LEASE_DIR, f"{net}.lease"),
+                 f"localhost nodes {net}.*")
+
+
+def free_net() -> str:
+    """``$DUCTTAPE_LOCALHOST_NET`` if set (not empty), else the first of DEFAULT_NET and SPARE_NETS that no
+    live session holds (a stale lease counts as free)."""
+    if os.environ.get("DUCTTAPE_LOCALHOST_NET"):
+        return loopback_net()
+    for net in (DEFAULT_NET, *SPARE_NETS):
+        held = peek(net_place(net))
+        if held is None or held.stale:
+            return net
+    raise ClusterError(f"every loopback prefix ducttape picks from ({DEFAULT_NET}, "
+                       f"{SPARE_NETS[0]}-{SPARE_NETS[-1]}) is leased by a running session; set "
+                       "DUCTTAPE_LOCALHOST_NET to another 127.X.Y")
 
 
 class LocalhostCluster(Cluster):
@@ -30,9 +55,10 @@ class LocalhostCluster(Cluster):
 
     Each gets its own scratch directory and its own loopback address 127.0.1.<i>, so services
     that bind to ``node.address`` can use the same ports on every logical node. Builds are used
-    in place from the repository's ``build/`` folder (or ``$DUCTTAPE_BUILD_DIR``). Two sessions
-    on one machine keep apart by giving one of them another ``127.X.Y`` prefix in
-    ``$DUCTTAPE_LOCALHOST_NET`` (default ``127.0.1``).
+    in place from the repository's ``build/`` folder (or ``$DUCTTAPE_BUILD_DIR``). Sessions on
+    one machine keep apart by themselves: each leases its prefix, and a session takes the first
+    prefix no other session holds (``127.0.1``, then ``127.10.1``, ``127.11.1``, ...), unless
+    ``$DUCTTAPE_LOCALHOST_NET`` names one.
     """
 
     syntax = "localhost, localhost:N (N logical nodes)"
@@ -49,7 +75,7 @@ class LocalhostCluster(Cluster):
         self._own_scratch = scratch_root is None
         self.scratch_root = scratch_root or tempfile.mkdtemp(prefix="ducttape-localhost-")
         build_dir = str(layout.build_dir())
-        net = loopback_net()
+        self.net = net = free_net()
         nodes = []
         for i in range(1, num_nodes + 1):
             scratch = os.path.join(self.scratch_root, f"node{i}")
@@ -62,6 +88,10 @@ class LocalhostCluster(Cluster):
 
     def bigger_hint(self, n: int) -> str:
         return f"use --cluster localhost:{n}"
+
+    def lease_places(self) -> list[Place]:
+        """The lease of this cluster's loopback prefix (the nodes share this machine)."""
+        return [net_place(self.net)]
 
     def close(self) -> None:
         super().close()

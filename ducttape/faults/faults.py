@@ -135,8 +135,8 @@ class Partition(Fault):
         self._applied = self.nodes
         parallel_map(lambda node: net.add_chain(
             node, chain, [("INPUT", ""), ("OUTPUT", "")],
-            [f"-s {o.address} -j DROP" for o in others[node]] +
-            [f"-d {o.address} -j DROP" for o in others[node]]), self.nodes)
+            [net.args("-s", o.address, "-j", "DROP") for o in others[node]] +
+            [net.args("-d", o.address, "-j", "DROP") for o in others[node]]), self.nodes)
 
     def heal(self) -> None:
         parallel_map(lambda node: net.remove_chains(node, net.chain_name(self.id)), self._applied)
@@ -205,8 +205,8 @@ class Loss(_OneNodeNetworkFault):
         super().check(cluster)
 
     def start(self, cluster: Cluster) -> None:
-        rules = [f"-d {o.address} -m statistic --mode random --probability "
-                 f"{self.percent / 100:.4f} -j DROP" for o in _peers(self.node, cluster)]
+        rules = [net.args("-d", o.address, "-m", "statistic", "--mode", "random", "--probability",
+                          f"{self.percent / 100:.4f}", "-j", "DROP") for o in _peers(self.node, cluster)]
         self._applied = True
         net.add_chain(self.node, net.chain_name(self.id), [("OUTPUT", "")], rules)
 
@@ -230,17 +230,17 @@ class _RootQdisc(_OneNodeNetworkFault):
             raise ConfigError(f"{self.describe()}: {self.device} on {self.node.name} already has "
                               f"a slow-link fault ({current.strip()}); heal it first")
         self._applied = True
-        net.sudo(self.node, f"tc qdisc add dev {self.device} root {qdisc}")
+        net.sudo(self.node, f"tc qdisc add dev {net.args(self.device)} root {qdisc}")
 
     def heal(self) -> None:
         if self._applied:
-            net.sudo(self.node, f"tc qdisc del dev {self.device} root", allow_fail=True)
+            net.sudo(self.node, f"tc qdisc del dev {net.args(self.device)} root", allow_fail=True)
             self._applied = False
 
     def undo(self) -> dict[str, list[str]]:
         if not (self._applied and self.device):
             return super().undo()  # the proxy's delay: its chains (the proxy is the test's process)
-        return {self.node.name: [net.as_root(f"tc qdisc del dev {self.device} root")]}
+        return {self.node.name: [net.as_root(f"tc qdisc del dev {net.args(self.device)} root")]}
 
 
 class Bandwidth(_RootQdisc):
@@ -260,7 +260,7 @@ class Bandwidth(_RootQdisc):
         super().check(cluster)
 
     def start(self, cluster: Cluster) -> None:
-        self._add(f"tbf rate {self.rate} burst 32kbit latency 400ms")
+        self._add(net.args("tbf", "rate", self.rate, "burst", "32kbit", "latency", "400ms"))
 
 
 class Delay(_RootQdisc):
@@ -291,6 +291,9 @@ class Delay(_RootQdisc):
                               f"{', '.join(DELAY_METHODS)}")
         if self.ms <= 0 or self.jitter_ms < 0:
             raise ConfigError(f"{self.describe()}: ms must be positive and jitter_ms not negative")
+        bad = [p for p in self.ports if isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 65536]
+        if bad:
+            raise ConfigError(f"{self.describe()}: port {bad[0]!r} is not a whole number from 1 to 65535")
         super().check(cluster)
         netem = net.has_netem(self.node)
         if self.method == "netem" and not netem:
@@ -306,7 +309,7 @@ class Delay(_RootQdisc):
     def start(self, cluster: Cluster) -> None:
         if self.used == "netem":
             jitter = f" {self.jitter_ms:g}ms" if self.jitter_ms else ""
-            self._add(f"netem delay {self.ms:g}ms{jitter}")
+            self._add(net.args("netem", "delay", f"{self.ms:g}ms", *jitter.split()))
             return
         self._proxy = Toxiproxy(self.node, posixpath.join(self.node.scratch, f"ducttape-fault-{self.id}"))
         self._applied = True
@@ -317,13 +320,15 @@ class Delay(_RootQdisc):
         for port in self.ports:
             listen = self._proxy.add(f"port{port}", f"{self.node.address}:{port}", self.ms,
                                      self.jitter_ms)
-            redirects += [f"-s {a} -p tcp --dport {port} -j REDIRECT --to-ports {listen}" for a in peers]
+            redirects += [net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REDIRECT",
+                                   "--to-ports", int(listen)) for a in peers]
             # a connection made before the fault has no redirect: reset it once, so its client
             # reconnects through the proxy
-            resets += [f"-s {a} -p tcp --dport {port} -j REJECT --reject-with tcp-reset" for a in peers]
+            resets += [net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REJECT",
+                                "--reject-with", "tcp-reset") for a in peers]
         chain = net.chain_name(self.id)
-        net.add_chain(self.node, chain, [("PREROUTING", f"-i {device}")], redirects, table="nat")
-        net.add_chain(self.node, chain, [("INPUT", f"-i {device}")], resets)
+        net.add_chain(self.node, chain, [("PREROUTING", net.args("-i", device))], redirects, table="nat")
+        net.add_chain(self.node, chain, [("INPUT", net.args("-i", device))], resets)
 
     def heal(self) -> None:
         if self.used == "netem":
@@ -381,7 +386,10 @@ class Pause(_ProcessFault):
     def undo(self) -> dict[str, list[str]]:
         if not self._pids:
             return {}
-        return {self.node.name: [f"kill -CONT {' '.join(map(str, self._pids))} 2>/dev/null; true"]}
+        # the process groups, as start() stopped them: a child left stopped would keep the
+        # service from ending on the SIGTERM that follows
+        groups = " ".join(f"-{int(pid)}" for pid in self._pids)
+        return {self.node.name: [f"kill -CONT -- {groups} 2>/dev/null; true"]}
 
 
 class Kill(_ProcessFault):

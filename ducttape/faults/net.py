@@ -19,6 +19,11 @@ COMMAND_TIMEOUT = 30.0
 q = shlex.quote
 
 
+def args(*words: object) -> str:
+    """``words`` as shell words, each quoted: how every value reaches an iptables or tc command."""
+    return " ".join(q(str(w)) for w in words)
+
+
 def as_root(cmd: str) -> str:
     """``cmd`` as a command line that runs it as root (without a password prompt)."""
     return f"sudo -n sh -c {q(cmd)}"
@@ -64,11 +69,13 @@ def chain_name(fault_id: str) -> str:
 
 def add_chain(node: Node, chain: str, jumps: list[tuple[str, str]], rules: list[str],
               table: str = "filter") -> None:
-    """Create ``chain`` in ``table`` with ``rules`` (iptables arguments after ``-A chain``) and
-    enter it from each (built-in chain, match) of ``jumps``; one command on the node."""
-    cmds = [f"iptables -w -t {table} -N {chain}"]
-    cmds += [f"iptables -w -t {table} -A {chain} {rule}" for rule in rules]
-    cmds += [f"iptables -w -t {table} -I {builtin} 1 {match} -j {chain}" for builtin, match in jumps]
+    """Create ``chain`` in ``table`` with ``rules`` (iptables arguments after ``-A chain``, made
+    with ``args``) and enter it from each (built-in chain, match made with ``args``) of
+    ``jumps``; one command on the node."""
+    t, c = q(table), q(chain)
+    cmds = [f"iptables -w -t {t} -N {c}"]
+    cmds += [f"iptables -w -t {t} -A {c} {rule}" for rule in rules]
+    cmds += [f"iptables -w -t {t} -I {q(builtin)} 1 {match} -j {c}" for builtin, match in jumps]
     sudo(node, " && ".join(cmds))
 
 
@@ -79,12 +86,14 @@ def remove_chains(node: Node, chain: str) -> None:
 
 def remove_chains_script(chain: str) -> str:
     """The shell script (run as root) of ``remove_chains``."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", chain):
+        raise ValueError(f"not a chain name: {chain!r}")
     return (
         "for t in filter nat; do "
-        f"  iptables -w -t $t -S | grep -- '-j {chain}$' | sed 's/^-A /-D /' | "
+        f"  iptables -w -t $t -S | grep -- {q(f'-j {chain}$')} | sed 's/^-A /-D /' | "
         "   while read -r rule; do eval iptables -w -t $t $rule; done; "
-        f"  if iptables -w -t $t -S {chain} >/dev/null 2>&1; then "
-        f"    iptables -w -t $t -F {chain} && iptables -w -t $t -X {chain}; fi; "
+        f"  if iptables -w -t $t -S {q(chain)} >/dev/null 2>&1; then "
+        f"    iptables -w -t $t -F {q(chain)} && iptables -w -t $t -X {q(chain)}; fi; "
         "done")
 
 

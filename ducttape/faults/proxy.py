@@ -110,8 +110,8 @@ class Toxiproxy:
     def _api(self, method: str, path: str, body: dict | None = None, allow_fail: bool = False):
         data = f" -H 'Content-Type: application/json' -d {q(json.dumps(body))}" if body else ""
         result = self.node.account.run(
-            f"curl -sS --fail-with-body --max-time 10 -X {method}{data} "
-            f"http://127.0.0.1:{API_PORT}{path}", allow_fail=True, timeout=30)
+            f"curl -sS --fail-with-body --max-time 10 -X {q(method)}{data} "
+            f"{q(f'http://127.0.0.1:{API_PORT}{path}')}", allow_fail=True, timeout=30)
         if result.exited != 0:
             if allow_fail:
                 return None

@@ -43,6 +43,12 @@ def summary(output: str, lines: int = 6) -> str:
     return " | ".join(kept[-lines:])
 
 
+def error_lines(service: Service, node: Node, lines: int = 3, log: str = "output") -> list[str]:
+    """``log_errors`` as a list of lines."""
+    errors = log_errors(service, node, lines, log)
+    return errors.split(" | ") if errors else []
+
+
 def log_errors(service: Service, node: Node, lines: int = 8, log: str = "output") -> str:
     """The first ERROR or FATAL entries of a Java service's log (log4j layout ``[time] LEVEL
     message``) with their exception lines, stack frames and repeats left out, joined with

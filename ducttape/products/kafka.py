@@ -13,7 +13,7 @@ from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.templates import render
 from ducttape.remote import RemoteCommandError
-from ducttape.services import Service, ServiceError
+from ducttape.services import CAUSE_LINES, Service, ServiceError
 
 PROJECT = "kafka"
 PORT, CONTROLLER_PORT = 9092, 9093
@@ -28,6 +28,7 @@ class _KafkaServers(Service):
     """Kafka server processes of one Kafka cluster: brokers or controllers (``roles``)."""
 
     logs = MappingProxyType({"output": "kafka.log", "config": "server.properties"})
+    builds = (PROJECT,)
     roles = "broker,controller"
 
     def __init__(self, cluster: Cluster, num_nodes: int, cluster_id: str, settings: Mapping,
@@ -60,6 +61,11 @@ class _KafkaServers(Service):
     def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:
         """The first errors in the node's log if there are any (why it failed), else its end."""
         return jvm.log_errors(self, node, lines, log) or super().log_tail(node, lines, log)
+
+    def log_causes(self, node: Node, log: str = "output") -> list[str]:
+        """The first ERROR and FATAL entries of the node's log (its configuration dump, where
+        words such as "failed" are setting names, says nothing of why it gave up)."""
+        return jvm.error_lines(self, node, CAUSE_LINES, log)
 
     def run_tool(self, role: str, *args: object, node: Node | None = None,
                  timeout: float = 120) -> str:

@@ -18,7 +18,7 @@ from ducttape.cluster import Cluster, Node
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.templates import render
-from ducttape.services import Service, ServiceError
+from ducttape.services import CAUSE_LINES, Service, ServiceError
 
 BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080
@@ -54,6 +54,7 @@ class RestProxyService(Service):
 
     logs = MappingProxyType({"output": "bridge.log", "config": "application.properties",
                              "logging": "log4j2.properties"})
+    builds = (BRIDGE_PROJECT,)
 
     def __init__(self, cluster: Cluster, num_nodes: int, kafka, settings: Mapping | None = None,
                  heap: str = "512m", port: int = PORT):
@@ -97,11 +98,16 @@ class RestProxyService(Service):
         """The first errors in the node's log if there are any (why it failed), else its end."""
         return jvm.log_errors(self, node, lines, log) or super().log_tail(node, lines, log)
 
+    def log_causes(self, node: Node, log: str = "output") -> list[str]:
+        """The first ERROR and FATAL entries of the node's log (its configuration dump, where
+        words such as "failed" are setting names, says nothing of why it gave up)."""
+        return jvm.error_lines(self, node, CAUSE_LINES, log)
+
     def _check_reaches_kafka(self, node: Node, bootstrap: str) -> None:
         """Fail unless some broker of ``bootstrap`` accepts a TCP connection from ``node``."""
         for server in bootstrap.split(","):
             host, _, port = server.strip().rpartition(":")
-            probe = f"exec 3<>/dev/tcp/{host}/{int(port)}"
+            probe = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
             if node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null",
                                 allow_fail=True, timeout=30) == 0:
                 return

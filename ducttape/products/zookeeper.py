@@ -27,6 +27,7 @@ class ZookeeperService(Service):
     """
 
     logs = MappingProxyType({"output": "zookeeper.log", "config": "zoo.cfg"})
+    builds = (PROJECT,)
 
     def __init__(self, cluster: Cluster, num_nodes: int = 1, settings: Mapping | None = None,
                  heap: str = "256m", client_port: int = CLIENT_PORT):
@@ -60,7 +61,7 @@ class ZookeeperService(Service):
     def four_letter_word(self, node: Node, word: str, timeout: float = 5) -> str:
         """Send a four-letter word to the server on ``node`` from the node itself; return the
         answer ('' when it does not answer)."""
-        script = (f"exec 3<>/dev/tcp/{node.address}/{self.client_port} && "
+        script = (f"exec 3<>/dev/tcp/{shlex.quote(node.address)}/{int(self.client_port)} && "
                   f"printf %s {shlex.quote(word)} >&3 && cat <&3")
         return node.account.ssh_output(f"timeout {timeout:g} bash -c {shlex.quote(script)} 2>/dev/null",
                                        allow_fail=True, timeout=timeout + 10)

@@ -21,7 +21,8 @@ from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
 from ducttape.errors import TimeoutError
-from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote import in_flight
+from ducttape.remote.errors import ProcessExitedError, RemoteCommandError
 
 log = logging.getLogger("ducttape.remote")
 q = shlex.quote
@@ -77,7 +78,9 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s", self.name, cmd)
         try:
-            result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout, in_stream=False)
+            with in_flight.running(self.name, cmd):
+                result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout,
+                                       in_stream=False)
         except CommandTimedOut as exc:
             raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
                                      timeout=timeout) from None
@@ -116,7 +119,8 @@ class RemoteAccount:
                 sink.close()
 
         threading.Thread(target=join, name=f"capture-{self.name}", daemon=True).start()
-        yield from sink.lines()
+        with in_flight.running(self.name, cmd):
+            yield from sink.lines()
         if "error" in outcome:
             exc = outcome["error"]
             if isinstance(exc, CommandTimedOut):
@@ -259,10 +263,12 @@ class RemoteAccount:
         return LogMonitor(self, path)
 
     def wait_for_log(self, path: str, regex: str, timeout: float = 60.0,
-                     monitor: "LogMonitor | None" = None, guard: Guard | None = None) -> str:
+                     monitor: "LogMonitor | None" = None, guard: Guard | None = None,
+                     owner: str | None = None) -> str:
         """Wait for a line matching ``regex`` (Python syntax) written to ``path`` after the call
-        started (or after ``monitor`` was created); return the line. ``guard`` as in ``poll``."""
-        return (monitor or self.monitor_log(path)).wait_until(regex, timeout, guard=guard)
+        started (or after ``monitor`` was created); return the line. ``guard`` as in ``poll``,
+        ``owner`` as in ``poll_owned``."""
+        return (monitor or self.monitor_log(path)).wait_until(regex, timeout, guard=guard, owner=owner)
 
     def wait_for_http(self, port: int, path: str = "/", timeout: float = 60.0,
                       address: str | None = None, status: int | None = None,
@@ -271,7 +277,8 @@ class RemoteAccount:
 
         With ``status`` given, wait for exactly that status; otherwise any HTTP answer will do.
         With ``owner`` (a pid file as ``spawn`` writes), an answer counts only once a process of
-        that session listens on ``port``. ``guard`` as in ``poll``.
+        that session listens on ``port``, and the wait ends as ``poll_owned`` says. ``guard`` as
+        in ``poll``.
         """
         check_http_target("node.account.wait_for_http(port, path=\"/\", timeout=60.0)", port, path)
         url = f"http://{address or self.address}:{int(port)}{path}"
@@ -284,29 +291,59 @@ class RemoteAccount:
             last = f"HTTP {code}" if code != "000" else "no answer"
             if code == "000" or (status is not None and int(code) != status):
                 return False
-            if owner and not self.listens(owner, port):
+            if owner and int(port) not in self.listening_ports(owner):
                 last += f" from a process not of {owner}"
                 return False
             return True
 
-        poll(answered, timeout, lambda: f"{self.name}: {url} did not answer"
-             f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})",
-             guard=guard)
+        self.poll_owned(answered, timeout, lambda: f"{self.name}: {url} did not answer"
+                        f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})",
+                        owner=owner, doing=f"waiting for {url}", guard=guard)
         return int(last.split()[1])
 
-    def listens(self, pid_file: str, port: int, timeout: float | None = None) -> bool:
-        """Whether a process of the session recorded in ``pid_file`` listens on TCP ``port``
-        (its socket's inode in /proc/net/tcp{,6} is among the session's open files)."""
+    def poll_owned(self, check: Callable[[], bool], timeout: float, describe: Callable[[], str],
+                   owner: str | None = None, doing: str = "waiting", guard: Guard | None = None) -> None:
+        """``poll(check, timeout, describe, guard)``; with ``owner`` (a pid file as ``spawn``
+        writes) the wait fails with ProcessExitedError as soon as no process of that session
+        runs, and its TimeoutError names the TCP ports those processes listen on."""
+        if owner is None:
+            poll(check, timeout, describe, guard=guard)
+            return
+
+        def owner_runs() -> None:
+            if guard is not None:
+                guard()
+            if not self.pids(owner):
+                raise ProcessExitedError(f"{self.name}: the process of {owner} exited while {doing}", doing)
+
+        try:
+            poll(check, timeout, describe, guard=owner_runs)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; {self.describe_listening(owner)}") from None
+
+    def listening_ports(self, pid_file: str, timeout: float | None = None) -> list[int]:
+        """The TCP ports that the processes of the session recorded in ``pid_file`` (the process
+        and its children) listen on, sorted; found in /proc on the node (a listening socket in
+        /proc/net/tcp{,6} whose inode is among the session's open files)."""
         script = (
-            f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 1; "
-            f"inodes=$(awk -v p=:{int(port):04X} '$4 == \"0A\" && substr($2, length($2) - 4) == p "
-            f"{{print $10}}' /proc/net/tcp /proc/net/tcp6 2>/dev/null); "
-            f"[ -n \"$inodes\" ] || exit 1; "
-            f"for p in $(ps -o pid= --sid $pid); do "
-            f"  fds=$(ls -l /proc/$p/fd 2>/dev/null); "
-            f"  for i in $inodes; do case $fds in *\"socket:[$i]\"*) exit 0;; esac; done; "
-            f"done; exit 1")
-        return self.ssh(script, allow_fail=True, timeout=timeout) == 0
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 0; "
+            f"for p in $(ps -o pid= --sid $pid); do ls -l /proc/$p/fd 2>/dev/null; done "
+            f"| sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p' "
+            f"| awk 'NR == FNR {{ owned[$1] = 1; next }} $4 == \"0A\" && ($10 in owned) "
+            f"{{ print substr($2, length($2) - 3) }}' - /proc/net/tcp /proc/net/tcp6 2>/dev/null")
+        out = self.ssh_output(script, allow_fail=True, timeout=timeout)
+        return sorted({int(port, 16) for port in out.split()})
+
+    def listens(self, pid_file: str, port: int, timeout: float | None = None) -> bool:
+        """Whether a process of the session recorded in ``pid_file`` listens on TCP ``port``."""
+        return int(port) in self.listening_ports(pid_file, timeout)
+
+    def describe_listening(self, pid_file: str) -> str:
+        """``the process listens on TCP 2380, 12379`` (or ``on no TCP port``): what the processes
+        of the session recorded in ``pid_file`` listen on, for messages."""
+        ports = self.listening_ports(pid_file, timeout=30)
+        return (f"the process listens on TCP {', '.join(map(str, ports))}" if ports
+                else "the process listens on no TCP port")
 
     def close(self) -> None:
         """Release the connection (a no-op for local accounts)."""
@@ -338,9 +375,11 @@ class LogMonitor:
         self.offset = int(size.strip() or 0)
         self._partial = ""
 
-    def wait_until(self, regex: str, timeout: float = 60.0, guard: Guard | None = None) -> str:
+    def wait_until(self, regex: str, timeout: float = 60.0, guard: Guard | None = None,
+                   owner: str | None = None) -> str:
         """Return the first new line matching ``regex``; raise TimeoutError after ``timeout``.
-        ``guard`` as in ``poll``."""
+        ``guard`` as in ``poll``; with ``owner`` (a pid file as ``spawn`` writes) it fails as soon
+        as that process has exited (``RemoteAccount.poll_owned``)."""
         pattern = re.compile(regex)
         found: list[str] = []
         seen: list[str] = []
@@ -362,10 +401,11 @@ class LogMonitor:
             del seen[:-5]
             return False
 
-        poll(check, timeout, lambda: (
+        self.account.poll_owned(check, timeout, lambda: (
             f"{self.account.name}: no line matching /{regex}/ in {self.path} within {timeout:g}s"
-            + (f"; last lines: {' | '.join(seen[-5:])}" if seen else "; nothing new was written")),
-             guard=guard)
+            + (f"; last lines: {' | '.join(clip(line) for line in seen[-5:])}" if seen
+               else "; nothing new was written")),
+            owner=owner, doing=f"waiting for /{regex}/ in {self.path}", guard=guard)
         return found[0]
 
 
@@ -471,6 +511,11 @@ class _Discard:
 
 def _signame(sig: str | int) -> str:
     return str(sig) if isinstance(sig, int) else sig.upper().removeprefix("SIG")
+
+
+def clip(line: str, limit: int = 200) -> str:
+    """``line``, cut to ``limit`` characters (a JSON log's lines are long) for a message."""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _truncate(text: str, limit: int = 4000) -> str:

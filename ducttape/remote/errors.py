@@ -57,3 +57,17 @@ class ConnectionLostError(RemoteCommandError):
 
     def _outcome(self) -> str:
         return f"connection lost after {self.elapsed:.1f}s ({self.reason})"
+
+
+class ProcessExitedError(Exception):
+    """A wait gave up because the process it waited on (its ``owner``) has exited; ``doing``
+    says what the wait was for."""
+
+    def __init__(self, message: str, doing: str = ""):
+        super().__init__(message)
+        self.doing = doing
+
+
+class UnsafePathError(Exception):
+    """A node named a file that is no plain file name, or that would be written outside the
+    folder a copy writes into; nothing is written for it."""

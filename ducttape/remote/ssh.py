@@ -19,8 +19,11 @@ from fabric import Connection
 from invoke.runners import Result
 
 from ducttape.errors import ClusterError
+from ducttape.remote import in_flight
 from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
-from ducttape.remote.errors import ConnectionLostError, RemoteCommandError
+from ducttape.remote.errors import ConnectionLostError, RemoteCommandError, UnsafePathError
+from ducttape.remote.host_keys import KnownHosts, host_name
+from ducttape.validate import inside, plain_file_name
 
 CONNECT_TIMEOUT = 15.0
 COPY_TIMEOUT = 3600.0
@@ -128,14 +131,17 @@ class SshAccount(RemoteAccount):
     connection breaks, or whose probe stays unanswered for ``keepalive_count_max`` intervals,
     raises ``ConnectionLostError`` at once. The next call connects again; when a connection
     attempt gets no answer within ``connect_timeout``, calls fail at once for as long again.
+    The host's key is checked against ``known_hosts`` (default: ~/.ssh/known_hosts, strict).
     """
 
     def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
                  key_file: str | None = None, address: str | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT,
                  keepalive_interval: float = KEEPALIVE_INTERVAL,
-                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX):
+                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
+                 known_hosts: KnownHosts | None = None):
         self.hostname, self.port, self.key_file = hostname, port, key_file
+        self.known_hosts = known_hosts or KnownHosts()
         self.connect_timeout = connect_timeout
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
@@ -190,8 +196,17 @@ class SshAccount(RemoteAccount):
                 sock = socket.create_connection((self.hostname, self.port), timeout=self.connect_timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._conn.connect_kwargs["sock"] = sock
+                self.known_hosts.apply(self._conn.client, self.name)
                 self._conn.open()
+            except paramiko.BadHostKeyException as exc:
+                self._abandon()
+                raise self.known_hosts.changed(self.name, host_name(self.hostname, self.port),
+                                               exc.expected_key, exc.key) from None
+            except ClusterError:  # a host key the policy refuses
+                self._abandon()
+                raise
             except (OSError, socket.timeout, paramiko.SSHException) as exc:
+                self._abandon()
                 reason = str(exc) or type(exc).__name__
                 if time.monotonic() - started >= self.connect_timeout / 2:
                     # No answer at all: the calls of the next connect_timeout seconds (a test's
@@ -203,6 +218,15 @@ class SshAccount(RemoteAccount):
             if self.keepalive_interval > 0:
                 transport.keep_alive(self.keepalive_interval, self.keepalive_count_max, self.name)
             return transport
+
+    def _abandon(self) -> None:
+        """Close what a failed connection attempt left open: paramiko keeps the transport (its
+        thread and socket) of a refused host key or a failed login."""
+        self._conn.client.close()
+        sock = self._conn.connect_kwargs.pop("sock", None)
+        if sock is not None:
+            sock.close()
+        self._conn.transport = None
 
     def _cannot_connect(self, reason: str) -> str:
         return (f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
@@ -266,7 +290,7 @@ class SshAccount(RemoteAccount):
         leaves no partial file behind."""
         if self.run(f"test -d {shlex.quote(remote_path)}", allow_fail=True).exited == 0:
             with self._sftp(f"(sftp) copy {remote_path} to {local_path}") as sftp:
-                _get(sftp, remote_path, local_path)
+                _get(sftp, self.name, remote_path, local_path)
             return
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
         command = _Command(self, f"cat -- {shlex.quote(remote_path)}", COPY_TIMEOUT)
@@ -322,6 +346,10 @@ class _Command:
         self.killed_by: str | None = None
 
     def __iter__(self):
+        with in_flight.running(self.account.name, self.cmd):
+            yield from self._run()
+
+    def _run(self):
         started = time.monotonic()
         deadline = started + self.timeout
         for attempt in (1, 2):
@@ -395,15 +423,27 @@ def _sftp_mkdir(sftp: paramiko.SFTPClient, path: str) -> None:
             raise
 
 
-def _get(sftp: paramiko.SFTPClient, remote: str, local: str) -> None:
+def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str | None = None) -> None:
+    """Copy ``remote`` (a file or a tree) to ``local``. The names the node's SFTP server lists
+    are checked (one plain name each) and every path written must lie under ``top`` (the
+    first ``local``): a node cannot make the copy write anywhere else."""
+    top = top or local
+    if not inside(top, local):
+        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: {local} lies outside {top}; "
+                              "nothing written there")
     mode = sftp.stat(remote).st_mode
     if not stat.S_ISDIR(mode):
         os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
         sftp.get(remote, local)
         return
     os.makedirs(local, exist_ok=True)
-    for entry in sftp.listdir_attr(remote):
-        _get(sftp, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename))
+    entries = sftp.listdir_attr(remote)
+    bad = [entry.filename for entry in entries if not plain_file_name(entry.filename)]
+    if bad:
+        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: the node listed {bad[0]!r} in it, "
+                              "which is not a plain file name; nothing of that folder was copied")
+    for entry in entries:
+        _get(sftp, node, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename), top)
 
 
 def _text(data: bytes) -> str:

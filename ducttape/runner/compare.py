@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
+from ducttape.runner.files import write_atomic
 from ducttape.runner.figures import Figure, figures
 from ducttape.runner.history import verdict as direction_verdict
 from ducttape.runner.reports import write_reports
@@ -260,11 +261,10 @@ def write_comparison(old_paths: list[str], new_paths: list[str], threshold: floa
     old_ids, new_ids = [os.path.basename(p) for p in old_paths], [os.path.basename(p) for p in new_paths]
     target = new_paths[-1]
     title = f"{side_name(old_ids)} -> {side_name(new_ids)}"
-    with open(os.path.join(target, TEXT), "w") as f:
-        f.write(f"{title}\n\n" + render_table(rows, threshold, confidence))
-    with open(os.path.join(target, JSON), "w") as f:
-        json.dump({"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
-                   "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, f, indent=2)
+    write_atomic(os.path.join(target, TEXT), f"{title}\n\n" + render_table(rows, threshold, confidence))
+    write_atomic(os.path.join(target, JSON), json.dumps(
+        {"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
+         "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, indent=2))
     plot(rows, threshold, os.path.join(target, PLOT), title)
     info, results = load_session(target)
     write_reports(info, results)

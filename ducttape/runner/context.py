@@ -6,7 +6,10 @@ import logging
 import os
 from typing import TYPE_CHECKING, Callable
 
+from ducttape import secret
 from ducttape.cluster import Cluster, Node
+from ducttape.remote.errors import UnsafePathError
+from ducttape.validate import inside
 
 if TYPE_CHECKING:
     from ducttape.services.service import Service
@@ -48,6 +51,10 @@ class TestContext:
         self.test_id = test_id
         self.logger = logger or logging.getLogger("ducttape.test")
         self.services: list["Service"] = []
+        self.builds: list[str] = []
+        """The build projects the test's services ran from (``Service.builds``), in first use order."""
+        self.versions: dict[str, str] = {}
+        """Versions of software the test installed itself (``record_version``)."""
         self._record = recorder
 
     def __enter__(self) -> "TestContext":
@@ -91,13 +98,33 @@ class TestContext:
         if self._record:
             self._record("stopped", service.service_id)
 
+    def use_builds(self, *projects: str) -> None:
+        """Count build projects (projects.yaml names) as used by this test: the reports name
+        the builds its services used, not every project of the build folder."""
+        new = [p for p in projects if p not in self.builds]
+        if new:
+            self.builds += new
+            self._tell_uses()
+
+    def record_version(self, name: str, version: str) -> None:
+        """Record the version of software the test installed itself (``record_version("etcd",
+        "3.4.23")``); the reports show it beside the builds used."""
+        self.versions[str(name)] = str(version)
+        self._tell_uses()
+
+    def _tell_uses(self) -> None:
+        if self._record:
+            self._record("uses", {"builds": list(self.builds), "versions": dict(self.versions)})
+
     def collect_logs(self, service: "Service") -> None:
         """Copy the service's declared logs from its nodes into ``<results>/<service>/<node>/``."""
         if self.results_dir is None:
             return
         for node in service.nodes:
-            collect_logs(node, service.log_files(node), os.path.join(
-                self.results_dir, service.service_id, node.name), service.service_id)
+            target = log_folder(self.results_dir, service.service_id, node.name)
+            if not inside(self.results_dir, target):  # node names are checked when a cluster loads
+                raise UnsafePathError(f"{node.name}: not a name for a folder of {self.results_dir}")
+            collect_logs(node, service.log_files(node), target, service.service_id)
 
     # -- called by the runner -------------------------------------------------------------------
 
@@ -116,11 +143,22 @@ class TestContext:
         return errors
 
 
+def log_folder(results_dir: str, service_id: str, node_name: str) -> str:
+    """Where the logs of service ``service_id`` on node ``node_name`` are collected: each file
+    keeps its name, in ``<results_dir>/<service_id>/<node_name>/``."""
+    return os.path.join(results_dir, service_id, node_name)
+
+
 def collect_logs(node: Node, files: dict[str, str], target: str, owner: str) -> None:
-    """Copy each existing file of ``files`` (name -> path on ``node``) into folder ``target``."""
+    """Copy each existing file of ``files`` (name -> path on ``node``) into folder ``target``;
+    a copy that would land outside ``target`` (a file name of '..', say) is refused."""
     for name, path in files.items():
         try:
+            dest = os.path.join(target, os.path.basename(path))
+            if os.path.basename(path) in (".", "..") or not inside(target, dest):
+                raise UnsafePathError(f"{path} would be copied to {dest}, outside {target}")
             if node.account.exists(path):
-                node.account.copy_from(path, os.path.join(target, os.path.basename(path)))
+                node.account.copy_from(path, dest)
+                secret.redact_files(dest)
         except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real result
             log.warning("could not collect %s log %s from %s: %s", owner, name, node.name, exc)

@@ -11,6 +11,8 @@ import logging
 import os
 import time
 
+from ducttape import secret
+
 LOG_FORMAT = "[%(asctime)s %(levelname)-5s %(threadName)s %(name)s] %(message)s"
 LOGGERS = ("ducttape", "paramiko")
 """Loggers whose records go into the log files; paramiko's (warnings and errors, such as a lost
@@ -18,8 +20,9 @@ connection's) would otherwise land on the console, in the middle of the runner's
 
 
 class _Formatter(logging.Formatter):
-    """LOG_FORMAT, with the date and time made once a second, and each record formatted once
-    for all the files it goes to (they share this formatter)."""
+    """LOG_FORMAT, with the date and time made once a second, secrets masked
+    (``ducttape.secret.redact``), and each record formatted once for all the files it goes to
+    (they share this formatter)."""
 
     def __init__(self):
         super().__init__(LOG_FORMAT)
@@ -36,7 +39,7 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = record.__dict__.get("_ducttape_line")
         if line is None:
-            line = record._ducttape_line = super().format(record)
+            line = record._ducttape_line = secret.redact(super().format(record))
         return line
 
 
@@ -45,8 +48,9 @@ FORMATTER = _Formatter()
 
 class LogFiles(logging.Handler):
     """``<stem>.info`` (INFO and above) and ``<stem>.debug`` (every record) in ``folder``, each
-    created by the first record it takes and flushed after every record (a killed test process
-    loses nothing it logged). Without a folder it drops what it gets."""
+    created by the first record it takes (readable by its owner only: mode 0600) and flushed
+    after every record (a killed test process loses nothing it logged). Without a folder it
+    drops what it gets."""
 
     def __init__(self, stem: str, folder: str | None = None):
         super().__init__(logging.DEBUG)
@@ -80,7 +84,9 @@ class LogFiles(logging.Handler):
     def _write(self, suffix: str, line: str) -> None:
         f = self._files.get(suffix)
         if f is None:
-            f = self._files[suffix] = open(os.path.join(self.folder, f"{self.stem}.{suffix}"), "a")
+            fd = os.open(os.path.join(self.folder, f"{self.stem}.{suffix}"),
+                         os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            f = self._files[suffix] = os.fdopen(fd, "a")
         f.write(line)
         f.flush()
 

@@ -18,6 +18,7 @@ what a test costs stays flat however long the session is.
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import logging
 import os
@@ -31,8 +32,11 @@ import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
+from ducttape import secret
+from ducttape.build import layout
 from ducttape.cluster import Cluster, ClusterView, Node
-from ducttape.runner.context import TestContext, collect_logs
+from ducttape.runner import where
+from ducttape.runner.context import TestContext, collect_logs, log_folder
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.result import FAIL, PASS, TestResult
@@ -124,7 +128,8 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
     A test process is forked ahead, while the previous test runs, and waits for its test: a
     request is answered without waiting for a fork."""
     gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the runner's to handle
+        signal.signal(sig, signal.SIG_IGN)
     nodes = {n.name: n for n in cluster.nodes}
 
     def run(message: bytes, writer_fd: int) -> None:
@@ -246,6 +251,8 @@ class TestProcess:
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
         """Services holding nodes, by id, in creation order: their state as the test reported it."""
+        self.uses: dict = {}
+        """The builds and versions the test used, as it reported them (``TestContext.use_builds``)."""
         self.result: TestResult | None = None
         self.pid = 0
         self.exit_status: int | None = None
@@ -298,6 +305,8 @@ class TestProcess:
         elif kind == "teardown":
             self.in_teardown = True
             self.deadline = time.monotonic() + TEARDOWN_TIMEOUT
+        elif kind == "uses":
+            self.uses = payload
         elif kind == "unswept":
             self.unswept = payload
         elif kind == "result":
@@ -309,7 +318,9 @@ class TestProcess:
         spec = self.spec
         return TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
                           started=self.started, folder=spec.folder, params=spec.params,
-                          nodes=[n.name for n in self.view.nodes], selector=spec.selector, **outcome)
+                          nodes=[n.name for n in self.view.nodes], selector=spec.selector,
+                          builds=self.uses.get("builds", []), versions=self.uses.get("versions", {}),
+                          **outcome)
 
     def kill(self) -> None:
         """SIGKILL the test's process group (the test and every local command it waits on),
@@ -363,7 +374,7 @@ def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
             if "pid_file" not in entry:
                 continue
             node.account.kill_process(entry["pid_file"], timeout=STOP_TIMEOUT)
-            collect_logs(node, entry["logs"], os.path.join(test_dir, state["service_id"], node.name),
+            collect_logs(node, entry["logs"], log_folder(test_dir, state["service_id"], node.name),
                          state["service_id"])
             node.account.remove(entry["workdir"])
         except Exception as exc:  # noqa: BLE001 - keep stopping the rest
@@ -397,10 +408,13 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
            started: float, test_logs: LogFiles, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     for node in view.nodes:
         node.account.after_fork()
         node.account.tag = tag
     test_logs.open(test_dir)  # each record is flushed: nothing to close before the end
+    scenario = inspect.getfile(spec.cls)
+    where.answer_when_asked(test_dir, scenario)
 
     def send(kind: str, payload: object) -> None:  # what conn.send does, without its pickler's set-up
         conn.send_bytes(pickle.dumps((kind, payload)))
@@ -408,6 +422,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
     outcome = Outcome()
     context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
                           recorder=send, case=spec.params)
+    kept_in = layout.project_of(scenario)
+    if kept_in:  # a scenario kept in a build project's folder (kafkatest in kafka-dev) runs it
+        context.use_builds(kept_in)
     context.activate()
     test = None
     try:
@@ -421,7 +438,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         # as data.json will hold it (and picklable for the runner)
         outcome.data = None if data is None else json.loads(json.dumps(data, default=str))
     except BaseException as exc:  # noqa: BLE001 - the test's failure
-        fail(outcome, f"{type(exc).__name__}: {exc}", traceback.format_exc(), spec.test_id)
+        at = where.raised_at(exc.__traceback__, scenario)
+        fail(outcome, f"{type(exc).__name__}: {exc}{f' ({at})' if at else ''}",
+             traceback.format_exc(), spec.test_id)
     if test is not None and test.shown:
         outcome.summary = "\n".join(test.shown)
     if context.services or any(n.account.used for n in view.nodes):
@@ -436,6 +455,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
             fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
                  spec.test_id)
     outcome.duration = time.time() - started
+    for name in ("error", "details", "summary"):  # secrets this process learnt too (secret.add)
+        setattr(outcome, name, secret.redact(getattr(outcome, name)))
+    outcome.data = secret.redact_data(outcome.data)
     if outcome.data is not None:
         with open(os.path.join(test_dir, "data.json"), "w") as f:
             json.dump(outcome.data, f, indent=2)

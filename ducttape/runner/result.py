@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ducttape import secret
+
 PASS, FAIL, FLAKY = "PASS", "FAIL", "FLAKY"
 """FLAKY: failed, then passed when run again (``--retries``)."""
 
@@ -29,6 +31,10 @@ class TestResult:
     attempts: list[dict] = field(default_factory=list)
     selector: str = ""
     """What ``invoke test`` selects this case with (its module's name or path, class, method, case)."""
+    builds: list[str] = field(default_factory=list)
+    """The build projects (projects.yaml) its services ran from."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Versions of software the test installed itself (``TestContext.record_version``)."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (sharing their values: a reported result does not change)."""
@@ -47,3 +53,14 @@ class SessionInfo:
     interrupted: bool = False
     build_manifest: object = None
     params: dict = field(default_factory=dict)
+
+
+def redact_result(result: TestResult) -> TestResult:
+    """``result`` with secrets masked in its texts, data and parameters (``ducttape.secret``),
+    in place; returned for convenience."""
+    for name in ("error", "details", "summary", "test_id", "selector"):
+        setattr(result, name, secret.redact(getattr(result, name)))
+    result.data = secret.redact_data(result.data)
+    result.params = secret.masked(result.params)
+    result.attempts = secret.redact_data(result.attempts)
+    return result

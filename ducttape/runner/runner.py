@@ -16,13 +16,16 @@ from typing import TextIO
 
 from tabulate import tabulate
 
+from ducttape import secret
 from ducttape.cluster import Cluster, Node
+from ducttape.runner import where
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
-from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult
+from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult, redact_result
 from ducttape.runner.session import new_session_dir
+from ducttape.stopping import SIGNALS
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
@@ -72,8 +75,12 @@ class Runner:
         self.max_parallel = max(1, max_parallel)
         self.retries = max(0, retries)
         session_id, path = new_session_dir(results_root)
+        self.params = dict(params or {})
+        """The session's parameters as the tests get them; the reports get ``session.params``,
+        whose secret values are masked."""
+        build_manifest = secret.redact_data(build_manifest)
         self.session = SessionInfo(session_id, path, cluster_name, time.time(),
-                                   build_manifest=build_manifest, params=dict(params or {}))
+                                   build_manifest=build_manifest, params=secret.masked(self.params))
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
         self._report_entries: dict = {}
@@ -82,6 +89,8 @@ class Runner:
         self._total = 0
         self._results_log = None
         self._wake_r, self._wake_w = os.pipe()
+        self.stopped_by = signal.SIGINT
+        """The signal that interrupted the session (SIGINT, SIGTERM or SIGHUP), once it did."""
         self.withheld: dict[str, tuple[Node, str]] = {}
         """Nodes held back, by name, with the tag of the test whose processes there could not be
         confirmed ended (the node did not answer); they return once a sweep there succeeds."""
@@ -89,7 +98,8 @@ class Runner:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
 
     def run(self, specs: list[TestSpec]) -> list[TestResult]:
-        """Run ``specs``; on Ctrl-C stop the running tests cleanly and start no more."""
+        """Run ``specs``; on Ctrl-C, SIGTERM or SIGHUP stop the running tests cleanly and start
+        no more."""
         session_log = LogFiles("session_log", self.session.path).attach()
         self._test_logs = LogFiles("test_log").attach()  # a test process gives it its folder
         log.info("session %s: %d test%s on %s", self.session.session_id, len(specs),
@@ -97,9 +107,9 @@ class Runner:
         self._total = len(specs)
         self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
-            previous = signal.signal(signal.SIGINT, lambda *_: self._interrupt())
-        except ValueError:  # not the main thread: Ctrl-C stays the caller's business
-            previous = None
+            previous = {sig: signal.signal(sig, self._interrupt) for sig in SIGNALS}
+        except ValueError:  # not the main thread: signals stay the caller's business
+            previous = {}
         try:
             self._report()
             runnable = []
@@ -111,8 +121,8 @@ class Runner:
                     runnable.append(i)
             self._schedule(specs, runnable)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.session.finished = time.time()
             self._report(force=True)
             self._results_log.close()
@@ -133,7 +143,7 @@ class Runner:
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
         exiting: list[TestProcess] = []  # done, killed, not yet reaped
-        self._forker = Forker(self.cluster, specs, self.session.params, self._test_logs)
+        self._forker = Forker(self.cluster, specs, self.params, self._test_logs)
         try:
             self._run_all(specs, pending, needs, running, exiting)
         finally:
@@ -184,23 +194,29 @@ class Runner:
     def _launch(self, test: _Test) -> None:
         os.makedirs(test.test_dir, exist_ok=True)
         tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
-        test.process = TestProcess(test.spec, test.view, test.test_dir, self.session.params, tag,
+        test.process = TestProcess(test.spec, test.view, test.test_dir, self.params, tag,
                                    self.timeout, self._forker, test.index)
         self.out.flush()
         test.process.start()
 
     def _kill(self, test: _Test) -> None:
         proc = test.process
+        at, dump = where.ask(proc.pid, test.test_dir) if not proc.gone else ("", "")
+        at = f" {at}" if at else ""
         if self.session.interrupted:
-            why = "interrupted (Ctrl-C): its processes were killed and its services stopped; run ended"
+            why = (f"interrupted ({signal.Signals(self.stopped_by).name}){at}: its processes were "
+                   "killed and its services stopped; run ended")
         elif proc.in_teardown:
-            why = f"timed out stopping its services (after {self.timeout:g}s for the test)"
+            why = f"timed out stopping its services{at} (after {self.timeout:g}s for the test)"
         else:
-            why = f"timed out after {self.timeout:g}s: its processes were killed and its services stopped"
+            why = f"timed out after {self.timeout:g}s{at}: its processes were killed and its services stopped"
         log.error("%s: %s", test.spec.test_id, why)
+        if dump:
+            log.error("%s was here when it was stopped (%s):\n%s", test.spec.test_id,
+                      os.path.join(test.test_dir, where.WHERE_FILE), dump)
         proc.kill()
         if proc.result is None or proc.result.status == PASS:
-            proc.result = self._failed_attempt(test, why)
+            proc.result = self._failed_attempt(test, why, dump)
 
     def _attempt_ended(self, test: _Test, running: dict[int, _Test]) -> None:
         proc = test.process
@@ -208,7 +224,7 @@ class Runner:
             proc.kill()
             proc.result = self._failed_attempt(
                 test, f"the test's process exited with status {proc.exit_status} before reporting")
-        result = proc.result
+        result = redact_result(proc.result)
         test.attempts.append(result)
         if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries:
             log.info("%s failed (attempt %d); running it again", test.spec.test_id, len(test.attempts))
@@ -217,7 +233,8 @@ class Runner:
             running[test.process.fileno()] = test
             return
         if len(test.attempts) > 1:
-            result.attempts = [{"status": a.status, "error": a.error, "duration": a.duration,
+            result.attempts = [{"status": a.status, "error": a.error, "details": a.details,
+                                "duration": a.duration,
                                 "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
                                for n, a in enumerate(test.attempts, 1)]
             result.duration = sum(a.duration for a in test.attempts)
@@ -268,15 +285,17 @@ class Runner:
                 f"{WITHHELD_WAIT:g}s)")))
         pending.clear()
 
-    def _failed_attempt(self, test: _Test, why: str) -> TestResult:
+    def _failed_attempt(self, test: _Test, why: str, details: str = "") -> TestResult:
         proc = test.process
         result = proc.new_result(duration=time.time() - proc.started)
-        fail(result, why, "")
+        fail(result, why, f"{why}\n\n{details}" if details else "")
         return result
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, signum: int = signal.SIGINT, frame=None) -> None:
         if not self.session.interrupted:
-            self.out.write("\ninterrupted: stopping the running tests and their services...\n")
+            self.stopped_by = signum
+            self.out.write(f"\ninterrupted ({signal.Signals(signum).name}): stopping the running "
+                           "tests and their services...\n")
             self.out.flush()
         self.session.interrupted = True
         os.write(self._wake_w, b"!")
@@ -310,6 +329,7 @@ class Runner:
                             started=time.time(), folder="", params=spec.params,
                             selector=spec.selector)
         fail(result, f"{why}; not run", "")
+        redact_result(result)
         position = self._position()
         self._say_start(_Test(-1, spec, None, position, ""))
         self._say_end(position, spec, result)

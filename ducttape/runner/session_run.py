@@ -14,11 +14,14 @@ from tabulate import tabulate
 from ducttape.build import manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
+from ducttape.cluster.lease import Leases
 from ducttape.errors import ClusterError, ConfigError
+from ducttape import secret
 from ducttape.jsonfile import read_json
 from ducttape.runner.discovery import TestSpec, discover
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
+from ducttape.stopping import exit_code
 from ducttape.workspace import find_workspace
 
 
@@ -40,22 +43,28 @@ class Options:
     retries: int = 0
     strict: bool = False
     params: dict = field(default_factory=dict)
+    wait_for_nodes: float = 0.0
 
 
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
                   max_parallel: object = None, retries: object = None, strict: bool = False,
                   params: list[str] | None = None, params_file: str | None = None,
-                  globals_json: str | None = None) -> Options:
+                  globals_json: str | None = None, secret_keys: list[str] | None = None,
+                  wait_for_nodes: object = None) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
-    bad value."""
-    return Options(
+    bad value. The values of the parameters named in ``secret_keys`` (and of those named like
+    secrets) are marked secret (``ducttape.secret``) before anything is logged."""
+    options = Options(
         cluster,
         DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
         results_root or default_results(),
         1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
         0 if retries is None else _number("--retries", retries, int, 0),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
-                 **parse_params(params or [])})
+                 **parse_params(params or [])},
+        0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
+    secret.add_params(options.params, secret_keys or [])
+    return options
 
 
 def _number(flag: str, text: object, kind: type, minimum: int, above: bool = False) -> float | int:
@@ -149,8 +158,10 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
 
     Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
-    unreachable node) raises a DucttapeError before anything is written. The build manifest
-    (what ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
+    unreachable node) raises a DucttapeError before anything is written, and so do nodes that
+    another session holds (after waiting ``wait_for_nodes`` seconds for them): the session
+    leases its nodes (``ducttape.cluster.lease``) until it ends. The build manifest (what
+    ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
     """
     opts = options or Options()
     specs = select(selections)
@@ -158,16 +169,26 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
     cluster = load_cluster(opts.cluster)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    leases = Leases(cluster.lease_places(), out=say)
     try:
         if all(s.misfit(cluster) for s in specs):
             s = max(specs, key=lambda s: s.num_nodes)
             raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
+        if cluster.known_hosts is not None and cluster.known_hosts.policy == "off":
+            say(f"warning: host keys are not checked on the {cluster.description} "
+                "(host_key_policy off): anyone between here and a node can pose as it")
         cluster.check()
+        leases.take(opts.wait_for_nodes)
         if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
-            sync_builds(cluster.nodes, out=lambda line: print(line, file=out, flush=True))
+            sync_builds(cluster.nodes, out=say)
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,
                         build_manifest=manifest.read() or None, params=opts.params)
+        leases.name_session(runner.session.session_id)
         out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
                   f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")
@@ -177,7 +198,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         out.flush()
         results = runner.run(specs)
     finally:
+        leases.release()
         cluster.close()
     if runner.session.interrupted:
-        return 130
+        return exit_code(runner.stopped_by)
     return 1 if any(r.status == FAIL for r in results) else 0

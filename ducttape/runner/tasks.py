@@ -16,6 +16,7 @@ from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import default_results
+from ducttape.stopping import stoppable
 
 
 @task(
@@ -36,23 +37,28 @@ from ducttape.runner.session_run import default_results
         "params": "a JSON file of parameters for the tests (an object; --param values win)",
         "globals": "ducktape's --globals: a JSON object, or a file holding one, that ducktape-style "
                    "tests see as test_context.globals (they are the session's parameters; --param wins)",
+        "secret": "KEY of a parameter or global whose value is secret: shown as *** in logs, reports "
+                  "and here (repeatable; keys named like *password*, *secret*, *token* are already)",
+        "wait-for-nodes": "when another session holds (leases) nodes this one needs, wait up to "
+                          "SECONDS for them instead of failing at once (default 0)",
     },
-    iterable=["param"],
+    iterable=["param", "secret"],
 )
 def test(c, name, cluster="localhost", timeout=None, results_dir=None,
          max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None,
-         globals=None):  # noqa: A002 - ducktape's name for the option
+         globals=None, secret=None, wait_for_nodes=None):  # noqa: A002 - ducktape's name for the option
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
-    and the failures of the latest session are ``invoke test failed``.
+    and the failures of the latest session are ``invoke test failed``. SIGINT, SIGTERM and
+    SIGHUP stop the session the same way (exit 130, 143, 129).
     """
-    with user_errors():
+    with stoppable(), user_errors():
         if name.startswith("-"):  # invoke hands a required positional the next token, even --help
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
         options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
-                                            strict, param, params, globals)
+                                            strict, param, params, globals, secret, wait_for_nodes)
         if name == "failed":
             selections = session_run.failed_last_time(options.results_root)
         else:

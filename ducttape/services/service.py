@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import posixpath
 import re
 import shlex
@@ -21,7 +22,8 @@ from typing import Callable, Mapping, TypeVar
 from ducttape.cluster import Cluster, Node
 from ducttape.errors import TimeoutError
 from ducttape.parallel import parallel_map
-from ducttape.remote.account import Guard, LogMonitor, check_http_target, poll
+from ducttape.remote.account import LogMonitor, check_http_target, clip, poll
+from ducttape.remote.errors import ProcessExitedError
 from ducttape.runner import context as test_context
 
 DEFAULT_WAIT_TIMEOUT = 600.0
@@ -29,15 +31,23 @@ DEFAULT_WAIT_TIMEOUT = 600.0
 STOP_TIMEOUT = 30.0
 """Seconds a process gets to end on SIGTERM in ``stop_node`` before it gets SIGKILL."""
 TAIL_LINES = 12
-"""Lines of a service's log quoted in the message of a failed start."""
+"""Lines of ``log_tail`` by default."""
+CAUSE_LINES, LAST_LINES = 3, 3
+"""What the message of a failed start quotes of the service's log: the first CAUSE_LINES lines
+that look like a cause (``CAUSE``), then the last LAST_LINES lines, each cut to 200 characters."""
+CAUSE = (r"error|exception|fatal|panic|not defined|not found|no such|denied|refused|invalid|"
+         r"unknown|cannot|can't|could not|couldn't|unable|failed|in use|not allowed|not permitted")
+"""Words of a log line that says why a process gave up (an extended regex, lower case); lines
+after a line that starts with ``usage:`` do not count."""
 _STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)")
 T = TypeVar("T")
 
 
-class ServiceError(Exception):
+class ServiceError(ProcessExitedError):
     """A service's process exited while it should have been running (starting, most often).
 
-    The message ends with the last lines of the service's log.
+    The message quotes the lines of the service's log that say why (``Service.log_excerpt``)
+    and names the copy of the log that the runner keeps in the test's results.
     """
 
 
@@ -56,6 +66,9 @@ class Service:
     """
 
     logs: Mapping[str, str] = MappingProxyType({"output": "service.log"})
+    builds: tuple[str, ...] = ()
+    """The build projects (names in projects.yaml) the service runs from; the reports of a
+    session name the builds that its tests' services used."""
 
     def __init__(self, cluster: Cluster, num_nodes: int = 1):
         self.cluster = cluster
@@ -78,6 +91,7 @@ class Service:
         if not self.nodes:
             self.nodes = self.cluster.request(self.num_nodes)
             if self.context:
+                self.context.use_builds(*self.builds)
                 self.context.started(self)
         self.logger.info("starting %s on %s", self.service_id, ", ".join(n.name for n in self.nodes))
         parallel_map(self.clean_node, self.nodes)
@@ -201,11 +215,11 @@ class Service:
         """Wait for a line matching ``regex`` in the log that ``monitor`` watches (make it before
         spawning), while the service's process on ``node`` runs; return the line.
 
-        Raises ServiceError as soon as the process has exited, TimeoutError after ``timeout``;
-        both messages end with the last lines of the service's output log.
+        Raises ServiceError as soon as the process has exited, TimeoutError after ``timeout``
+        (naming the TCP ports the process listens on); both messages quote the lines of the
+        service's log that say why (``log_excerpt``) and name its copy in the results.
         """
-        return self._watch(node, f"waiting for /{regex}/ in {monitor.path}",
-                           lambda guard: monitor.wait_until(regex, timeout, guard=guard))
+        return self._watch(node, lambda: monitor.wait_until(regex, timeout, owner=self.pid_file(node)))
 
     def wait_for_http(self, node: Node, port: int, path: str = "/", timeout: float = 60.0,
                       status: int | None = None) -> int:
@@ -217,17 +231,15 @@ class Service:
             raise TypeError(f"wait_for_http: the first argument is the node the service runs on, "
                             f"not {node!r}: {form}")
         check_http_target(form, port, path)
-        return self._watch(node, f"waiting for HTTP on port {port}",
-                           lambda guard: node.account.wait_for_http(
-                               port, path, timeout, address=node.address, status=status,
-                               guard=guard, owner=self.pid_file(node)))
+        return self._watch(node, lambda: node.account.wait_for_http(
+            port, path, timeout, address=node.address, status=status, owner=self.pid_file(node)))
 
     def wait_for(self, node: Node, check: Callable[[], bool], timeout: float,
                  describe: Callable[[], str]) -> None:
         """Poll ``check()`` until true, as ``wait_for_log`` waits for a line; ``describe()``
         says what did not happen."""
-        self._watch(node, "waiting for it to be ready",
-                    lambda guard: poll(check, timeout, describe, guard=guard))
+        self._watch(node, lambda: node.account.poll_owned(
+            check, timeout, describe, owner=self.pid_file(node), doing="waiting for it to be ready"))
 
     def log_tail(self, node: Node, lines: int = TAIL_LINES, log: str = "output") -> str:
         """The last ``lines`` lines of declared log ``log`` on ``node``, Java stack frames left
@@ -235,26 +247,63 @@ class Service:
         path = self.path(node, self.logs[log])
         text = node.account.ssh_output(f"tail -n {lines * 20} {shlex.quote(path)} 2>/dev/null",
                                        allow_fail=True, timeout=30)
-        kept = [line.rstrip() for line in text.splitlines()
+        kept = [clip(line.rstrip()) for line in text.splitlines()
                 if line.strip() and not _STACK_FRAME.match(line)]
         return " | ".join(kept[-lines:])
 
-    def _watch(self, node: Node, doing: str, wait: Callable[[Guard], T]) -> T:
-        """Run ``wait`` with a guard that fails it once the process on ``node`` has exited; the
-        guard runs after the last poll too, so a probe answered as the process died fails."""
-        def tail() -> str:
-            text = self.log_tail(node)
-            return f"; last lines of {self.path(node, self.logs['output'])}: {text}" if text else \
-                f"; {self.path(node, self.logs['output'])} is empty"
+    def log_excerpt(self, node: Node, log: str = "output") -> str:
+        """What declared log ``log`` on ``node`` says about why the process gave up: ``cause:``
+        its first lines that look like one (``CAUSE``, before any usage text), then ``last
+        lines:`` (``log_tail``),
+        each part joined with " | " and the parts with "; " ('' if the log is empty)."""
+        causes = self.log_causes(node, log)
+        last = [line for line in self.log_tail(node, LAST_LINES, log).split(" | ")
+                if line and line.strip() not in causes]
+        parts = ([f"cause: {' | '.join(causes)}"] if causes else []) + \
+            ([f"last lines: {' | '.join(last)}"] if last else [])
+        return "; ".join(parts)
 
-        def guard() -> None:
-            if not self.alive(node):
-                raise ServiceError(f"{self.service_id} on {node.name} exited while {doing}{tail()}")
+    def log_causes(self, node: Node, log: str = "output") -> list[str]:
+        """The first CAUSE_LINES lines of declared log ``log`` on ``node`` that look like why
+        the process gave up (``CAUSE``; usage text after them does not count)."""
+        path = self.path(node, self.logs[log])
+        # a program's usage text, printed after what it did not understand, explains no cause
+        program = ("tolower($0) ~ /^[ \\t]*usage:/ { exit } "
+                   f"tolower($0) ~ cause {{ print; if (++n == {CAUSE_LINES}) exit }}")
+        text = node.account.ssh_output(
+            f"awk -v cause={shlex.quote(CAUSE)} {shlex.quote(program)} {shlex.quote(path)} 2>/dev/null",
+            allow_fail=True, timeout=30)
+        return [clip(line.strip()) for line in text.splitlines()
+                if line.strip() and not _STACK_FRAME.match(line)]
+
+    def log_copy(self, node: Node, log: str = "output") -> str:
+        """Where declared log ``log`` of ``node`` is kept once the service stops: its copy in
+        the test's results (relative to the current folder when inside it), or its path on
+        the node when the service runs outside a test."""
+        path = self.path(node, self.logs[log])
+        if self.context is None or self.context.results_dir is None:
+            return f"{node.name}:{path}"
+        copy = os.path.join(test_context.log_folder(self.context.results_dir, self.service_id,
+                                                    node.name), posixpath.basename(path))
+        rel = os.path.relpath(copy)
+        return copy if rel.startswith("..") else rel
+
+    def _watch(self, node: Node, wait: Callable[[], T]) -> T:
+        """Run ``wait`` (which fails with ProcessExitedError once the process on ``node`` has
+        exited); both that and a timeout get the log's excerpt and the name of its copy."""
+        def why() -> str:
+            excerpt = self.log_excerpt(node)
+            said = f"; {excerpt}" if excerpt else f"; {self.logs['output']} is empty"
+            return f"{said}; log: {self.log_copy(node)}"
 
         try:
-            return wait(guard)
+            return wait()
+        except ServiceError:
+            raise
+        except ProcessExitedError as exc:
+            raise ServiceError(f"{self.service_id} on {node.name} exited while {exc.doing}{why()}") from None
         except TimeoutError as exc:
-            raise TimeoutError(f"{exc}{tail()}") from None
+            raise TimeoutError(f"{self.service_id}: {exc}{why()}") from None
 
     def _start_node_logged(self, node: Node) -> None:
         node.account.mkdirs(self.workdir(node))

@@ -48,7 +48,7 @@ class EchoService(Service):
         code = base64.b64encode(SERVER).decode()
         self.spawn(node, f"python3 -u -c \"import base64; exec(base64.b64decode('{code}'))\" "
                          f"{node.address} {self.port} {self.delay_ms:g}")
-        monitor.wait_until("echo server ready", timeout=30)
+        self.wait_for_log(node, monitor, "echo server ready", timeout=30)
 
 
 class SampleLatencyTest(Test):

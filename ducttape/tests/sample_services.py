@@ -18,7 +18,7 @@ class TickerService(Service):
         monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
         self.spawn(node, "sh -c 'echo \"ticker %d on $(hostname) ready\"; "
                          "while :; do echo tick; sleep 1; done'" % self.idx(node))
-        monitor.wait_until(READY, timeout=30)
+        self.wait_for_log(node, monitor, READY, timeout=30)
 
 
 class SampleServicesTest(Test):

@@ -1,7 +1,7 @@
 """The node image of the docker provider, built here without any image registry.
 
 A Debian bookworm root filesystem made by `debootstrap` from the Debian mirror apt uses, with a
-JDK for Kafka (jcmd and jps too), sshd and a `vagrant` user with sudo, imported with `docker import`. No key is baked in: each
+JDK for Kafka (jcmd and jps too), Debian's python3, sshd and a `vagrant` user with sudo, imported with `docker import`. No key is baked in: each
 container authorizes the public key it is given in DUCTTAPE_AUTHORIZED_KEY (the Vagrantfile
 passes the workspace's ``vagrant/image/id_ed25519.pub``), so every workspace on a machine shares
 one image. The image carries a hash of its inputs (this recipe, the node script, the suite and
@@ -22,9 +22,10 @@ from ducttape.vagrant.proc import run
 from ducttape.workspace import Workspace
 
 SUITE = "bookworm"
-# a JDK, not a JRE: kafkatest's services find their JVMs with jcmd and jps
-PACKAGES = ["openjdk-17-jdk-headless", "openssh-server", "sudo", "curl", "procps", "iproute2",
-            "iptables", "rsync", "ca-certificates"]
+# a JDK, not a JRE: kafkatest's services find their JVMs with jcmd and jps; python3 for the
+# scenarios and examples whose programs are Python (python3 -m http.server, the echo server)
+PACKAGES = ["openjdk-17-jdk-headless", "python3", "openssh-server", "sudo", "curl", "procps",
+            "iproute2", "iptables", "rsync", "ca-certificates"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 RECIPE_LABEL = "ducttape.node-recipe"
 KEY_ENV = "DUCTTAPE_AUTHORIZED_KEY"

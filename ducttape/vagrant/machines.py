@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from ducttape import validate
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.proc import run
@@ -35,6 +37,7 @@ DEFAULT_TIMEOUT = 120  # status, ssh-config, plugin list, ...
 ALLOWED_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # benchmarking range, not docker's default
 PRIVATE_NETWORK_PROVIDERS = ("docker", "virtualbox")
 TAIL_LINES = 15
+IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$")
 MILESTONES = (("Creating the container", "creating"),
               ("Machine booted and ready", "booted"), ("Running provisioner", "provisioning"))
 
@@ -98,9 +101,11 @@ class Machines:
         """The workers and settings the Vagrantfile last described (see LAYOUT_FILE)."""
         path = self.root / LAYOUT_FILE
         try:
-            return json.loads(path.read_text())
+            layout = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ClusterError(f"cannot read {path} ({err}); run `invoke cluster.status`") from None
+        check_layout(layout, str(self.root / "Vagrantfile.local"))
+        return layout
 
     def check_can_come_up(self, statuses):
         """Raise if `up` is bound to fail: no workers, bad subnet, or containers/ports in the way."""
@@ -246,6 +251,31 @@ class Machines:
     def _log(self, text):
         with open(self.log_path, "a") as log:
             log.write(text)
+
+
+def check_layout(layout, where):
+    """Raise ConfigError naming ``where`` (the Vagrantfile.local) and the setting unless every
+    value of ``layout`` (the settings as the Vagrantfile evaluated them) is one ducttape takes."""
+    if not isinstance(layout, dict):
+        raise ConfigError(f"{where}: the Vagrantfile described no settings; run `invoke cluster.status`")
+    validate.whole(where, "num_workers", layout.get("num_workers"), 0)
+    validate.name(where, "cluster_name", layout.get("cluster_name"))
+    image = layout.get("image")
+    if not isinstance(image, str) or not IMAGE_RE.match(image):
+        raise validate.problem(where, "node_image", image, "is not a docker image name such as "
+                                                           "ducttape/node:bookworm")
+    try:
+        ipaddress.ip_network(layout.get("network"), strict=False)
+    except (TypeError, ValueError):
+        raise validate.problem(where, "subnet", str(layout.get("network")).removesuffix(".0/24"),
+                               "is not the first three numbers of an IPv4 address, e.g. 198.18.0") from None
+    for key in ("scratch", "build_dir"):
+        validate.node_folder(where, key, layout.get(key))
+    for worker in layout.get("workers", []):
+        validate.name(where, "worker name", worker.get("name"))
+        validate.name(where, "container name", worker.get("container"))
+        validate.host(where, "worker address", worker.get("address"))
+        validate.port(where, "ssh_port_base + N", worker.get("ssh_port"))
 
 
 def network_name(layout):

@@ -41,12 +41,18 @@ def test_status_and_reap_touch_only_this_projects_instances(moto_ec2, moto_url, 
     assert status.returncode == 0, status.stderr
     assert all(i in status.stdout for i in ours) and not any(i in status.stdout for i in theirs)
 
-    dry = invoke("cluster.reap", "--aws")
+    # orphans of no cluster of this workspace: reaped only with --all
+    mine = invoke("cluster.reap", "--aws", "--yes")
+    assert mine.returncode == 0, mine.stderr
+    assert not any(i in mine.stdout for i in ours) and "--all reaps every" in mine.stdout
+    assert set(states(moto_ec2)[i] for i in ours) == {"running"}
+
+    dry = invoke("cluster.reap", "--aws", "--all")
     assert dry.returncode == 0, dry.stderr
     assert all(i in dry.stdout for i in ours) and "--yes" in dry.stdout
     assert set(states(moto_ec2)[i] for i in ours) == {"running"}
 
-    reaped = invoke("cluster.reap", "--aws", "--yes")
+    reaped = invoke("cluster.reap", "--aws", "--yes", "--all")
     assert reaped.returncode == 0, reaped.stderr
     now = states(moto_ec2)
     assert all(now[i] in ("shutting-down", "terminated") for i in ours)
@@ -102,3 +108,28 @@ def test_a_named_profile_supplies_the_credentials(aws_env, moto_url):
     with_profile = run("cluster.status", "--aws", "--profile", "ducttape-test")
     assert with_profile.returncode == 0, with_profile.stderr
     assert "profile-secret-never-shown" not in with_profile.stdout + with_profile.stderr
+
+
+def test_reap_touches_only_the_clusters_of_this_workspace(moto_ec2, moto_url, monkeypatch, tmp_path):
+    from ducttape.aws import state
+    from ducttape.aws.cluster import EC2Cluster
+
+    monkeypatch.setenv("DUCTTAPE_EC2_ENDPOINT", moto_url)
+    past, future = "2020-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"
+    project = {"Project": "ducttape"}
+    expired_mine = launch(moto_ec2, {**project, "DucttapeCluster": "ducttape-0000mine", "DucttapeExpires": past})
+    live_mine = launch(moto_ec2, {**project, "DucttapeCluster": "ducttape-0000mine", "DucttapeExpires": future})
+    expired_other = launch(moto_ec2, {**project, "DucttapeCluster": "ducttape-1111else", "DucttapeExpires": past})
+    orphan = launch(moto_ec2, project)
+    state.save_state(tmp_path, {"cluster_id": "ducttape-0000mine", "region": "us-east-1", "instances": {}})
+    state.forget(tmp_path)  # destroyed since: its id is still known as this workspace's
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    lines = []
+    rows = EC2Cluster(tmp_path, echo=lines.append).reap(yes=True)
+    assert [row["id"] for row in rows] == expired_mine
+    now = states(moto_ec2)
+    assert now[expired_mine[0]] in ("shutting-down", "terminated")
+    assert {now[i] for i in live_mine + expired_other + orphan} == {"running"}
+    assert any("only this workspace's clusters (ducttape-0000mine)" in line for line in lines)
+    rows = EC2Cluster(tmp_path, echo=lines.append).reap(yes=True, everything=True)
+    assert {row["id"] for row in rows} == set(expired_other + orphan)

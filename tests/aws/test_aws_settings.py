@@ -1,7 +1,12 @@
 """ec2.yaml: defaults, and one clear line for each kind of bad input."""
 
+import os
+import subprocess
+from types import SimpleNamespace
+
 import pytest
 
+from ducttape.aws import provision
 from ducttape.aws.settings import DEBIAN_OWNER, load_settings
 from ducttape.errors import ConfigError
 
@@ -36,12 +41,21 @@ def test_every_key_can_be_set(tmp_path):
     ("region: us-east-1\n", "num_workers is not set"),
     ("num_workers: 0\n", "num_workers is 0: a cluster needs at least 1 worker"),
     ("num_workers: three\n", "num_workers must be a whole number, not 'three'"),
-    ("num_workers: 3\nexpiry_hours: -1\n", "expiry_hours must be more than 0"),
+    ("num_workers: 3\nexpiry_hours: -1\n", "expiry_hours must be a finite number above 0"),
     ("num_workers: 3\nassociate_public_ip: maybe\n", "associate_public_ip must be true or false"),
     ("num_workers: 3\nsecurity_groups: sg-1\n", "security_groups must be a list of names"),
     ("num_workers: 3\nuser: null\n", "user must be a non-empty string"),
     ("num_workers: 3\nssh_from: everyone\n", "ssh_from 'everyone' is not a CIDR"),
-    ("num_workers: 3\nscratch: mnt\n", "scratch must be an absolute path"),
+    ("num_workers: 3\nscratch: mnt\n", '"scratch" \'mnt\' is not an absolute, normalized path'),
+    ("num_workers: 3\nbuild_dir: /\n", '"build_dir" \'/\' is / , a home folder or a system folder'),
+    ("num_workers: 3\nbuild_dir: /home/admin\n", '"build_dir" \'/home/admin\' is / , a home folder'),
+    ("num_workers: 3\nscratch: \"/mnt'; touch /x; '\"\n", "is not an absolute, normalized path"),
+    ("num_workers: 3\nuser: \"admin'\"\n", '"user" "admin\'" is not a name'),
+    ("num_workers: 3\ncluster_name: ../x\n", '"cluster_name" \'../x\' is not a name'),
+    ("num_workers: 3\nexpiry_hours: .nan\n", "expiry_hours must be a finite number above 0"),
+    ("num_workers: 3\nssh_timeout: .inf\n", "ssh_timeout must be a finite number above 0"),
+    ("num_workers: 3\nssh_from: 0.0.0.0/0\n", "ssh_from 0.0.0.0/0 lets 4,294,967,296 addresses"),
+    ("num_workers: 3\nssh_from: 10.0.0.0/8\n", "or add `ssh_from_anywhere: true`"),
     ("num_workers: 3\nregoin: us-east-1\n", "unknown setting 'regoin'"),
 ])
 def test_bad_input_is_one_line(tmp_path, text, expected):
@@ -53,3 +67,35 @@ def test_bad_input_is_one_line(tmp_path, text, expected):
     message = str(info.value)
     assert "\n" not in message and str(path) in message
     assert expected.format(path=path) in message, message
+
+
+def test_ssh_from_anywhere_allows_a_wide_cidr(tmp_path):
+    (tmp_path / "ec2.yaml").write_text("num_workers: 1\nssh_from: 0.0.0.0/0\nssh_from_anywhere: true\n")
+    assert load_settings(tmp_path).ssh_from == "0.0.0.0/0"
+    (tmp_path / "ec2.yaml").write_text("num_workers: 1\nssh_from: 203.0.0.0/16\n")
+    assert load_settings(tmp_path).ssh_from == "203.0.0.0/16"  # a /16 is the widest taken as it is
+
+
+def test_user_data_runs_no_value_as_a_command(tmp_path):
+    """Even settings that got past the checks cannot run a command as root: the user data's
+    values are read from a file a quoted here-document wrote, and the per-boot scratch script
+    reads them from there too (run here with bash and sh, the settings folder moved to tmp)."""
+    pwned = tmp_path / "pwned"
+    scratch = f"{tmp_path}/s'$(touch {pwned})'`touch {pwned}`\nDUCTTAPE_SETTINGS_END\ntouch {pwned}"
+    hostile = SimpleNamespace(user="root", scratch=scratch.replace("\n", " "), build_dir="/opt/x';touch /y;'")
+    with pytest.raises(ValueError):
+        provision.user_data(SimpleNamespace(user="root", scratch=scratch, build_dir="/opt/b"))
+    text = provision.user_data(hostile)
+    script = provision.SCRIPT.read_text()
+    assert text.endswith(script)
+    settings = tmp_path / "etc" / "settings"
+    header = text[:-len(script)].replace(provision.SETTINGS_FILE, str(settings)).replace(
+        "/etc/ducttape", str(settings.parent))
+    read = subprocess.run(["bash", "-c", header + 'printf "%s\\n" "$SCRATCH" "$BUILD_DIR"'],
+                          capture_output=True, text=True, timeout=30)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.splitlines() == [hostile.scratch, hostile.build_dir]
+    per_boot = script.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0].replace(provision.SETTINGS_FILE, str(settings))
+    made = subprocess.run(["sh", "-c", per_boot], capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    assert os.path.isdir(hostile.scratch) and not pwned.exists()

@@ -76,6 +76,14 @@ def test_unknown_key(invoke_build, tmp_path, prior_build):
          "artifact 'g:a' in 'libs_in: x' is not groupId:artifactId:version[:type[:classifier]]"),
         ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], exclude: ['g:a:1']}",
          "exclude entry 'g:a:1' is not groupId:artifactId"),
+        # git takes an argument starting with '-' for an option (--upload-pack runs a command)
+        ("{name: a, git: '--upload-pack=touch /tmp/x', ref: main}", "'git' '--upload-pack=touch /tmp/x' must not start with '-'"),
+        ("{name: a, git: 'file:///x', ref: '--output=/tmp/x'}", "'ref' '--output=/tmp/x' must not start with '-'"),
+        ("{name: ../a, git: 'file:///x', ref: main}", "'name' must be a word of letters"),
+        ("{name: a, git: 'file:///x', ref: main, depends_on: ['../b']}", "depends_on names '../b', which is not a project name"),
+        # the token of a URL is not shown in the error either
+        ("{name: a, git: 'https://me:ghp_SECRET@example.com/a b.git', ref: main}",
+         "'git' 'https://example.com/a b.git' must not start with '-' or hold spaces"),
     ],
 )
 def test_invalid_entries(invoke_build, tmp_path, entry, message, prior_build):

@@ -112,8 +112,8 @@ def test_a_server_that_died_does_not_pass_for_another_nodes(tmp_path, sshd):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     test = report(results)["tests"][0]
     assert test["status"] == "FAIL", test
-    died = re.search(r"WebService-1 on (host[123]) exited while waiting for HTTP on port \d+; "
-                     r"last lines of .*Address already in use$", test["error"])
+    died = re.search(r"WebService-1 on (host[123]) exited while waiting for http://127\.0\.0\.1:\d+/; "
+                     r"cause: .*Address already in use;", test["error"])
     assert died, test["error"]  # which node won the port depends on who bound first
     log = os.path.join(session(results), test["folder"], "WebService-1", died[1], "service.log")
     assert "Address already in use" in open(log).read()

@@ -167,6 +167,11 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     doc = report(tmp_path / "results")
     assert doc["interrupted"] is True and [t["status"] for t in doc["tests"]] == ["FAIL"]
     assert "interrupted" in doc["tests"][0]["error"]
+    # where the test was when it was stopped
+    with open(os.path.join(SCENARIOS, "hanging.py")) as f:
+        line = next(n for n, text in enumerate(f, 1) if "threading.Event().wait()" in text)
+    assert f"interrupted (Ctrl-C) in hanging.py:{line} test_hangs:" in doc["tests"][0]["error"]
+    assert "thread MainThread:" in doc["tests"][0]["details"]
     assert_no_process(marker)
 
 

@@ -178,8 +178,10 @@ def test_a_process_that_dies_while_starting_fails_fast_with_its_log(cluster):
     assert time.monotonic() - start < 2.5, "must not wait out the 3 s timeout"
     msg = str(err.value)
     assert msg.startswith("Starter-1 on node1 exited while waiting for /^ready$/")
-    assert msg.endswith("service.log: loading config | ERROR bad value x for num.partitions | "
-                        "java.lang.Exception: boom")
+    # the lines that say why first, then the last ones; then where the log's copy is
+    assert ("; cause: ERROR bad value x for num.partitions | java.lang.Exception: boom; "
+            "last lines: loading config; log: node1:") in msg, msg
+    assert msg.endswith("/Starter-1/service.log"), msg
     svc.stop()
     assert cluster.num_available == 4
 
@@ -187,7 +189,8 @@ def test_a_process_that_dies_while_starting_fails_fast_with_its_log(cluster):
 def test_a_start_that_times_out_quotes_the_log(cluster):
     svc = Starter(cluster, "echo still warming up; exec sleep 600")
     with pytest.raises(TimeoutError, match=r"no line matching /\^ready\$/ .* within 3s.*"
-                                           r"last lines of .*service.log: still warming up$"):
+                                           r"the process listens on no TCP port; "
+                                           r"last lines: still warming up; log: node1:.*service.log$"):
         svc.start()
     svc.stop()
     assert cluster.num_available == 4
@@ -201,7 +204,8 @@ def test_wait_for_http_fails_fast_when_the_process_dies(cluster):
 
     web = Web(cluster, 1)
     start = time.monotonic()
-    with pytest.raises(ServiceError, match=r"exited while waiting for HTTP on port 1; .*: cannot bind$"):
+    with pytest.raises(ServiceError, match=r"exited while waiting for http://127\.0\.1\.1:1/; "
+                                           r"cause: cannot bind; log: node1:.*service.log$"):
         web.start()
     assert time.monotonic() - start < 10
     web.stop()

@@ -26,6 +26,7 @@ class ToolService(BackgroundThreadService):
     """
 
     logs = MappingProxyType({"output": "tool.log"})
+    builds = ("kafka",)
 
     def __init__(self, cluster, num_nodes: int = 1, timeout: float = RUN_TIMEOUT):
         super().__init__(cluster, num_nodes)
@@ -33,16 +34,16 @@ class ToolService(BackgroundThreadService):
 
     def tool_lines(self, node: Node, cmd: str) -> Iterator[str]:
         """The stdout lines of ``cmd`` on ``node`` as it writes them. A tool that fails raises
-        ServiceError with the end of its log."""
+        ServiceError quoting its log (``log_excerpt``) and naming the log's copy."""
         log = self.path(node, self.logs["output"])
         self.logger.debug("%s on %s: %s", self.service_id, node.name, cmd)
         try:
             yield from self.capture(node, f"{cmd} 2>> {shlex.quote(log)}", timeout=self.timeout)
         except RemoteCommandError as exc:
             what = f"timed out after {exc.timeout:g}s" if exc.timeout is not None else f"exited {exc.exit_status}"
-            tail = self.log_tail(node)
-            raise ServiceError(f"{self.service_id} on {node.name}: the tool {what}"
-                               + (f"; last lines of {log}: {tail}" if tail else f"; {log} is empty")) from None
+            said = self.log_excerpt(node) or f"{self.logs['output']} is empty"
+            raise ServiceError(f"{self.service_id} on {node.name}: the tool {what}; {said}; "
+                               f"log: {self.log_copy(node)}") from None
 
     def kafka_tool(self, node: Node, role: str, *args: object, heap: str = jvm.TOOL_HEAP) -> str:
         """Command running Kafka tool ``role`` on ``node``, logging WARN and up to stderr."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from ducttape.runner.files import write_atomic
 from ducttape.runner.reports import html, junit, json_report, text
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.reports.view import session_view
@@ -27,10 +28,7 @@ def write_reports(session: SessionInfo, results: list[TestResult], entries: dict
     entries = {} if entries is None else entries
     view = session_view(session, results, entries.setdefault("view", {}))
     for name, render in WRITERS.items():
-        path = os.path.join(session.path, name)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            f.write(render(session, results, view, entries.setdefault(name, {})))
-        os.replace(tmp, path)
+        write_atomic(os.path.join(session.path, name),
+                     render(session, results, view, entries.setdefault(name, {})))
     if session.finished is not None:
         write_index(os.path.dirname(os.path.abspath(session.path)))

@@ -17,6 +17,7 @@ import json
 import os
 import re
 
+from ducttape.runner.files import write_atomic
 from ducttape.runner.history import Series, all_series, build_label, load_sessions
 from ducttape.runner.reports.html import environment
 from ducttape.runner.reports.summary import params_line, when
@@ -133,7 +134,7 @@ def index_view(results_root: str) -> dict:
     sessions = load_sessions(results_root)
     rows = [{"session_id": d["session_id"], "report": f"{os.path.basename(d['path'])}/report.html",
              "started": d.get("started"), "finished": d.get("finished"), "cluster": d.get("cluster", ""),
-             "build": build_label(d.get("build_manifest")), "params": d.get("params") or {},
+             "build": d.get("build", build_label(d.get("build_manifest"))), "params": d.get("params") or {},
              "summary": d.get("summary") or {}, "interrupted": d.get("interrupted", False)}
             for d in reversed(sessions)]
     trends = [trend_view(s) for s in current(all_series(sessions), sessions)]
@@ -147,10 +148,6 @@ def write_index(results_root: str) -> str:
     page = environment(results_root).get_template("index.html.j2").render(ix=view)
     data = {**view, "trends": [{k: v for k, v in t.items() if k != "svg"} for t in view["trends"]]}
     for name, text in ((INDEX_JSON, json.dumps(data, indent=2, default=str) + "\n"), (INDEX, page)):
-        path = os.path.join(results_root, name)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_atomic(os.path.join(results_root, name), text)
     _remove_legacy_plots(results_root)
     return os.path.join(results_root, INDEX)

@@ -1,32 +1,76 @@
-"""junit.xml: one testcase per test case (parameters in its name), for CI systems."""
+"""junit.xml: one testcase per test case (parameters in its name), for CI systems.
+
+It follows Maven Surefire's schema (surefire-test-report.xsd, what Jenkins and most CI systems
+read): properties exist only for the whole suite, so each case's start time and figures are
+suite properties named after the case (``<classname>.<name> started``, ``<classname>.<name>
+figure <figure>``); a case's figures and ``show()`` text are its ``system-out``; the failed
+attempts of a flaky test are its ``flakyFailure`` elements.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
-from ducttape.runner.reports.summary import counts, data_summary
-from ducttape.runner.result import SessionInfo, TestResult
+from ducttape.runner.figures import figures
+from ducttape.runner.reports.summary import builds_line, counts, figures_table, iso_time
+from ducttape.runner.result import FAIL, FLAKY, SessionInfo, TestResult
+
+
+def case_name(r: TestResult) -> str:
+    """The testcase's name: the method, with the case's parameters."""
+    return r.method + (f"[{','.join(f'{k}={v}' for k, v in r.params.items())}]" if r.params else "")
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 does not allow (NUL, other control characters, lone surrogates)."""
+
+
+def xml_text(text: str) -> str:
+    """``text`` without terminal colour codes and characters XML does not allow."""
+    return NOT_XML.sub("", ANSI_ESCAPE.sub("", text))
 
 
 def render(session: SessionInfo, results: list[TestResult]) -> str:
+    """junit.xml of the session."""
     c = counts(results)
-    failures = c.get("FAIL", 0)
     suite = ET.Element("testsuite", name="ducttape", tests=str(len(results)),
-                       failures=str(failures), errors="0",
+                       failures=str(c.get(FAIL, 0)), errors="0", skipped="0",
                        time=f"{sum(r.duration for r in results):.3f}")
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="session_id",
-                  value=session.session_id)
+    properties = ET.SubElement(suite, "properties")
+
+    def prop(name: str, value: str) -> None:
+        ET.SubElement(properties, "property", name=name, value=value)
+
+    prop("session_id", session.session_id)
+    prop("timestamp", iso_time(session.started))
+    prop("cluster", session.cluster)
+    prop("builds", builds_line(session, results))
     for r in results:
-        name = r.method + (f"[{','.join(f'{k}={v}' for k, v in r.params.items())}]" if r.params else "")
+        name = case_name(r)
         case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=name,
                              time=f"{r.duration:.3f}")
-        if r.status == "FAIL":
+        key = f"{r.module}.{r.cls}.{name}"
+        prop(f"{key} started", iso_time(r.started))
+        for figure, f in figures(r.data).items():
+            better = f", {f.better} is better" if f.better else ""
+            prop(f"{key} figure {figure or '(value)'}", f"{f.value:.6g} {f.unit}".rstrip() + better)
+        if r.status == FAIL:
             failure = ET.SubElement(case, "failure", message=r.error or r.status, type=r.status)
             failure.text = r.details
-        out = [f"FLAKY: {r.error}"] if r.status == "FLAKY" else []
-        if r.data is not None:
-            out.append(data_summary(r.data, 10000))
-        if out:
-            ET.SubElement(case, "system-out").text = "\n".join(out)
+        elif r.status == FLAKY:
+            for attempt in r.attempts:
+                if attempt["status"] != FAIL:
+                    continue
+                flaky = ET.SubElement(case, "flakyFailure", message=attempt["error"], type=FAIL)
+                ET.SubElement(flaky, "stackTrace").text = attempt.get("details") or attempt["error"]
+        out = [f"started: {iso_time(r.started)}", *([f"nodes: {', '.join(r.nodes)}"] if r.nodes else []),
+               *(part for part in (figures_table(r.data), r.summary) if part)]
+        ET.SubElement(case, "system-out").text = "\n".join(out)
+    for element in suite.iter():  # test output may hold anything: colour codes, NUL, ...
+        element.text = xml_text(element.text) if element.text else element.text
+        for key, value in element.attrib.items():
+            element.attrib[key] = xml_text(value)
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

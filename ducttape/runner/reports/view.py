@@ -8,12 +8,12 @@ Paths are relative to the session folder.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 from ducttape.runner.figures import figures
-from ducttape.runner.history import build_label
+from ducttape.runner.files import read_json_or_skip, warn_skipped
+from ducttape.runner.history import session_uses, used_label
 from ducttape.runner.reports.summary import counts, headline
 from ducttape.runner.result import SessionInfo, TestResult
 
@@ -76,10 +76,12 @@ def test_view(session_path: str, r: TestResult) -> dict:
 def comparison(session_path: str) -> dict | None:
     """The comparison ``invoke compare`` wrote into the session, if any."""
     path = os.path.join(session_path, COMPARISON_JSON)
-    if not os.path.exists(path):
+    doc = read_json_or_skip(path)
+    if doc is None:
         return None
-    with open(path) as f:
-        doc = json.load(f)
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        warn_skipped(path, "not a comparison")
+        return None
     for side in ("old", "new"):  # written by an earlier version: one session a side, no verdicts
         if isinstance(doc.get(side), str):
             doc[side] = [doc[side]]
@@ -104,6 +106,7 @@ def session_view(session: SessionInfo, results: list[TestResult], entries: dict 
             kept = entries[id(r)] = (r, {**r.to_dict(), **test_view(session.path, r)})
         return kept[1]
 
+    builds, versions = session_uses(results)
     return {
         "session_id": session.session_id,
         "cluster": session.cluster,
@@ -112,7 +115,9 @@ def session_view(session: SessionInfo, results: list[TestResult], entries: dict 
         "interrupted": session.interrupted,
         "headline": headline(session, results),
         "summary": dict(counts(results), total=len(results)),
-        "build": build_label(session.build_manifest),
+        "build": used_label(session.build_manifest, builds, versions),
+        "builds_used": builds,
+        "versions": versions,
         "build_manifest": session.build_manifest,
         "params": session.params,
         "tests": [entry(r) for r in results],

@@ -7,13 +7,13 @@ set -euo pipefail
 
 user="${SUDO_USER:-vagrant}"
 
-# A JDK for Kafka and ZooKeeper (jcmd and jps for kafkatest), iptables for ducttape.faults; the
-# docker node image has them.
-if ! command -v jcmd >/dev/null || ! command -v iptables >/dev/null; then
-  echo "base.sh: installing openjdk-17-jdk-headless, iptables and tools"
+# A JDK for Kafka and ZooKeeper (jcmd and jps for kafkatest), iptables for ducttape.faults,
+# python3 for scenarios whose programs are Python; the docker node image has them.
+if ! command -v jcmd >/dev/null || ! command -v iptables >/dev/null || ! command -v python3 >/dev/null; then
+  echo "base.sh: installing openjdk-17-jdk-headless, python3, iptables and tools"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless rsync curl procps iproute2 iptables sudo >/dev/null
+  apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless python3 rsync curl procps iproute2 iptables sudo >/dev/null
 fi
 
 # kafkatest (Kafka's own system tests) runs the Kafka under test from /opt/kafka-dev: the
