@@ -145,8 +145,11 @@ def test_a_path_ten_percent_short_of_its_offered_rate_is_marked_as_fallen_behind
 def test_max_sustainable_rate_of_the_delay_sink_is_its_capacity(built, sink):
     """4 requests in flight of 1 record, 200 ms apiece: the sink's capacity is 20 records/s. The
     bisection of ducttape.runner.stability (3 rates a step, each a 3 s run, one LoadGen process
-    a step) finds the highest rate achieved at >= 99% with p99 under 1.5 times the delay."""
-    capacity, bound_ms = 4 / DELAY_S, 1.5 * DELAY_S * 1000
+    a step) finds the highest rate achieved at >= 99% with p99 under twice the delay (a run has
+    about 60 records, so its p99 is its slowest: the bound leaves room for a scheduling stall of
+    the shared machine, 140 ms seen at a load average of 12; above the capacity the achieved
+    rate fails first)."""
+    capacity, bound_ms = 4 / DELAY_S, 2 * DELAY_S * 1000
 
     def run_round(order):
         results, _ = produce_rest_runs(sink, [rate for _, rate in order], seconds=3,
