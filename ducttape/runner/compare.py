@@ -134,31 +134,24 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
         row.change_pct = 0.0 if a.value == b.value else (b.value - a.value) / abs(a.value) * 100
     if row.old_interval and row.new_interval:
         (a_low, a_high), (b_low, b_high) = row.old_interval, row.new_interval
-        if a_low <= b_high and b_low <= a_high:
-            row.verdict = "intervals overlap"
-        elif row.change_pct is None:
-            row.verdict = "changed from zero"
-        elif abs(row.change_pct) <= threshold:
-            row.verdict = f"intervals apart but within {threshold:g}%"
-        else:
-            row.verdict = direction_verdict(row.change_pct, fig.better)
-            row.flagged = True
-        return row
-    n, m = len(a.values), len(b.values)
-    if n < 2 or m < 2:
-        row.verdict = NOT_JUDGED
-        return row
-    if min_p_value(n, m) > 1 - confidence:
-        row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
-        return row
-    from scipy.stats import mannwhitneyu
-    row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
+        different, same, apart = not (a_low <= b_high and b_low <= a_high), "intervals overlap", "intervals apart"
+    else:
+        n, m = len(a.values), len(b.values)
+        if n < 2 or m < 2:
+            row.verdict = NOT_JUDGED
+            return row
+        if min_p_value(n, m) > 1 - confidence:
+            row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
+            return row
+        from scipy.stats import mannwhitneyu
+        row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
+        different, same, apart = row.p_value < 1 - confidence, "no significant change", "significant"
     if row.change_pct is None:
         row.verdict = "changed from zero"
-    elif row.p_value >= 1 - confidence:
-        row.verdict = "no significant change"
+    elif not different:
+        row.verdict = same
     elif abs(row.change_pct) <= threshold:
-        row.verdict = f"significant but within {threshold:g}%"
+        row.verdict = f"{apart} but within {threshold:g}%"
     else:
         row.verdict = direction_verdict(row.change_pct, fig.better)
         row.flagged = True
