@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -73,7 +74,7 @@ def judge(figs: list) -> dict:
     """How far apart a figure's runs are and whether they hold still."""
     medians = [f.value for f in figs]
     common = statistics.median(medians)
-    spread = (max(medians) - min(medians)) / common * 100 if common else 0.0
+    spread = (max(medians) - min(medians)) / abs(common) * 100 if common else (0.0 if max(medians) == min(medians) else math.inf)
     overlap = max(f.low for f in figs) <= min(f.high for f in figs)
     near = [abs(m - common) <= TOLERANCE * abs(common) or f.stable is False for m, f in zip(medians, figs)]
     return {"common": common, "spread_pct": spread, "overlap": overlap, "near": all(near),
