@@ -84,7 +84,7 @@ class _Producer(_LoadGen):
 
     def pacing_args(self) -> list[object]:
         return ["--topic", self.topic, "--record-size", self.record_size, "--seconds", self.seconds,
-                "--warmup-s", self.warmup_s, "--rates", ",".join(f"{r or 0:g}" for r in self.rates)]
+                "--warmup-s", self.warmup_s, "--rates", ",".join(_rate(r) for r in self.rates)]
 
 
 class NativeProducerLoadService(_Producer):
@@ -135,7 +135,7 @@ class RestProducerLoadService(_Producer):
                 "--records-per-request", self.records_per_request, "--in-flight", self.in_flight]
 
 
-class InterleavedProducerLoadService(_Producer):
+class InterleavedProducerLoadService(_LoadGen):
     """Both producer paths in one LoadGen process, interleaved: ``plan`` is a list of steps
     ``(path, records_per_request, rate)`` (path ``native`` or ``rest``; records_per_request None
     on the native path; rate None: as fast as it goes), run in that order, each a run of
@@ -148,13 +148,15 @@ class InterleavedProducerLoadService(_Producer):
     mode = "produce"
 
     def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float, plan: list,
-                 kafka=None, rest=None, settings: Mapping | None = None, in_flight: int = 2, **kwargs):
-        super().__init__(cluster, num_nodes, topic, record_size, seconds, **kwargs)
+                 kafka=None, rest=None, settings: Mapping | None = None, in_flight: int = 2,
+                 warmup_s: float = 0, **kwargs):
+        super().__init__(cluster, num_nodes, topic, **kwargs)
+        self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
         self.plan, self.kafka, self.rest = list(plan), kafka, rest
         self.settings, self.in_flight = dict(settings or {}), in_flight
 
     def loadgen_args(self, idx):
-        steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{rate or 0:g}" for path, n, rate in self.plan)
+        steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{_rate(rate)}" for path, n, rate in self.plan)
         props = ",".join(f"{k}={v}" for k, v in self.settings.items())
         return ["--plan", steps, "--topic", self.topic, "--record-size", self.record_size,
                 "--seconds", self.seconds, "--warmup-s", self.warmup_s, "--in-flight", self.in_flight,
@@ -192,6 +194,11 @@ class RestConsumerPerformanceService(_LoadGen):
         if read < self.num_records:
             raise ServiceError(f"{self.service_id} on {node.name}: read {read} of "
                                f"{self.num_records} records of {self.topic}")
+
+
+def _rate(rate: float | None) -> str:
+    """A rate as LoadGen reads it, in full (0: as fast as it goes)."""
+    return repr(float(rate or 0))
 
 
 def _url(rest, idx: int) -> str:
