@@ -86,7 +86,7 @@ def produce_rest_runs(url: str, rates: list[float], seconds: float, records_per_
     proc = subprocess.run(
         ["java", f"-Xmx{LOADGEN_HEAP}", "-cp", classpath(str(layout.build_dir())), LOADGEN, "produce-rest",
          "--url", url, "--topic", "t", "--record-size", "100", "--seconds", str(seconds),
-         "--rates", ",".join(f"{r:g}" for r in rates), "--warmup-s", "1",
+         "--rates", ",".join(repr(float(r)) for r in rates), "--warmup-s", "1",
          "--records-per-request", str(records_per_request), "--in-flight", str(in_flight),
          "--interval-ms", "1000"], capture_output=True, text=True, timeout=120 + 4 * seconds * len(rates))
     assert proc.returncode == 0, proc.stderr
