@@ -74,9 +74,12 @@ def judge(figs: list) -> dict:
     """How far apart a figure's runs are and whether they hold still."""
     medians = [f.value for f in figs]
     common = statistics.median(medians)
-    spread = (max(medians) - min(medians)) / abs(common) * 100 if common else (0.0 if max(medians) == min(medians) else math.inf)
+    if common:
+        spread = (max(medians) - min(medians)) / abs(common) * 100
+    else:
+        spread = 0.0 if max(medians) == min(medians) else math.inf
     overlap = max(f.low for f in figs) <= min(f.high for f in figs)
-    near = [abs(m - common) <= TOLERANCE * abs(common) or f.stable is False for m, f in zip(medians, figs)]
+    near = [abs(m - common) <= TOLERANCE * abs(common) or f.stable is False for m, f in zip(medians, figs, strict=True)]
     return {"common": common, "spread_pct": spread, "overlap": overlap, "near": all(near),
             "holds": overlap and all(near)}
 

@@ -8,14 +8,14 @@ returns one dict of numbers per run.
 - ``median_interval``: the distribution-free confidence interval of the median from order
   statistics (the binomial rule): its coverage is at least the confidence for any continuous
   distribution, so it needs 6 values at 95%, 7 at 97.5%.
-- ``repeat_until_stable``: rounds of runs in blocks that run every case still unstable once,
-  each in a shuffled order (seed recorded) so that drift of the machine falls on all cases
-  alike, until each case's judged figures have an interval within ``±width_pct`` of their
-  median, or the time budget ends (those cases are then unstable). Stopping when an interval happens to be narrow would make
-  intervals cover less often than they claim, so the loop draws them at
-  ``1 - (1 - confidence) / 2`` (97.5% for 95%): simulated over 2,000 loops of log-normal and
-  skewed values, they then covered the true median 96.6-99% of the time; drawn at 95%, as
-  little as 95.3% (94.2% when the first round had 6 repeats).
+- ``repeat_until_stable``: rounds of runs in blocks that run every case still unstable once, each
+  in a shuffled order (seed recorded) so that drift of the machine falls on all cases alike, until
+  each case's judged figures have an interval within ``±width_pct`` of their median, or the time
+  budget ends (those cases are then unstable). Stopping when an interval happens to be narrow
+  would make intervals cover less often than they claim, so the loop draws them at ``1 - (1 -
+  confidence) / 2`` (97.5% for 95%): simulated over 2,000 loops of log-normal and skewed values,
+  they then covered the true median 96.6-99% of the time; drawn at 95%, as little as 95.3% (94.2%
+  when the first round had 6 repeats).
 - ``highest_sustainable_rate``: bisection over constant-rate runs for the highest offered rate
   that passes a check (e.g. achieved >= 99% of it with p99 under a bound), several subjects in
   lockstep, each step's probes in a shuffled order; the answer comes with the bracket it was
@@ -173,7 +173,7 @@ def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hash
         if len(results) != len(order):
             raise ValueError(f"the round ran {len(order)} cases and returned {len(results)} results")
         found.rounds.append(order)
-        for case, result in zip(order, results):
+        for case, result in zip(order, results, strict=True):
             found.runs[case].append(result)
         for case in pending:
             estimates = [found.estimate(case, key, target) for key in judged(case)]
@@ -227,7 +227,7 @@ def highest_sustainable_rate(tops: dict, run_round: RunRound, passed: Callable[[
         results = run_round(order)
         if len(results) != len(order):
             raise ValueError(f"the step ran {len(order)} probes and returned {len(results)} results")
-        for (subject, rate), result in zip(order, results):
+        for (subject, rate), result in zip(order, results, strict=True):
             found[subject].probes.append({"rate": rate, "passed": bool(passed(subject, result)), **result})
         for subject in pending:
             got = found[subject]

@@ -210,7 +210,8 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         sustained = highest_sustainable_rate(
             {path: TOP * data[path]["max"]["records_per_sec"]["value"] for path in PATHS},
             lambda order: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in order]),
-            lambda path, r: (r["records_unsent"] == 0 and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
+            lambda path, r: (r["records_unsent"] == 0
+                             and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
                              and r["latency_99th_ms"] <= s.p99_bound_ms),
             probes_per_step=3, max_steps=3, seed=self.seed)
         for path in PATHS:

@@ -90,7 +90,7 @@ def test_jvm_summary_leaves_stack_frames_out():
 
 def at_rate(target: float, achieved: list[float], p99: list[float], unsent: int = 0) -> dict:
     return summarize([{"target_records_per_sec": target, "records_per_sec": a, "latency_99th_ms": p,
-                       "records_unsent": unsent} for a, p in zip(achieved, p99)])
+                       "records_unsent": unsent} for a, p in zip(achieved, p99, strict=True)])
 
 
 def test_a_load_achieved_below_97_percent_fell_behind_even_with_nothing_unsent():

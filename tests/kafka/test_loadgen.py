@@ -73,7 +73,8 @@ def sink():
     server.server_close()
 
 
-def produce_rest(url: str, rate: float, seconds: float, records_per_request: int, in_flight: int) -> tuple[dict, list[dict]]:
+def produce_rest(url: str, rate: float, seconds: float, records_per_request: int,
+                 in_flight: int) -> tuple[dict, list[dict]]:
     """Run LoadGen's REST producer here; its result and its per-second stats."""
     results, stats = produce_rest_runs(url, [rate], seconds, records_per_request, in_flight)
     return results[0], stats

@@ -21,12 +21,13 @@ KEPT_UP = 0.97
 """A load whose achieved rate (median) is below this fraction of the offered rate fell behind."""
 
 
-def summarize(runs: list[dict], keys: Iterable[str] = UNITS, target: Target = Target(),
+def summarize(runs: list[dict], keys: Iterable[str] = UNITS, target: Target | None = None,
               stable: bool | None = None) -> dict:
     """The figures of repeated runs: for each of ``keys`` the runs have, its median with its unit,
     every repeat under ``values`` and the interval of the median as ``low``/``high`` with whether
     it is within ``target``'s width (ducttape.runner.stability); ``repeats`` is the run count,
     ``stable`` (when given) whether the repeats ended with the judged figures stable."""
+    target = target or Target()
     summary: dict = {}
     for key in keys:
         values = [r[key] for r in runs if r.get(key) is not None]

@@ -83,7 +83,8 @@ def trend_view(series: Series) -> dict:
     for i, p in enumerate(series.points):
         spread = f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}" if len(p.values) > 1 else ""
         interval = p.low is not None and p.high is not None
-        spread += f"; interval [{number(p.low)}, {number(p.high)}]" if interval else ""
+        if interval:
+            spread += f"; interval [{number(p.low)}, {number(p.high)}]"
         points.append(Point(i, p.value, f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
                                         f"{p.build or 'no build recorded'}" + (f"; {params_line(p.params)}" if p.params else ""),
                             *((p.low, p.high) if interval else (min(p.values), max(p.values)))))
