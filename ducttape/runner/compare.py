@@ -190,7 +190,8 @@ def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_
         return f"{len(values)}: {min(values):.4g}-{max(values):.4g}" if len(values) > 1 else ""
 
     table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""),
-              num(r.old), spread(r.old_values, r.old_interval), num(r.new), spread(r.new_values, r.new_interval), "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
+              num(r.old), spread(r.old_values, r.old_interval), num(r.new), spread(r.new_values, r.new_interval),
+              "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
               "" if r.p_value is None else f"{r.p_value:.3g}", r.verdict + (" <<" if r.flagged else ""))
              for r in rows]
     flagged = [r for r in rows if r.flagged]
