@@ -67,12 +67,14 @@ class EC2Cluster:
             self.destroy()
             state = None
         fresh = state is None
-        if fresh:
+        if state is None:
             cluster_id = f"{s.cluster_name}-{secrets.token_hex(4)}"
             state = {"cluster_id": cluster_id, "region": region, "key_pair": None,
                      "security_group": None, "instances": {}, "instance_seconds": 0.0}
             local.save_state(self.root, state)
-        self.echo(f"up: cluster {state['cluster_id']}, {s.num_workers} x {s.instance_type} "
+        kinds = [s.instance_type_of(i) for i in range(1, s.num_workers + 1)]
+        self.echo(f"up: cluster {state['cluster_id']}, "
+                  f"{', '.join(f'{kinds.count(k)} x {k}' for k in dict.fromkeys(kinds))} "
                   f"in {region} from {plan['image']}")
         previous = {sig: signal.signal(sig, self._interrupted) for sig in SIGNALS}
         try:
@@ -252,7 +254,7 @@ class EC2Cluster:
             self.echo(f"up: launching worker{index}")
             with aws.ec2_errors(f"launch worker{index}", region):
                 response = ec2.run_instances(
-                    ImageId=plan["image"], InstanceType=s.instance_type, MinCount=1, MaxCount=1,
+                    ImageId=plan["image"], InstanceType=s.instance_type_of(index), MinCount=1, MaxCount=1,
                     KeyName=key_name, UserData=data,
                     ClientToken=f"{cluster_id}-worker{index}-{int(expires.timestamp())}",
                     NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": plan["subnet"],
@@ -391,11 +393,12 @@ def _image(ec2, region, s) -> str:
 
 
 def _check_instance_type(ec2, region, s):
-    try:
-        ec2.describe_instance_types(InstanceTypes=[s.instance_type])
-    except botocore.exceptions.ClientError as err:
-        _unless_bad_setting(err)
-        raise ConfigError(f"instance_type {s.instance_type!r} in ec2.yaml: {_message(err)}") from None
+    for kind in dict.fromkeys(s.instance_type_of(i) for i in range(1, s.num_workers + 1)):
+        try:
+            ec2.describe_instance_types(InstanceTypes=[kind])
+        except botocore.exceptions.ClientError as err:
+            _unless_bad_setting(err)
+            raise ConfigError(f"instance_type {kind!r} in ec2.yaml: {_message(err)}") from None
 
 
 def _check_key_pair(ec2, s, public_key):
@@ -478,6 +481,9 @@ def _node(s, instance) -> dict:
             port = int(port_text)
         else:
             host = route
-    return {"name": name, "hostname": host, "port": port, "user": s.user,
+    node = {"name": name, "hostname": host, "port": port, "user": s.user,
             "key_file": str(s.key_path), "address": private_ip, "scratch": s.scratch,
             "build_dir": s.build_dir}
+    if s.worker_type(index):
+        node["type"] = s.worker_type(index)
+    return node

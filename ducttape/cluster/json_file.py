@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from typing import cast
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
@@ -15,7 +16,8 @@ from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAcco
 
 KEEPALIVE_KEYS = {"keepalive_interval", "keepalive_count_max"}
 """Settable at the top level of a cluster file (every node) and per node (that node)."""
-NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir"} | KEEPALIVE_KEYS
+NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir",
+             "type"} | KEEPALIVE_KEYS
 HOST_KEY_KEYS = {"known_hosts", "host_key_policy"}
 """Top level only: the known_hosts file of the cluster's nodes (default ~/.ssh/known_hosts) and
 how host keys are checked against it (strict, accept-new or off; default strict)."""
@@ -26,7 +28,8 @@ DEFAULT_BUILD_DIR = "/opt/ducttape/build"
 
 class JsonCluster(Cluster):
     """Nodes from a cluster file: ``{"nodes": [{"name", "hostname", "port", "user", "key_file",
-    "address", "scratch", "build_dir"}, ...]}`` (only ``hostname`` is required), with the SSH
+    "address", "scratch", "build_dir", "type"}, ...]}`` (only ``hostname`` is required; ``type``
+    is a node type tests may ask for, e.g. ``broker``), with the SSH
     keepalive settings ``keepalive_interval`` / ``keepalive_count_max`` at the top level or per
     node, and ``known_hosts`` / ``host_key_policy`` at the top level (``known_hosts``)."""
 
@@ -53,9 +56,9 @@ class JsonCluster(Cluster):
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
     data = read_json(path, "cluster file")
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    if not isinstance(nodes, list) or not nodes:
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')
+    nodes: list = data["nodes"]
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"cluster file {path}: unknown top-level key {unknown[0]!r} "
@@ -85,7 +88,7 @@ def _check_node(spec: dict, where: str) -> None:
     for key in ("hostname", "address"):
         if key in spec:
             validate.host(where, key, spec[key])
-    for key in ("name", "user"):
+    for key in ("name", "user", "type"):
         if key in spec:
             validate.name(where, key, spec[key])
     if "port" in spec:
@@ -104,7 +107,7 @@ def _check_node(spec: dict, where: str) -> None:
 def load_known_hosts(path: str) -> KnownHosts:
     """The host key settings of cluster file ``path`` (after ``load_node_specs`` checked it);
     a relative ``known_hosts`` is taken from the cluster file's folder."""
-    data = read_json(path, "cluster file")
+    data = cast(dict, read_json(path, "cluster file"))  # an object: load_node_specs checked it
     policy = data.get("host_key_policy", "strict")
     if policy not in POLICIES:
         raise ConfigError(f'cluster file {path}: "host_key_policy" is {policy!r}; use one of '
@@ -134,4 +137,4 @@ def _node(spec: dict, path: str, i: int, known_hosts: KnownHosts) -> Node:
                          keepalive_count_max=spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX),
                          known_hosts=known_hosts)
     return Node(name, account, address, spec.get("scratch", DEFAULT_SCRATCH),
-                spec.get("build_dir", DEFAULT_BUILD_DIR))
+                spec.get("build_dir", DEFAULT_BUILD_DIR), spec.get("type", ""))

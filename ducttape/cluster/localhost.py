@@ -12,6 +12,7 @@ from ducttape.cluster.lease import Place, peek
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.remote.local import LocalAccount
+from ducttape.validate import NAME_RE
 
 DEFAULT_NODES = 8
 DEFAULT_NET = "127.0.1"
@@ -61,17 +62,30 @@ class LocalhostCluster(Cluster):
     ``$DUCTTAPE_LOCALHOST_NET`` names one.
     """
 
-    syntax = "localhost, localhost:N (N logical nodes)"
+    syntax = ("localhost, localhost:N (N logical nodes), localhost:TYPE=N,... (nodes of node "
+              "types, e.g. localhost:broker=3,client=1,2)")
 
     @classmethod
     def from_arg(cls, arg: str, spec: str) -> "LocalhostCluster":
-        if arg and not (arg.isdigit() and 1 <= int(arg) <= 254):
+        if not arg:
+            return cls()
+        types: list[str] = []
+        for part in arg.split(","):
+            node_type, _, count = part.rpartition("=")
+            if not (count.isdigit() and int(count) >= 1) or (node_type and not NAME_RE.match(node_type)):
+                raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254 "
+                                  "(localhost:TYPE=N,... for typed nodes, TYPE a name such as broker)")
+            types += [node_type] * int(count)
+        if len(types) > 254:
             raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254")
-        return cls(int(arg)) if arg else cls()
+        return cls(len(types), node_types=types)
 
-    def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None):
+    def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None,
+                 node_types: list[str] | None = None):
+        """``node_types``: the type of each node ('' for none), in order."""
         if not 1 <= num_nodes <= 254:
             raise ValueError(f"a localhost cluster has 1 to 254 nodes, not {num_nodes}")
+        node_types = node_types or [""] * num_nodes
         self._own_scratch = scratch_root is None
         self.scratch_root = scratch_root or tempfile.mkdtemp(prefix="ducttape-localhost-")
         build_dir = str(layout.build_dir())
@@ -82,12 +96,18 @@ class LocalhostCluster(Cluster):
             os.makedirs(scratch, exist_ok=True)
             address = f"{net}.{i}"
             nodes.append(Node(f"node{i}", LocalAccount(f"node{i}", address), address, scratch,
-                              build_dir))
+                              build_dir, node_types[i - 1]))
         super().__init__(nodes)
         self.description = f"localhost cluster ({num_nodes} nodes)"
 
     def bigger_hint(self, n: int) -> str:
         return f"use --cluster localhost:{n}"
+
+    def leave_running(self) -> list[str]:
+        if not self._own_scratch:
+            return []
+        self._own_scratch = False  # the nodes' folders stay for what runs in them
+        return [self.scratch_root]
 
     def lease_places(self) -> list[Place]:
         """The lease of this cluster's loopback prefix (the nodes share this machine)."""

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ducttape.compat import hook
 from ducttape.errors import ConfigError
-from ducttape.runner.marks import cases_of, num_nodes_needed
+from ducttape.runner.marks import (cases_of, known_failure_of, node_types_needed, num_nodes_needed,
+                                   tags_of)
 from ducttape.runner.test import Test
 from ducttape.workspace import find_workspace
 
@@ -44,6 +45,13 @@ class TestSpec:
     ducktape: bool = False
     """A ducktape-style test (its module imports ducktape): its id is ducktape's,
     ``package.module.Class.method.arg=value...``."""
+    node_types: dict = field(default_factory=dict)
+    """Nodes of given types among its ``num_nodes`` (``@cluster(node_types=...)``)."""
+    tags: frozenset = frozenset()
+    known_failure: str = ""
+    """The reason of its ``@known_failure`` mark, '' if it has none."""
+    repeat: int = 1
+    """Which run of the test this is under ``--repeat`` (its own results folder after the first)."""
 
     @property
     def case(self) -> str:
@@ -65,19 +73,20 @@ class TestSpec:
         return f"{self.source or self.module}::{self.cls.__name__}.{self.method}{self.case}"
 
     def need(self, cluster_size: int) -> int:
-        """Nodes this case takes: its declared need, or the whole cluster if it declares none."""
-        return self.num_nodes or cluster_size
+        """Nodes this case takes: its declared need (0 for none), or the whole cluster if it
+        declares none."""
+        return cluster_size if self.num_nodes is None else self.num_nodes
 
     def misfit(self, cluster) -> str | None:
         """Why this case cannot run on ``cluster`` (None if it can)."""
-        if self.need(len(cluster)) <= len(cluster):
-            return None
-        return f"{self.test_id} needs {self.num_nodes} nodes but the {cluster.description} has {len(cluster)}"
+        if self.need(len(cluster)) > len(cluster):
+            return f"{self.test_id} needs {self.num_nodes} nodes but the {cluster.description} has {len(cluster)}"
+        return cluster.type_misfit(self.node_types, f"{self.test_id} needs")
 
     @property
     def folder(self) -> str:
         name = self.test_id if self.ducktape else f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
-        return _UNSAFE_IN_FOLDER.sub("_", name)
+        return _UNSAFE_IN_FOLDER.sub("_", name) + (f".repeat-{self.repeat}" if self.repeat > 1 else "")
 
 
 def _workspace_scenarios() -> str:
@@ -174,16 +183,18 @@ def tests_in(name: str) -> list[TestSpec]:
             fn = getattr(cls, method)
             if getattr(fn, "__ducttape_ignored__", False):
                 continue
+            tags, reason = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
-                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params,
-                                      source, ducktape))
+                num_nodes, types = _need(cls, fn, params, name)
+                specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
+                                      types, tags, reason))
     return specs
 
 
-def _need(cls: type, fn, params: dict, module: str) -> int | None:
+def _need(cls: type, fn, params: dict, module: str) -> tuple[int | None, dict]:
     try:
-        return num_nodes_needed(cls, fn, params)
-    except Exception as exc:  # a broken @cluster(num_nodes=...) function is the scenario's bug
+        return num_nodes_needed(cls, fn, params), node_types_needed(cls, fn, params)
+    except Exception as exc:  # noqa: BLE001 - a broken @cluster(num_nodes=...) function is the scenario's bug
         raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
                           f"failed for {params}: {type(exc).__name__}: {exc}") from None
 
@@ -238,7 +249,7 @@ def _import_in_package(path: str):
 def _load(name: str, load):
     try:
         return load()
-    except Exception as exc:  # a broken scenario is reported loudly, never skipped
+    except Exception as exc:  # noqa: BLE001 - a broken scenario is reported loudly, never skipped
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{os.path.relpath(frame.filename)}:{frame.lineno}"
         raise ConfigError(f"cannot load scenario {name!r}: {type(exc).__name__}: {exc} ({where})") from None

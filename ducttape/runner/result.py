@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from ducttape import secret
 
 PASS, FAIL, FLAKY = "PASS", "FAIL", "FLAKY"
 """FLAKY: failed, then passed when run again (``--retries``)."""
+KNOWN_FAIL, UNEXPECTED_PASS = "KNOWN-FAIL", "UNEXPECTED-PASS"
+"""The outcomes of a test marked ``@known_failure(reason)``: it failed as expected, or it passed
+(reported, not fatal: the mark may be stale)."""
+NOT_RUN = "NOT-RUN"
+"""Selected but not started: ``--exit-first`` stopped the session after a failure."""
 
 
 @dataclass
@@ -35,6 +41,10 @@ class TestResult:
     """The build projects (projects.yaml) its services ran from."""
     versions: dict[str, str] = field(default_factory=dict)
     """Versions of software the test installed itself (``TestContext.record_version``)."""
+    tags: list[str] = field(default_factory=list)
+    """The test's ``@tag`` names, sorted."""
+    known_failure: str = ""
+    """The reason of its ``@known_failure`` mark ('' when it has none)."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (sharing their values: a reported result does not change)."""
@@ -53,6 +63,9 @@ class SessionInfo:
     interrupted: bool = False
     build_manifest: object = None
     params: dict = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)
+    """How the tests were chosen when it was more than their names: ``--sample`` (with its
+    seed), ``--subset``, ``--tags``, ``--exclude``, ``--repeat``."""
 
 
 def redact_result(result: TestResult) -> TestResult:
@@ -62,5 +75,5 @@ def redact_result(result: TestResult) -> TestResult:
         setattr(result, name, secret.redact(getattr(result, name)))
     result.data = secret.redact_data(result.data)
     result.params = secret.masked(result.params)
-    result.attempts = secret.redact_data(result.attempts)
+    result.attempts = cast("list[dict]", secret.redact_data(result.attempts))  # the same shape, redacted
     return result

@@ -140,7 +140,7 @@ def _number(value, low: float, whole: bool) -> bool:
 class _NativeVsRest(RestProxyTest):
     topics = MappingProxyType({TOPIC: {"partitions": 6, "replication-factor": 1}})
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.settings = Settings.from_params(self.params)  # bad parameters fail before any service
         s = self.settings
         self.seed = new_seed() if s.seed < 0 else s.seed
@@ -199,7 +199,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
     then latency at the same offered loads."""
 
     @cluster(num_nodes=3)
-    def test_produce(self):
+    def test_produce(self) -> dict:
         s = self.settings
         rpr = s.records_per_request
         cases = {"native": ("native", None, None), "rest": ("rest", rpr, None)}
@@ -241,7 +241,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         return data
 
     @cluster(num_nodes=3)
-    def test_records_per_request(self):
+    def test_records_per_request(self) -> dict:
         s = self.settings
         configs = [("native", None)] + [("rest", n) for n in s.sweep]
         found, record = self.repeat([(path, n, rate) for path, n in configs for rate in (None, s.sweep_rate)])
@@ -267,7 +267,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
     repeated until stable."""
 
     @cluster(num_nodes=3)
-    def test_consume(self):
+    def test_consume(self) -> dict:
         s = self.settings
         records = SIZES[s.size]["consume"]
         timeout = 20 * s.seconds + 1800
@@ -277,6 +277,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
         def run_round(order: list) -> list[dict]:
             results = []
             for path in order:
+                service: ConsumerPerformanceService | RestConsumerPerformanceService
                 if path == "native":
                     service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC,
                                                          num_records=records)

@@ -136,6 +136,8 @@ def nodes_from_ssh_config(text, layout, providers):
             node["key_file"] = str(Path(host["identityfile"][0]).expanduser())
         if provider in PRIVATE_NETWORK_PROVIDERS:
             node["address"] = workers[name]["address"]
+        if workers[name].get("type"):
+            node["type"] = workers[name]["type"]
         nodes.append(node)
     return nodes
 

@@ -443,6 +443,7 @@ def test_a_failed_login_leaves_no_transport_open(sshd, tmp_path):
     import paramiko
 
     from ducttape.errors import ClusterError
+    from ducttape.remote.host_keys import KnownHosts
 
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True, timeout=30)
@@ -451,7 +452,8 @@ def test_a_failed_login_leaves_no_transport_open(sshd, tmp_path):
         return [t for t in threading.enumerate() if isinstance(t, paramiko.Transport) and t.is_alive()]
 
     before = set(transports())  # other tests' connections, which may end meanwhile
-    account = SshAccount("refused", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=str(stranger))
+    account = SshAccount("refused", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=str(stranger),
+                         known_hosts=KnownHosts(sshd["known_hosts"]))  # the host is known: the login fails
     for _ in range(3):
         with pytest.raises(ClusterError, match="cannot connect to node refused"):
             account.ssh("true", timeout=30)

@@ -48,7 +48,7 @@ class _DelaySink(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = 65536  # the response in one write
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         records = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["records"]
         time.sleep(DELAY_S)
         body = json.dumps({"offsets": [{"partition": 0, "offset": i} for i in range(len(records))]}).encode()

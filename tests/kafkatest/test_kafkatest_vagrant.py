@@ -11,7 +11,6 @@ README lists every case of the four modules with its result.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -32,7 +32,8 @@ def pyenv_python(version: str) -> str:
 def run(*cmd, cwd, timeout=900, env=None) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 
@@ -64,7 +65,7 @@ def venvs(wheel, tmp_path_factory) -> dict[str, Path]:
         return venv
 
     with ThreadPoolExecutor(len(PYTHONS)) as pool:
-        return dict(zip(PYTHONS, pool.map(make, PYTHONS)))
+        return dict(zip(PYTHONS, pool.map(make, PYTHONS), strict=True))
 
 
 @pytest.mark.parametrize("version", PYTHONS)

@@ -83,9 +83,9 @@ def plot_latency(path: str, data: dict, title: str) -> None:
             flag = " (suspect: falls as the load rises)" if key == "latency_99th_ms" and suspect(points) else ""
             ax.errorbar(x, y, yerr=_errors([e[key] for e in points]), xerr=xerr, fmt=style, marker="o",
                         color=COLORS[name], capsize=2, label=f"{name} {label}{flag}")
-            lower = [(a, b) for a, b, fell in zip(x, y, behind) if fell]
+            lower = [(a, b) for a, b, fell in zip(x, y, behind, strict=True) if fell]
             if lower:
-                ax.plot(*zip(*lower), "o", markerfacecolor="white", color=COLORS[name],
+                ax.plot(*zip(*lower, strict=True), "o", markerfacecolor="white", color=COLORS[name],
                         label=None if behind_drawn else "fell behind (achieved < 97%)")
                 behind_drawn = True
         ax.axvline(data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4,

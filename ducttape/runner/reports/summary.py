@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Iterable
 
 from tabulate import tabulate
 
@@ -20,7 +21,8 @@ def counts(results: list[TestResult]) -> Counter:
 
 def headline(session: SessionInfo, results: list[TestResult]) -> str:
     c = counts(results)
-    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky"}
+    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky", "KNOWN-FAIL": "known failures",
+             "UNEXPECTED-PASS": "unexpected passes", "NOT-RUN": "not run"}
     parts = [f"{n} {words.get(status, status.lower())}" for status, n in sorted(c.items())]
     state = "interrupted" if session.interrupted else ("finished" if session.finished else "running")
     return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"
@@ -65,7 +67,7 @@ def _other_values(data: object, prefix: str) -> list[tuple[str, str]]:
     if isinstance(data, dict):
         if figures(data) and set(data) <= {"value", "values", "unit", "better"}:
             return []
-        items = data.items()
+        items: Iterable[tuple[object, object]] = data.items()
     elif isinstance(data, list):
         items = enumerate(data)
     elif isinstance(data, bool) or data is None or isinstance(data, str):

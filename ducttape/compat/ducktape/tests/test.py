@@ -113,12 +113,12 @@ class _Teardown:
             raise errors[0]
 
     def _collect_logs(self) -> None:
-        if self._context.results_dir is None:
-            return
-        files = {name: spec["path"] for name, spec in (self.service.logs or {}).items()}
+        """The declared logs the log policy wants, into ``<results>/<service>/<node>/``."""
+        logs = {name: (spec["path"], self._context.kept_after_pass(
+                    self.service, name, bool(spec.get("collect_default", False))))
+                for name, spec in (self.service.logs or {}).items()}
         for node in self.service.nodes:
-            ducttape_context.collect_logs(node.node, files, os.path.join(
-                self._context.results_dir, self.service_id, node.name), self.service_id)
+            self._context.collect(node.node, self.service_id, logs)
 
 
 class _DucktapeTestType(type):
@@ -138,14 +138,22 @@ class Test(_DucttapeTest, TemplateRenderer, metaclass=_DucktapeTestType):
     def __init__(self, test_context: TestContext, *args, **kwargs):
         super().__init__(test_context.ducttape)
         self.test_context = test_context
-        self.cluster = test_context.cluster
+        self.cluster = test_context.cluster  # type: ignore[assignment]  # ducktape's: a TestCluster
         # ducttape's runner calls setUp/tearDown; ducktape's calls setup/teardown, whose default
         # calls setUp/tearDown: route the runner's calls through ducktape's
-        self.setUp = lambda: type(self).setup(self)
-        self.tearDown = lambda: type(self).teardown(self)
+        self.setUp = lambda: type(self).setup(self)  # type: ignore[method-assign]  # ducktape's order, as said above
+        self.tearDown = lambda: type(self).teardown(self)  # type: ignore[method-assign]  # as setUp
 
     def setup(self) -> None:
         type(self).setUp(self)
 
     def teardown(self) -> None:
         type(self).tearDown(self)
+
+    def mark_for_collect(self, service, log_name: str | None = None) -> None:
+        """Collect ``service``'s log ``log_name`` (default: all its logs) after a pass too."""
+        self.test_context.ducttape.mark_for_collect(service, log_name)
+
+    def mark_no_collect(self, service, log_name: str | None = None) -> None:
+        """Do not collect ``service``'s log ``log_name`` (default: any) after a pass."""
+        self.test_context.ducttape.mark_no_collect(service, log_name)
