@@ -79,9 +79,11 @@ def _as_figure(data: dict) -> Figure | None:
         return None
     unit = str(data["unit"])
     low, high = data.get("low"), data.get("high")
-    interval = (float(low), float(high)) if _number(low) and _number(high) and low <= high else (None, None)
+    if not (_number(low) and _number(high) and low <= high):  # type: ignore[operator]
+        low = high = None
     stable = data.get("stable") if isinstance(data.get("stable"), bool) else None
-    return Figure(float(value), unit, better_direction(unit, data.get("better")), values or [], *interval, stable)
+    return Figure(float(value), unit, better_direction(unit, data.get("better")), values or [],
+                  low=low, high=high, stable=stable)
 
 
 def figures(data: object, prefix: str = "") -> dict[str, Figure]:

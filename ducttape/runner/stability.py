@@ -29,7 +29,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 CONFIDENCE = 0.95
 WIDTH_PCT = 5.0
@@ -145,7 +145,7 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(2 ** 31)
 
 
-def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Hashable], Iterable[str]],
+def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Any], Iterable[str]],
                         target: Target = Target(), seed: int | None = None,
                         clock: Callable[[], float] = time.monotonic) -> Repeats:
     """Measure ``cases`` in rounds until the figures ``judged(case)`` of every case are stable

@@ -77,7 +77,8 @@ def test_native_vs_rest_small(built, tmp_path):
             # each run plans every record due in its 1 s; one that falls behind stops sending at
             # 2 s and counts the rest unsent
             planned = round(entry["target_records_per_sec"]["value"] * 1)
-            assert all(a + b == planned for a, b in zip(entry["records"]["values"], entry["records_unsent"]["values"], strict=True))
+            sent, unsent = entry["records"]["values"], entry["records_unsent"]["values"]
+            assert all(a + b == planned for a, b in zip(sent, unsent, strict=True))
         # the maximum sustainable rate: a bracket of a passed and a failed probe, below the top
         sustained = data[path]["sustainable"]
         rate = sustained["records_per_sec"]
