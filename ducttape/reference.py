@@ -28,7 +28,8 @@ OUTPUT = Path("docs") / "reference"
 MARKER = ".ducttape-reference"
 
 PACKAGES = ("ducttape.cluster", "ducttape.remote", "ducttape.services", "ducttape.runner",
-            "ducttape.runner.main", "ducttape.tests.test", "ducttape.faults", "ducttape.products", "ducttape.errors")
+            "ducttape.runner.main", "ducttape.runner.stability", "ducttape.tests.test", "ducttape.faults",
+            "ducttape.products", "ducttape.errors")
 """The modules and packages (with their submodules) the reference documents."""
 
 

@@ -4,10 +4,13 @@ Each side is one session or several (e.g. several sessions of the same build). W
 have several sessions, the sessions are the repeats: each contributes its median, so the
 comparison sees how much whole sessions vary (on a shared machine they drift together with the
 load far more than the repeats inside one session do). Otherwise a figure's values on a side are
-its repeats inside the session(s) (see ducttape.runner.figures). A change is flagged only when
-both sides have repeats, a two-sided Mann-Whitney U test finds the two samples different at the
-stated confidence, and the medians differ by more than the minimum effect. Flagged changes are
-``better`` or ``worse`` by the figure's direction (``changed`` when neutral).
+its repeats inside the session(s) (see ducttape.runner.figures). When a figure of one session
+on each side carries the confidence interval of its median (ducttape.runner.stability), the
+intervals judge: a change is flagged only when they do not overlap and the medians differ by more
+than the minimum effect. Otherwise a change is flagged only when both sides have repeats, a
+two-sided Mann-Whitney U test finds the two samples different at the stated confidence, and the
+medians differ by more than the minimum effect. Flagged changes are ``better`` or ``worse`` by
+the figure's direction (``changed`` when neutral).
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class Row:
     new_values: list[float] = field(default_factory=list)
     basis: str = "repeats"
     """What the values are: ``repeats`` inside the sessions, or the medians of ``sessions``."""
+    old_interval: list[float] | None = None
+    new_interval: list[float] | None = None
+    """The interval of each side's median, when its one session gave one."""
 
 
 def resolve(results_root: str, ref: str) -> str:
@@ -98,9 +104,11 @@ def pooled(paths: list[str], per_session: bool = False) -> dict[str, dict[str, F
                 values = [fig.value] if per_session else fig.values
                 have = found.setdefault(r.test_id, {}).get(name)
                 if have is None:
-                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(values))
-                else:
+                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(values),
+                                                    *((None, None) if per_session else (fig.low, fig.high)))
+                else:  # pooled over sessions: no one session's interval stands for them
                     have.values.extend(values)
+                    have.low = have.high = None
     for figs in found.values():
         for fig in figs.values():
             fig.value = statistics.median(fig.values)
@@ -119,31 +127,41 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
     if fig is None:
         raise ValueError("judge needs the figure on at least one side")
     row = Row("", "", fig.unit, a.value if a else None, b.value if b else None, None, False, fig.better,
-              old_values=a.values if a else [], new_values=b.values if b else [], basis=basis)
+              old_values=a.values if a else [], new_values=b.values if b else [], basis=basis,
+              old_interval=_interval(a), new_interval=_interval(b))
     if a is None or b is None:
         row.verdict = "only in new" if a is None else "only in old"
         return row
     if a.value != 0 or b.value == 0:
         row.change_pct = 0.0 if a.value == b.value else (b.value - a.value) / abs(a.value) * 100
-    n, m = len(a.values), len(b.values)
-    if n < 2 or m < 2:
-        row.verdict = NOT_JUDGED
-        return row
-    if min_p_value(n, m) > 1 - confidence:
-        row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
-        return row
-    from scipy.stats import mannwhitneyu
-    row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
+    if row.old_interval and row.new_interval:
+        (a_low, a_high), (b_low, b_high) = row.old_interval, row.new_interval
+        different, same, apart = not (a_low <= b_high and b_low <= a_high), "intervals overlap", "intervals apart"
+    else:
+        n, m = len(a.values), len(b.values)
+        if n < 2 or m < 2:
+            row.verdict = NOT_JUDGED
+            return row
+        if min_p_value(n, m) > 1 - confidence:
+            row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
+            return row
+        from scipy.stats import mannwhitneyu
+        row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
+        different, same, apart = row.p_value < 1 - confidence, "no significant change", "significant"
     if row.change_pct is None:
         row.verdict = "changed from zero"
-    elif row.p_value >= 1 - confidence:
-        row.verdict = "no significant change"
+    elif not different:
+        row.verdict = same
     elif abs(row.change_pct) <= threshold:
-        row.verdict = f"significant but within {threshold:g}%"
+        row.verdict = f"{apart} but within {threshold:g}%"
     else:
         row.verdict = direction_verdict(row.change_pct, fig.better)
         row.flagged = True
     return row
+
+
+def _interval(fig: Figure | None) -> list[float] | None:
+    return [fig.low, fig.high] if fig is not None and fig.low is not None and fig.high is not None else None
 
 
 def compare(old_paths: list[str] | str, new_paths: list[str] | str, threshold: float = DEFAULT_THRESHOLD,
@@ -168,11 +186,14 @@ def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_
     def num(v):
         return "" if v is None else f"{v:.6g}"
 
-    def spread(values):
+    def spread(values, interval):
+        if interval:
+            return f"{len(values)}: [{interval[0]:.4g}, {interval[1]:.4g}]"
         return f"{len(values)}: {min(values):.4g}-{max(values):.4g}" if len(values) > 1 else ""
 
-    table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""), num(r.old), spread(r.old_values),
-              num(r.new), spread(r.new_values), "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
+    table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""),
+              num(r.old), spread(r.old_values, r.old_interval), num(r.new), spread(r.new_values, r.new_interval),
+              "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
               "" if r.p_value is None else f"{r.p_value:.3g}", r.verdict + (" <<" if r.flagged else ""))
              for r in rows]
     flagged = [r for r in rows if r.flagged]
@@ -181,13 +202,15 @@ def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_
     return (tabulate(table, headers=("test", "figure", "old", basis.split()[0], "new", basis.split()[0],
                                      "change", "p", "verdict"))
             + f"\n\n{len(rows)} figures; {len(flagged)} changed ({worse} worse): significant at "
-              f"{confidence:.0%} (Mann-Whitney U over the {basis}) and more than {threshold:g}%; "
+              f"{confidence:.0%} (Mann-Whitney U over the {basis}, or [intervals] of the median apart) and "
+              f"more than {threshold:g}%; "
               f"{sum(r.verdict == NOT_JUDGED for r in rows)} single runs not judged\n")
 
 
 def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
-    """A PNG of each figure's old and new spread (min-max, median dot) relative to the old median,
-    coloured by verdict; the band is the minimum effect."""
+    """A PNG of each figure's old and new spread (the interval of the median when given, else
+    the min-max; median dot) relative to the old median, coloured by verdict; the band is the
+    minimum effect."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -201,13 +224,15 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
         def rel(v: float, old: float = old) -> float:
             return (v - old) / abs(old) * 100
         color = COLORS.get(r.verdict, NEUTRAL_COLOR) if r.flagged else NEUTRAL_COLOR
-        ax.plot([rel(min(r.old_values)), rel(max(r.old_values))], [i - 0.15] * 2, color="#b0b0b0", linewidth=3)
-        ax.plot([rel(min(r.new_values)), rel(max(r.new_values))], [i + 0.15] * 2, color=color, linewidth=3)
+        old_band = r.old_interval or [min(r.old_values), max(r.old_values)]
+        new_band = r.new_interval or [min(r.new_values), max(r.new_values)]
+        ax.plot([rel(v) for v in old_band], [i - 0.15] * 2, color="#b0b0b0", linewidth=3)
+        ax.plot([rel(v) for v in new_band], [i + 0.15] * 2, color=color, linewidth=3)
         ax.plot([rel(new)], [i + 0.15], "o", color=color)
         ax.text(1.01, i, r.verdict, transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=color)
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"relative to the old median (%): grey = old min-max, colour = new min-max and median; "
+    ax.set_xlabel(f"relative to the old median (%): grey = old [interval] or min-max, colour = new and its median; "
                   f"band = ±{threshold:g}%", fontsize=8)
     ax.set_title(title, fontsize=10)
     if not shown:

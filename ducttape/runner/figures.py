@@ -2,8 +2,10 @@
 
 A figure is any number in a test's returned data (nested keys joined with dots, list items by
 index). A dict ``{"value": 12.5, "unit": "ms"}`` is one figure with its unit; it may declare
-``"better": "lower"`` or ``"higher"``, and may carry its repeats as ``"values": [...]`` (then
-``value``, when absent, is their median). Without a declaration the unit decides: rates
+``"better": "lower"`` or ``"higher"``, may carry its repeats as ``"values": [...]`` (then
+``value``, when absent, is their median), and the confidence interval of its median as
+``"low"``/``"high"`` with ``"stable": false`` when the repeats ended before that interval was as
+narrow as asked (ducttape.runner.stability). Without a declaration the unit decides: rates
 (``records/s``, ``MB/s``, ...) are better higher, durations (``ms``, ``s``, ...) better lower;
 any other unit is neutral.
 """
@@ -22,16 +24,28 @@ RATE_UNITS = {"bps", "kbps", "Mbps", "Gbps", "rps", "qps", "tps", "ops"}
 
 @dataclass
 class Figure:
-    """One returned figure: its (median) value, unit, better direction and repeats."""
+    """One returned figure: its (median) value, unit, better direction, repeats, and the interval
+    of its median (``low``, ``high``; None when not given) with whether it is ``stable``."""
 
     value: float
     unit: str = ""
     better: str = NEUTRAL
     values: list[float] = field(default_factory=list)
+    low: float | None = None
+    high: float | None = None
+    stable: bool | None = None
 
     def __post_init__(self):
         if not self.values:
             self.values = [self.value]
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """What to draw around the value: the interval when there is one, else the min-max of
+        the repeats when there are several, else None."""
+        if self.low is not None and self.high is not None:
+            return self.low, self.high
+        return (min(self.values), max(self.values)) if len(self.values) > 1 else None
 
 
 def better_direction(unit: str, declared: object = None) -> str:
@@ -51,8 +65,9 @@ def _number(x: object) -> TypeGuard[int | float]:
 
 
 def _as_figure(data: dict) -> Figure | None:
-    """The figure a ``{"value"/"values", "unit", "better"}`` dict stands for, else None."""
-    if not set(data) <= {"value", "values", "unit", "better"} or "unit" not in data:
+    """The figure a ``{"value"/"values", "unit", "better", "low", "high", "stable"}`` dict stands
+    for, else None."""
+    if not set(data) <= {"value", "values", "unit", "better", "low", "high", "stable"} or "unit" not in data:
         return None
     values = data.get("values")
     if values is not None:
@@ -63,7 +78,12 @@ def _as_figure(data: dict) -> Figure | None:
     if not _number(value):
         return None
     unit = str(data["unit"])
-    return Figure(float(value), unit, better_direction(unit, data.get("better")), values or [])
+    low, high = data.get("low"), data.get("high")
+    if not (_number(low) and _number(high) and low <= high):  # type: ignore[operator]
+        low = high = None
+    stable = data.get("stable") if isinstance(data.get("stable"), bool) else None
+    return Figure(float(value), unit, better_direction(unit, data.get("better")), values or [],
+                  low=low, high=high, stable=stable)
 
 
 def figures(data: object, prefix: str = "") -> dict[str, Figure]:

@@ -23,6 +23,9 @@ class Point:
     params: dict
     value: float
     values: list[float]
+    low: float | None = None
+    high: float | None = None
+    """The interval of the session's median, when the figure had one."""
 
 
 @dataclass
@@ -119,7 +122,7 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
                 key = (test["test_id"], name)
                 series = found.setdefault(key, Series(test["test_id"], name, fig.unit, fig.better))
                 series.points.append(Point(doc["session_id"], doc.get("started") or 0, build,
-                                           doc.get("params") or {}, fig.value, fig.values))
+                                           doc.get("params") or {}, fig.value, fig.values, fig.low, fig.high))
     return list(found.values())
 
 

@@ -1,24 +1,27 @@
 """Kafka's native clients against the REST path through the HTTP bridge, measured alike.
 
 One broker, one bridge and the load generator each on a node of their own; a topic of 6
-partitions, acks=1, records of 100 random bytes. Both producer paths run in LoadGen.java: the
-same constant-rate pacing loop, per-record latency from each record's due time to its
-acknowledgement, the same producer batch.size and linger.ms (for the REST path, those of the
-bridge's producer). The REST path sends ``records_per_request`` records per HTTP request.
+partitions, acks=1, records of 100 random bytes. Both producer paths run in one LoadGen process,
+interleaved: the same constant-rate pacing loop, per-record latency from each record's due time
+to its acknowledgement, the same producer batch.size and linger.ms (for the REST path, those of
+the bridge's producer). The REST path sends ``records_per_request`` records per HTTP request.
 
-- ``NativeVsRestProducerPerformance.test_produce``: each path's maximum throughput, then the
-  latency of both paths at the same offered loads (``loads``: fractions of the native maximum
-  measured in the same session).
+- ``NativeVsRestProducerPerformance.test_produce``: each path's maximum throughput (as fast as it
+  goes), its maximum sustainable rate (the highest offered rate it achieves, >= 99%, with p99
+  under ``p99_bound_ms``, by bisection), then the latency of both paths at the same offered loads
+  (``loads``: fractions of the native maximum measured in the same session).
 - ``NativeVsRestProducerPerformance.test_records_per_request``: the REST path's maximum
   throughput and latency at one offered load (``sweep_rate``) for 1, 10, 100 and 1000 records
   per request, beside the native path's.
 - ``NativeVsRestConsumerPerformance.test_consume``: reading a filled topic natively
   (ConsumerPerformance) and through the bridge.
 
-Runs are repeated ``repeats`` times with the order of the paths alternated; figures are the
-median with the min-max range. Settings come as test parameters (docs/products.md)::
+Every measurement repeats until the 95% interval of its median is within ``width`` percent or
+the time ``budget`` ends (ducttape.runner.stability), its paths and loads in shuffled blocks
+(``seed`` recorded); each figure is the median with its interval and every repeat. Settings come
+as test parameters (docs/products.md)::
 
-    invoke test native_vs_rest_performance --param size=seed --param repeats=3
+    invoke test native_vs_rest_performance --param size=seed --param budget=600
 """
 
 from __future__ import annotations
@@ -30,26 +33,34 @@ from types import MappingProxyType
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
-from ducttape.products.performance import (ConsumerPerformanceService, NativeProducerLoadService,
-                                           ProducerPerformanceService, RestConsumerPerformanceService,
-                                           RestProducerLoadService)
-from ducttape.products.performance.summary import (PATHS, fell_behind, plot_latency, plot_sweep,
-                                                   summarize)
+from ducttape.products.performance import (ConsumerPerformanceService, InterleavedProducerLoadService,
+                                           ProducerPerformanceService, RestConsumerPerformanceService)
+from ducttape.products.performance.summary import (PATHS, fell_behind, interval, plot_latency, plot_sweep,
+                                                   summarize, suspect)
 from ducttape.runner import cluster
+from ducttape.runner.stability import (MIN_REPEATS, Target, highest_sustainable_rate, new_seed,
+                                       repeat_until_stable)
 from ducttape.tests.test import RestProxyTest
 
 TOPIC = "test-rep-one"
 RECORD_SIZE = 100
 ACKS = 1
 SIZES = MappingProxyType({
-    "small": MappingProxyType({"seconds": 5, "repeats": 1, "consume": 2_000_000}),
-    "seed": MappingProxyType({"seconds": 30, "repeats": 3, "consume": 5_000_000}),
+    "small": MappingProxyType({"seconds": 1, "budget": 60, "consume": 200_000}),
+    "seed": MappingProxyType({"seconds": 10, "budget": 900, "consume": 5_000_000}),
 })
 FIRST_WARMUP_S = 10
-LEGEND = ("max: as fast as each path goes; at N: offered N records/s at a constant rate "
-          "(achieved rate beside it); latency per record, from its due time to its ack; "
-          "median of the repeats; >=: the path fell behind, and the records it had not sent by "
-          "twice the run's length count with their wait so far (a lower bound)")
+SUSTAINED = 0.99
+"""A probe of the maximum sustainable rate passes when it achieves this fraction of its rate ..."""
+TOP = 1.25
+"""... and the bisection searches up to this many times the path's maximum throughput."""
+LEGEND = ("figures: median [95% interval of the median] of the repeats (unstable: wider than "
+          "the width asked when the budget ended); max: as fast as each path goes; sustainable: the "
+          "highest offered rate achieved (>= 99%) with p99 under the bound, [last passed, first "
+          "failed]; at N: offered N records/s at a constant rate; latency per record from its due "
+          "time to its ack; >=: the path fell behind (achieved < 97% of offered, or records left "
+          "unsent: latencies are lower bounds); suspect: p99 falls as the load rises by more than "
+          "its intervals allow")
 
 
 @dataclass(frozen=True)
@@ -57,13 +68,22 @@ class Settings:
     """The scenario's parameters (``--param key=value``), checked, with their defaults."""
 
     size: str = "small"
-    repeats: int = 0
-    """Paired repeats (0: the size's, small 1, seed 3)."""
     seconds: float = 0
-    """Of each producing run (0: the size's, small 5, seed 30)."""
+    """Of each producing run (0: the size's, small 1, seed 10)."""
+    budget: float = 0
+    """Seconds each repeat loop may take: after its first ``min_repeats`` runs of every case
+    (which always run), more only while they fit (0: the size's, small 60, seed 900)."""
+    width: float = 5.0
+    """Target: the interval of each judged median within ±width percent of it."""
+    min_repeats: int = MIN_REPEATS
+    """Repeats of each measurement before the budget counts (7: the fewest for an interval)."""
+    seed: int = -1
+    """Of the shuffled order (-1: a new one, recorded in the data)."""
+    p99_bound_ms: float = 100.0
+    """The p99 under which a rate counts as sustained."""
     warmup: float = 2
-    """Seconds of the same load before each producing run, unmeasured (JIT, connections); the
-    first run of each path in a test also warms up FIRST_WARMUP_S more (fresh JVMs)."""
+    """Seconds of the same load before the first run of each path in a LoadGen process,
+    unmeasured; the first process of a test also warms up FIRST_WARMUP_S more (fresh JVMs)."""
     loads: tuple = (0.01, 0.25, 0.5, 0.75)
     """Offered loads as fractions of the native maximum: 1% is one the REST path can carry
     too on a machine where it is far slower than the native one."""
@@ -87,9 +107,11 @@ class Settings:
         size = values.get("size", cls.size)
         if size not in SIZES:
             raise ConfigError(f"--param size={size!r} is not a size: use {' or '.join(SIZES)}")
-        for name, low in (("repeats", 1), ("records_per_request", 1), ("batch_size", 1),
-                          ("linger_ms", 0), ("in_flight", 1), ("sweep_rate", 1), ("seconds", 0.001), ("warmup", 0)):
-            whole = name not in ("seconds", "warmup")
+        for name, low, whole in (("records_per_request", 1, True), ("batch_size", 1, True),
+                                 ("linger_ms", 0, True), ("in_flight", 1, True), ("sweep_rate", 1, True),
+                                 ("seconds", 0.001, False), ("warmup", 0, False), ("budget", 0, False),
+                                 ("width", 0.1, False), ("min_repeats", 2, True), ("seed", -1, True),
+                                 ("p99_bound_ms", 0.001, False)):
             if name in values and not _number(values[name], low, whole):
                 raise ConfigError(f"--param {name}={values[name]!r} is not a "
                                   f"{'whole number' if whole else 'number'} of at least {low:g}")
@@ -101,8 +123,13 @@ class Settings:
                                   + ("fractions in (0, 1], e.g. [0.25,0.5]" if name == "loads"
                                      else "whole numbers, e.g. [1,10,100]"))
             values[name] = tuple(items)
-        sized = {"repeats": SIZES[size]["repeats"], "seconds": SIZES[size]["seconds"]}
+        sized = {"seconds": SIZES[size]["seconds"], "budget": SIZES[size]["budget"]}
         return cls(**{**values, **{k: values.get(k) or v for k, v in sized.items()}})
+
+    @property
+    def target(self) -> Target:
+        """The repeat loops' target."""
+        return Target(width_pct=self.width, budget_s=self.budget, min_repeats=self.min_repeats)
 
 
 def _number(value, low: float, whole: bool) -> bool:
@@ -116,29 +143,37 @@ class _NativeVsRest(RestProxyTest):
     def setUp(self) -> None:
         self.settings = Settings.from_params(self.params)  # bad parameters fail before any service
         s = self.settings
+        self.seed = new_seed() if s.seed < 0 else s.seed
         self.rest_settings = {"kafka.producer.acks": ACKS, "kafka.producer.batch.size": s.batch_size,
                               "kafka.producer.linger.ms": s.linger_ms}
         self.producer_settings = {"acks": ACKS, "batch.size": s.batch_size, "linger.ms": s.linger_ms}
-        self.warm: set[str] = set()
+        self.fresh = True
         super().setUp()
 
-    def produce(self, path: str, rate: float | None = None, records_per_request: int | None = None) -> dict:
-        """One producing run on ``path`` at ``rate`` records/s (None: as fast as it goes)."""
+    def run_round(self, order: list) -> list[dict]:
+        """Run the steps ``(path, records_per_request, rate)`` of ``order`` in that order in one
+        LoadGen process (rate None: as fast as it goes); their results, in order."""
         s = self.settings
-        warmup = s.warmup + (0 if path in self.warm else FIRST_WARMUP_S)
-        self.warm.add(path)
-        service: NativeProducerLoadService | RestProducerLoadService
-        if path == "native":
-            service = NativeProducerLoadService(self.cluster, 1, self.kafka, TOPIC, RECORD_SIZE, s.seconds,
-                                                rate, warmup_s=warmup, settings=self.producer_settings)
-        else:
-            service = RestProducerLoadService(self.cluster, 1, self.rest, TOPIC, RECORD_SIZE, s.seconds,
-                                              records_per_request or s.records_per_request, rate,
-                                              warmup_s=warmup, in_flight=s.in_flight)
-        service.run(timeout=_run_timeout(s.seconds))
-        result = service.results[0]
-        assert result["errors"] == 0 and result["records"] == result["records_sent"] > 0, result
-        return result
+        warmup = s.warmup + (FIRST_WARMUP_S if self.fresh else 0)
+        self.fresh = False
+        service = InterleavedProducerLoadService(
+            self.cluster, 1, TOPIC, RECORD_SIZE, s.seconds, list(order), kafka=self.kafka, rest=self.rest,
+            settings=self.producer_settings, in_flight=s.in_flight, warmup_s=warmup)
+        service.run(timeout=600 + len(order) * (4 * s.seconds + 10) + 2 * warmup)
+        results = service.runs[0]
+        for result in results:
+            assert result["errors"] == 0 and result["records"] == result["records_sent"] > 0, result
+        return results
+
+    def repeat(self, cases: list) -> tuple[dict, dict]:
+        """Each case ``(path, records_per_request, rate)`` repeated until its achieved rate (and
+        at a rate its p99) is stable or the budget ends: ``{case: summary}``, and the loop's
+        seed, time and the order of its blocks."""
+        s = self.settings
+        found = repeat_until_stable(cases, self.run_round, _judged, s.target, seed=self.seed)
+        record = {"seed": found.seed, "elapsed_s": round(found.elapsed_s, 1),
+                  "order": [" ".join(_step(c) for c in block) for block in found.rounds]}
+        return {c: summarize(found.runs[c], target=s.target, stable=found.stable[c]) for c in cases}, record
 
     def save(self, name: str, text: str) -> None:
         """Show ``text`` under a line naming the bridge, and keep it as ``name``."""
@@ -151,85 +186,97 @@ class _NativeVsRest(RestProxyTest):
 
     def describe(self) -> dict:
         s = self.settings
-        return {"size": s.size, "repeats": s.repeats, "record_size": RECORD_SIZE, "acks": ACKS,
-                "bridge": self.rest.build,
+        return {"size": s.size, "record_size": RECORD_SIZE, "acks": ACKS, "bridge": self.rest.build,
                 "batch_size": s.batch_size, "linger_ms": s.linger_ms,
                 "records_per_request": s.records_per_request, "in_flight": s.in_flight,
-                "seconds_per_run": s.seconds, "warmup_s": s.warmup}
+                "seconds_per_run": s.seconds, "warmup_s": s.warmup,
+                "target": {"width_pct": s.width, "confidence": s.target.confidence,
+                           "min_repeats": s.min_repeats, "budget_s": s.budget}}
 
 
 class NativeVsRestProducerPerformance(_NativeVsRest):
-    """Producing natively and through the bridge: maximum throughput, then latency at the same
-    offered loads."""
+    """Producing natively and through the bridge: maximum throughput, maximum sustainable rate,
+    then latency at the same offered loads."""
 
     @cluster(num_nodes=3)
     def test_produce(self) -> dict:
         s = self.settings
-        runs: dict = {path: {"max": [], "at_rate": {}} for path in PATHS}
-        for r in range(s.repeats):
-            for path in _order(r):
-                runs[path]["max"].append(self.produce(path))
-        native_max = summarize(runs["native"]["max"])["records_per_sec"]["value"]
-        targets = [max(1, round(f * native_max)) for f in s.loads]
-        for k, target in enumerate(targets):
-            for r in range(s.repeats):
-                for path in _order(r + k):
-                    runs[path]["at_rate"].setdefault(target, []).append(self.produce(path, rate=target))
-        data = {**self.describe(), "loads": list(s.loads)}
+        rpr = s.records_per_request
+        cases = {"native": ("native", None, None), "rest": ("rest", rpr, None)}
+        top, record_max = self.repeat(list(cases.values()))
+        data: dict = {**self.describe(), "loads": list(s.loads), "p99_bound_ms": s.p99_bound_ms}
         for path in PATHS:
-            data[path] = {"max": summarize(runs[path]["max"]),
-                          "at_rate": [summarize(v) for v in runs[path]["at_rate"].values()]}
-        rest, native = data["rest"]["max"], data["native"]["max"]
-        ratio = rest["records_per_sec"]["value"] / native["records_per_sec"]["value"]
-        data["rest_vs_native_records_per_sec"] = {"value": round(ratio, 4), "unit": "x"}
+            data[path] = {"max": top[cases[path]]}
+        sustained = highest_sustainable_rate(
+            {path: TOP * data[path]["max"]["records_per_sec"]["value"] for path in PATHS},
+            lambda order: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in order]),
+            lambda path, r: (r["records_unsent"] == 0
+                             and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
+                             and r["latency_99th_ms"] <= s.p99_bound_ms),
+            probes_per_step=3, max_steps=3, seed=self.seed)
+        for path in PATHS:
+            got = sustained[path]
+            data[path]["sustainable"] = {
+                "records_per_sec": got.figure("records/s"),
+                "probes": [{k: p[k] for k in ("rate", "passed", "records_per_sec", "latency_99th_ms")}
+                           for p in got.probes]}
+        native_max = data["native"]["max"]["records_per_sec"]["value"]
+        targets = [max(1, round(f * native_max)) for f in s.loads]
+        at_rate, record_at_rate = self.repeat([(path, rpr if path == "rest" else None, t)
+                                               for t in targets for path in PATHS])
+        for path in PATHS:
+            data[path]["at_rate"] = [at_rate[(path, rpr if path == "rest" else None, t)] for t in targets]
+            data[path]["suspect"] = [list(pair) for pair in suspect(data[path]["at_rate"])]
+        for key, part in (("records_per_sec", "max"), ("sustainable", "sustainable")):
+            native = data["native"][part]["records_per_sec"]["value"]
+            ratio = data["rest"][part]["records_per_sec"]["value"] / native if native else 0
+            data[f"rest_vs_native_{key}"] = {"value": round(ratio, 4), "unit": "x"}
+        data["repeats"] = {"max": record_max, "at_rate": record_at_rate}
         plot_latency(os.path.join(self.results_dir, "latency_vs_throughput.png"), data,
-                     f"{RECORD_SIZE}-byte records, latency at offered loads\n"
-                     f"(REST: {s.records_per_request} records/request, {s.in_flight} in flight)")
+                     f"{RECORD_SIZE}-byte records, latency at offered loads (median, 95% interval)\n"
+                     f"(REST: {rpr} records/request, {s.in_flight} in flight)")
         self.save("native_vs_rest.txt", _produce_table(data, targets) +
-                  f"\nREST / native max records/s: {ratio:.3f}\n{LEGEND}")
+                  f"\nREST / native: max records/s {data['rest_vs_native_records_per_sec']['value']:.3f}, "
+                  f"sustainable {data['rest_vs_native_sustainable']['value']:.3f}; seed {self.seed}\n{LEGEND}")
         return data
 
     @cluster(num_nodes=3)
     def test_records_per_request(self) -> dict:
         s = self.settings
-        rows: dict = {}
-        for r in range(s.repeats):
-            for path in _order(r):
-                for n in (s.sweep if path == "rest" else [None]):
-                    key = f"rest/{n}" if n else "native"
-                    row = rows.setdefault(key, {"max": [], "at_rate": []})
-                    row["max"].append(self.produce(path, records_per_request=n))
-                    row["at_rate"].append(self.produce(path, rate=s.sweep_rate, records_per_request=n))
-        data = {**self.describe(), "sweep_rate": s.sweep_rate,
-                "native": {k: summarize(v) for k, v in rows.pop("native").items()},
-                "rest": [{"records_per_request": int(key.split("/")[1]),
-                          **{k: summarize(v) for k, v in row.items()}} for key, row in rows.items()]}
+        configs = [("native", None)] + [("rest", n) for n in s.sweep]
+        found, record = self.repeat([(path, n, rate) for path, n in configs for rate in (None, s.sweep_rate)])
+        data = {**self.describe(), "sweep_rate": s.sweep_rate, "repeats": record,
+                "native": {"max": found[("native", None, None)], "at_rate": found[("native", None, s.sweep_rate)]},
+                "rest": [{"records_per_request": n, "max": found[("rest", n, None)],
+                          "at_rate": found[("rest", n, s.sweep_rate)]} for n in s.sweep]}
         plot_sweep(os.path.join(self.results_dir, "records_per_request.png"), data,
                    f"REST records per request: {RECORD_SIZE}-byte records, at most "
-                   f"{s.in_flight} requests in flight")
+                   f"{s.in_flight} requests in flight (median, 95% interval)")
         table = [["native", "", *_cells(data["native"])]] + \
                 [["REST", row["records_per_request"], *_cells(row)] for row in data["rest"]]
         self.save("records_per_request.txt", tabulate(
-            table, headers=["path", "records/request", "max records/s", "max MB/s",
+            table, headers=["path", "records/request", "max records/s",
                             f"p50 ms at {s.sweep_rate:,}/s", f"p99 ms at {s.sweep_rate:,}/s"],
-            disable_numparse=True) + f"\n{LEGEND}")
+            disable_numparse=True) + f"\nseed {self.seed}\n{LEGEND}")
         return data
 
 
 class NativeVsRestConsumerPerformance(_NativeVsRest):
     """Fill the topic (with Kafka's ProducerPerformance, unmeasured), then read all of it natively
-    and through the bridge (each run in its own consumer group), as fast as each path goes."""
+    and through the bridge (each run in its own consumer group), as fast as each path goes,
+    repeated until stable."""
 
     @cluster(num_nodes=3)
     def test_consume(self) -> dict:
         s = self.settings
         records = SIZES[s.size]["consume"]
+        timeout = 20 * s.seconds + 1800
         ProducerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records,
-                                   record_size=RECORD_SIZE, settings=self.producer_settings).run(
-                                       timeout=_run_timeout(s.seconds) + 1800)
-        runs: dict = {path: [] for path in PATHS}
-        for r in range(s.repeats):
-            for path in _order(r):
+                                   record_size=RECORD_SIZE, settings=self.producer_settings).run(timeout=timeout)
+
+        def run_round(order: list) -> list[dict]:
+            results = []
+            for path in order:
                 service: ConsumerPerformanceService | RestConsumerPerformanceService
                 if path == "native":
                     service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC,
@@ -237,58 +284,62 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
                 else:
                     service = RestConsumerPerformanceService(self.cluster, 1, self.rest, topic=TOPIC,
                                                              num_records=records)
-                service.run(timeout=_run_timeout(s.seconds) + 1800)
-                runs[path].append(service.results[0])
-        data = {**self.describe(), "records": records}
+                service.run(timeout=timeout)
+                results.append(service.results[0])
+            return results
+
+        keys = ("records", "records_per_sec", "mbps", "total_mb")
+        found = repeat_until_stable(list(PATHS), run_round, lambda path: ("records_per_sec",), s.target,
+                                    seed=self.seed)
+        data = {**self.describe(), "records": records,
+                "repeats": {"seed": found.seed, "elapsed_s": round(found.elapsed_s, 1),
+                            "order": [" ".join(block) for block in found.rounds]}}
         for path in PATHS:
-            data[path] = summarize(runs[path], ("records", "records_per_sec", "mbps", "total_mb"))
+            data[path] = summarize(found.runs[path], keys, s.target, found.stable[path])
         ratio = data["rest"]["records_per_sec"]["value"] / data["native"]["records_per_sec"]["value"]
         data["rest_vs_native_records_per_sec"] = {"value": round(ratio, 4), "unit": "x"}
-        rows = [[name, *(_spread(data[path], f) for f in ("records_per_sec", "mbps"))]
+        rows = [[name, *(interval(data[path][f]) for f in ("records_per_sec", "mbps"))]
                 for name, path in (("native", "native"), ("REST", "rest"))]
         self.save("native_vs_rest.txt", f"consume: {records:,} records of {RECORD_SIZE} bytes\n" + tabulate(
-            rows, headers=["path", "records/s", "MB/s"]) +
-                  f"\nREST / native records/s: {ratio:.3f}\nas fast as each path reads; median of {s.repeats} "
-                  f"repeat(s) (min-max when they differ)")
+            rows, headers=["path", "records/s", "MB/s"], disable_numparse=True) +
+                  f"\nREST / native records/s: {ratio:.3f}\nas fast as each path reads; seed {found.seed}\n{LEGEND}")
         return data
 
 
-def _order(r: int) -> tuple[str, str]:
-    """The paths in the order of repeat ``r``: alternated."""
-    return PATHS if r % 2 == 0 else PATHS[::-1]
+def _judged(case: tuple) -> tuple[str, ...]:
+    """The figures whose interval decides when a case is stable: its achieved rate, and at a
+    rate its p99 (as fast as it goes, latency is the saturated path's queue)."""
+    return ("records_per_sec",) if case[2] is None else ("records_per_sec", "latency_99th_ms")
 
 
-def _run_timeout(seconds: float) -> float:
-    return 20 * seconds + 600
-
-
-def _spread(entry: dict, key: str) -> str:
-    """The median of ``key`` in a summary, with the min-max range when the repeats differ."""
-    low, high = entry["range"][key]
-    return f"{entry[key]['value']:,.1f}" + ("" if low == high else f" ({low:,.1f}-{high:,.1f})")
+def _step(case: tuple) -> str:
+    """A case ``(path, records_per_request, rate)`` in a word, e.g. ``rest/100@2000``."""
+    path, n, rate = case
+    return f"{path}{f'/{n}' if n else ''}@{rate or 'max'}"
 
 
 def _produce_table(data: dict, targets: list[int]) -> str:
-    headers = ["path", "max records/s", "max MB/s",
-               *(f"at {t:,}/s: achieved, p99 ms" for t in targets)]
+    headers = ["path", "max records/s", f"sustainable (p99 < {data['p99_bound_ms']:g} ms)",
+               *(f"at {t:,}/s: achieved; p99 ms" for t in targets)]
     rows = []
     for name, path in (("native", "native"), ("REST", "rest")):
-        at = [f"{e['records_per_sec']['value']:,.0f}, {_behind(e)}{_spread(e, 'latency_99th_ms')}"
+        at = [f"{interval(e['records_per_sec'])}; {_behind(e)}{interval(e['latency_99th_ms'])}"
               for e in data[path]["at_rate"]]
-        rows.append([name, _spread(data[path]["max"], "records_per_sec"),
-                     _spread(data[path]["max"], "mbps"), *at])
+        rows.append([name + (" (suspect)" if data[path]["suspect"] else ""),
+                     interval(data[path]["max"]["records_per_sec"]),
+                     interval(data[path]["sustainable"]["records_per_sec"]), *at])
     return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def _behind(entry: dict) -> str:
-    """">=" when a repeat fell behind its offered load (its latencies are lower bounds)."""
+    """">=" when the path fell behind the offered load (its latencies may be lower bounds)."""
     return ">=" if fell_behind(entry) else ""
 
 
 def _cells(row: dict) -> list[str]:
     at = row["at_rate"]
-    return [f"{row['max']['records_per_sec']['value']:,.0f}", f"{row['max']['mbps']['value']:,.2f}",
-            *(f"{_behind(at)}{at[key]['value']:,.1f}" for key in ("latency_50th_ms", "latency_99th_ms"))]
+    return [interval(row["max"]["records_per_sec"]),
+            *(f"{_behind(at)}{interval(at[key])}" for key in ("latency_50th_ms", "latency_99th_ms"))]
 
 
 if __name__ == "__main__":

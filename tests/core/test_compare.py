@@ -112,3 +112,22 @@ def test_groups_of_sessions_are_judged_by_their_sessions(tmp_path):
     slow = [fake_session(tmp_path / f"s{i}", {"t": {"tput": {"values": [70 + i], "unit": "MB/s"}}}) for i in range(4)]
     [row] = compare([paths[k] for k in "aceg"], slow)
     assert (row.verdict, row.flagged) == ("worse", True) and row.p_value < 0.05
+
+
+def test_figures_with_the_interval_of_their_median_are_judged_by_it(tmp_path):
+    def fig(value, low, high, stable=True):
+        return {"value": value, "unit": "ms", "values": [low, value, high], "low": low, "high": high,
+                "stable": stable}
+
+    old = fake_session(tmp_path / "old", {"a": {"apart": fig(100, 98, 102), "overlap": fig(100, 90, 110),
+                                                "near": fig(100, 99, 101), "plain": {"values": [1, 2], "unit": "s"}}})
+    new = fake_session(tmp_path / "new", {"a": {"apart": fig(120, 118, 125, False), "overlap": fig(120, 108, 130),
+                                                "near": fig(103, 102, 104), "plain": {"values": [1, 2], "unit": "s"}}})
+    got = figures(json.load(open(os.path.join(new, "report.json")))["tests"][0]["data"])
+    assert (got["apart"].low, got["apart"].high, got["apart"].stable, got["plain"].low) == (118, 125, False, None)
+    rows = {r.figure: r for r in compare(old, new)}
+    assert (rows["apart"].verdict, rows["apart"].flagged) == ("worse", True), "intervals apart, +20%"
+    assert rows["apart"].old_interval == [98, 102] and rows["apart"].new_interval == [118, 125]
+    assert (rows["overlap"].verdict, rows["overlap"].flagged) == ("intervals overlap", False)
+    assert (rows["near"].verdict, rows["near"].flagged) == ("intervals apart but within 5%", False)
+    assert rows["plain"].new_interval is None and rows["plain"].verdict == "too few repeats (2 vs 2) for 95%"

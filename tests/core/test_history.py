@@ -202,3 +202,15 @@ def test_trend_changes_of_single_values_need_six_sessions_a_side():
     assert trend_changes(series([10, 10.1, 9.9, 10, 10.05, 13, 13.1, 12.9, 13, 13.05], "ms")) == []
     [step] = trend_changes(series([10, 10.1, 9.9, 10, 10.05, 9.95, 13, 13.1, 12.9, 13, 13.05, 12.95], "ms"))
     assert (step.index, step.verdict) == (6, "worse")
+
+
+def test_the_index_draws_the_interval_of_the_median_as_the_band_when_a_figure_has_one():
+    from ducttape.runner.reports.index import trend_view
+
+    s = series([100.0, 110.0])
+    s.points[0].values, s.points[1].values = [90.0, 100.0, 130.0], [100.0, 110.0, 140.0]
+    s.points[1].low, s.points[1].high = 104.0, 118.0
+    view = trend_view(s)
+    assert [(v["low"], v["high"]) for v in view["values"]] == [(None, None), (104.0, 118.0)]
+    assert "interval [104, 118]" in view["svg"] and "interval [" not in view["svg"].split("<title>")[1]
+    assert view["svg"].count('class="range"') == 2  # each point's band: min-max, then the interval

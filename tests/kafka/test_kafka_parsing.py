@@ -11,6 +11,7 @@ from ducttape.products import jvm
 from ducttape.products.kafka import KafkaService, new_cluster_id
 from ducttape.products.performance.consumer import parse_consumer_line
 from ducttape.products.performance.producer import parse_producer_line
+from ducttape.products.performance.summary import fell_behind, interval, summarize, suspect
 from ducttape.products.rest_bridge import bridge_build
 from ducttape.products.templates import render
 from ducttape.cluster.localhost import LocalhostCluster
@@ -85,3 +86,23 @@ def test_jvm_summary_leaves_stack_frames_out():
               "\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)\nCaused by: java.io.IOException: disk\n\t... 3 more\n")
     assert jvm.summary(output) == ('Exception in thread "main" java.lang.IllegalStateException: boom | '
                                    "Caused by: java.io.IOException: disk")
+
+
+def at_rate(target: float, achieved: list[float], p99: list[float], unsent: int = 0) -> dict:
+    return summarize([{"target_records_per_sec": target, "records_per_sec": a, "latency_99th_ms": p,
+                       "records_unsent": unsent} for a, p in zip(achieved, p99, strict=True)])
+
+
+def test_a_load_achieved_below_97_percent_fell_behind_even_with_nothing_unsent():
+    assert not fell_behind(at_rate(1000, [990, 975, 1001, 980, 995, 999, 985], [5] * 7))
+    assert fell_behind(at_rate(1000, [960, 965, 950, 990, 940, 962, 969], [5] * 7))
+    assert fell_behind(at_rate(1000, [1000] * 7, [5] * 7, unsent=3)), "records left unsent"
+
+
+def test_a_curve_whose_p99_drops_below_its_interval_as_the_load_rises_is_suspect():
+    low = at_rate(100, [100] * 7, [40, 42, 45, 41, 43, 44, 46])
+    mid = at_rate(1000, [1000] * 7, [20, 22, 21, 23, 19, 24, 20])  # wholly below 40-46
+    high = at_rate(5000, [5000] * 7, [30, 60, 41, 50, 44, 90, 47])  # overlaps both
+    assert suspect([high, low, mid]) == [(100, 1000)]
+    assert suspect([low, high]) == []
+    assert interval(mid["latency_99th_ms"]) == "21.0 [19.0, 24.0] unstable"

@@ -5,9 +5,11 @@
 // One source file run by the JDK's source launcher with Kafka's libs on the class path (for
 // kafka-clients and HdrHistogram, both shipped with Kafka):
 //   java -cp 'KAFKA/libs/*' LoadGen.java produce-native --bootstrap B --topic T --record-size S
-//        --seconds D [--rate R] [--warmup-s W] [--producer-props k=v,k=v...] [--interval-ms I]
+//        --seconds D [--rate R | --rates R1,R2,...] [--warmup-s W] [--producer-props k=v,k=v...] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java produce-rest --url U --topic T --record-size S
-//        --seconds D [--rate R] [--warmup-s W] --records-per-request N [--in-flight C] [--interval-ms I]
+//        --seconds D [--rate R | --rates R1,R2,...] [--warmup-s W] --records-per-request N [--in-flight C] [--interval-ms I]
+//   java -cp 'KAFKA/libs/*' LoadGen.java produce --plan PATH@R,PATH@R,... [--bootstrap B] [--url U] --topic T
+//        --record-size S --seconds D [--warmup-s W] [--producer-props ...] [--in-flight C] [--interval-ms I]
 //   java -cp 'KAFKA/libs/*' LoadGen.java consume-rest --url U --topic T --records N --group G
 //        [--max-bytes M] [--poll-timeout-ms P] [--idle-timeout-ms D] [--interval-ms I]
 //
@@ -26,18 +28,25 @@
 //   a record is then due when the loop reached its unit.
 // - First W seconds of the same load warm up the JVMs and connections, unmeasured; the measured
 //   run starts once the warm-up's records are all acknowledged.
+// - --rates runs one measured run per rate, in the order given, in this one process (0: as fast
+//   as it goes), after one warm-up at the first; each run waits for the last one's
+//   acknowledgements and prints its own result.
+// - produce --plan interleaves both paths in one process: each step is native@R or rest/N@R (N
+//   records per request), run in the order given; each path warms up W seconds before its
+//   first step, at that step's rate and N.
 // - A record's latency runs from its due time to its acknowledgement: the send callback
 //   (native) or the response of the request that carried it (REST, 200 and an offset without
 //   error_code for the record). Every record goes into an HdrHistogram (microseconds, 3
 //   significant digits); percentiles are over records, not requests.
-// - records_per_sec and mbps are acknowledged records (and their value bytes, MiB) over the time
-//   from the start to the last acknowledgement.
+// - records_per_sec and mbps are acknowledged records (and their value bytes, MiB) per second
+//   between the first acknowledgement and the last (the records of the first one not counted), so
+//   a run that keeps up achieves its offered rate however long its last record took.
 // Consuming: create a consumer instance in group G (binary format), subscribe to T, GET records
 // until N have been read (failing after D ms without any), then delete the instance; bytes are
 // those of the decoded values.
 //
-// stdout gets one JSON object per line: {"event":"stats"} every I ms for the last interval, then
-// {"event":"result"}. A failure prints "error: ..." on stderr and exits 1.
+// stdout gets one JSON object per line: {"event":"stats"} every I ms for the last interval, and
+// {"event":"result"} at the end of each run. A failure prints "error: ..." on stderr and exits 1.
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -78,8 +87,9 @@ public class LoadGen {
             if (args.length < 1) throw new IllegalArgumentException("usage: LoadGen produce-native|produce-rest|consume-rest --option value ...");
             Map<String, String> opts = options(args);
             switch (args[0]) {
-                case "produce-native" -> produce(opts, new NativeSender(opts), 1);
-                case "produce-rest" -> produce(opts, new RestSender(opts), Integer.parseInt(need(opts, "records-per-request")));
+                case "produce-native" -> produce(opts, plan("native", opts));
+                case "produce-rest" -> produce(opts, plan("rest/" + need(opts, "records-per-request"), opts));
+                case "produce" -> produce(opts, need(opts, "plan"));
                 case "consume-rest" -> consume(opts);
                 default -> throw new IllegalArgumentException("unknown mode " + args[0] + ": produce-native, produce-rest or consume-rest");
             }
@@ -106,37 +116,65 @@ public class LoadGen {
         String path();
     }
 
-    static void produce(Map<String, String> o, Sender sender, int unit) throws Exception {
-        double rate = Double.parseDouble(o.getOrDefault("rate", "0"));
+    /** The plan of --rate/--rates on one path: PATH@R,PATH@R,... */
+    static String plan(String path, Map<String, String> o) {
+        StringBuilder b = new StringBuilder();
+        for (String r : o.getOrDefault("rates", o.getOrDefault("rate", "0")).split(",")) b.append(b.length() > 0 ? "," : "").append(path).append('@').append(r.trim());
+        return b.toString();
+    }
+
+    /** Runs the plan's steps (native@R or rest/N@R) in order, each path warmed up before its first. */
+    static void produce(Map<String, String> o, String plan) throws Exception {
         double seconds = Double.parseDouble(need(o, "seconds")), warmup = Double.parseDouble(o.getOrDefault("warmup-s", "0"));
         long intervalMs = Long.parseLong(o.getOrDefault("interval-ms", "5000"));
         int size = Integer.parseInt(need(o, "record-size"));
-        if (unit < 1) throw new IllegalArgumentException("--records-per-request must be at least 1");
         if (seconds <= 0) throw new IllegalArgumentException("--seconds must be positive");
-        Recorder rec = new Recorder(size);
-        long sent;
+        List<String[]> steps = new ArrayList<>();
+        for (String step : plan.split(",")) {
+            String[] parts = step.trim().split("@");
+            if (parts.length != 2 || !parts[0].matches("native|rest/\\d+")) throw new IllegalArgumentException("a plan step is native@RATE or rest/N@RATE, not " + step);
+            if (Double.parseDouble(parts[1]) < 0) throw new IllegalArgumentException("a rate must be 0 (as fast as it goes) or positive, not " + parts[1]);
+            if (parts[0].equals("rest/0")) throw new IllegalArgumentException("--records-per-request must be at least 1");
+            steps.add(parts);
+        }
+        Map<String, Sender> senders = new HashMap<>();
+        java.util.Set<String> warm = new java.util.HashSet<>();
         try {
-            if (warmup > 0) run(sender, new Recorder(size), unit, rate, warmup);
-            ScheduledExecutorService reporter = rec.report(intervalMs);
-            try {
-                sent = run(sender, rec, unit, rate, seconds);
-            } finally {
-                reporter.shutdownNow();
+            for (int k = 0; k < steps.size(); k++) {
+                String key = steps.get(k)[0], path = key.startsWith("rest") ? "rest" : "native";
+                double rate = Double.parseDouble(steps.get(k)[1]);
+                int unit = path.equals("rest") ? Integer.parseInt(key.substring(5)) : 1;
+                Sender sender = senders.get(path);
+                if (sender == null) {
+                    sender = path.equals("rest") ? new RestSender(o) : new NativeSender(o);
+                    senders.put(path, sender);
+                }
+                boolean warming = warmup > 0 && warm.add(path);
+                if (warming) run(sender, new Recorder(size), unit, rate, warmup);
+                Recorder rec = new Recorder(size);
+                long sent;
+                ScheduledExecutorService reporter = rec.report(intervalMs);
+                try {
+                    sent = run(sender, rec, unit, rate, seconds);
+                } finally {
+                    reporter.shutdownNow();
+                }
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("event", "result");
+                m.put("path", path);
+                m.put("run", k);
+                m.put("records_per_unit", unit);
+                m.put("target_records_per_sec", rate > 0 ? rate : null);
+                m.put("warmup_s", warming ? warmup : 0.0);
+                m.put("records_sent", sent);
+                m.put("records_unsent", rec.unsent);
+                m.putAll(rec.result());
+                emit(m);
+                if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + sent + " records were not written; first error: " + rec.firstError);
             }
         } finally {
-            sender.close();
+            for (Sender sender : senders.values()) sender.close();
         }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("event", "result");
-        m.put("path", sender.path());
-        m.put("records_per_unit", unit);
-        m.put("target_records_per_sec", rate > 0 ? rate : null);
-        m.put("warmup_s", warmup);
-        m.put("records_sent", sent);
-        m.put("records_unsent", rec.unsent);
-        m.putAll(rec.result());
-        emit(m);
-        if (rec.errors > 0) throw new IllegalStateException(rec.errors + " of " + sent + " records were not written; first error: " + rec.firstError);
     }
 
     /** The pacing loop: sends for ``seconds`` (at ``rate`` records/s if positive) in units of
@@ -344,7 +382,7 @@ public class LoadGen {
         final AtomicReference<String> failure = new AtomicReference<>();
         final int recordSize;
         volatile long start = System.nanoTime();
-        long acked, bytes, errors, requests, last, maxLagNs, unsent;
+        long acked, bytes, errors, requests, first, firstCount, last, maxLagNs, unsent;
         String firstError;
         long winRecords, winBytes, winMaxUs, winStart = System.nanoTime();
 
@@ -353,6 +391,7 @@ public class LoadGen {
         /** ``count`` records acknowledged at ``now``; record j was due at t0 + j * step. */
         synchronized void ack(int count, long t0, double step, long now) {
             winMaxUs = Math.max(winMaxUs, waited(count, t0, step, now));
+            if (acked == 0) { first = now; firstCount = count; }
             acked += count;
             bytes += (long) count * recordSize;
             winRecords += count;
@@ -421,16 +460,20 @@ public class LoadGen {
             winStart = now;
         }
 
-        /** The figures of a producing run. */
+        /** The figures of a producing run: rates between the first acknowledgement and the last
+         * (from the start when there was only one). */
         synchronized Map<String, Object> result() {
             double seconds = Math.max((last - start) / 1e9, 1e-9);
+            boolean span = acked > firstCount && last > first;
+            double rateSeconds = span ? (last - first) / 1e9 : seconds;
+            long counted = span ? acked - firstCount : acked;
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("records", acked);
             m.put("errors", errors);
             m.put("requests", requests);
             m.put("elapsed_s", round(seconds));
-            m.put("records_per_sec", round(acked / seconds));
-            m.put("mbps", round(bytes / MB / seconds));
+            m.put("records_per_sec", round(counted / rateSeconds));
+            m.put("mbps", round(counted * (double) recordSize / MB / rateSeconds));
             m.put("total_mb", round(bytes / MB));
             m.put("latency_avg_ms", round(latency.getMean() / 1000.0));
             m.put("latency_50th_ms", ms(50));

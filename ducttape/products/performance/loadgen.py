@@ -33,13 +33,15 @@ def classpath(build_dir: str) -> str:
 
 class _LoadGen(ToolService):
     """Runs LoadGen in ``mode`` on each node and reads its JSON lines: ``stats`` events go to
-    ``stats``, the ``result`` event to ``results``."""
+    ``stats``, the ``result`` events to ``runs`` (one list per worker) and the last one to
+    ``results``."""
 
     mode = ""
 
     def __init__(self, cluster, num_nodes, topic: str, **kwargs):
         super().__init__(cluster, num_nodes, **kwargs)
         self.topic = topic
+        self.runs: list[list[dict]] = [[] for _ in range(num_nodes)]
 
     def loadgen_args(self, idx: int) -> list[object]:
         """LoadGen's arguments after its mode for worker ``idx`` (1-based)."""
@@ -61,6 +63,7 @@ class _LoadGen(ToolService):
                 self.add_stats(idx, started, event)
             elif kind == "result":
                 result = event
+                self.runs[idx - 1].append(event)
         if result is None:
             raise ServiceError(f"{self.service_id} on {node.name}: the load generator printed no "
                                f"result; last lines of its log: {self.log_tail(node)}")
@@ -74,13 +77,14 @@ class _LoadGen(ToolService):
 
 class _Producer(_LoadGen):
     def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float,
-                 rate: float | None = None, warmup_s: float = 0, **kwargs):
+                 rate: float | None = None, warmup_s: float = 0, rates: list | None = None, **kwargs):
         super().__init__(cluster, num_nodes, topic, **kwargs)
-        self.record_size, self.seconds, self.rate, self.warmup_s = record_size, seconds, rate, warmup_s
+        self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
+        self.rates = list(rates) if rates else [rate]
 
     def pacing_args(self) -> list[object]:
         return ["--topic", self.topic, "--record-size", self.record_size, "--seconds", self.seconds,
-                "--warmup-s", self.warmup_s, *(["--rate", self.rate] if self.rate else [])]
+                "--warmup-s", self.warmup_s, "--rates", ",".join(_rate(r) for r in self.rates)]
 
 
 class NativeProducerLoadService(_Producer):
@@ -89,11 +93,13 @@ class NativeProducerLoadService(_Producer):
     ``rate`` records/s for ``seconds`` (``rate * seconds`` records; a run that falls behind
     stops sending at ``2 * seconds`` and counts the rest as ``records_unsent``, their wait so far
     in the latencies as a lower bound), or as fast as it can for ``seconds`` when ``rate`` is
-    None; after ``warmup_s`` seconds of the same load, unmeasured.
+    None; after ``warmup_s`` seconds of the same load, unmeasured. ``rates`` (a list, None for
+    as fast as it goes) makes one run per rate in that order, in one process, after one warm-up.
 
     ``results[i]``: path, target_records_per_sec, records, records_sent, records_unsent, errors, elapsed_s,
-    records_per_sec, mbps, total_mb, latency_avg/50th/95th/99th/999th/max_ms (per record, from its
-    due time to its acknowledgement), schedule_lag_max_ms. ``stats``: every 5 s.
+    records_per_sec, mbps (between the first acknowledgement and the last), total_mb,
+    latency_avg/50th/95th/99th/999th/max_ms (per record, from its due time to its
+    acknowledgement), schedule_lag_max_ms; ``runs[i]``: that of every run. ``stats``: every 5 s.
     """
 
     mode = "produce-native"
@@ -129,6 +135,36 @@ class RestProducerLoadService(_Producer):
                 "--records-per-request", self.records_per_request, "--in-flight", self.in_flight]
 
 
+class InterleavedProducerLoadService(_LoadGen):
+    """Both producer paths in one LoadGen process, interleaved: ``plan`` is a list of steps
+    ``(path, records_per_request, rate)`` (path ``native`` or ``rest``; records_per_request None
+    on the native path; rate None: as fast as it goes), run in that order, each a run of
+    ``seconds`` as in NativeProducerLoadService and RestProducerLoadService; each path warms
+    up ``warmup_s`` seconds before its first step (at its rate). The native path
+    goes to ``kafka`` with producer ``settings``, the REST path through ``rest`` (worker i to
+    bridge node i) with ``in_flight`` requests at most. ``runs[i]``: one result per step, in
+    order."""
+
+    mode = "produce"
+
+    def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float, plan: list,
+                 kafka=None, rest=None, settings: Mapping | None = None, in_flight: int = 2,
+                 warmup_s: float = 0, **kwargs):
+        super().__init__(cluster, num_nodes, topic, **kwargs)
+        self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
+        self.plan, self.kafka, self.rest = list(plan), kafka, rest
+        self.settings, self.in_flight = dict(settings or {}), in_flight
+
+    def loadgen_args(self, idx):
+        steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{_rate(rate)}" for path, n, rate in self.plan)
+        props = ",".join(f"{k}={v}" for k, v in self.settings.items())
+        return ["--plan", steps, "--topic", self.topic, "--record-size", self.record_size,
+                "--seconds", self.seconds, "--warmup-s", self.warmup_s, "--in-flight", self.in_flight,
+                *(["--bootstrap", self.kafka.bootstrap_servers()] if self.kafka else []),
+                *(["--url", _url(self.rest, idx)] if self.rest else []),
+                *(["--producer-props", props] if props else [])]
+
+
 class RestConsumerPerformanceService(_LoadGen):
     """Each worker reads ``num_records`` records of ``topic`` through the bridge: it makes a
     consumer instance in group ``group`` (default: its own per worker) with the binary embedded
@@ -158,6 +194,11 @@ class RestConsumerPerformanceService(_LoadGen):
         if read < self.num_records:
             raise ServiceError(f"{self.service_id} on {node.name}: read {read} of "
                                f"{self.num_records} records of {self.topic}")
+
+
+def _rate(rate: float | None) -> str:
+    """A rate as LoadGen reads it, in full (0: as fast as it goes)."""
+    return repr(float(rate or 0))
 
 
 def _url(rest, idx: int) -> str:

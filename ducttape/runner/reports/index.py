@@ -2,7 +2,8 @@
 
 Rewritten at the end of every session (and by ``invoke compare`` and ``invoke history``). A
 trend is one figure (with a unit) of one test over the sessions that returned it, in the order
-they started: its median per session as a line, the min-max of the session's repeats as a band,
+they started: its median per session as a line, as a band the interval of that median when the
+figure has one (ducttape.runner.stability), else the min-max of the session's repeats,
 each point's values on hover (SVG ``<title>``), change points (ducttape.runner.trends: the test of
 ``invoke compare``) as dashed lines with their change and verdict. The x axis names the sessions
 by the short end of their ids; builds and session parameters are listed under the chart. A figure
@@ -82,10 +83,15 @@ def trend_view(series: Series) -> dict:
     for i, p in enumerate(series.points):
         spread = (f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}"
                   if len(p.values) > 1 else "")
+        if p.low is not None and p.high is not None:
+            spread += f"; interval [{number(p.low)}, {number(p.high)}]"
+            band = (p.low, p.high)
+        else:
+            band = (min(p.values), max(p.values))
         params = f"; {params_line(p.params)}" if p.params else ""
         text = (f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
                 f"{p.build or 'no build recorded'}{params}")
-        points.append(Point(i, p.value, text, min(p.values), max(p.values)))
+        points.append(Point(i, p.value, text, *band))
     better = {"higher": "higher is better", "lower": "lower is better"}.get(series.better, "")
     label = f"{series.test_id}: {series.figure}" + (f" ({series.unit})" if series.unit else "")
     svg = chart([Line(series.figure, points)], list(enumerate(labels)), series.unit,
@@ -94,7 +100,7 @@ def trend_view(series: Series) -> dict:
     return {"test_id": series.test_id, "figure": series.figure, "unit": series.unit, "better": series.better,
             "better_text": better, "points": len(series.points), "session_prefix": prefix,
             "values": [{"session_id": p.session_id, "label": lab, "started": p.started, "value": p.value,
-                        "values": p.values, "build": p.build, "params": p.params}
+                        "values": p.values, "low": p.low, "high": p.high, "build": p.build, "params": p.params}
                        for p, lab in zip(series.points, labels, strict=True)],
             "differences": _differences(series, labels),
             "change_points": [dict(c.to_dict(), text=_describe(c, series, labels)) for c in changes],

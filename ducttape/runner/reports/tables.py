@@ -109,7 +109,7 @@ def _turned(table: Table) -> Table:
     figs = [cells[column].figure for column in table.columns]
     turned.details = [name for name, shown in (("unit", any(f.unit for f in figs)),
                                                ("better", any(f.better for f in figs)),
-                                               ("repeats", any(len(f.values) > 1 for f in figs))) if shown]
+                                               ("repeats", any(spread(f) for f in figs))) if shown]
     return turned
 
 
@@ -128,8 +128,12 @@ def _split_turned(tables: list[Table]) -> list[Table]:
 
 
 def spread(fig: Figure) -> str:
-    """``n: min – max`` of a figure's repeats, or nothing for a single value."""
-    return f"{len(fig.values)}: {number(min(fig.values))} – {number(max(fig.values))}" if len(fig.values) > 1 else ""
+    """``n: [low, high]`` (the interval of the median, ``unstable`` when the repeats ended before
+    it was narrow), else ``n: min – max`` of a figure's repeats, or nothing for a single value."""
+    n = f"{len(fig.values)}: " if len(fig.values) > 1 else ""
+    if fig.low is not None and fig.high is not None:
+        return f"{n}[{number(fig.low)}, {number(fig.high)}]" + (" unstable" if fig.stable is False else "")
+    return f"{n}{number(min(fig.values))} – {number(max(fig.values))}" if n else ""
 
 
 # -- cases side by side ------------------------------------------------------------------------
@@ -195,7 +199,7 @@ def _case_plots(cases: list[dict], keys: list[str], x_param: str, others: list[s
                 continue
             unit = unit or fig.unit
             name = " ".join(f"{p}={c['params'].get(p)}" for p in others) or key
-            lo, hi = (min(fig.values), max(fig.values)) if len(fig.values) > 1 else (None, None)
+            lo, hi = fig.band or (None, None)
             lines.setdefault(name, Line(name)).points.append(Point(
                 c["params"][x_param], fig.value, f"{name}, {x_param}={c['params'][x_param]}: "
                 f"{number(fig.value)} {fig.unit}".strip() + (f" ({spread(fig)})" if lo is not None else ""), lo, hi))

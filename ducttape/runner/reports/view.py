@@ -68,7 +68,8 @@ def _files(session_path: str, folder: str, nodes: list[str]) -> dict:
 def test_view(session_path: str, r: TestResult) -> dict:
     """Everything the page shows of one test besides its TestResult fields."""
     figs = [{"name": name or "(value)", "value": f.value, "unit": f.unit, "better": f.better,
-             "values": f.values} for name, f in figures(r.data).items()]
+             "values": f.values, "low": f.low, "high": f.high, "stable": f.stable}
+            for name, f in figures(r.data).items()]
     return {"figures": figs, "failure": failure(r.error), **_files(session_path, r.folder, r.nodes)}
 
 
