@@ -112,7 +112,7 @@ def test_native_vs_rest_small(built, tmp_path):
     assert html.count('src="data:image/png;base64,') == 2  # the plots, embedded
     report_at_a_glance(tmp_path, report)
     for log in ("KafkaService-1/node1/kafka.log", "RestProxyService-1/node2/bridge.log",
-                "NativeProducerLoadService-1/node3/tool.log", "RestProducerLoadService-1/node3/tool.log"):
+                "InterleavedProducerLoadService-1/node3/tool.log"):
         assert os.path.isfile(os.path.join(folder["NativeVsRestProducerPerformance.test_produce"], log)), log
     # the tables and their legend are shown under each test's line on the console and in report.txt
     assert proc.stdout.count("REST / native") == 2 and proc.stdout.count("95% interval of the median") == 3
