@@ -117,12 +117,15 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def select(selections: list[str] | None) -> list[TestSpec]:
-    """The tests of every selection (all scenario modules when there is none), each once."""
+    """The tests of every selection (all scenario modules when there is none), each once:
+    ducttape's in the order found, then the ducktape-style ones sorted by id, as ducktape runs
+    them (ignored ones included)."""
     by_id: dict[str, TestSpec] = {}
     for sel in selections or [None]:
         for spec in discover(sel):
             by_id.setdefault(spec.test_id, spec)
-    specs = list(by_id.values())
+    specs = [s for s in by_id.values() if not s.ducktape]
+    specs += sorted((s for s in by_id.values() if s.ducktape), key=lambda s: s.test_id)
     if not specs:
         raise ConfigError(f"no tests found in {', '.join(selections or ['the scenario modules'])}")
     return specs
@@ -143,7 +146,7 @@ def failed_last_time(results_root: str) -> list[str]:
 def collect_only(selections: list[str] | None, out: TextIO = sys.stdout) -> int:
     """Print the tests, their cases and node needs without running anything."""
     specs = select(selections)
-    rows = [(s.test_id, s.num_nodes or "all (undeclared)") for s in specs]
+    rows = [(s.test_id, f"{s.num_nodes or 'all (undeclared)'}{' (ignored)' * s.ignored}") for s in specs]
     out.write(tabulate(rows, headers=("test", "nodes")) + f"\n\n{len(specs)} tests\n")
     return 0
 
@@ -158,6 +161,13 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """
     opts = options or Options()
     specs = select(selections)
+    for s in specs:
+        if s.ignored:
+            out.write(f"ignored (@ignore/@env): {s.test_id}\n")
+    specs = [s for s in specs if not s.ignored]
+    if not specs:
+        out.write("ducttape: every selected test is ignored; nothing to run\n")
+        return 0
     undeclared = [s for s in specs if not s.num_nodes]
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")

@@ -1,2 +1,2 @@
-# dtsample/ holds ducktape-style test modules that ducttape's runner runs (not pytest)
-collect_ignore = ["dtsample"]
+# dtsample/ and dtmarks/ hold ducktape-style test modules that ducttape's runner runs (not pytest)
+collect_ignore = ["dtsample", "dtmarks"]

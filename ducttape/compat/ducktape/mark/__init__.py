@@ -1,108 +1,180 @@
-"""ducktape.mark: ``parametrize``, ``matrix`` and ``ignore``, stacking as ducktape's do.
+"""ducktape.mark: ``parametrize``, ``matrix``, ``defaults``, ``ignore`` and ``env``, expanded as
+ducktape expands them.
 
-Marks apply bottom-up, as decorators do. Each case remembers the node need of the first
-``@cluster`` above it (``ducktape.mark.resource``), so ``@cluster`` covers the cases generated
-below it that have none yet. After every mark the function carries what ducttape's discovery
-reads: ``__ducttape_cases__`` (the cases not ignored) and ``__ducttape_num_nodes__`` (a function
-of a case's parameters that gives its need).
+A mark only records itself on the function, in the order the decorators apply (bottom-up).
+``expand(fn)`` then applies the recorded marks one after another to a list of cases, as
+ducktape's loader does: the list starts empty when a parametrizing mark (parametrize, matrix,
+defaults) is present, else with the one case without arguments; ``@parametrize`` and ``@matrix``
+put their cases in front, ``@defaults`` fills the arguments the cases lack (every case, or a
+matrix of its own when there is none), ``@ignore``/``@env`` mark cases ignored and
+``@cluster`` (``ducktape.mark.resource``) gives the cases without a need yet its need.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 
-__all__ = ["ignore", "matrix", "parametrize"]
+__all__ = ["defaults", "env", "ignore", "matrix", "parametrize", "parametrized", "ignored"]
 
-
-class _Case:
-    def __init__(self, params: dict, num_nodes: int | None = None):
-        self.params = params
-        self.num_nodes = num_nodes
+MARKS = "__ducktape_marks__"
+"""The attribute of a marked function holding its marks, in the order they were applied."""
 
 
-class _Marks:
-    """What the ducktape marks recorded on one test function."""
+class Case:
+    """One case of a test function: its arguments (None for a function without parametrizing
+    marks), what ``@cluster`` said of it, and whether it is ignored."""
 
-    def __init__(self):
-        self.cases: list[_Case] = []
-        self.default_need: int | None = None
-        """The need of a ``@cluster`` applied before any case existed."""
-        self.ignore_all = False
-        self.ignore_when: list[dict] = []
+    def __init__(self, args: dict | None, cluster: dict | None = None, ignored: bool = False):
+        self.args = args
+        self.cluster = cluster or {}
+        self.ignored = ignored
 
-    def need(self, **params) -> int | None:
-        for case in self.cases:
-            if case.params == params:
-                return case.num_nodes or self.default_need
-        return self.default_need
-
-    def active_cases(self) -> list[dict]:
-        return [c.params for c in self.cases if not self._ignored(c.params)]
-
-    def _ignored(self, params: dict) -> bool:
-        if self.ignore_all:
-            return True
-        return any(all(params.get(k, _MISSING) == v for k, v in when.items()) for when in self.ignore_when)
+    def num_nodes(self) -> int | None:
+        """The nodes ``@cluster`` asks for (``cluster_spec``'s size, else ``num_nodes``), or None."""
+        spec = self.cluster.get("cluster_spec")
+        return spec.size() if spec is not None else self.cluster.get("num_nodes")
 
 
-_MISSING = object()
+class Mark:
+    """A mark on a test function; ``apply`` turns the list of cases made so far into the next."""
+
+    parametrizing = False
+
+    def apply(self, cases: list[Case]) -> list[Case]:
+        raise NotImplementedError
 
 
-def marks_of(fn) -> _Marks:
-    marks = fn.__dict__.get("__ducktape_marks__")
+def add_mark(fn, mark: Mark):
+    """Record ``mark`` on ``fn`` (after the marks applied before it); return ``fn``."""
+    marks = fn.__dict__.get(MARKS)
     if marks is None:
-        marks = fn.__ducktape_marks__ = _Marks()
-    return marks
+        marks = fn.__dict__[MARKS] = []
+    marks.append(mark)
+    return fn
 
 
-def publish(fn) -> None:
-    """Tell ducttape's discovery the function's cases and their node needs."""
-    marks = marks_of(fn)
-    cases = marks.active_cases()
-    if not cases and (marks.cases or marks.ignore_all):
-        fn.__ducttape_ignored__ = True  # every case ignored: the test is not run
-    fn.__ducttape_cases__ = cases
-    fn.__ducttape_num_nodes__ = marks.need
+def expand(fn) -> list[Case]:
+    """The cases of test function ``fn``, ignored ones included, in ducktape's order; ValueError
+    when a mark has no case to apply to (as ducktape's loader fails on it)."""
+    marks = getattr(fn, MARKS, [])
+    cases = [] if any(m.parametrizing for m in marks) else [Case(None)]
+    for mark in marks:
+        cases = mark.apply(cases)
+    return cases
+
+
+def parametrized(fn) -> bool:
+    """Whether ``fn`` carries ``@parametrize``, ``@matrix`` or ``@defaults``."""
+    return any(m.parametrizing for m in getattr(fn, MARKS, []))
+
+
+def ignored(fn) -> bool:
+    """Whether ``fn`` carries ``@ignore``."""
+    return any(isinstance(m, _Ignore) for m in getattr(fn, MARKS, []))
+
+
+def _product(lists: dict) -> list[dict]:
+    names = list(lists)
+    return [dict(zip(names, combo)) for combo in itertools.product(*(lists[n] for n in names))]
+
+
+def _check_iterable(mark: str, lists: dict) -> None:
+    for name, values in lists.items():
+        try:
+            iter(values)
+        except TypeError:
+            raise ValueError(f"@{mark}({name}=...) needs an iterable of values, not {values!r}") from None
+
+
+class _Parametrize(Mark):
+    parametrizing = True
+
+    def __init__(self, args: dict):
+        self.args = args
+
+    def apply(self, cases):
+        return [Case(self.args)] + cases
+
+
+class _Matrix(Mark):
+    parametrizing = True
+
+    def __init__(self, lists: dict):
+        _check_iterable("matrix", lists)
+        self.lists = lists
+
+    def apply(self, cases):
+        return [Case(args) for args in reversed(_product(self.lists))] + cases
+
+
+class _Defaults(Mark):
+    parametrizing = True
+
+    def __init__(self, lists: dict):
+        _check_iterable("defaults", lists)
+        self.lists = lists
+
+    def apply(self, cases):
+        if not cases:
+            return [Case(args) for args in reversed(_product(self.lists))]
+        made = []
+        for case in cases:  # the values a case lacks, its own arguments after them
+            missing = {name: values for name, values in self.lists.items() if name not in case.args}
+            made += [Case({**args, **case.args}, case.cluster) for args in _product(missing)]
+        return made[::-1]
+
+
+class _Ignore(Mark):
+    def __init__(self, args: dict | None):
+        self.args = args
+        """None ignores every case; else the cases whose arguments are exactly these."""
+
+    def apply(self, cases):
+        if not cases:
+            raise ValueError("@ignore is applied to no test case (put it above @parametrize/@matrix)")
+        for case in cases:
+            case.ignored = case.ignored or self.args is None or self.args == case.args
+        return cases
+
+
+class _Env(Mark):
+    def __init__(self, variables: dict):
+        self.unmet = any(os.environ.get(name) != value for name, value in variables.items())
+
+    def apply(self, cases):
+        for case in cases:
+            case.ignored = case.ignored or self.unmet
+        return cases
 
 
 def parametrize(**kwargs):
     """One case with these arguments (stackable)."""
-    def mark(fn):
-        marks_of(fn).cases.insert(0, _Case(dict(kwargs)))
-        publish(fn)
-        return fn
-    return mark
+    return lambda fn: add_mark(fn, _Parametrize(kwargs))
 
 
 def matrix(**kwargs):
-    """One case per combination of the given lists."""
-    names = list(kwargs)
-    for name, values in kwargs.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise ValueError(f"@matrix({name}=...) needs a list of values, not {values!r}")
+    """One case per combination of the given iterables."""
+    mark = _Matrix(kwargs)
+    return lambda fn: add_mark(fn, mark)
 
-    def mark(fn):
-        combos = itertools.product(*(list(kwargs[n]) for n in names))
-        marks_of(fn).cases[:0] = [_Case(dict(zip(names, combo))) for combo in combos]
-        publish(fn)
-        return fn
-    return mark
+
+def defaults(**kwargs):
+    """Values (iterables) for the arguments the other cases lack: each case becomes one per
+    combination of its missing ones; alone, a matrix."""
+    mark = _Defaults(kwargs)
+    return lambda fn: add_mark(fn, mark)
 
 
 def ignore(*args, **kwargs):
-    """``@ignore`` skips the test; ``@ignore(x=1)`` skips the cases with x=1."""
-    if len(args) == 1 and callable(args[0]) and not kwargs:
-        fn = args[0]
-        marks_of(fn).ignore_all = True
-        publish(fn)
-        return fn
+    """``@ignore`` ignores every case; ``@ignore(x=1)`` the cases whose arguments are exactly
+    ``{x: 1}``. Ignored cases are collected and not run."""
+    if len(args) == 1 and not kwargs:
+        return add_mark(args[0], _Ignore(None))
+    return lambda fn: add_mark(fn, _Ignore(kwargs))
 
-    def mark(fn):
-        marks = marks_of(fn)
-        if kwargs:
-            marks.ignore_when.append(dict(kwargs))
-        else:
-            marks.ignore_all = True
-        publish(fn)
-        return fn
-    return mark
+
+def env(**kwargs):
+    """Ignore the cases unless every named environment variable has the given value."""
+    mark = _Env(kwargs)
+    return lambda fn: add_mark(fn, mark)
