@@ -28,6 +28,9 @@ NEEDS = {
     "kibosh": ("test -x /opt/kibosh/build/kibosh && test -c /dev/fuse",
                "kibosh missing: no /opt/kibosh/build/kibosh (confluentinc/kibosh, a FUSE "
                "filesystem, is not in the node image) and no /dev/fuse in the containers"),
+    "kafka-3.9.1": ("test -x /opt/kafka-3.9.1/bin/kafka-server-start.sh",
+                    "release missing: /opt/kafka-3.9.1 (the workers have Kafka 4.1.1 only, as "
+                    "/opt/kafka-dev; the upgrade and compatibility tests start older releases)"),
 }
 
 CASES = [  # (selector under kafkatest/, what it needs of NEEDS)
@@ -65,6 +68,8 @@ CASES = [  # (selector under kafkatest/, what it needs of NEEDS)
      "device_name=eth0,latency_ms=50,rate_limit_kbit=0,metadata_quorum=COMBINED_KRAFT]", ("netem",)),
     ("tests/core/upgrade_test.py::TestUpgrade.test_combined_mode_upgrade"
      "[from_kafka_version=dev,metadata_quorum=COMBINED_KRAFT]", ()),
+    ("tests/core/upgrade_test.py::TestUpgrade.test_combined_mode_upgrade"
+     "[from_kafka_version=3.9.1,metadata_quorum=COMBINED_KRAFT]", ("kafka-3.9.1",)),
     ("tests/client/pluggable_test.py::PluggableConsumerTest.test_start_stop[metadata_quorum=ISOLATED_KRAFT]", ()),
     ("tests/client/consumer_rolling_upgrade_test.py::ConsumerRollingUpgradeTest.rolling_update_test"
      "[metadata_quorum=ISOLATED_KRAFT]", ()),
