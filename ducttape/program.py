@@ -27,6 +27,7 @@ ns.add_task(runner_tasks.compare)
 ns.add_task(runner_tasks.history)
 ns.add_task(reference.docs)
 ns.add_task(init)
+cluster_tasks.ns.add_task(runner_tasks.clean)  # ends what `test --no-teardown` left on the cluster
 ns.add_collection(cluster_tasks.ns)
 ns.add_collection(faults_tasks.ns)
 

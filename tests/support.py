@@ -61,7 +61,7 @@ def write_cluster_file(path, sshd, scratch_root, n: int = 3) -> str:
               "scratch": os.path.join(str(scratch_root), f"host{i}"),
               "build_dir": os.path.join(str(scratch_root), "build")} for i in range(1, n + 1)]
     with open(path, "w") as f:
-        json.dump({"nodes": nodes}, f)
+        json.dump({"nodes": nodes, "known_hosts": sshd["known_hosts"]}, f)
     return str(path)
 
 
@@ -131,6 +131,8 @@ class Sshd:
                 subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                                 str(self.dir / key)], check=True)
         (self.dir / "authorized_keys").write_text((self.dir / "client_key.pub").read_text())
+        self.known_hosts = str(self.dir / "known_hosts")
+        self.record_host_key()
         (self.dir / "sshd_config").write_text(f"""
 Port {self.port}
 ListenAddress 127.0.0.1
@@ -149,8 +151,22 @@ LogLevel ERROR
 """)
 
     def info(self) -> dict:
-        """What cluster files need: port, key_file, user (and the folder)."""
-        return {"port": self.port, "key_file": self.key_file, "user": self.user, "dir": self.dir}
+        """What cluster files need: port, key_file, user, known_hosts (and the folder)."""
+        return {"port": self.port, "key_file": self.key_file, "user": self.user, "dir": self.dir,
+                "known_hosts": self.known_hosts}
+
+    def record_host_key(self) -> None:
+        """Write known_hosts with this server's host key (as a cluster's known_hosts file)."""
+        kind, key = (self.dir / "host_key.pub").read_text().split()[:2]
+        Path(self.known_hosts).write_text(f"[127.0.0.1]:{self.port} {kind} {key}\n")
+
+    def new_host_key(self) -> None:
+        """Give the server a new host key (as a rebuilt or impostor host has); start it again
+        to serve it."""
+        for name in ("host_key", "host_key.pub"):
+            (self.dir / name).unlink()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(self.dir / "host_key")], check=True)
 
     def start(self) -> "Sshd":
         os.makedirs("/run/sshd", exist_ok=True)
@@ -176,6 +192,8 @@ LogLevel ERROR
         pids = descendants(self.proc.pid)
         self.proc.kill()
         self.proc.wait(10)
+        # and the children it forked meanwhile (they hold the listening socket until they exec)
+        pids += [pid for pid in _sshds_of(self.dir / "sshd_config") if pid not in pids]
         for pid in pids:
             for sig in (signal.SIGKILL, signal.SIGCONT):
                 try:
@@ -218,6 +236,20 @@ def cpu_seconds(pid: int) -> float:
         # fields[11:15]: utime stime cutime cstime (reaped children count only once: at the root)
         total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if i == 0 else 0)
     return total / tick
+
+
+def _sshds_of(config: Path) -> list[int]:
+    """sshd processes started with ``-f config`` (forked by its listener, not yet exec'd)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if entry.isdigit() and args[:1] == [b"/usr/sbin/sshd"] and str(config).encode() in args:
+            found.append(int(entry))
+    return found
 
 
 def _comm(pid: int) -> str:

@@ -29,6 +29,8 @@ from ducttape.aws import state as local
 from ducttape.aws.settings import load_settings, settings_file
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
+from ducttape.remote.host_keys import KnownHosts
+from ducttape.stopping import SIGNALS, Stopped, terminate_children
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
 WAIT_DELAY = 5
@@ -70,9 +72,11 @@ class EC2Cluster:
             state = {"cluster_id": cluster_id, "region": region, "key_pair": None,
                      "security_group": None, "instances": {}, "instance_seconds": 0.0}
             local.save_state(self.root, state)
-        self.echo(f"up: cluster {state['cluster_id']}, {s.num_workers} x {s.instance_type} "
+        kinds = [s.instance_type_of(i) for i in range(1, s.num_workers + 1)]
+        self.echo(f"up: cluster {state['cluster_id']}, "
+                  f"{', '.join(f'{kinds.count(k)} x {k}' for k in dict.fromkeys(kinds))} "
                   f"in {region} from {plan['image']}")
-        previous = signal.signal(signal.SIGINT, self._interrupted)
+        previous = {sig: signal.signal(sig, self._interrupted) for sig in SIGNALS}
         try:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
         except KeyboardInterrupt:
@@ -85,15 +89,18 @@ class EC2Cluster:
                 self.destroy()
             raise
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.echo(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
                   f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}")
         return nodes
 
     def _interrupted(self, signum, frame):
-        """Ctrl-C: stop the SSH waits in the worker threads too, then interrupt the main thread."""
+        """Ctrl-C, SIGTERM or SIGHUP: stop the SSH waits in the worker threads and the rsyncs
+        too, then interrupt the main thread."""
         self._stop.set()
-        raise KeyboardInterrupt
+        terminate_children()
+        raise Stopped(signum)
 
     def halt(self) -> None:
         """Stop the instances (EBS disks are kept; instance-store /mnt is lost)."""
@@ -160,7 +167,8 @@ class EC2Cluster:
         if not nodes:
             raise ClusterError("no running EC2 workers: run `invoke cluster.up --aws`")
         self.echo(f"rsync: build/ -> {s.build_dir} on {len(nodes)} workers")
-        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir), nodes)
+        known = self._known_hosts("strict")
+        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir, known), nodes)
 
     def show_status(self) -> None:
         """Print this project's instances in the region, and this checkout's cluster."""
@@ -246,7 +254,7 @@ class EC2Cluster:
             self.echo(f"up: launching worker{index}")
             with aws.ec2_errors(f"launch worker{index}", region):
                 response = ec2.run_instances(
-                    ImageId=plan["image"], InstanceType=s.instance_type, MinCount=1, MaxCount=1,
+                    ImageId=plan["image"], InstanceType=s.instance_type_of(index), MinCount=1, MaxCount=1,
                     KeyName=key_name, UserData=data,
                     ClientToken=f"{cluster_id}-worker{index}-{int(expires.timestamp())}",
                     NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": plan["subnet"],
@@ -264,11 +272,14 @@ class EC2Cluster:
         running = sorted(self._instances(ec2, region, state), key=_worker_index)
         nodes = [_node(s, i) for i in running]
         self.echo(f"up: waiting for provisioning and SSH (at most {s.ssh_timeout:.0f} s)")
-        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop), nodes)
+        known = self._known_hosts("accept-new")  # the first contact records the host key
+        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known),
+                     nodes)
+        known = self._known_hosts("strict")
         if stopped:
-            parallel_map(provision.prepare_scratch, nodes)
+            parallel_map(lambda node: provision.prepare_scratch(node, known), nodes)
         self.echo(f"up: rsync build/ -> {s.build_dir}")
-        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir), nodes)
+        parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir, known), nodes)
         local.save_state(self.root, state)
         local.write_cluster_file(self.root, nodes)
         return nodes
@@ -306,6 +317,10 @@ class EC2Cluster:
         return group
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _known_hosts(self, policy: str) -> KnownHosts:
+        """The cluster's known_hosts file (``.ec2/known_hosts``) under ``policy``."""
+        return KnownHosts(str(local.known_hosts_file(self.root)), policy)
 
     def _state(self, task):
         state = local.load_state(self.root)
@@ -378,11 +393,12 @@ def _image(ec2, region, s) -> str:
 
 
 def _check_instance_type(ec2, region, s):
-    try:
-        ec2.describe_instance_types(InstanceTypes=[s.instance_type])
-    except botocore.exceptions.ClientError as err:
-        _unless_bad_setting(err)
-        raise ConfigError(f"instance_type {s.instance_type!r} in ec2.yaml: {_message(err)}") from None
+    for kind in dict.fromkeys(s.instance_type_of(i) for i in range(1, s.num_workers + 1)):
+        try:
+            ec2.describe_instance_types(InstanceTypes=[kind])
+        except botocore.exceptions.ClientError as err:
+            _unless_bad_setting(err)
+            raise ConfigError(f"instance_type {kind!r} in ec2.yaml: {_message(err)}") from None
 
 
 def _check_key_pair(ec2, s, public_key):
@@ -465,6 +481,9 @@ def _node(s, instance) -> dict:
             port = int(port_text)
         else:
             host = route
-    return {"name": name, "hostname": host, "port": port, "user": s.user,
+    node = {"name": name, "hostname": host, "port": port, "user": s.user,
             "key_file": str(s.key_path), "address": private_ip, "scratch": s.scratch,
             "build_dir": s.build_dir}
+    if s.worker_type(index):
+        node["type"] = s.worker_type(index)
+    return node

@@ -15,6 +15,7 @@ import paramiko
 from ducttape.build import sync
 from ducttape.errors import ClusterError
 from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.host_keys import KnownHosts
 from ducttape.remote.ssh import SshAccount
 
 MARKER = "/var/lib/ducttape/provisioned"
@@ -43,20 +44,21 @@ def user_data(settings) -> str:
             + f"\n{HEREDOC_END}\n. {shlex.quote(SETTINGS_FILE)}\n" + SCRIPT.read_text())
 
 
-def account(node: dict) -> SshAccount:
-    """An SSH account on a cluster-file node."""
+def account(node: dict, known_hosts: KnownHosts) -> SshAccount:
+    """An SSH account on a cluster-file node, its host key checked against ``known_hosts``."""
     return SshAccount(node["name"], node["hostname"], user=node["user"], port=node["port"],
-                      key_file=node["key_file"], address=node["address"])
+                      key_file=node["key_file"], address=node["address"], known_hosts=known_hosts)
 
 
-def wait_provisioned(node: dict, timeout: float, stop: threading.Event) -> None:
+def wait_provisioned(node: dict, timeout: float, stop: threading.Event,
+                     known_hosts: KnownHosts) -> None:
     """Wait until ``node`` answers SSH and its user data has finished; ClusterError after
     ``timeout`` seconds (naming the last reason), as soon as the user data reports a failure,
     or when ``stop`` is set (Ctrl-C)."""
     deadline = time.monotonic() + timeout
     reason = "no answer yet"
     while time.monotonic() < deadline and not stop.is_set():
-        acct = account(node)
+        acct = account(node, known_hosts)
         try:
             acct.connect()
             result = acct.run(f"cat {MARKER} 2>/dev/null || true", timeout=30)
@@ -81,9 +83,9 @@ def wait_provisioned(node: dict, timeout: float, stop: threading.Event) -> None:
                        "ssh_from / ssh_route")
 
 
-def prepare_scratch(node: dict) -> None:
+def prepare_scratch(node: dict, known_hosts: KnownHosts) -> None:
     """Make the scratch folder again (an instance-store /mnt is empty after a stop/start)."""
-    acct = account(node)
+    acct = account(node, known_hosts)
     try:
         acct.run(f"sudo -n {SCRATCH_SCRIPT}", timeout=60)
     except RemoteCommandError as err:
@@ -93,17 +95,17 @@ def prepare_scratch(node: dict) -> None:
         acct.close()
 
 
-def rsync_build(node: dict, source: Path, build_dir: str) -> None:
-    """Push the local build folder ``source`` to ``build_dir`` on ``node`` with rsync over ssh,
-    once ``build_dir`` is known to be ducttape's (``sync.claim``)."""
-    acct = account(node)
+def rsync_build(node: dict, source: Path, build_dir: str, known_hosts: KnownHosts) -> None:
+    """Push the local build folder ``source`` to ``build_dir`` on ``node`` with rsync over ssh
+    (host key checked against ``known_hosts``), once ``build_dir`` is known to be ducttape's
+    (``sync.claim``)."""
+    acct = account(node, known_hosts)
     try:
         sync.claim(acct, build_dir, f"cannot rsync build/ to {node['name']}")
     finally:
         acct.close()
     ssh = ["ssh", "-p", str(node["port"]), "-i", node["key_file"], "-o", "BatchMode=yes",
-           "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-           "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+           "-o", "IdentitiesOnly=yes", *known_hosts.ssh_options(), "-o", "LogLevel=ERROR",
            "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15"]
     command = ["rsync", "--archive", "--delete", "--copy-links", f"--exclude=/{sync.MARKER}",
                "-e", shlex.join(ssh),

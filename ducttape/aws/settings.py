@@ -49,10 +49,23 @@ class EC2Settings:
     ssh_route: str = "public"
     ssh_timeout: float = 600.0
     launch_timeout: float = 600.0
+    node_types: dict = dataclasses.field(default_factory=dict)
+    """Node types of the first workers, in order: type -> {count, instance_type (default:
+    ``instance_type``)}."""
 
     @property
     def key_path(self) -> Path:
         return Path(os.path.expanduser(self.key_file))
+
+    def worker_type(self, index: int) -> str:
+        """The node type of worker ``index`` (from 1), '' if it has none."""
+        types = [name for name, spec in self.node_types.items() for _ in range(spec["count"])]
+        return types[index - 1] if index <= len(types) else ""
+
+    def instance_type_of(self, index: int) -> str:
+        """The EC2 instance type of worker ``index``: its node type's, else ``instance_type``."""
+        node_type = self.worker_type(index)
+        return (self.node_types[node_type].get("instance_type") if node_type else None) or self.instance_type
 
 
 _TYPES = {field.name: field.type for field in dataclasses.fields(EC2Settings)}
@@ -104,6 +117,8 @@ def _checked(path, key, value):
     elif kind == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
+    elif kind == "dict":
+        value = _node_types(where, value)
     elif kind == "tuple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be a list of names, e.g. [sg-0123abcd]")
@@ -113,9 +128,31 @@ def _checked(path, key, value):
     return value
 
 
+def _node_types(where: str, value) -> dict:
+    """``node_types`` as {type: {"count": N, "instance_type": str or None}}."""
+    wanted = "must map node types to {count: N, instance_type: TYPE}, e.g. {broker: {count: 3}}"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} {wanted}, not {value!r}")
+    checked = {}
+    for name, spec in value.items():
+        validate.name(where, "node type", name)
+        if not isinstance(spec, dict) or set(spec) - {"count", "instance_type"} or "count" not in spec:
+            raise ConfigError(f"{where}: {name} {wanted}")
+        validate.whole(f"{where}: {name}", "count", spec["count"], 1)
+        kind = spec.get("instance_type")
+        if kind is not None and (not isinstance(kind, str) or not kind):
+            raise ConfigError(f"{where}: {name}: instance_type must be a non-empty string, not {kind!r}")
+        checked[name] = {"count": spec["count"], "instance_type": kind}
+    return checked
+
+
 def _check_values(path, s: EC2Settings):
     if s.num_workers < 1:
         raise ConfigError(f"{path}: num_workers is {s.num_workers}: a cluster needs at least 1 worker")
+    typed = sum(spec["count"] for spec in s.node_types.values())
+    if typed > s.num_workers:
+        raise ConfigError(f"{path}: node_types asks for {typed} typed workers but num_workers is "
+                          f"{s.num_workers}")
     for key in ("expiry_hours", "ssh_timeout", "launch_timeout"):
         if not math.isfinite(getattr(s, key)) or getattr(s, key) <= 0:
             raise ConfigError(f"{path}: {key} must be a finite number above 0, not {getattr(s, key)!r}")

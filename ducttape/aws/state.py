@@ -3,7 +3,8 @@
 ``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
 creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
 ``cluster.json`` is the cluster file of the running workers (json backend format) that
-``--cluster aws`` reads. ``clusters.json`` lists every cluster id made here, for ``cluster.reap``.
+``--cluster aws`` reads; ``known_hosts`` holds their host keys. ``clusters.json`` lists every
+cluster id made here, for ``cluster.reap``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def state_dir(root) -> Path:
 def cluster_file(root) -> Path:
     """The cluster file of the EC2 cluster of the checkout in ``root``."""
     return state_dir(root) / "cluster.json"
+
+
+def known_hosts_file(root) -> Path:
+    """The workers' host keys: recorded at their first contact by `cluster.up --aws`."""
+    return state_dir(root).resolve() / "known_hosts"
 
 
 def load_state(root) -> dict | None:
@@ -56,13 +62,16 @@ def _recorded(root) -> set[str]:
 
 
 def forget(root) -> None:
-    """Remove the state and the cluster file (after a destroy)."""
-    for path in (state_dir(root) / "state.json", cluster_file(root)):
+    """Remove the state, the cluster file and the host keys (after a destroy)."""
+    for path in (state_dir(root) / "state.json", cluster_file(root), known_hosts_file(root)):
         path.unlink(missing_ok=True)
 
 
 def write_cluster_file(root, nodes: list[dict]) -> None:
-    _write(cluster_file(root), {"nodes": nodes})
+    """Write the cluster file of ``nodes``, whose host keys are checked strictly against
+    ``known_hosts_file``."""
+    _write(cluster_file(root), {"nodes": nodes, "known_hosts": str(known_hosts_file(root)),
+                                "host_key_policy": "strict"})
 
 
 def _write(path: Path, data: dict) -> None:

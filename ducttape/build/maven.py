@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 from pathlib import Path
 
 from ducttape.errors import DucttapeError
+from ducttape.stopping import kill_group
 
 MVN_TIMEOUT_S = 1800
 
@@ -43,12 +43,12 @@ def mvn(args: list[str], cwd: Path, log: Path, timeout: float = MVN_TIMEOUT_S) -
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid)
             proc.wait()
             out.write(f"# killed after {timeout:.0f}s\n")
             raise StepFailed(shown, f"mvn timed out after {timeout:.0f}s") from None
         except BaseException:  # Ctrl-C: do not leave Maven running
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid)
             proc.wait()
             raise
     if code != 0:

@@ -16,7 +16,6 @@ import os
 import posixpath
 import re
 import shlex
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import RemoteAccount
 from ducttape.remote.errors import RemoteCommandError
+from ducttape.remote.host_keys import KnownHosts
+from ducttape.stopping import kill_group
 
 RSYNC_TIMEOUT_S = 1800
 """Longest one node's sync may take."""
@@ -40,6 +41,8 @@ empty (or new) folder; a folder with files and without it is never synced into (
 ``--delete`` would empty it)."""
 EXCLUDES = (".lock", ".tmp-*", ".old-*", ".git/", "target/", layout.MANIFEST, MARKER)
 NOT_OURS = 3
+BWLIMIT_VARIABLE = "DUCTTAPE_RSYNC_BWLIMIT"
+"""For tests only: KiB/s each rsync may send, read at each sync (a slow sync to interrupt)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Target:
     user: str
     key_file: str | None
     build_dir: str
+    known_hosts: KnownHosts
 
 
 @dataclass
@@ -130,19 +134,22 @@ def claim(account: RemoteAccount, build_dir: str, where: str, mark: bool = True)
 
 def _target(node: Node) -> Target:
     account = node.account
-    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir)
+    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir,
+                  account.known_hosts)
 
 
 def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
     """rsync the build folder, then its manifest; (files sent, bytes sent)."""
     ssh = ["ssh", "-p", str(target.port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
-           # as the nodes' Fabric connections (paramiko's AutoAddPolicy): host keys are not pinned
-           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+           # the known_hosts file and policy of the nodes' own connections
+           *target.known_hosts.ssh_options(), "-o", "LogLevel=ERROR"]
     if target.key_file:
         ssh += ["-i", target.key_file, "-o", "IdentitiesOnly=yes"]
     dest = f"{target.user}@{target.hostname}:{target.build_dir.rstrip('/')}/"
     base = ["rsync", "--archive", "--delete", "--stats", f"--timeout={IO_TIMEOUT_S}", "-e", shlex.join(ssh)]
+    if os.environ.get(BWLIMIT_VARIABLE):
+        base.append(f"--bwlimit={int(os.environ[BWLIMIT_VARIABLE])}")
     tree = _run([*base, *(f"--exclude={e}" for e in EXCLUDES), f"{root}/", dest], target, name)
     _run([*base, str(layout.manifest_path(root)), dest], target, name)
     files = re.search(r"Number of regular files transferred: ([\d,]+)", tree)
@@ -165,15 +172,18 @@ def _run(cmd: list[str], target: Target, name: str) -> str:
     try:
         stdout, stderr = proc.communicate(timeout=RSYNC_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid)
         proc.communicate()
         raise ClusterError(f"{where}: rsync did not finish within {RSYNC_TIMEOUT_S}s") from None
     except BaseException:  # Ctrl-C: stop rsync and its ssh too
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid)
         proc.communicate()
         raise
     if proc.returncode != 0:
         lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
         reason = next((ln for ln in lines if not ln.startswith("rsync error:")), lines[-1] if lines else "")
+        if "Host key verification failed." in lines:  # after OpenSSH's banner of @ signs
+            reason = (f"Host key verification failed: the host's key is not the one recorded in "
+                      f"{target.known_hosts.path}")
         raise ClusterError(f"{where}: rsync exited with code {proc.returncode}: {reason}")
     return stdout

@@ -7,6 +7,7 @@ from invoke import task
 from ducttape.build import builder, layout
 from ducttape.build.projects import load as load_projects
 from ducttape.cli import user_errors
+from ducttape.stopping import stoppable
 
 
 @task(
@@ -20,8 +21,9 @@ from ducttape.cli import user_errors
     },
 )
 def build(c, update=False, http=False, only=None, projects=None):
-    """Build or resolve the projects of projects.yaml into the build folder (see docs/build.md)."""
-    with user_errors():
+    """Build or resolve the projects of projects.yaml into the build folder (see docs/build.md).
+    SIGINT, SIGTERM and SIGHUP stop Maven and git and exit 130, 143, 129."""
+    with stoppable(), user_errors():
         builder.run(
             load_projects(projects),
             layout.build_dir(),

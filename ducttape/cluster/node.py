@@ -13,7 +13,8 @@ class Node:
 
     ``address`` is how other nodes and services reach it (services bind to it); ``scratch`` is the
     root under which services keep their files; ``build_dir`` is where the outputs of
-    ``invoke build`` are found on this node. Nodes compare by identity.
+    ``invoke build`` are found on this node; ``type`` is its node type ('' for none), which
+    tests may ask for (``@cluster(node_types={"broker": 3})``). Nodes compare by identity.
     """
 
     name: str
@@ -21,6 +22,7 @@ class Node:
     address: str
     scratch: str
     build_dir: str
+    type: str = ""
 
     def __hash__(self) -> int:
         return id(self)

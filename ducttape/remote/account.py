@@ -65,6 +65,9 @@ class RemoteAccount:
         finds and ends them all. The runner sets it in a test's process."""
         self.used = False
         """Whether a tagged command ran on this account (the runner sweeps only such nodes)."""
+        self.environment: dict[str, str] = {}
+        """Variables exported for every command run on this account (e.g. the JVM options of
+        ``--jvm-logs``), inherited by what the commands start."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -351,6 +354,7 @@ class RemoteAccount:
     # -- internals ------------------------------------------------------------------------------
 
     def _tagged(self, cmd: str) -> str:
+        cmd = "".join(f"{k}={q(v)}; export {k}; " for k, v in self.environment.items()) + cmd
         if self.tag is None:
             return cmd
         self.used = True

@@ -22,6 +22,7 @@ from ducttape.errors import ClusterError
 from ducttape.remote import in_flight
 from ducttape.remote.account import DEFAULT_TIMEOUT, RemoteAccount, failure, log
 from ducttape.remote.errors import ConnectionLostError, RemoteCommandError, UnsafePathError
+from ducttape.remote.host_keys import KnownHosts, host_name
 from ducttape.validate import inside, plain_file_name
 
 CONNECT_TIMEOUT = 15.0
@@ -130,14 +131,17 @@ class SshAccount(RemoteAccount):
     connection breaks, or whose probe stays unanswered for ``keepalive_count_max`` intervals,
     raises ``ConnectionLostError`` at once. The next call connects again; when a connection
     attempt gets no answer within ``connect_timeout``, calls fail at once for as long again.
+    The host's key is checked against ``known_hosts`` (default: ~/.ssh/known_hosts, strict).
     """
 
     def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
                  key_file: str | None = None, address: str | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT,
                  keepalive_interval: float = KEEPALIVE_INTERVAL,
-                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX):
+                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
+                 known_hosts: KnownHosts | None = None):
         self.hostname, self.port, self.key_file = hostname, port, key_file
+        self.known_hosts = known_hosts or KnownHosts()
         self.connect_timeout = connect_timeout
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
@@ -192,11 +196,17 @@ class SshAccount(RemoteAccount):
                 sock = socket.create_connection((self.hostname, self.port), timeout=self.connect_timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._conn.connect_kwargs["sock"] = sock
+                self.known_hosts.apply(self._conn.client, self.name)
                 self._conn.open()
+            except paramiko.BadHostKeyException as exc:
+                self._abandon()
+                raise self.known_hosts.changed(self.name, host_name(self.hostname, self.port),
+                                               exc.expected_key, exc.key) from None
+            except ClusterError:  # a host key the policy refuses
+                self._abandon()
+                raise
             except (OSError, socket.timeout, paramiko.SSHException) as exc:
-                # a failed login leaves paramiko's transport (its thread and the socket) open
-                self._conn.client.close()
-                self._conn.transport = None
+                self._abandon()
                 reason = str(exc) or type(exc).__name__
                 if time.monotonic() - started >= self.connect_timeout / 2:
                     # No answer at all: the calls of the next connect_timeout seconds (a test's
@@ -208,6 +218,15 @@ class SshAccount(RemoteAccount):
             if self.keepalive_interval > 0:
                 transport.keep_alive(self.keepalive_interval, self.keepalive_count_max, self.name)
             return transport
+
+    def _abandon(self) -> None:
+        """Close what a failed connection attempt left open: paramiko keeps the transport (its
+        thread and socket) of a refused host key or a failed login."""
+        self._conn.client.close()
+        sock = self._conn.connect_kwargs.pop("sock", None)
+        if sock is not None:
+            sock.close()
+        self._conn.transport = None
 
     def _cannot_connect(self, reason: str) -> str:
         return (f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "

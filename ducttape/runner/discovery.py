@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ducttape.compat import hook, loader
 from ducttape.errors import ConfigError
-from ducttape.runner.marks import cases_of, num_nodes_needed
+from ducttape.runner.marks import (cases_of, known_failure_of, node_types_needed, num_nodes_needed,
+                                   tags_of)
 from ducttape.runner.test import Test
 from ducttape.workspace import find_workspace
 
@@ -44,6 +45,13 @@ class TestSpec:
     ducktape: bool = False
     """A ducktape-style test (its module imports ducktape): its id is ducktape's,
     ``package.module.Class.method.arg=value...``."""
+    node_types: dict = field(default_factory=dict)
+    """Nodes of given types among its ``num_nodes`` (``@cluster(node_types=...)``)."""
+    tags: frozenset = frozenset()
+    known_failure: str = ""
+    """The reason of its ``@known_failure`` mark, '' if it has none."""
+    repeat: int = 1
+    """Which run of the test this is under ``--repeat`` (its own results folder after the first)."""
     ignored: bool = False
     """Ignored by ducktape's ``@ignore``/``@env``: collected, not run."""
 
@@ -66,19 +74,20 @@ class TestSpec:
         return f"{self.source or self.module}::{self.cls.__name__}.{self.method}{self.case}"
 
     def need(self, cluster_size: int) -> int:
-        """Nodes this case takes: its declared need, or the whole cluster if it declares none."""
-        return self.num_nodes or cluster_size
+        """Nodes this case takes: its declared need (0 for none), or the whole cluster if it
+        declares none."""
+        return cluster_size if self.num_nodes is None else self.num_nodes
 
     def misfit(self, cluster) -> str | None:
         """Why this case cannot run on ``cluster`` (None if it can)."""
-        if self.need(len(cluster)) <= len(cluster):
-            return None
-        return f"{self.test_id} needs {self.num_nodes} nodes but the {cluster.description} has {len(cluster)}"
+        if self.need(len(cluster)) > len(cluster):
+            return f"{self.test_id} needs {self.num_nodes} nodes but the {cluster.description} has {len(cluster)}"
+        return cluster.type_misfit(self.node_types, f"{self.test_id} needs")
 
     @property
     def folder(self) -> str:
         name = self.test_id if self.ducktape else f"{self.module}.{self.cls.__name__}.{self.method}{self.case}"
-        return _UNSAFE_IN_FOLDER.sub("_", name)
+        return _UNSAFE_IN_FOLDER.sub("_", name) + (f".repeat-{self.repeat}" if self.repeat > 1 else "")
 
 
 def _workspace_scenarios() -> str:
@@ -175,9 +184,11 @@ def tests_in(name: str) -> list[TestSpec]:
             continue
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
             fn = getattr(cls, method)
+            tags, known = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
-                specs.append(TestSpec(name, cls, method, _need(cls, fn, params, name), params,
-                                      source, ducktape))
+                num_nodes, types = _need(cls, fn, params, name)
+                specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
+                                      types, tags, known))
     return specs
 
 
@@ -186,13 +197,15 @@ def _ducktape_tests(module, source: str) -> list[TestSpec]:
         found = loader.tests_in(module)
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    return [TestSpec(module.__name__, f.cls, f.method, f.num_nodes, f.args, source, True, f.ignored)
+    return [TestSpec(module.__name__, f.cls, f.method, f.num_nodes, f.args, source, True, f.node_types,
+                     tags_of(f.cls, getattr(f.cls, f.method)), known_failure_of(f.cls, getattr(f.cls, f.method)),
+                     ignored=f.ignored)
             for f in found]
 
 
-def _need(cls: type, fn, params: dict, module: str) -> int | None:
+def _need(cls: type, fn, params: dict, module: str) -> tuple[int | None, dict]:
     try:
-        return num_nodes_needed(cls, fn, params)
+        return num_nodes_needed(cls, fn, params), node_types_needed(cls, fn, params)
     except Exception as exc:  # a broken @cluster(num_nodes=...) function is the scenario's bug
         raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
                           f"failed for {params}: {type(exc).__name__}: {exc}") from None

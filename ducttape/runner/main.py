@@ -21,11 +21,13 @@ def main(module_name: str) -> None:
     parser.add_argument("--retries", help="reruns of a failed test (default 0)")
     parser.add_argument("--param", action="append", help="key=value for the tests (repeatable)")
     parser.add_argument("--params", help="a JSON file of parameters for the tests")
+    parser.add_argument("--wait-for-nodes", help="seconds to wait for nodes another session holds")
     args = parser.parse_args()
     try:
         code = run_session([short], parse_options(args.cluster, args.timeout, args.results_dir,
                                                   args.max_parallel, args.retries,
-                                                  params=args.param, params_file=args.params))
+                                                  params=args.param, params_file=args.params,
+                                                  wait_for_nodes=args.wait_for_nodes))
     except DucttapeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code

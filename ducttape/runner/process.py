@@ -35,11 +35,12 @@ from multiprocessing.connection import Connection
 from ducttape import secret
 from ducttape.build import layout
 from ducttape.cluster import Cluster, ClusterView, Node
-from ducttape.runner import where
+from ducttape.runner import jvm_logs, where
 from ducttape.runner.context import TestContext, collect_logs, log_folder
 from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.result import FAIL, PASS, TestResult
+from ducttape.runner.settings import RunSettings
 
 TEARDOWN_TIMEOUT = 600.0
 """Seconds the test's own teardown (stopping services, collecting logs) may take after the test."""
@@ -63,7 +64,8 @@ class Forker:
     runner's to handle.
     """
 
-    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict, test_logs: LogFiles):
+    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict, test_logs: LogFiles,
+                 settings: RunSettings | None = None):
         for spec in specs:  # made once here, not in every test process
             logging.getLogger(_logger_name(spec))
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -72,7 +74,7 @@ class Forker:
 
         def serve():
             self._sock.close()
-            _serve(theirs, cluster, specs, params, test_logs)
+            _serve(theirs, cluster, specs, params, test_logs, settings or RunSettings())
 
         pid = _fork(serve)
         theirs.close()
@@ -82,10 +84,11 @@ class Forker:
         """Test processes known to have exited, reaped with the next request."""
 
     def fork(self, index: int, nodes: list[str], test_dir: str, tag: str, started: float,
-             writer: Connection) -> int:
-        """Start test ``index`` on ``nodes`` in a new process whose news go to ``writer``;
-        return its pid, which is also its process group's id."""
-        test = pickle.dumps((index, nodes, test_dir, tag, started))
+             writer: Connection, keep: bool = False) -> int:
+        """Start test ``index`` on ``nodes`` in a new process whose news go to ``writer``
+        (``keep``: leave its services running, ``--no-teardown``); return its pid, which is
+        also its process group's id."""
+        test = pickle.dumps((index, nodes, test_dir, tag, started, keep))
         request = pickle.dumps(("fork", test, self._exited))
         pid = self._ask(lambda: socket.send_fds(self._sock, [request], [writer.fileno()]))
         self._exited = []
@@ -122,19 +125,20 @@ class Forker:
 
 
 def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict,
-           test_logs: LogFiles) -> None:
+           test_logs: LogFiles, settings: RunSettings) -> None:
     """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone.
 
     A test process is forked ahead, while the previous test runs, and waits for its test: a
     request is answered without waiting for a fork."""
     gc.freeze()  # the forker allocates little: leave what it shares with the runner untouched
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the runner's to handle
+        signal.signal(sig, signal.SIG_IGN)
     nodes = {n.name: n for n in cluster.nodes}
 
     def run(message: bytes, writer_fd: int) -> None:
-        index, names, test_dir, tag, started = pickle.loads(message)
+        index, names, test_dir, tag, started, keep = pickle.loads(message)
         _child(specs[index], ClusterView(cluster, [nodes[n] for n in names]), test_dir, params,
-               tag, started, test_logs, Connection(writer_fd, readable=False))
+               tag, started, test_logs, Connection(writer_fd, readable=False), settings, keep)
 
     spare = _Spare(run, sock)
     try:
@@ -245,7 +249,8 @@ class TestProcess:
     __test__ = False
 
     def __init__(self, spec: TestSpec, view: ClusterView, test_dir: str, params: dict,
-                 tag: str, timeout: float, forker: Forker | None = None, index: int = -1):
+                 tag: str, timeout: float, forker: Forker | None = None, index: int = -1,
+                 keep: bool = False):
         self.spec, self.view, self.test_dir = spec, view, test_dir
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
@@ -267,6 +272,10 @@ class TestProcess:
         self.fd = -1
         self.forker, self.index = forker, index
         """The session's forker, and the test's index in the list it was given."""
+        self.keep = keep
+        """``--no-teardown``: the test leaves its services running."""
+        self.kept: list[dict] | None = None
+        """The services it left running, as it reported them (when ``keep``)."""
         self._pidfd = -1
 
     def start(self) -> None:
@@ -277,7 +286,7 @@ class TestProcess:
         self.deadline = time.monotonic() + self.timeout
         try:
             pid = self.forker.fork(self.index, [n.name for n in self.view.nodes], self.test_dir,
-                                   self.tag, self.started, writer)
+                                   self.tag, self.started, writer, self.keep)
         finally:
             writer.close()
         self._pidfd = os.pidfd_open(pid)  # readable once the process has exited
@@ -308,6 +317,8 @@ class TestProcess:
             self.uses = payload
         elif kind == "unswept":
             self.unswept = payload
+        elif kind == "kept":
+            self.kept = payload
         elif kind == "result":
             self.result = self.new_result(**payload)
         return False
@@ -404,9 +415,11 @@ def _logger_name(spec: TestSpec) -> str:
 
 
 def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: str,
-           started: float, test_logs: LogFiles, conn: Connection) -> None:
+           started: float, test_logs: LogFiles, conn: Connection,
+           settings: RunSettings = RunSettings(), keep: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     for node in view.nodes:
         node.account.after_fork()
         node.account.tag = tag
@@ -419,13 +432,15 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
 
     outcome = Outcome()
     context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
-                          recorder=send, case=spec.params)
+                          recorder=send, case=spec.params, settings=settings)
     kept_in = layout.project_of(scenario)
     if kept_in:  # a scenario kept in a build project's folder (kafkatest in kafka-dev) runs it
         context.use_builds(kept_in)
     context.activate()
     test = None
     try:
+        if settings.jvm_logs:
+            jvm_logs.enable(view.nodes)
         test = spec.cls(context)
         test.setUp()
         try:
@@ -441,17 +456,32 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
              traceback.format_exc(), spec.test_id)
     if test is not None and test.shown:
         outcome.summary = "\n".join(test.shown)
+    if outcome.status == PASS and settings.fail_bad_cluster_utilization and view.most_used < len(view.nodes):
+        fail(outcome, f"bad cluster utilization: it declared {len(view.nodes)} nodes but used at "
+                      f"most {view.most_used} at once (--fail-bad-cluster-utilization)", "", spec.test_id)
+    context.settle(outcome.status)
+    if keep:
+        send("kept", [s.state() for s in context.services if s.nodes])
+        _send_result(outcome, started, test_dir, send, conn)
+        return
     if context.services or any(n.account.used for n in view.nodes):
         send("teardown", None)  # the runner gives the teardown its own deadline
     for exc in context.teardown():
         if outcome.status == PASS:
             fail(outcome, f"stopping a service failed: {type(exc).__name__}: {exc}", "", spec.test_id)
+    if settings.jvm_logs:
+        jvm_logs.collect(context, view.nodes)
     unswept = sweep([n for n in view.nodes if n.account.used], tag)
     if unswept:
         send("unswept", unswept)
         if outcome.status == PASS:
             fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
                  spec.test_id)
+    _send_result(outcome, started, test_dir, send, conn)
+
+
+def _send_result(outcome: "Outcome", started: float, test_dir: str, send, conn: Connection) -> None:
+    """Write the attempt's data.json and send the runner its outcome (closing the pipe)."""
     outcome.duration = time.time() - started
     for name in ("error", "details", "summary"):  # secrets this process learnt too (secret.add)
         setattr(outcome, name, secret.redact(getattr(outcome, name)))

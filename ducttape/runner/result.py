@@ -8,6 +8,11 @@ from ducttape import secret
 
 PASS, FAIL, FLAKY = "PASS", "FAIL", "FLAKY"
 """FLAKY: failed, then passed when run again (``--retries``)."""
+KNOWN_FAIL, UNEXPECTED_PASS = "KNOWN-FAIL", "UNEXPECTED-PASS"
+"""The outcomes of a test marked ``@known_failure(reason)``: it failed as expected, or it passed
+(reported, not fatal: the mark may be stale)."""
+NOT_RUN = "NOT-RUN"
+"""Selected but not started: ``--exit-first`` stopped the session after a failure."""
 
 
 @dataclass
@@ -35,6 +40,10 @@ class TestResult:
     """The build projects (projects.yaml) its services ran from."""
     versions: dict[str, str] = field(default_factory=dict)
     """Versions of software the test installed itself (``TestContext.record_version``)."""
+    tags: list[str] = field(default_factory=list)
+    """The test's ``@tag`` names, sorted."""
+    known_failure: str = ""
+    """The reason of its ``@known_failure`` mark ('' when it has none)."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (sharing their values: a reported result does not change)."""
@@ -53,6 +62,9 @@ class SessionInfo:
     interrupted: bool = False
     build_manifest: object = None
     params: dict = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)
+    """How the tests were chosen when it was more than their names: ``--sample`` (with its
+    seed), ``--subset``, ``--tags``, ``--exclude``, ``--repeat``."""
 
 
 def redact_result(result: TestResult) -> TestResult:

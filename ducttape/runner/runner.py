@@ -23,8 +23,12 @@ from ducttape.runner.discovery import TestSpec
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
-from ducttape.runner.result import FAIL, FLAKY, PASS, SessionInfo, TestResult, redact_result
+from ducttape.runner import kept
+from ducttape.runner.result import (FAIL, FLAKY, KNOWN_FAIL, NOT_RUN, PASS, UNEXPECTED_PASS,
+                                    SessionInfo, TestResult, redact_result)
+from ducttape.runner.settings import RunSettings
 from ducttape.runner.session import new_session_dir
+from ducttape.stopping import SIGNALS
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 RERUN_FILE = "rerun-failed"
@@ -59,7 +63,11 @@ class Runner:
     runs in its own process (``process.TestProcess``); a test that exceeds ``timeout``, or every
     running test on Ctrl-C, is killed with all it started on its nodes, its services stopped
     from their recorded state and their logs collected, before its nodes are handed on. A failed
-    test is run again up to ``retries`` times; a later pass is FLAKY. Every result is appended
+    test is run again up to ``retries`` times; a later pass is FLAKY. A test marked
+    ``@known_failure`` is not run again: its failure is KNOWN-FAIL, its pass UNEXPECTED-PASS.
+    ``settings`` (RunSettings) adds ``--exit-first`` (no test starts after a failure; those
+    left are NOT-RUN) and ``--no-teardown`` (the last test started keeps its services running;
+    ``kept.json`` in the session says what and where). Every result is appended
     to ``results.jsonl`` as it comes; the reports are rewritten every REPORT_INTERVAL seconds
     (less often when a rewrite takes more than REPORT_SHARE of that) and at the end.
     """
@@ -67,19 +75,26 @@ class Runner:
     def __init__(self, cluster: Cluster, results_root: str, cluster_name: str,
                  timeout: float = DEFAULT_TEST_TIMEOUT, out: TextIO = sys.stdout,
                  build_manifest: object = None, max_parallel: int = 1, retries: int = 0,
-                 params: dict | None = None):
+                 params: dict | None = None, settings: RunSettings | None = None,
+                 selection: dict | None = None):
         self.cluster = cluster
         self.timeout = timeout
         self.out = out
         self.max_parallel = max(1, max_parallel)
         self.retries = max(0, retries)
+        self.settings = settings or RunSettings()
+        self.stopping = False
+        """``--exit-first`` saw a failure: no more tests start."""
+        self.kept: dict | None = None
+        """What ``--no-teardown`` left running (``kept.json``), once the test has ended."""
         session_id, path = new_session_dir(results_root)
         self.params = dict(params or {})
         """The session's parameters as the tests get them; the reports get ``session.params``,
         whose secret values are masked."""
         build_manifest = secret.redact_data(build_manifest)
         self.session = SessionInfo(session_id, path, cluster_name, time.time(),
-                                   build_manifest=build_manifest, params=secret.masked(self.params))
+                                   build_manifest=build_manifest, params=secret.masked(self.params),
+                                   selection=dict(selection or {}))
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
         self._report_entries: dict = {}
@@ -88,6 +103,8 @@ class Runner:
         self._total = 0
         self._results_log = None
         self._wake_r, self._wake_w = os.pipe()
+        self.stopped_by = signal.SIGINT
+        """The signal that interrupted the session (SIGINT, SIGTERM or SIGHUP), once it did."""
         self.withheld: dict[str, tuple[Node, str]] = {}
         """Nodes held back, by name, with the tag of the test whose processes there could not be
         confirmed ended (the node did not answer); they return once a sweep there succeeds."""
@@ -95,7 +112,8 @@ class Runner:
             _write_json(os.path.join(path, "build-manifest.json"), build_manifest)
 
     def run(self, specs: list[TestSpec]) -> list[TestResult]:
-        """Run ``specs``; on Ctrl-C stop the running tests cleanly and start no more."""
+        """Run ``specs``; on Ctrl-C, SIGTERM or SIGHUP stop the running tests cleanly and start
+        no more."""
         session_log = LogFiles("session_log", self.session.path).attach()
         self._test_logs = LogFiles("test_log").attach()  # a test process gives it its folder
         log.info("session %s: %d test%s on %s", self.session.session_id, len(specs),
@@ -103,9 +121,9 @@ class Runner:
         self._total = len(specs)
         self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
-            previous = signal.signal(signal.SIGINT, lambda *_: self._interrupt())
-        except ValueError:  # not the main thread: Ctrl-C stays the caller's business
-            previous = None
+            previous = {sig: signal.signal(sig, self._interrupt) for sig in SIGNALS}
+        except ValueError:  # not the main thread: signals stay the caller's business
+            previous = {}
         try:
             self._report()
             runnable = []
@@ -117,8 +135,8 @@ class Runner:
                     runnable.append(i)
             self._schedule(specs, runnable)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.session.finished = time.time()
             self._report(force=True)
             self._results_log.close()
@@ -139,7 +157,7 @@ class Runner:
         needs = sorted(pending, reverse=True)  # biggest needs first, smaller ones fill the gaps
         running: dict[int, _Test] = {}  # by the fd of its process's pipe
         exiting: list[TestProcess] = []  # done, killed, not yet reaped
-        self._forker = Forker(self.cluster, specs, self.params, self._test_logs)
+        self._forker = Forker(self.cluster, specs, self.params, self._test_logs, self.settings)
         try:
             self._run_all(specs, pending, needs, running, exiting)
         finally:
@@ -150,18 +168,20 @@ class Runner:
     def _run_all(self, specs, pending, needs, running: dict[int, "_Test"],
                  exiting: list[TestProcess]) -> None:
         while True:
-            while len(running) < self.max_parallel and not self.session.interrupted:
-                free = self.cluster.num_available
-                need = next((n for n in needs if pending[n] and n <= free), None)
-                if need is None:
+            while len(running) < self.max_parallel and not self.session.interrupted and not self.stopping:
+                i = self._next_that_fits(specs, pending, needs)
+                if i is None:
                     break
-                i = pending[need].popleft()
-                test = _Test(i, specs[i], self.cluster.view(need), self._position(),
-                             os.path.join(self.session.path, specs[i].folder))
+                spec = specs[i]
+                test = _Test(i, spec, self.cluster.view(spec.need(len(self.cluster)), spec.node_types),
+                             self._position(), os.path.join(self.session.path, spec.folder))
                 self._say_start(test)
-                self._launch(test)
+                self._launch(test, keep=self.settings.no_teardown and not any(pending.values()))
                 running[test.process.fileno()] = test
             if not running:
+                if self.stopping:
+                    self._stopped(specs, pending)
+                    return
                 if any(pending.values()) and self.withheld and not self.session.interrupted:
                     if self._await_withheld():
                         continue
@@ -187,11 +207,24 @@ class Runner:
                     self._kill(test)
                     self._attempt_ended(test, running)
 
-    def _launch(self, test: _Test) -> None:
+    def _next_that_fits(self, specs: list[TestSpec], pending: dict, needs: list[int]) -> int | None:
+        """The first waiting test, biggest needs first, whose nodes (and node types) are free
+        now, taken off ``pending``; None if none fits."""
+        for need in needs:
+            for i in pending[need]:
+                if self.cluster.fits(need, specs[i].node_types):
+                    pending[need].remove(i)
+                    return i
+        return None
+
+    def _launch(self, test: _Test, keep: bool = False) -> None:
+        """Start the test's next attempt (``keep``: its services stay running afterwards, if it
+        is its last attempt)."""
         os.makedirs(test.test_dir, exist_ok=True)
         tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
+        last_attempt = len(test.attempts) >= self.retries or test.spec.known_failure
         test.process = TestProcess(test.spec, test.view, test.test_dir, self.params, tag,
-                                   self.timeout, self._forker, test.index)
+                                   self.timeout, self._forker, test.index, keep=keep and bool(last_attempt))
         self.out.flush()
         test.process.start()
 
@@ -200,7 +233,8 @@ class Runner:
         at, dump = where.ask(proc.pid, test.test_dir) if not proc.gone else ("", "")
         at = f" {at}" if at else ""
         if self.session.interrupted:
-            why = f"interrupted (Ctrl-C){at}: its processes were killed and its services stopped; run ended"
+            how = "Ctrl-C" if self.stopped_by == signal.SIGINT else signal.Signals(self.stopped_by).name
+            why = f"interrupted ({how}){at}: its processes were killed and its services stopped; run ended"
         elif proc.in_teardown:
             why = f"timed out stopping its services{at} (after {self.timeout:g}s for the test)"
         else:
@@ -221,10 +255,11 @@ class Runner:
                 test, f"the test's process exited with status {proc.exit_status} before reporting")
         result = redact_result(proc.result)
         test.attempts.append(result)
-        if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries:
+        if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries \
+                and not test.spec.known_failure:
             log.info("%s failed (attempt %d); running it again", test.spec.test_id, len(test.attempts))
             _keep_attempt(test.test_dir, len(test.attempts))
-            self._launch(test)
+            self._launch(test, keep=self.settings.no_teardown and self._started == self._total)
             running[test.process.fileno()] = test
             return
         if len(test.attempts) > 1:
@@ -236,10 +271,21 @@ class Runner:
             if result.status == PASS:
                 result.status = FLAKY
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
+        _judge(test.spec, result)
         log.info("%s %s in %.1fs%s", test.spec.test_id, result.status, result.duration,
                  f": {result.error}" if result.error else "")
         self._say_end(test.position, test.spec, result)
-        self._release(test.view, proc.unswept, proc.tag)
+        if proc.kept is not None:
+            self.kept = kept.record(self.session.path, test.spec.test_id, proc.tag, test.view.nodes,
+                                    proc.kept, self.session.cluster, test.test_dir)
+            self.out.write(kept.describe(self.kept))
+            self.out.flush()
+        else:
+            self._release(test.view, proc.unswept, proc.tag)
+        if result.status == FAIL and self.settings.exit_first and not self.stopping:
+            self.stopping = True
+            self.out.write(f"--exit-first: {test.spec.test_id} failed; no more tests start\n")
+            self.out.flush()
         self._finish(test.index, result)
 
     def _release(self, view, unswept: list[str], tag: str) -> None:
@@ -271,6 +317,12 @@ class Runner:
             time.sleep(WITHHELD_POLL)  # between reconnection attempts to nodes that are down
         return False
 
+    def _stopped(self, specs: list[TestSpec], pending: dict) -> None:
+        """Report the tests ``--exit-first`` kept from starting as NOT-RUN."""
+        for i in sorted(i for queue in pending.values() for i in queue):
+            self._finish(i, self._not_run(specs[i], "an earlier test failed (--exit-first)", NOT_RUN))
+        pending.clear()
+
     def _cannot_run(self, specs: list[TestSpec], pending: dict) -> None:
         """Fail the tests left waiting for nodes that were held back and did not come back."""
         for i in sorted(i for queue in pending.values() for i in queue):
@@ -286,9 +338,11 @@ class Runner:
         fail(result, why, f"{why}\n\n{details}" if details else "")
         return result
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, signum: int = signal.SIGINT, frame=None) -> None:
         if not self.session.interrupted:
-            self.out.write("\ninterrupted: stopping the running tests and their services...\n")
+            self.stopped_by = signum
+            self.out.write(f"\ninterrupted ({signal.Signals(signum).name}): stopping the running "
+                           "tests and their services...\n")
             self.out.flush()
         self.session.interrupted = True
         os.write(self._wake_w, b"!")
@@ -317,11 +371,14 @@ class Runner:
         took = time.monotonic() - now
         self._report_due = now + max(REPORT_INTERVAL, took / REPORT_SHARE)
 
-    def _not_run(self, spec: TestSpec, why: str) -> TestResult:
+    def _not_run(self, spec: TestSpec, why: str, status: str = FAIL) -> TestResult:
+        """A result for a test that did not start: FAIL (it cannot run here) or NOT_RUN."""
         result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
                             started=time.time(), folder="", params=spec.params,
-                            selector=spec.selector)
+                            selector=spec.selector, tags=sorted(spec.tags),
+                            known_failure=spec.known_failure)
         fail(result, f"{why}; not run", "")
+        result.status = status
         redact_result(result)
         position = self._position()
         self._say_start(_Test(-1, spec, None, position, ""))
@@ -357,12 +414,28 @@ class Runner:
     def _print_summary(self) -> None:
         rows = [(r.test_id, r.status, f"{r.duration:.1f}s") for r in self.results]
         self.out.write("\n" + tabulate(rows, headers=("test", "status", "time")) + "\n")
-        counts = {s: sum(r.status == s for r in self.results) for s in (PASS, FLAKY, FAIL)}
-        flaky = f", {counts[FLAKY]} flaky" if counts[FLAKY] else ""
-        self.out.write(f"\n{counts[PASS]} passed, {counts[FAIL]} failed{flaky}"
+        counts = {s: sum(r.status == s for r in self.results)
+                  for s in (PASS, FLAKY, FAIL, KNOWN_FAIL, UNEXPECTED_PASS, NOT_RUN)}
+        more = "".join(f", {counts[s]} {word}" for s, word in (
+            (FLAKY, "flaky"), (KNOWN_FAIL, "known failures"), (UNEXPECTED_PASS, "unexpected passes"),
+            (NOT_RUN, "not run")) if counts[s])
+        self.out.write(f"\n{counts[PASS]} passed, {counts[FAIL]} failed{more}"
                        f"{' (interrupted)' if self.session.interrupted else ''}; "
                        f"reports in {self.session.path}\n")
         self.out.flush()
+
+
+def _judge(spec: TestSpec, result: TestResult) -> None:
+    """Give ``result`` its test's tags, and turn the outcome of a ``@known_failure`` test into
+    KNOWN-FAIL or UNEXPECTED-PASS."""
+    result.tags, result.known_failure = sorted(spec.tags), spec.known_failure
+    if not spec.known_failure:
+        return
+    if result.status == FAIL:
+        result.status = KNOWN_FAIL
+    elif result.status in (PASS, FLAKY):
+        result.status = UNEXPECTED_PASS
+        result.error = f"passed, but is marked @known_failure({spec.known_failure!r}): remove the mark?"
 
 
 def _keep_attempt(test_dir: str, attempt: int) -> None:

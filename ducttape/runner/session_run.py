@@ -14,12 +14,17 @@ from tabulate import tabulate
 from ducttape.build import manifest
 from ducttape.build.sync import sync_builds
 from ducttape.cluster import load_cluster
+from ducttape.cluster.lease import Leases
 from ducttape.errors import ClusterError, ConfigError
 from ducttape import secret
 from ducttape.jsonfile import read_json
+from ducttape.runner import kept, selection as choosing
 from ducttape.runner.discovery import TestSpec, discover
+from ducttape.runner.selection import Selection
+from ducttape.runner.settings import RunSettings
 from ducttape.runner.result import FAIL
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT, RERUN_FILE, Runner
+from ducttape.stopping import exit_code
 from ducttape.workspace import find_workspace
 
 
@@ -41,12 +46,18 @@ class Options:
     retries: int = 0
     strict: bool = False
     params: dict = field(default_factory=dict)
+    wait_for_nodes: float = 0.0
+    selection: Selection = field(default_factory=Selection)
+    """Which of the named tests run (``--exclude``, ``--tags``, ``--sample``, ``--subsets``...)."""
+    settings: RunSettings = field(default_factory=RunSettings)
+    """How they run (``--exit-first``, ``--no-teardown``, ``--logs``, ``--jvm-logs``...)."""
 
 
 def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
                   max_parallel: object = None, retries: object = None, strict: bool = False,
                   params: list[str] | None = None, params_file: str | None = None,
-                  globals_json: str | None = None, secret_keys: list[str] | None = None) -> Options:
+                  globals_json: str | None = None, secret_keys: list[str] | None = None,
+                  wait_for_nodes: object = None) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
     bad value. The values of the parameters named in ``secret_keys`` (and of those named like
     secrets) are marked secret (``ducttape.secret``) before anything is logged."""
@@ -57,7 +68,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
         0 if retries is None else _number("--retries", retries, int, 0),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
-                 **parse_params(params or [])})
+                 **parse_params(params or [])},
+        0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
     secret.add_params(options.params, secret_keys or [])
     return options
 
@@ -119,13 +131,22 @@ def parse_params(pairs: list[str]) -> dict:
 def select(selections: list[str] | None) -> list[TestSpec]:
     """The tests of every selection (all scenario modules when there is none), each once:
     ducttape's in the order found, then the ducktape-style ones sorted by id, as ducktape runs
-    them (ignored ones included)."""
+    them (ignored ones included); a test suite file (``.yml``) selects what it includes less
+    what it excludes."""
     by_id: dict[str, TestSpec] = {}
+    excluded: list[str] = []
     for sel in selections or [None]:
-        for spec in discover(sel):
-            by_id.setdefault(spec.test_id, spec)
-    specs = [s for s in by_id.values() if not s.ducktape]
-    specs += sorted((s for s in by_id.values() if s.ducktape), key=lambda s: s.test_id)
+        if sel and choosing.is_suite(sel.partition("::")[0]):
+            included, leave_out = choosing.load_suite(sel)
+            excluded += leave_out
+        else:
+            included = [sel]
+        for name in included:
+            for spec in discover(name):
+                by_id.setdefault(spec.test_id, spec)
+    found = [s for s in by_id.values() if not s.ducktape]
+    found += sorted((s for s in by_id.values() if s.ducktape), key=lambda s: s.test_id)
+    specs = choosing.excluding(found, excluded, "test suite exclusion")
     if not specs:
         raise ConfigError(f"no tests found in {', '.join(selections or ['the scenario modules'])}")
     return specs
@@ -143,11 +164,43 @@ def failed_last_time(results_root: str) -> list[str]:
     return ids
 
 
-def collect_only(selections: list[str] | None, out: TextIO = sys.stdout) -> int:
-    """Print the tests, their cases and node needs without running anything."""
-    specs = select(selections)
-    rows = [(s.test_id, f"{s.num_nodes or 'all (undeclared)'}{' (ignored)' * s.ignored}") for s in specs]
-    out.write(tabulate(rows, headers=("test", "nodes")) + f"\n\n{len(specs)} tests\n")
+def chosen(selections: list[str] | None, opts: Options, out: TextIO) -> list[TestSpec]:
+    """The tests a session runs: those named, narrowed by ``opts.selection`` (a drawn sample's
+    seed is printed, to draw the same again)."""
+    return choosing.choose(select(selections), opts.selection, opts.results_root,
+                           lambda line: out.write(line + "\n"))
+
+
+def _nodes_text(spec: TestSpec) -> str:
+    ignored = " (ignored)" * spec.ignored
+    if spec.num_nodes is None:
+        return "all (undeclared)" + ignored
+    types = ", ".join(f"{n} {t}" for t, n in sorted(spec.node_types.items()))
+    return (f"{spec.num_nodes} ({types})" if types else str(spec.num_nodes)) + ignored
+
+
+def collect_only(selections: list[str] | None, options: Options | None = None,
+                 out: TextIO = sys.stdout, nodes_only: bool = False) -> int:
+    """Print the tests, their cases and node needs without running anything; ``nodes_only``
+    (``--collect-num-nodes``): only what they ask for in all and at most, per node type."""
+    opts = options or Options()
+    specs = chosen(selections, opts, out)
+    if not nodes_only:
+        rows = [(s.test_id, _nodes_text(s), " ".join(sorted(s.tags)), s.known_failure) for s in specs]
+        out.write(tabulate(rows, headers=("test", "nodes", "tags", "known failure"))
+                  + f"\n\n{len(specs)} tests\n")
+        return 0
+    declared = [s for s in specs if s.num_nodes is not None]
+    rows = [("all types", sum(s.num_nodes for s in declared), max((s.num_nodes for s in declared), default=0))]
+    for node_type in sorted({t for s in declared for t in s.node_types}):
+        needs = [s.node_types.get(node_type, 0) for s in declared]
+        rows.append((node_type, sum(needs), max(needs)))
+    out.write(tabulate(rows, headers=("node type", "in all", "most at once")) + "\n")
+    undeclared = len(specs) - len(declared)
+    out.write(f"\n{len(specs)} tests ask for {rows[0][1]} nodes in all (ducktape's "
+              f"--collect-num-nodes); one test needs at most {rows[0][2]}"
+              + (f"; {undeclared} declare no need and take the whole cluster" if undeclared else "")
+              + "\n")
     return 0
 
 
@@ -156,11 +209,13 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
 
     Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
-    unreachable node) raises a DucttapeError before anything is written. The build manifest
-    (what ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
+    unreachable node) raises a DucttapeError before anything is written, and so do nodes that
+    another session holds (after waiting ``wait_for_nodes`` seconds for them): the session
+    leases its nodes (``ducttape.cluster.lease``) until it ends. The build manifest (what
+    ``invoke build`` put on the nodes) goes into the session as build-manifest.json.
     """
     opts = options or Options()
-    specs = select(selections)
+    specs = chosen(selections, opts, out)
     for s in specs:
         if s.ignored:
             out.write(f"ignored (@ignore/@env): {s.test_id}\n")
@@ -168,20 +223,31 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     if not specs:
         out.write("ducttape: every selected test is ignored; nothing to run\n")
         return 0
-    undeclared = [s for s in specs if not s.num_nodes]
+    undeclared = [s for s in specs if s.num_nodes is None]
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")
     cluster = load_cluster(opts.cluster)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    leases = Leases(cluster.lease_places(), out=say)
     try:
         if all(s.misfit(cluster) for s in specs):
-            s = max(specs, key=lambda s: s.num_nodes)
-            raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes)}")
+            s = max(specs, key=lambda s: s.num_nodes or 0)
+            raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes or 0)}")
+        if cluster.known_hosts is not None and cluster.known_hosts.policy == "off":
+            say(f"warning: host keys are not checked on the {cluster.description} "
+                "(host_key_policy off): anyone between here and a node can pose as it")
         cluster.check()
+        leases.take(opts.wait_for_nodes)
         if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
-            sync_builds(cluster.nodes, out=lambda line: print(line, file=out, flush=True))
+            sync_builds(cluster.nodes, out=say)
         runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
                         max_parallel=opts.max_parallel, retries=opts.retries,
-                        build_manifest=manifest.read() or None, params=opts.params)
+                        build_manifest=manifest.read() or None, params=opts.params,
+                        settings=opts.settings, selection=opts.selection.describe())
+        leases.name_session(runner.session.session_id)
         out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
                   f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
                   f"results in {os.path.relpath(runner.session.path)}\n")
@@ -190,8 +256,11 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
                       f"it takes the whole cluster ({len(cluster)} nodes)\n")
         out.flush()
         results = runner.run(specs)
+        if runner.kept is not None:
+            kept.add_folders(runner.session.path, cluster.leave_running())
     finally:
+        leases.release()
         cluster.close()
     if runner.session.interrupted:
-        return 130
+        return exit_code(runner.stopped_by)
     return 1 if any(r.status == FAIL for r in results) else 0

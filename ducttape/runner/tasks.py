@@ -10,12 +10,14 @@ from invoke.exceptions import Exit
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
 from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
-from ducttape.runner import session_run
+from ducttape.runner import flags, kept, session_run
+from ducttape.runner.config_file import with_defaults as config_file_defaults
 from ducttape.runner.compare import (DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, JSON, PLOT, TEXT,
                                      render_table, resolve_many, side_name, write_comparison)
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import default_results
+from ducttape.stopping import stoppable
 
 
 @task(
@@ -23,48 +25,102 @@ from ducttape.runner.session_run import default_results
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
                 "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), a path to a .py file (ducktape-style modules too) or to a "
-                "folder of test modules (test_*.py, *_test.py), 'all' for every scenario module, or "
+                "folder of test modules (test_*.py, *_test.py), a test suite file (.yml: ducktape's "
+                "format), 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
-        "cluster": "localhost (default, 8 logical nodes), localhost:N, json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
+        "cluster": "localhost (default, 8 logical nodes), localhost:N, localhost:TYPE=N,... (typed "
+                   "nodes), json:FILE, vagrant (invoke cluster.up) or aws (invoke cluster.up --aws)",
         "timeout": f"seconds each test may take before it fails (default {DEFAULT_TEST_TIMEOUT:g})",
         "results-dir": "where session folders go (default: results/ in the workspace)",
         "max-parallel": "run up to N tests at once, each on its own nodes (default 1)",
         "retries": "run a failed test up to N more times; a later pass is reported FLAKY (default 0)",
         "strict": "refuse tests that declare no node need instead of warning",
         "collect-only": "list the tests, their cases and node needs; run nothing",
+        "collect-num-nodes": "print the nodes the selected tests ask for (in all, the most at "
+                             "once, per node type); run nothing",
         "param": "key=value for the tests (self.params; repeatable; values read as JSON where they can)",
         "params": "a JSON file of parameters for the tests (an object; --param values win)",
         "globals": "ducktape's --globals: a JSON object, or a file holding one, that ducktape-style "
                    "tests see as test_context.globals (they are the session's parameters; --param wins)",
         "secret": "KEY of a parameter or global whose value is secret: shown as *** in logs, reports "
                   "and here (repeatable; keys named like *password*, *secret*, *token* are already)",
+        "exclude": "leave out these tests (the syntax of NAME; repeatable)",
+        "tags": "run only the tests whose @tag names match, e.g. 'kafka and not slow' "
+                "(and, or, not, parentheses)",
+        "repeat": "run every selected test N times (default 1)",
+        "sample": "run N of the selected tests drawn at random; the session records the seed",
+        "seed": "the seed of --sample (the same seed draws the same tests)",
+        "subsets": "split the selected tests into N subsets of about equal run time (from past "
+                   "durations) and run one of them (--subset)",
+        "subset": "which subset of --subsets to run, from 0 (default 0)",
+        "historical-report": "a report.json (ducttape's or ducktape's; a file or http(s) URL) whose "
+                             "durations balance --subsets (default: the sessions in the results folder)",
+        "exit-first": "start no more tests after the first failure (the rest are reported NOT-RUN)",
+        "no-teardown": "leave the services of the last test running and print how to reach its "
+                       "nodes; `invoke cluster.clean` ends them",
+        "fail-bad-cluster-utilization": "fail a test that never used all the nodes it declared",
+        "logs": "which service logs to collect: declared (default: ducktape's rule, after a pass the "
+                "logs a service collects by default or the test marked, after a failure all), always, "
+                "or failed (only of failed tests)",
+        "compress": "compress logs on the nodes before copying them (kept as .gz)",
+        "jvm-logs": "gc and safepoint logs, heap dump on OutOfMemoryError and crash log of every "
+                    "JVM the tests start, collected into <test>/jvm-logs/",
+        "config-file": "a file of default flags (default ~/.ducttape/config; the workspace's "
+                       ".ducttape/config is read first, the command line wins)",
+        "wait-for-nodes": "when another session holds (leases) nodes this one needs, wait up to "
+                          "SECONDS for them instead of failing at once (default 0)",
     },
-    iterable=["param", "secret"],
+    iterable=["param", "secret", "exclude"],
 )
 def test(c, name, cluster="localhost", timeout=None, results_dir=None,
          max_parallel=None, retries=None, strict=False, collect_only=False, param=None, params=None,
-         globals=None, secret=None):  # noqa: A002 - ducktape's name for the option
+         globals=None, secret=None,  # noqa: A002 - ducktape's name for the option
+         exclude=None, tags=None, repeat=None, sample=None, seed=None, subsets=None, subset=None,
+         historical_report=None, exit_first=False, no_teardown=False,
+         fail_bad_cluster_utilization=False, collect_num_nodes=False, logs=None, compress=False,
+         jvm_logs=False, config_file=None, wait_for_nodes=None):
     """Run scenario tests and write results/<session>/ reports.
 
     invoke makes positional arguments required, so every scenario module is ``invoke test all``
-    and the failures of the latest session are ``invoke test failed``.
+    and the failures of the latest session are ``invoke test failed``. SIGINT, SIGTERM and
+    SIGHUP stop the session the same way (exit 130, 143, 129).
     """
-    with user_errors():
+    given = {k: v for k, v in locals().items() if k not in ("c", "name", "config_file")}
+    with stoppable(), user_errors():
         if name.startswith("-"):  # invoke hands a required positional the next token, even --help
             raise ConfigError(f"`invoke test` needs a test name before {name}: NAME, all or failed "
                               "(help: `invoke --help test`)")
-        options = session_run.parse_options(cluster, timeout, results_dir, max_parallel, retries,
-                                            strict, param, params, globals, secret)
+        a = config_file_defaults(test, given, config_file)
+        options = session_run.parse_options(a["cluster"], a["timeout"], a["results_dir"],
+                                            a["max_parallel"], a["retries"], a["strict"], a["param"],
+                                            a["params"], a["globals"], a["secret"],
+                                            a["wait_for_nodes"])
+        options.selection = flags.parse_selection(a["exclude"], a["tags"], a["repeat"], a["sample"],
+                                                  a["seed"], a["subsets"], a["subset"],
+                                                  a["historical_report"])
+        options.settings = flags.parse_settings(a["logs"], a["compress"], a["jvm_logs"],
+                                                a["fail_bad_cluster_utilization"], a["exit_first"],
+                                                a["no_teardown"])
         if name == "failed":
             selections = session_run.failed_last_time(options.results_root)
         else:
             selections = None if name == "all" else [name]
-        if collect_only:
-            code = session_run.collect_only(selections)
+        if a["collect_only"] or a["collect_num_nodes"]:
+            code = session_run.collect_only(selections, options, nodes_only=a["collect_num_nodes"])
         else:
             code = session_run.run_session(selections, options)
     if code:
         raise Exit(code=code)
+
+
+@task(help={"results-dir": "where session folders are (default: results/ in the workspace)"})
+def clean(c, results_dir=None):
+    """Stop what `invoke test --no-teardown` left running (the latest session's kept.json): its
+    services (their logs collected into the test's results), the test's processes, the folders
+    a localhost cluster kept."""
+    with user_errors():
+        for line in kept.clean(results_dir or default_results()):
+            print(line)
 
 
 @task(

@@ -66,6 +66,9 @@ class Service:
     """
 
     logs: Mapping[str, str] = MappingProxyType({"output": "service.log"})
+    collect_default: frozenset[str] | None = None
+    """The names of the ``logs`` collected after a passed test under the default log policy
+    (``--logs declared``); None: all of them. After a failure every log is collected."""
     builds: tuple[str, ...] = ()
     """The build projects (names in projects.yaml) the service runs from; the reports of a
     session name the builds that its tests' services used."""
@@ -177,6 +180,10 @@ class Service:
     def pid_file(self, node: Node) -> str:
         """Where ``spawn`` records the pid of the service's process on ``node``."""
         return self.path(node, "service.pid")
+
+    def collects_by_default(self, log_name: str) -> bool:
+        """Whether log ``log_name`` is collected after a pass under the default log policy."""
+        return self.collect_default is None or log_name in self.collect_default
 
     def log_files(self, node: Node) -> dict[str, str]:
         """Absolute paths of the declared logs on ``node``."""

@@ -7,19 +7,29 @@ nothing under ``.vagrant/machines`` changed, so a test run does not pay Vagrant'
 """
 
 import json
+import socket
 from pathlib import Path
 
 import paramiko
 
 from ducttape.errors import ClusterError
+from ducttape.remote.host_keys import host_name, replace_hosts
 from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines, created_provider
+from ducttape.vagrant.proc import run
 
 CLUSTER_FILE = ".vagrant/ducttape-cluster.json"
+KNOWN_HOSTS_FILE = ".vagrant/ducttape-known_hosts"
+"""The workers' host keys, recorded by `cluster.up` (the cluster file points at it; strict)."""
 
 
 def cluster_file(root):
     """Path of the cluster file of the Vagrant cluster in ``root``."""
     return Path(root).resolve() / CLUSTER_FILE
+
+
+def known_hosts_file(root):
+    """Path of the known_hosts file of the Vagrant cluster in ``root``."""
+    return Path(root).resolve() / KNOWN_HOSTS_FILE
 
 
 def load_vagrant_nodes(root, refresh=False):
@@ -55,9 +65,47 @@ def write_cluster_file(machines, statuses=None):
     path = cluster_file(machines.root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"nodes": nodes}, indent=2) + "\n")
+    tmp.write_text(json.dumps({"nodes": nodes, "known_hosts": str(known_hosts_file(machines.root)),
+                               "host_key_policy": "strict"}, indent=2) + "\n")
     tmp.replace(path)
     return nodes
+
+
+def record_host_keys(machines, nodes):
+    """Record the host keys of the running workers ``nodes`` in the cluster's known_hosts file,
+    replacing what it had for them (a worker made anew has new keys).
+
+    On docker the keys are read from each container's /etc/ssh through `docker exec`; on
+    other providers they are asked of the worker's sshd over its forwarded port on this
+    machine, right after `vagrant up`: neither path leaves this machine.
+    """
+    keys = {}
+    for node in nodes:
+        host = host_name(node["hostname"], node["port"])
+        if machines.provider == "docker":
+            cid = (machines.root / ".vagrant/machines" / node["name"] / "docker/id").read_text().strip()
+            found = run(["docker", "exec", cid, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"],
+                        timeout=30, what=f"reading {node['name']}'s host keys").stdout
+            keys[host] = [" ".join(line.split()[:2]) for line in found.splitlines() if line.strip()]
+        else:
+            keys[host] = [_offered_key(node)]
+    replace_hosts(str(known_hosts_file(machines.root)), keys)
+
+
+def _offered_key(node):
+    """``TYPE BASE64`` of the host key the node's sshd shows."""
+    try:
+        with socket.create_connection((node["hostname"], node["port"]), timeout=15) as sock:
+            transport = paramiko.Transport(sock)
+            try:
+                transport.start_client(timeout=15)
+                key = transport.get_remote_server_key()
+            finally:
+                transport.close()
+    except (OSError, paramiko.SSHException) as err:
+        raise ClusterError(f"cannot read {node['name']}'s host key at {node['hostname']}:"
+                           f"{node['port']}: {err}") from None
+    return f"{key.get_name()} {key.get_base64()}"
 
 
 def nodes_from_ssh_config(text, layout, providers):
@@ -88,6 +136,8 @@ def nodes_from_ssh_config(text, layout, providers):
             node["key_file"] = str(Path(host["identityfile"][0]).expanduser())
         if provider in PRIVATE_NETWORK_PROVIDERS:
             node["address"] = workers[name]["address"]
+        if workers[name].get("type"):
+            node["type"] = workers[name]["type"]
         nodes.append(node)
     return nodes
 

@@ -271,8 +271,20 @@ def check_layout(layout, where):
                                "is not the first three numbers of an IPv4 address, e.g. 198.18.0") from None
     for key in ("scratch", "build_dir"):
         validate.node_folder(where, key, layout.get(key))
+    types = layout.get("node_types") or {}
+    if not isinstance(types, dict):
+        raise validate.problem(where, "node_types", types, 'is not a hash of types and counts, '
+                                                           'e.g. { "broker" => 3 }')
+    for node_type, count in types.items():
+        validate.name(where, "node type", node_type)
+        validate.whole(where, f"node_types[{node_type!r}]", count, 1)
+    if sum(types.values()) > layout["num_workers"]:
+        raise validate.problem(where, "node_types", types, f"asks for {sum(types.values())} typed "
+                                                           f"workers but num_workers is {layout['num_workers']}")
     for worker in layout.get("workers", []):
         validate.name(where, "worker name", worker.get("name"))
+        if worker.get("type"):
+            validate.name(where, "node type", worker["type"])
         validate.name(where, "container name", worker.get("container"))
         validate.host(where, "worker address", worker.get("address"))
         validate.port(where, "ssh_port_base + N", worker.get("ssh_port"))

@@ -12,8 +12,9 @@ from tabulate import tabulate
 from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
 from ducttape.errors import ConfigError
+from ducttape.stopping import stoppable
 from ducttape.vagrant import image as node_image
-from ducttape.vagrant.cluster_file import cluster_file, write_cluster_file
+from ducttape.vagrant.cluster_file import cluster_file, record_host_keys, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
 from ducttape.workspace import find_workspace
 
@@ -64,8 +65,10 @@ PROFILE_HELP = "AWS profile for --aws (default: boto3's credential chain)"
             "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
             "profile": PROFILE_HELP})
 def up(c, aws=False, provider=None, parallel=True, profile=None):
-    """Bring up num_workers workers, provision them, push build/, write the cluster file."""
-    with user_errors():
+    """Bring up num_workers workers, provision them, push build/, write the cluster file and
+    record the workers' host keys (.vagrant/ducttape-known_hosts).
+    SIGINT, SIGTERM and SIGHUP stop vagrant (or the EC2 waits) and exit 130, 143, 129."""
+    with stoppable(), user_errors():
         if aws:
             if provider:
                 raise ConfigError(f"--aws and --provider {provider} contradict each other: pick one")
@@ -86,6 +89,7 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
         # `vagrant up` succeeded, so every worker runs; `vagrant ssh-config` would fail otherwise.
         nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider)
                                     for s in statuses])
+        record_host_keys(machines, nodes)
         print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
               f"cluster file {cluster_file(machines.root)}")
 
@@ -130,7 +134,7 @@ def provision(c):
 @task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
 def rsync(c, aws=False, profile=None):
     """Push the workspace's build/ folder to every running worker."""
-    with user_errors():
+    with stoppable(), user_errors():
         if aws:
             _ec2(profile).rsync(local_build_dir())
             return

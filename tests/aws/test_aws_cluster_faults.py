@@ -27,6 +27,8 @@ def one_line_error(proc):
     ("key file missing", {"key_file": "/nonexistent/id_ed25519"}, "key_file /nonexistent/id_ed25519 does not exist"),
     ("unknown key pair", {"key_pair": "nobody"}, "key_pair 'nobody' in ec2.yaml"),
     ("unknown instance type", {"instance_type": "m99.huge"}, "instance_type 'm99.huge'"),
+    ("unknown instance type of a node type", {"node_types": {"broker": {"count": 1, "instance_type": "r99.huge"}}},
+     "instance_type 'r99.huge'"),
     ("bad setting", {"num_wrokers": 3}, "unknown setting 'num_wrokers'"),
     ("bad route", {"ssh_route": "{nmae}:22"}, "ssh_route '{nmae}:22' is neither"),
 ])

@@ -34,7 +34,19 @@ def test_every_key_can_be_set(tmp_path):
     assert s.associate_public_ip is False and s.ssh_route == "localhost:220{index}"
 
 
+def test_node_types_give_the_first_workers_their_types_and_instance_types(tmp_path):
+    s = load(tmp_path, "num_workers: 4\ninstance_type: t3.small\n"
+                       "node_types: {broker: {count: 2, instance_type: r5.xlarge}, client: {count: 1}}\n")
+    assert [s.worker_type(i) for i in range(1, 5)] == ["broker", "broker", "client", ""]
+    assert [s.instance_type_of(i) for i in range(1, 5)] == ["r5.xlarge", "r5.xlarge", "t3.small", "t3.small"]
+
+
 @pytest.mark.parametrize("text, expected", [
+    ("num_workers: 2\nnode_types: {broker: {count: 3}}\n", "node_types asks for 3 typed workers but num_workers is 2"),
+    ("num_workers: 2\nnode_types: [broker]\n", "node_types must map node types to"),
+    ("num_workers: 2\nnode_types: {'bro ker': {count: 1}}\n", '"node type" \'bro ker\' is not a name'),
+    ("num_workers: 2\nnode_types: {broker: {count: 0}}\n", '"count" 0 is not a whole number from 1'),
+    ("num_workers: 2\nnode_types: {broker: {count: 1, size: big}}\n", "node_types: broker must map"),
     (None, "no {path}: copy ec2.yaml.example"),
     ("num_workers: [3\n", "is not valid YAML"),
     ("- 3\n", "expected `key: value` lines"),
@@ -99,3 +111,11 @@ def test_user_data_runs_no_value_as_a_command(tmp_path):
     made = subprocess.run(["sh", "-c", per_boot], capture_output=True, text=True, timeout=30)
     assert made.returncode == 0, made.stderr
     assert os.path.isdir(hostile.scratch) and not pwned.exists()
+
+
+def test_a_typed_worker_is_a_typed_node_in_the_cluster_file(tmp_path):
+    from ducttape.aws.cluster import _node
+    s = load(tmp_path, "num_workers: 2\nnode_types: {broker: {count: 1}}\n")
+    instances = [{"InstanceId": f"i-{n}", "Tags": [{"Key": "Name", "Value": f"ducttape-worker{n}"}],
+                  "PrivateIpAddress": f"10.0.0.{n}", "PublicDnsName": f"w{n}.example"} for n in (1, 2)]
+    assert [_node(s, i).get("type") for i in instances] == ["broker", None]

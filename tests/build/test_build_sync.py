@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,11 +16,12 @@ import pytest
 from build_helpers import REPO
 from ducttape.build import layout
 from ducttape.aws import provision
-from ducttape.build.sync import MARKER, sync_builds
+from ducttape.build.sync import BWLIMIT_VARIABLE, MARKER, sync_builds
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.cluster.localhost import loopback_net
 from ducttape.errors import ClusterError
-from support import run_cli
+from ducttape.remote.host_keys import KnownHosts
+from support import descendants, run_cli
 
 pytestmark = [pytest.mark.ssh]
 
@@ -27,7 +32,7 @@ def cluster_file(path: Path, sshd, build_dirs: list[str], scratch: Path) -> Path
     nodes = [{"name": f"host{i}", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
               "key_file": sshd["key_file"], "address": f"{net}.{200 + i}", "scratch": str(scratch / f"host{i}"),
               "build_dir": build_dir} for i, build_dir in enumerate(build_dirs, 1)]
-    path.write_text(json.dumps({"nodes": nodes}))
+    path.write_text(json.dumps({"nodes": nodes, "known_hosts": sshd["known_hosts"]}))
     return path
 
 
@@ -182,14 +187,52 @@ def test_aws_rsync_refuses_a_folder_that_is_not_ours(sshd, tmp_path):
     local = fake_build(tmp_path / "local")
     node = {"name": "worker1", "hostname": "127.0.0.1", "port": sshd["port"], "user": sshd["user"],
             "key_file": sshd["key_file"], "address": "127.0.0.1"}
+    known = KnownHosts(sshd["known_hosts"], "strict")
     home = tmp_path / "home" / "admin"
     home.mkdir(parents=True)
     (home / "notes.txt").write_text("mine")
     with pytest.raises(ClusterError, match=f"cannot rsync build/ to worker1: {home} holds files but not"):
-        provision.rsync_build(node, local, str(home))
+        provision.rsync_build(node, local, str(home), known)
     assert (home / "notes.txt").read_text() == "mine"
 
     fresh = tmp_path / "opt" / "build"
-    provision.rsync_build(node, local, str(fresh))
-    provision.rsync_build(node, local, str(fresh))  # the marker survives --delete: still ours
+    provision.rsync_build(node, local, str(fresh), known)
+    provision.rsync_build(node, local, str(fresh), known)  # the marker survives --delete: still ours
     assert (fresh / MARKER).is_file() and (fresh / "p" / "libs" / "p.jar").read_bytes() == b"jar 1"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_slow_sync_ends_within_5_s_with_no_rsync_left(sshd, tmp_path):
+    """The session-start sync, slowed to 500 KiB/s, is interrupted the way a terminal's Ctrl-C
+    does it (SIGINT to the foreground process group: invoke, not rsync, which runs in a session
+    of its own)."""
+    local = fake_build(tmp_path / "local")
+    (local / "p" / "libs" / "big.jar").write_bytes(os.urandom(20 * 1024 * 1024))
+    path = cluster_file(tmp_path / "c.json", sshd, [str(tmp_path / "nodes" / f"build{i}") for i in (1, 2)],
+                        tmp_path / "scratch")  # two syncs at once, each in a thread of its own
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "test", f"{REPO}/tests/scenarios/holding.py", "--cluster", f"json:{path}",
+         "--results-dir", str(tmp_path / "results")], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "DUCTTAPE_BUILD_DIR": str(local), BWLIMIT_VARIABLE: "500"})
+    deadline = time.monotonic() + 120
+    while len(rsyncs := [p for p in descendants(proc.pid) if comm(p) == "rsync"]) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1)  # the rsyncs are sending now (20 MB at 500 KiB/s: 40 s)
+    stopped = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - stopped
+    assert took < 5, f"{took:.1f}s"
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err and err.strip() == "stopped by SIGINT", err
+    assert [p for p in rsyncs if comm(p) == "rsync"] == []
+    assert not (tmp_path / "scratch" / "host1" / ".ducttape" / "lease").exists()
+
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""

@@ -1,6 +1,6 @@
 """`invoke test PATH --collect-only` finds what ducktape 0.12.0's `ducktape PATH --collect-only`
 finds: the same test ids in the same order, the same node needs, the same cases ignored; on
-tests/compat/dtmarks (every discovery rule in one module) and on Kafka 4.1.1's whole kafkatest
+tests/compat/dtloader (every discovery rule in one module) and on Kafka 4.1.1's whole kafkatest
 tree (1,028 cases).
 
 ducktape 0.12.0 runs in the virtualenv benchmarks/kafkatest_vs_ducktape.py uses (kafkatest's
@@ -20,7 +20,7 @@ from support import REPO, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
 
-DTMARKS = os.path.join(REPO, "tests", "compat", "dtmarks")
+DTLOADER = os.path.join(REPO, "tests", "compat", "dtloader")
 KAFKATEST = os.path.join(REPO, "build", "kafka-dev", "tests", "kafkatest")
 KAFKATEST_CASES = 1028
 # Run in ducktape's virtualenv: ducktape's collect-only lines on stdin, [id, nodes, ignored] out.
@@ -92,7 +92,7 @@ def diff(theirs: list, ours: list) -> str:
 
 
 def test_every_discovery_rule_as_ducktape(ducktape012, tmp_path):
-    theirs, ours = ducktape_collects(ducktape012, DTMARKS, tmp_path), ducttape_collects(DTMARKS)
+    theirs, ours = ducktape_collects(ducktape012, DTLOADER, tmp_path), ducttape_collects(DTLOADER)
     assert ours == theirs, diff(theirs, ours)
     assert len(ours) == 23 and sum(r[2] for r in ours) == 3  # @ignore, @ignore(x=2), @env
 

@@ -51,7 +51,10 @@ def test_a_ducktape_suite_and_a_ducttape_module_in_one_session(tmp_path):
     for service, node in (("TickerService-1", order["nodes"][0]), ("TickerService-2", order["nodes"][1])):
         with open(os.path.join(folder, service, node, "ticker.log")) as f:
             assert "started" in f.readline()
-        assert os.path.isfile(os.path.join(folder, service, node, "ticker.properties"))
+        # ducktape's rule after a pass: only the logs with collect_default (not the config)
+        assert not os.path.exists(os.path.join(folder, service, node, "ticker.properties"))
+    failed = os.path.join(session, tests["dtsample.sample_test.SampleTest.test_fails"]["folder"])
+    assert [f for _, _, files in os.walk(failed) for f in files if f == "ticker.properties"]
     # the processes the services started are gone, their files cleaned
     left = subprocess.run(["pgrep", "-f", "dtsample-ticker"], capture_output=True, text=True).stdout
     assert left == ""
@@ -159,3 +162,28 @@ def test_a_misplaced_mark_is_one_line(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "BadTest.test_it: @cluster is applied to no test case" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+MARKS = os.path.join(REPO, "tests", "compat", "dtmarks", "test_marks.py")
+
+
+def test_marks_and_cluster_specs_as_kafkatest_uses_them(tmp_path):
+    results = tmp_path / "results"
+    proc = run_cli("test", MARKS, "--cluster", "localhost:1,broker=2", "--jvm-logs",
+                   "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # @defaults puts its arguments before the case's, as ducktape does
+    tests = {t["test_id"].split("MarksTest.")[1]: t
+             for t in report(results)["tests"]}
+    assert {k: t["status"] for k, t in tests.items()} == {
+        "test_needs_no_nodes": "PASS", "test_empty_spec": "PASS", "test_typed": "PASS",
+        "test_defaults.size=1.kind=a": "PASS", "test_defaults.size=2.kind=a": "PASS", "test_java": "PASS"}
+    assert tests["test_needs_no_nodes"]["nodes"] == []
+    typed = tests["test_typed"]
+    assert typed["data"] == {"brokers": ["node2", "node3"], "other": ["node1"]}
+    folder = os.path.join(results, "latest", typed["folder"])
+    assert sorted(os.listdir(os.path.join(folder, "NoteService-1", "node2"))) == ["notes.log"]
+    assert sorted(os.listdir(os.path.join(folder, "NoteService-2", "node1"))) == ["debug.log", "notes.log"]
+    java = os.path.join(results, "latest", tests["test_java"]["folder"], "jvm-logs")
+    logs = [f for _, _, files in os.walk(java) for f in files]
+    assert any(f.startswith("gc-") for f in logs) and any(f.startswith("safepoint-") for f in logs), logs

@@ -17,6 +17,7 @@ import pytest
 
 from ducttape.cluster import Node
 from ducttape.remote.errors import UnsafePathError
+from ducttape.remote.host_keys import KnownHosts, host_name
 from ducttape.remote.ssh import SshAccount
 from ducttape.runner.context import collect_logs
 
@@ -96,6 +97,10 @@ def hostile_node(tmp_path):
     host_key = paramiko.Ed25519Key.from_private_key_file(_keygen(tmp_path / "host_key"))
     client_key = _keygen(tmp_path / "client_key")
     listener = socket.create_server(("127.0.0.1", 0))
+    # the server's key is recorded, as a cluster's known_hosts would hold it: hosts are checked
+    known = tmp_path / "known_hosts"
+    known.write_text(f"{host_name('127.0.0.1', listener.getsockname()[1])} "
+                     f"{host_key.get_name()} {host_key.get_base64()}\n")
     transports: list[paramiko.Transport] = []
     accounts: list[SshAccount] = []
 
@@ -112,7 +117,8 @@ def hostile_node(tmp_path):
             transport.start_server(server=_Server())
         threading.Thread(target=serve, daemon=True).start()
         account = SshAccount("evil", "127.0.0.1", user="root", port=listener.getsockname()[1],
-                             key_file=client_key, keepalive_interval=0)
+                             key_file=client_key, keepalive_interval=0,
+                             known_hosts=KnownHosts(str(known), "strict"))
         accounts.append(account)
         return account
 

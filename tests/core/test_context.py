@@ -88,4 +88,5 @@ def test_the_cluster_layer_does_not_import_services_or_the_runner():
 
 
 def test_backends_describe_their_syntax():
-    assert usage() == "use localhost, localhost:N (N logical nodes), json:FILE, vagrant, aws"
+    assert usage() == ("use localhost, localhost:N (N logical nodes), localhost:TYPE=N,... (nodes of node "
+                       "types, e.g. localhost:broker=3,client=1,2), json:FILE, vagrant, aws")

@@ -15,7 +15,7 @@ from test_runner_cli import session
 
 from ducttape.runner.compare import compare
 from ducttape.runner.figures import figures
-from ducttape.runner.history import Point, Series, build_label
+from ducttape.runner.history import Point, Series, build_label, used_label
 from ducttape.runner.trends import trend_changes
 
 
@@ -157,8 +157,12 @@ def test_the_slowdown_is_flagged_worse_and_found_in_the_history(latency_history)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     latency = [line for line in proc.stdout.splitlines() if "latency_median (ms)" in line]
     assert len(latency) == 1, proc.stdout
-    # the sessions' build: this checkout's build manifest, if it has built anything
-    build = build_label(json.load(open(results / ids[0] / "report.json"))["build_manifest"]) or "no build"
+    # the builds the sessions' tests used: sample_latency uses none, whatever the checkout has built
+    report = json.load(open(results / ids[0] / "report.json"))
+    [test] = report["tests"]
+    assert test["builds"] == []
+    build = used_label(report["build_manifest"], test["builds"], test.get("versions")) or "no build"
+    assert build == "no build"
     assert (f"(worse) between {ids[SAME - 1]} [{build}] and {ids[SAME]} [{build}; delay_ms=1.5]"
             in latency[0]), proc.stdout
     index = json.load(open(results / "index.json"))

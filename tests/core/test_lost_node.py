@@ -21,6 +21,7 @@ import pytest
 from ducttape.cluster import Cluster, Node, load_cluster
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.remote import ConnectionLostError, LocalAccount, RemoteCommandError, SshAccount
+from ducttape.remote.host_keys import KnownHosts
 from ducttape.remote.account import poll
 from ducttape.services import BackgroundThreadService
 
@@ -41,7 +42,7 @@ def node_sshd(tmp_path):
 
 def account_on(server: Sshd, **kwargs) -> SshAccount:
     return SshAccount("doomed", "127.0.0.1", user=server.user, port=server.port,
-                      key_file=server.key_file, **kwargs)
+                      key_file=server.key_file, known_hosts=KnownHosts(server.known_hosts), **kwargs)
 
 
 def cut_when_running(pid_file, cut) -> dict:
@@ -259,7 +260,8 @@ def test_file_copies_end_with_connection_lost_and_leave_no_partial_file(node_ssh
 @pytest.mark.parametrize("kind", ["local", "ssh"])
 def test_a_killed_command_names_its_signal(kind, sshd, tmp_path):
     account = LocalAccount("node1") if kind == "local" else SshAccount(
-        "node1", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=sshd["key_file"])
+        "node1", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=sshd["key_file"],
+        known_hosts=KnownHosts(sshd["known_hosts"]))
     pid_file = tmp_path / "cmd.pid"
     cut_when_running(pid_file, lambda: os.kill(int(pid_file.read_text()), signal.SIGKILL))
     with pytest.raises(RemoteCommandError) as err:
@@ -441,6 +443,7 @@ def test_a_failed_login_leaves_no_transport_open(sshd, tmp_path):
     import paramiko
 
     from ducttape.errors import ClusterError
+    from ducttape.remote.host_keys import KnownHosts
 
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True, timeout=30)
@@ -449,7 +452,8 @@ def test_a_failed_login_leaves_no_transport_open(sshd, tmp_path):
         return [t for t in threading.enumerate() if isinstance(t, paramiko.Transport) and t.is_alive()]
 
     before = set(transports())  # other tests' connections, which may end meanwhile
-    account = SshAccount("refused", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=str(stranger))
+    account = SshAccount("refused", "127.0.0.1", user=sshd["user"], port=sshd["port"], key_file=str(stranger),
+                         known_hosts=KnownHosts(sshd["known_hosts"]))  # the host is known: the login fails
     for _ in range(3):
         with pytest.raises(ClusterError, match="cannot connect to node refused"):
             account.ssh("true", timeout=30)

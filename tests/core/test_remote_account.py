@@ -13,6 +13,7 @@ import pytest
 
 from ducttape.errors import ClusterError, TimeoutError
 from ducttape.remote import LocalAccount, RemoteCommandError, SshAccount
+from ducttape.remote.host_keys import KnownHosts
 
 
 @pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.ssh)])
@@ -22,7 +23,8 @@ def account(request, tmp_path):
     else:
         sshd = request.getfixturevalue("sshd")
         acct = SshAccount("ssh1", "127.0.0.1", user=sshd["user"], port=sshd["port"],
-                          key_file=sshd["key_file"], address="127.0.1.10")
+                          key_file=sshd["key_file"], address="127.0.1.10",
+                          known_hosts=KnownHosts(sshd["known_hosts"]))
     acct.tag = f"account-test-{uuid.uuid4().hex[:8]}"
     yield acct
     acct.kill_tagged(acct.tag)

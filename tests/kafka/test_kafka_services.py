@@ -71,7 +71,7 @@ def test_services_on_a_cluster_over_ssh(built, sshd, tmp_path):
               "key_file": sshd["key_file"], "address": f"127.0.2.{i}",
               "scratch": str(tmp_path / "scratch" / f"host{i}"), "build_dir": str(layout.build_dir())}
              for i in (1, 2)]
-    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": nodes}))
+    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": nodes, "known_hosts": sshd["known_hosts"]}))
     cluster = load_cluster(f"json:{tmp_path / 'cluster.json'}")
     try:
         with TestContext(cluster):  # stops the test's services, newest first

@@ -1,5 +1,6 @@
 """Bad input to `invoke cluster.up`: one clear line, no traceback, non-zero exit, nothing created."""
 
+import json
 import os
 import random
 import subprocess
@@ -91,3 +92,14 @@ def test_aws_and_another_provider_contradict(vagrant_copy):
 def docker(*args, check=True):
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120,
                           check=check)
+
+
+def test_node_types_are_written_into_the_layout_and_checked(vagrant_copy):
+    vagrant_copy.write_local(num_workers=3, node_types={"broker": 2, "client": 1})
+    status = vagrant_copy.invoke("cluster.status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    layout = json.loads((vagrant_copy.root / ".vagrant" / "ducttape-layout.json").read_text())
+    assert [w["type"] for w in layout["workers"]] == ["broker", "broker", "client"]
+    vagrant_copy.write_local(num_workers=2, node_types={"broker": 5})
+    one_line_error(vagrant_copy.invoke("cluster.up"), "node_types", "asks for 5 typed workers but num_workers is 2")
+    assert vagrant_copy.containers() == []

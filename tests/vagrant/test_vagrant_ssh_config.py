@@ -71,3 +71,10 @@ def test_debian_mirror_from_deb822_and_one_line_sources(tmp_path):
     assert debian_mirror([str(other), str(deb822)]) == "http://mirror.test/debian"
     assert debian_mirror([str(one_line), str(deb822)]) == "http://other.test/debian"
     assert debian_mirror([str(other), str(tmp_path / "missing")]) == DEFAULT_MIRROR
+
+
+def test_a_worker_keeps_its_node_type():
+    layout = {**LAYOUT, "workers": [{"name": "worker1", "address": "198.18.0.11", "type": "broker"},
+                                    {"name": "worker2", "address": "198.18.0.12", "type": ""}]}
+    nodes = nodes_from_ssh_config(SSH_CONFIG, layout, {"worker1": "docker", "worker2": "docker"})
+    assert [n.get("type") for n in nodes] == ["broker", None]

@@ -25,8 +25,10 @@ from ducttape.runner.result import SessionInfo
 
 RAW_DATA_LIMIT = 200_000
 """Characters of a test's returned data shown on the page; longer data is only linked."""
-STATUS_WORDS = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky"}
-STATUS_SIGNS = {"PASS": "✓", "FAIL": "✗", "FLAKY": "≈"}
+STATUS_WORDS = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky", "KNOWN-FAIL": "known failures",
+                "UNEXPECTED-PASS": "unexpected passes", "NOT-RUN": "not run"}
+STATUS_SIGNS = {"PASS": "✓", "FAIL": "✗", "FLAKY": "≈", "KNOWN-FAIL": "⊘", "UNEXPECTED-PASS": "!",
+                "NOT-RUN": "–"}
 
 
 def number(v: object) -> str:

@@ -4,7 +4,9 @@ It follows Maven Surefire's schema (surefire-test-report.xsd, what Jenkins and m
 read): properties exist only for the whole suite, so each case's start time and figures are
 suite properties named after the case (``<classname>.<name> started``, ``<classname>.<name>
 figure <figure>``); a case's figures and ``show()`` text are its ``system-out``; the failed
-attempts of a flaky test are its ``flakyFailure`` elements.
+attempts of a flaky test are its ``flakyFailure`` elements. A known failure (KNOWN-FAIL) and a
+test ``--exit-first`` kept from running (NOT-RUN) are ``skipped`` with the reason; tags and the
+known-failure reason are suite properties too (``<classname>.<name> tags``, ``... known_failure``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 from ducttape.runner.figures import figures
 from ducttape.runner.reports.summary import builds_line, counts, figures_table, iso_time
-from ducttape.runner.result import FAIL, FLAKY, SessionInfo, TestResult
+from ducttape.runner.result import FAIL, FLAKY, KNOWN_FAIL, NOT_RUN, SessionInfo, TestResult
 
 
 def case_name(r: TestResult) -> str:
@@ -36,7 +38,8 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
     """junit.xml of the session."""
     c = counts(results)
     suite = ET.Element("testsuite", name="ducttape", tests=str(len(results)),
-                       failures=str(c.get(FAIL, 0)), errors="0", skipped="0",
+                       failures=str(c.get(FAIL, 0)), errors="0",
+                       skipped=str(c.get(KNOWN_FAIL, 0) + c.get(NOT_RUN, 0)),
                        time=f"{sum(r.duration for r in results):.3f}")
     properties = ET.SubElement(suite, "properties")
 
@@ -53,12 +56,22 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
                              time=f"{r.duration:.3f}")
         key = f"{r.module}.{r.cls}.{name}"
         prop(f"{key} started", iso_time(r.started))
+        prop(f"{key} status", r.status)
+        if r.tags:
+            prop(f"{key} tags", ",".join(r.tags))
+        if r.known_failure:
+            prop(f"{key} known_failure", r.known_failure)
         for figure, f in figures(r.data).items():
             better = f", {f.better} is better" if f.better else ""
             prop(f"{key} figure {figure or '(value)'}", f"{f.value:.6g} {f.unit}".rstrip() + better)
         if r.status == FAIL:
             failure = ET.SubElement(case, "failure", message=r.error or r.status, type=r.status)
             failure.text = r.details
+        elif r.status == KNOWN_FAIL:
+            reason = f"known failure ({r.known_failure}): {r.error}"
+            ET.SubElement(case, "skipped", message=reason).text = r.details
+        elif r.status == NOT_RUN:
+            ET.SubElement(case, "skipped", message=r.error)
         elif r.status == FLAKY:
             for attempt in r.attempts:
                 if attempt["status"] != FAIL:

@@ -20,7 +20,8 @@ def counts(results: list[TestResult]) -> Counter:
 
 def headline(session: SessionInfo, results: list[TestResult]) -> str:
     c = counts(results)
-    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky"}
+    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky", "KNOWN-FAIL": "known failures",
+             "UNEXPECTED-PASS": "unexpected passes", "NOT-RUN": "not run"}
     parts = [f"{n} {words.get(status, status.lower())}" for status, n in sorted(c.items())]
     state = "interrupted" if session.interrupted else ("finished" if session.finished else "running")
     return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"

@@ -11,6 +11,9 @@ from ducttape.runner.result import FAIL, FLAKY, SessionInfo, TestResult
 
 def table(results: list[TestResult]) -> str:
     """One row per test: id, status, time and its one-line error."""
+    if any(r.tags for r in results):
+        rows = [(r.test_id, r.status, f"{r.duration:.1f}s", " ".join(r.tags), r.error) for r in results]
+        return tabulate(rows, headers=("test", "status", "time", "tags", "error"), tablefmt="simple")
     rows = [(r.test_id, r.status, f"{r.duration:.1f}s", r.error) for r in results]
     return tabulate(rows, headers=("test", "status", "time", "error"), tablefmt="simple")
 
@@ -22,6 +25,8 @@ def section(r: TestResult) -> list[str]:
     if r.status == FLAKY:
         parts += [f"attempt {n} ({a['folder']}): {a['status']} {a['error']}".rstrip()
                   for n, a in enumerate(r.attempts, 1)]
+    if r.known_failure:
+        parts.append(f"known failure: {r.known_failure}")
     if r.status == FAIL and r.details:
         parts.append(r.details.rstrip())
     return [f"--- {r.test_id}: {r.status}", *parts, ""] if parts else []

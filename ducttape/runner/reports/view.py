@@ -119,6 +119,7 @@ def session_view(session: SessionInfo, results: list[TestResult], entries: dict 
         "versions": versions,
         "build_manifest": session.build_manifest,
         "params": session.params,
+        "selection": session.selection,
         "tests": [entry(r) for r in results],
         "comparison": comparison(session.path),
     }

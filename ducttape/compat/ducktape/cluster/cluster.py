@@ -70,7 +70,18 @@ class TestCluster:
         return ClusterSpec.simple_linux(self.cluster.num_available())
 
     def alloc(self, cluster_spec: ClusterSpec) -> list[ClusterNode]:
-        return self.request(cluster_spec.size())
+        """Nodes for ``cluster_spec``: those of each node type it names, then untyped ones."""
+        types = cluster_spec.node_types()
+        taken = []
+        try:
+            for node_type, count in types.items():
+                taken += self.cluster.request(count, node_type)
+            taken += self.cluster.request(cluster_spec.size() - sum(types.values()))
+        except Exception:
+            if taken:
+                self.cluster.free(taken)
+            raise
+        return [self.wrap(node) for node in taken]
 
     def request(self, num_nodes: int) -> list[ClusterNode]:
         return [self.wrap(node) for node in self.cluster.request(num_nodes)]

@@ -31,9 +31,15 @@ class Case:
         self.ignored = ignored
 
     def num_nodes(self) -> int | None:
-        """The nodes ``@cluster`` asks for (``cluster_spec``'s size, else ``num_nodes``), or None."""
+        """The nodes ``@cluster`` asks for (``cluster_spec``'s size, else ``num_nodes``; 0 for
+        none), or None when it said nothing."""
         spec = self.cluster.get("cluster_spec")
         return spec.size() if spec is not None else self.cluster.get("num_nodes")
+
+    def node_types(self) -> dict[str, int]:
+        """How many nodes of each type ``@cluster(cluster_spec=...)`` asks for."""
+        spec = self.cluster.get("cluster_spec")
+        return spec.node_types() if spec is not None else {}
 
 
 class Mark:

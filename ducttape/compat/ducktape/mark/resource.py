@@ -19,9 +19,11 @@ class _Cluster(Mark):
 
 
 def cluster(**kwargs):
-    """The node need (``num_nodes=N``, or ``cluster_spec=`` a ClusterSpec) of the cases made
-    below this mark that have none yet."""
+    """The node need (``num_nodes=N``, or ``cluster_spec=`` a ClusterSpec whose nodes'
+    ``node_type`` ask for nodes of those types) of the cases made below this mark that have
+    none yet; 0 nodes (``num_nodes=0``, ``ClusterSpec.empty()``) is a test that needs none.
+    Other hints ducktape accepts (and ignores) are accepted."""
     need = kwargs["cluster_spec"].size() if kwargs.get("cluster_spec") is not None else kwargs.get("num_nodes")
-    if need is not None and (not isinstance(need, int) or need < 1):
-        raise ValueError(f"@cluster needs num_nodes=N (a positive number) or cluster_spec=..., not {need!r}")
+    if need is not None and (isinstance(need, bool) or not isinstance(need, int) or need < 0):
+        raise ValueError(f"@cluster needs num_nodes=N (a number from 0) or cluster_spec=..., not {need!r}")
     return lambda fn: add_mark(fn, _Cluster(dict(kwargs)))

@@ -21,8 +21,10 @@ class Service(TemplateRenderer):
     """``num_nodes`` nodes of ``context.cluster`` running one kind of process (ducktape's
     per-node hooks: ``start_node``, ``stop_node``, ``clean_node``, ``wait_node``, ``pids``).
 
-    ``logs`` maps a name to ``{"path": ..., "collect_default": bool}``; the runner collects
-    every declared log after the test.
+    ``logs`` maps a name to ``{"path": ..., "collect_default": bool}``; after the test the runner
+    collects them as the log policy says (by default ducktape's rule: after a pass the logs
+    with ``collect_default`` or marked by the test's ``mark_for_collect``, after a failure all).
+    A ``cluster_spec`` with node types takes nodes of those types.
     """
 
     logs: dict = {}
@@ -30,6 +32,7 @@ class Service(TemplateRenderer):
     def __init__(self, context, num_nodes: int | None = None, cluster_spec=None, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.context = context
+        self.cluster_spec = cluster_spec
         self.num_nodes = cluster_spec.size() if cluster_spec is not None else (num_nodes or 0)
         self.nodes: list = []
         self.service_id = context.services.append(self) if hasattr(context, "services") else \
@@ -68,7 +71,10 @@ class Service(TemplateRenderer):
         """Take ``num_nodes`` nodes from the test's cluster."""
         if self.allocated:
             raise RuntimeError(f"{self.who_am_i()} already has nodes")
-        self.nodes = self.cluster.request(self.num_nodes) if self.num_nodes else []
+        if self.cluster_spec is not None and self.cluster_spec.node_types():
+            self.nodes = self.cluster.alloc(self.cluster_spec)
+        else:
+            self.nodes = self.cluster.request(self.num_nodes) if self.num_nodes else []
         if hasattr(self.context, "services"):
             self.context.services.allocated(self)
         self.logger.debug("%s got nodes %s", self.who_am_i(), [n.name for n in self.nodes])
@@ -160,12 +166,6 @@ class Service(TemplateRenderer):
             if n is node:
                 return i
         return -1
-
-    def mark_for_collect(self, node, log_name: str | None = None) -> None:
-        """Accepted for ducktape's API: every declared log is collected anyway."""
-
-    def mark_not_to_collect(self, node, log_name: str | None = None) -> None:
-        """Accepted for ducktape's API: every declared log is collected anyway."""
 
     @staticmethod
     def run_parallel(*services) -> None:

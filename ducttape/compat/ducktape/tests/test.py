@@ -113,12 +113,12 @@ class _Teardown:
             raise errors[0]
 
     def _collect_logs(self) -> None:
-        if self._context.results_dir is None:
-            return
-        files = {name: spec["path"] for name, spec in (self.service.logs or {}).items()}
+        """The declared logs the log policy wants, into ``<results>/<service>/<node>/``."""
+        logs = {name: (spec["path"], self._context.kept_after_pass(
+                    self.service, name, bool(spec.get("collect_default", False))))
+                for name, spec in (self.service.logs or {}).items()}
         for node in self.service.nodes:
-            ducttape_context.collect_logs(node.node, files, os.path.join(
-                self._context.results_dir, self.service_id, node.name), self.service_id)
+            self._context.collect(node.node, self.service_id, logs)
 
 
 class _DucktapeTestType(type):
@@ -149,3 +149,11 @@ class Test(_DucttapeTest, TemplateRenderer, metaclass=_DucktapeTestType):
 
     def teardown(self) -> None:
         type(self).tearDown(self)
+
+    def mark_for_collect(self, service, log_name: str | None = None) -> None:
+        """Collect ``service``'s log ``log_name`` (default: all its logs) after a pass too."""
+        self.test_context.ducttape.mark_for_collect(service, log_name)
+
+    def mark_no_collect(self, service, log_name: str | None = None) -> None:
+        """Do not collect ``service``'s log ``log_name`` (default: any) after a pass."""
+        self.test_context.ducttape.mark_no_collect(service, log_name)

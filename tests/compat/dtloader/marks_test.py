@@ -6,7 +6,7 @@ from ducktape.mark import defaults, env, ignore, matrix, parametrize
 from ducktape.mark.resource import cluster
 from ducktape.tests.test import Test
 
-from dtmarks.imported import ImportedTest  # noqa: F401 - a leaf test class imported here is collected here too
+from dtloader.imported import ImportedTest  # noqa: F401 - a leaf test class imported here is collected here too
 
 
 class Base(Test):
