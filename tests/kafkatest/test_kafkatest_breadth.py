@@ -1,6 +1,7 @@
 """The kafkatest breadth suite: one case of every kafkatest 4.1.1 test method under sanity_checks/,
-tests/core/, tests/client/, tests/tools/ and tests/connect/ that fits 5 workers, unmodified, each
-in a session of its own on a 5-worker docker cluster of its own.
+tests/core/, tests/client/ and tests/tools/ that fits 5 workers and is not in
+test_kafkatest_vagrant.py (CI's), and of the connect and streams modules that fit, unmodified,
+each in a session of its own on a 5-worker docker cluster of its own.
 
 CI does not run it (about an hour here): `.venv/bin/pytest -m kafkatest_breadth
 tests/kafkatest/test_kafkatest_breadth.py` does (tests/kafkatest/conftest.py deselects it unless
@@ -81,6 +82,10 @@ CASES = [  # (selector under kafkatest/, what it needs of NEEDS)
     ("tests/tools/kibosh_test.py::KiboshTest.test_kibosh_service", ("kibosh",)),
     ("tests/connect/connect_rest_test.py::ConnectRestApiTest.test_rest_api"
      "[connect_protocol=eager,metadata_quorum=ISOLATED_KRAFT]", ()),
+    ("tests/connect/connect_test.py::ConnectStandaloneFileTest.test_file_source_and_sink"
+     "[security_protocol=PLAINTEXT,metadata_quorum=ISOLATED_KRAFT]", ()),
+    ("tests/streams/streams_shutdown_deadlock_test.py::StreamsShutdownDeadlockTest.test_shutdown_wont_deadlock"
+     "[metadata_quorum=ISOLATED_KRAFT]", ()),
 ]
 
 
