@@ -105,21 +105,18 @@ class _Parametrize(Mark):
 
 class _Matrix(Mark):
     parametrizing = True
+    name = "matrix"
 
     def __init__(self, lists: dict):
-        _check_iterable("matrix", lists)
+        _check_iterable(self.name, lists)
         self.lists = lists
 
     def apply(self, cases):
         return [Case(args) for args in reversed(_product(self.lists))] + cases
 
 
-class _Defaults(Mark):
-    parametrizing = True
-
-    def __init__(self, lists: dict):
-        _check_iterable("defaults", lists)
-        self.lists = lists
+class _Defaults(_Matrix):
+    name = "defaults"
 
     def apply(self, cases):
         if not cases:
