@@ -187,3 +187,31 @@ def test_marks_and_cluster_specs_as_kafkatest_uses_them(tmp_path):
     java = os.path.join(results, "latest", tests["test_java"]["folder"], "jvm-logs")
     logs = [f for _, _, files in os.walk(java) for f in files]
     assert any(f.startswith("gc-") for f in logs) and any(f.startswith("safepoint-") for f in logs), logs
+
+
+def test_a_service_that_fails_to_stop_is_a_warning_as_in_ducktape(tmp_path):
+    package = tmp_path / "stopfails"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "stop_test.py").write_text(
+        "from ducktape.mark.resource import cluster\n"
+        "from ducktape.services.service import Service\n"
+        "from ducktape.tests.test import Test\n\n\n"
+        "class Stubborn(Service):\n"
+        "    def start_node(self, node):\n"
+        "        pass\n\n"
+        "    def stop_node(self, node):\n"
+        "        raise RuntimeError('stop failed on purpose')\n\n"
+        "    def clean_node(self, node):\n"
+        "        pass\n\n\n"
+        "class StopTest(Test):\n"
+        "    @cluster(num_nodes=1)\n"
+        "    def test_it(self):\n"
+        "        Stubborn(self.test_context, 1).start()\n")
+    results = tmp_path / "results"
+    proc = run_cli("test", str(package), "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [test] = report(results)["tests"]
+    assert test["status"] == "PASS"
+    with open(os.path.join(results, "latest", test["folder"], "test_log.info")) as f:
+        assert "Stubborn-1: stop failed: stop failed on purpose" in f.read()
