@@ -36,8 +36,6 @@ NEEDS = {
 
 CASES = [  # (selector under kafkatest/, what it needs of NEEDS)
     ("sanity_checks/test_bounce.py::TestBounce.test_simple_run[metadata_quorum=ISOLATED_KRAFT,quorum_size=1]", ()),
-    ("sanity_checks/test_console_share_consumer.py::ConsoleShareConsumerTest.test_lifecycle"
-     "[security_protocol=PLAINTEXT,metadata_quorum=ISOLATED_KRAFT,use_share_groups=True]", ()),
     ("sanity_checks/test_verifiable_producer.py::TestVerifiableProducer.test_multiple_kraft_sasl_mechanisms"
      "[metadata_quorum=ISOLATED_KRAFT]", ()),
     ("sanity_checks/test_verifiable_producer.py::TestVerifiableProducer.test_multiple_kraft_security_protocols"
@@ -71,13 +69,11 @@ CASES = [  # (selector under kafkatest/, what it needs of NEEDS)
      "[from_kafka_version=dev,metadata_quorum=COMBINED_KRAFT]", ()),
     ("tests/core/upgrade_test.py::TestUpgrade.test_combined_mode_upgrade"
      "[from_kafka_version=3.9.1,metadata_quorum=COMBINED_KRAFT]", ("kafka-3.9.1",)),
-    ("tests/client/pluggable_test.py::PluggableConsumerTest.test_start_stop[metadata_quorum=ISOLATED_KRAFT]", ()),
     ("tests/client/consumer_rolling_upgrade_test.py::ConsumerRollingUpgradeTest.rolling_update_test"
      "[metadata_quorum=ISOLATED_KRAFT]", ()),
     ("tests/client/quota_test.py::QuotaTest.test_quota[quota_type=client-id,consumer_num=2,"
      "metadata_quorum=ISOLATED_KRAFT]", ()),
     ("tests/tools/log_compaction_test.py::LogCompactionTest.test_log_compaction[metadata_quorum=ISOLATED_KRAFT]", ()),
-    ("tests/tools/trogdor_test.py::TrogdorTest.test_trogdor_service", ()),
     ("tests/tools/trogdor_test.py::TrogdorTest.test_network_partition_fault", ()),
     ("tests/tools/kibosh_test.py::KiboshTest.test_kibosh_service", ("kibosh",)),
     ("tests/connect/connect_rest_test.py::ConnectRestApiTest.test_rest_api"

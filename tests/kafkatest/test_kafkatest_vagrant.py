@@ -40,12 +40,10 @@ CASES = {  # selector under kafkatest/ -> the test id it runs
     "[security_protocol=PLAINTEXT,metadata_quorum=ISOLATED_KRAFT,use_share_groups=True]":
     "kafkatest.sanity_checks.test_console_share_consumer.ConsoleShareConsumerTest.test_lifecycle"
     ".security_protocol=PLAINTEXT.metadata_quorum=ISOLATED_KRAFT.use_share_groups=True",
-    "tests/core/share_group_command_test.py::ShareGroupCommandTest.test_list_share_groups"
-    "[security_protocol=SSL,metadata_quorum=ISOLATED_KRAFT,use_share_groups=True]":
-    "kafkatest.tests.core.share_group_command_test.ShareGroupCommandTest.test_list_share_groups"
-    ".security_protocol=SSL.metadata_quorum=ISOLATED_KRAFT.use_share_groups=True",
-    "tests/tools/log_compaction_test.py::LogCompactionTest.test_log_compaction[metadata_quorum=ISOLATED_KRAFT]":
-    "kafkatest.tests.tools.log_compaction_test.LogCompactionTest.test_log_compaction.metadata_quorum=ISOLATED_KRAFT",
+    "tests/client/pluggable_test.py::PluggableConsumerTest.test_start_stop[metadata_quorum=ISOLATED_KRAFT]":
+    "kafkatest.tests.client.pluggable_test.PluggableConsumerTest.test_start_stop.metadata_quorum=ISOLATED_KRAFT",
+    "tests/tools/trogdor_test.py::TrogdorTest.test_trogdor_service":
+    "kafkatest.tests.tools.trogdor_test.TrogdorTest.test_trogdor_service",
     "sanity_checks/test_console_consumer.py::ConsoleConsumerTest.test_lifecycle"
     "[security_protocol=SASL_PLAINTEXT,metadata_quorum=ISOLATED_KRAFT]":
     "kafkatest.sanity_checks.test_console_consumer.ConsoleConsumerTest.test_lifecycle"
