@@ -69,8 +69,9 @@ def test_kafkatest_modules_pass_unmodified(copy):
     tests = session_tests(results)
     for session, test in tests.values():
         folder = session / test["folder"]
-        logs = [p for p in folder.rglob("*") if p.is_file() and p.parent.parent.name.startswith("KafkaService")]
-        assert logs, f"no Kafka logs collected in {folder}"
+        service = "TrogdorService" if ".trogdor_test." in test["test_id"] else "KafkaService"
+        logs = [p for p in folder.rglob("*") if p.is_file() and p.parent.parent.name.startswith(service)]
+        assert logs, f"no {service} logs collected in {folder}"
         if test["test_id"] == KERBEROS_ID:  # the brokers authenticated through MiniKdc
             assert any("MiniKdc Running" in p.read_text() for p in folder.glob("MiniKdc-*/*/minikdc.log"))
             assert any("sasl.enabled.mechanisms = [GSSAPI]" in p.read_text(errors="replace")
