@@ -215,3 +215,23 @@ def test_a_service_that_fails_to_stop_is_a_warning_as_in_ducktape(tmp_path):
     assert test["status"] == "PASS"
     with open(os.path.join(results, "latest", test["folder"], "test_log.info")) as f:
         assert "Stubborn-1: stop failed: stop failed on purpose" in f.read()
+
+
+@pytest.mark.ssh
+def test_ssh_client_gives_the_nodes_transport(json_cluster_file):
+    """kafkatest's HTTP metrics collector forwards a node's port over ``ssh_client.get_transport()``."""
+    from ducttape.cluster import load_cluster
+    from ducttape.compat.ducktape.cluster.cluster import ClusterNode
+
+    cluster = load_cluster(f"json:{json_cluster_file}")
+    try:
+        node = ClusterNode(cluster.nodes[0])
+        transport = node.account.ssh_client.get_transport()
+        assert transport.is_active()
+        channel = transport.open_session(timeout=30)
+        channel.settimeout(30)
+        channel.exec_command("echo $SSH_CONNECTION")
+        assert channel.makefile().read().split()  # a real SSH session on that transport
+        channel.close()
+    finally:
+        cluster.close()
