@@ -60,9 +60,13 @@ def kafkatest_folder(copy) -> Path:
 
 def run_case(copy, case: str, results: Path, timeout: int = 600):
     """Run one kafkatest case (``PATH::Class.method[args]`` under kafkatest/) in a session of
-    its own on the copy's cluster; the CompletedProcess."""
-    return copy.invoke("test", str(kafkatest_folder(copy) / case), "--cluster", "vagrant", "--timeout",
-                       str(timeout), "--results-dir", str(results), timeout=timeout + 300)
+    its own on the copy's cluster, from the kafka-dev folder as ducktape is run from Kafka's
+    (kafkatest's connect services add the plugins they find under the current folder); the
+    CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "ducttape", "test", str(kafkatest_folder(copy) / case),
+                           "--cluster", "vagrant", "--timeout", str(timeout), "--results-dir", str(results)],
+                          cwd=copy.root / "build" / "kafka-dev", capture_output=True, text=True,
+                          timeout=timeout + 300)
 
 
 def session_tests(results: Path) -> dict[str, tuple[Path, dict]]:
