@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import BREADTH, kafkatest_cluster, run_case, session_tests
+from kafkatest_support import BREADTH, kafkatest_cluster, run_case, session_tests
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.kafka, getattr(pytest.mark, BREADTH)]
 

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, kafkatest_cluster, run_case, session_tests
+from kafkatest_support import REPO, kafkatest_cluster, run_case, session_tests
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.kafka]
 
