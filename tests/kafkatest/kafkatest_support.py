@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from vagrant_copy import make_copy, remove_copy
 
 REPO = Path(__file__).resolve().parents[2]
