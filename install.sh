@@ -66,7 +66,7 @@ fi
 # made anew: nothing of an older lock stays behind. When only pyproject.toml changed, the package
 # alone is installed again.
 locked="$(sha256sum requirements.txt | cut -d' ' -f1) $PYTHON"
-package="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+package="$(sha256sum pyproject.toml 2>/dev/null | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$locked" ] || ! "$VENV/bin/python" -c '' 2>/dev/null; then
   step "create $VENV with $PYTHON" bash -c "rm -rf '$VENV' && '$PYTHON' -m venv '$VENV'"
   step "pip install -r requirements.txt into $VENV" \

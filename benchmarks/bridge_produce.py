@@ -93,8 +93,11 @@ def main() -> None:
           f"{a.seconds:.0f}s")
     print(f"requests/s: {rps:.0f}   records/s: {rps * a.batch:.0f}   failed requests: {failed}")
     if latencies:
-        p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-        print(f"latency ms: median {statistics.median(latencies) * 1000:.1f}  p99 {p(0.99):.1f}  max {latencies[-1] * 1000:.1f}")
+        def p(q: float) -> float:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+        print(f"latency ms: median {statistics.median(latencies) * 1000:.1f}  p99 {p(0.99):.1f}  "
+              f"max {latencies[-1] * 1000:.1f}")
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ LogLevel ERROR
                             "user": self.user.name, "identityfile": self.key_file, "password": None}}
             for i in range(1, NUM_NODES + 1)]}
         paths = os.path.join(folder, "cluster-ducttape.json"), os.path.join(folder, "cluster-ducktape.json")
-        for path, data in zip(paths, (ducttape, ducktape)):
+        for path, data in zip(paths, (ducttape, ducktape), strict=True):
             with open(path, "w") as f:
                 json.dump(data, f, indent=1)
         return paths

@@ -30,14 +30,14 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tabulate import tabulate  # noqa: E402
+from tabulate import tabulate  # noqa: E402 - after sys.path holds the checkout
 
-from ducttape.build import layout, manifest  # noqa: E402
-from ducttape.cluster.localhost import LocalhostCluster  # noqa: E402
-from ducttape.products import jvm  # noqa: E402
-from ducttape.products.kafka import KafkaService  # noqa: E402
-from ducttape.products.performance import ProducerPerformanceService  # noqa: E402
-from ducttape.products.templates import render  # noqa: E402
+from ducttape.build import layout, manifest  # noqa: E402 - after sys.path holds the checkout
+from ducttape.cluster.localhost import LocalhostCluster  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products import jvm  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.kafka import KafkaService  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.performance import ProducerPerformanceService  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.templates import render  # noqa: E402 - after sys.path holds the checkout
 
 TOPIC = "fidelity"
 FINAL = re.compile(r"^(\d+) records sent, ([\d.]+) records/sec .* 99\.9th\.$")
@@ -73,16 +73,17 @@ def main() -> None:
         try:
             kafka.start()
             # one run not counted: the first one on a fresh broker is slower (JIT, page cache)
-            print(f"warm-up: by hand {by_hand(ProducerPerformanceService(cluster, 1, kafka, TOPIC, args.records, 100, settings=settings).arguments(), java_opts):,.0f} records/s", flush=True)
+            warm_up = ProducerPerformanceService(cluster, 1, kafka, TOPIC, args.records, 100, settings=settings)
+            print(f"warm-up: by hand {by_hand(warm_up.arguments(), java_opts):,.0f} records/s", flush=True)
             for i in range(1, args.rounds + 1):
                 service = ProducerPerformanceService(cluster, 1, kafka, TOPIC, args.records, 100,
                                                      settings=settings)
 
-                def framework() -> float:
+                def framework(service: ProducerPerformanceService = service) -> float:
                     service.run()
                     return service.results[0]["records_per_sec"]
 
-                def hand() -> float:
+                def hand(service: ProducerPerformanceService = service) -> float:
                     return by_hand(service.arguments(), java_opts)
 
                 # alternate which goes first, so a drift in the machine's load hits both alike

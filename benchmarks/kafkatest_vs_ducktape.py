@@ -32,8 +32,8 @@ import env
 from overhead import fmt
 
 sys.path.insert(0, env.REPO)
-from ducttape.errors import ClusterError, ConfigError, DucttapeError  # noqa: E402
-from ducttape.vagrant.cluster_file import load_vagrant_nodes  # noqa: E402
+from ducttape.errors import ClusterError, ConfigError, DucttapeError
+from ducttape.vagrant.cluster_file import load_vagrant_nodes
 
 VENV = os.path.join(env.HERE, ".venv-ducktape012")
 KAFKA_DEV = os.path.join(env.REPO, "build", "kafka-dev")
@@ -147,7 +147,7 @@ def session(framework: str, case: dict, results: str, ducktape_bin: str, cluster
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(60)
         raise RuntimeError(f"{framework} session of {label(case)} took over {SESSION_TIMEOUT} s: "
-                           f"killed (its processes on the workers may still run); see {log.name}")
+                           f"killed (its processes on the workers may still run); see {log.name}") from None
     finally:
         log.close()
     wall = time.perf_counter() - start
@@ -177,7 +177,7 @@ def table(frameworks: list[str], figures: dict) -> str:
         rows.append(row)
     total = ["total"]
     for kind in ("test", "session"):
-        total += [fmt([sum(run) for run in zip(*(figures[(f, i)][kind] for i in range(len(CASES))))], 1)
+        total += [fmt([sum(run) for run in zip(*(figures[(f, i)][kind] for i in range(len(CASES))), strict=True)], 1)
                   for f in frameworks]
     rows.append(total + ["" for _ in frameworks])
     headers = ["case"] + [f"{f}: test (s)" for f in frameworks] + \

@@ -109,7 +109,8 @@ def main() -> int:
 def per_test(times: dict, framework: str, n: int) -> list[float]:
     """Per test in ms at ``n``: run k's session of n against run k's session of 1 (the same
     moment's load)."""
-    return [(many - one) / (n - 1) * 1000 for many, one in zip(times[(framework, n)], times[(framework, 1)])]
+    pairs = zip(times[(framework, n)], times[(framework, 1)], strict=True)
+    return [(many - one) / (n - 1) * 1000 for many, one in pairs]
 
 
 def table(frameworks: list[str], sizes: list[int], walls: dict, cpus: dict) -> str:

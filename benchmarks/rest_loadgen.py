@@ -32,15 +32,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from tabulate import tabulate  # noqa: E402
+from tabulate import tabulate  # noqa: E402 - after sys.path holds the checkout
 
-from ducttape.cluster.localhost import LocalhostCluster  # noqa: E402
-from ducttape.products.kafka import KafkaService  # noqa: E402
-from ducttape.products.performance import ProducerPerformanceService  # noqa: E402
-from ducttape.build import layout  # noqa: E402
-from ducttape.products.performance.loadgen import LOADGEN, LOADGEN_HEAP, classpath  # noqa: E402
-from ducttape.products.rest_bridge import RestProxyService  # noqa: E402
-from ducttape.runner.context import TestContext  # noqa: E402
+from ducttape.cluster.localhost import LocalhostCluster  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.kafka import KafkaService  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.performance import ProducerPerformanceService  # noqa: E402 - after sys.path holds the checkout
+from ducttape.build import layout  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.performance.loadgen import LOADGEN, LOADGEN_HEAP, classpath  # noqa: E402 - after sys.path holds the checkout
+from ducttape.products.rest_bridge import RestProxyService  # noqa: E402 - after sys.path holds the checkout
+from ducttape.runner.context import TestContext  # noqa: E402 - after sys.path holds the checkout
 
 TOPIC = "loadgen"
 SINK = os.path.join(HERE, "HttpSink.java")

@@ -103,7 +103,7 @@ def service(cluster_file: str, cycles: str, root: str) -> None:
             alive = [svc.alive(node) for node in svc.nodes]
             svc.stop()
             times.append(time.perf_counter() - start)
-            counts.append([b - a for a, b in zip(before, ops.snapshot())])
+            counts.append([b - a for a, b in zip(before, ops.snapshot(), strict=True)])
             assert all(alive), f"not alive on every node: {alive}"
         svc.clean()
     finally:

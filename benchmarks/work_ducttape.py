@@ -13,10 +13,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from probe import RemoteOps, emit, timed_calls  # noqa: E402
+from probe import RemoteOps, emit, timed_calls
 
-from ducttape.cluster import load_cluster  # noqa: E402
-from ducttape.services import Service  # noqa: E402
+from ducttape.cluster import load_cluster
+from ducttape.services import Service
 
 
 def remote(cluster_file: str, n: str) -> None:
@@ -58,7 +58,7 @@ def service(cluster_spec: str, cycles: str) -> None:
             alive = [svc.alive(node) for node in svc.nodes]
             svc.stop()
             times.append(time.perf_counter() - start)
-            counts.append([b - a for a, b in zip(before, ops.snapshot())])
+            counts.append([b - a for a, b in zip(before, ops.snapshot(), strict=True)])
             assert all(alive), f"not alive on every node: {alive}"
     finally:
         cluster.close()

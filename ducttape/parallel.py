@@ -24,7 +24,7 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], max_workers: int = 32
         # each call runs in a copy of the caller's context, so the caller's context variables
         # follow the work into the pool's threads
         futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [e for f in futures if (e := f.exception()) is not None]
     if errors:
         raise errors[0]
     return [f.result() for f in futures]

@@ -7,18 +7,18 @@ from ducttape.library_warnings import route_library_warnings
 
 route_library_warnings()  # before the libraries load: their warnings go to the debug log
 
-import os  # noqa: E402
-import sys  # noqa: E402
+import os  # noqa: E402 - after the warnings are routed
+import sys  # noqa: E402 - after the warnings are routed
 
 from invoke import Argument, Collection, Program  # noqa: E402 - after the warnings are routed
 
-from ducttape import __version__, reference  # noqa: E402
-from ducttape.build import tasks as build_tasks  # noqa: E402
-from ducttape.faults import tasks as faults_tasks  # noqa: E402
-from ducttape.runner import tasks as runner_tasks  # noqa: E402
-from ducttape.starter import init  # noqa: E402
-from ducttape.vagrant import tasks as cluster_tasks  # noqa: E402
-from ducttape.workspace import WORKSPACE_ENV  # noqa: E402
+from ducttape import __version__, reference  # noqa: E402 - after the warnings are routed
+from ducttape.build import tasks as build_tasks  # noqa: E402 - after the warnings are routed
+from ducttape.faults import tasks as faults_tasks  # noqa: E402 - after the warnings are routed
+from ducttape.runner import tasks as runner_tasks  # noqa: E402 - after the warnings are routed
+from ducttape.starter import init  # noqa: E402 - after the warnings are routed
+from ducttape.vagrant import tasks as cluster_tasks  # noqa: E402 - after the warnings are routed
+from ducttape.workspace import WORKSPACE_ENV  # noqa: E402 - after the warnings are routed
 
 ns = Collection()
 ns.add_task(build_tasks.build)
@@ -41,7 +41,7 @@ class DucttapeProgram(Program):
             names=("workspace",), help="the workspace folder (default: the current folder or the "
                                        f"nearest parent with projects.yaml; also ${WORKSPACE_ENV})")]
 
-    def run(self, argv: list[str] | str | None = None, exit: bool = True) -> None:  # noqa: A002
+    def run(self, argv: list[str] | str | None = None, exit: bool = True) -> None:  # noqa: A002 - invoke's Program.run signature
         argv = list(sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv)
         # `init DIR`: invoke's positional arguments are required, so the optional folder is a flag
         for i, word in enumerate(argv[1:-1], 1):

@@ -83,12 +83,11 @@ def port(where: str, key: str, value: object) -> int:
 
 def seconds(where: str, key: str, value: object, zero_means: str = "") -> float:
     """A finite number of seconds above 0 (or exactly 0 when ``zero_means`` says what 0 does)."""
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-          and (value > 0 or (zero_means and value == 0)))
-    if not ok:
-        zero = f" ({zero_means})" if zero_means else ""
-        raise problem(where, key, value, f"is not a number of seconds: use a finite number above 0{zero}")
-    return float(value)
+    if (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+            and (value > 0 or (zero_means and value == 0))):
+        return float(value)
+    zero = f" ({zero_means})" if zero_means else ""
+    raise problem(where, key, value, f"is not a number of seconds: use a finite number above 0{zero}")
 
 
 def whole(where: str, key: str, value: object, minimum: int) -> int:

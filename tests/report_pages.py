@@ -41,7 +41,8 @@ def cut_chart_texts(browser) -> list[str]:
 
 def figure_cells(browser) -> list[str]:
     """The full key of every figure shown in a table of the page."""
-    return browser.evaluate('Array.from(document.querySelectorAll("table.figures [data-figure]")).map(e => e.dataset.figure)')
+    return browser.evaluate(
+        'Array.from(document.querySelectorAll("table.figures [data-figure]")).map(e => e.dataset.figure)')
 
 
 def largest_figure_table(browser) -> int:

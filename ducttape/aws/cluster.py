@@ -67,7 +67,7 @@ class EC2Cluster:
             self.destroy()
             state = None
         fresh = state is None
-        if fresh:
+        if state is None:
             cluster_id = f"{s.cluster_name}-{secrets.token_hex(4)}"
             state = {"cluster_id": cluster_id, "region": region, "key_pair": None,
                      "security_group": None, "instances": {}, "instance_seconds": 0.0}

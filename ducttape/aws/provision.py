@@ -115,7 +115,7 @@ def rsync_build(node: dict, source: Path, build_dir: str, known_hosts: KnownHost
     except FileNotFoundError:
         raise ClusterError("`rsync` is not installed here: run ./install.sh") from None
     except subprocess.TimeoutExpired:
-        raise ClusterError(f"rsync of build/ to {node['name']} took more than {RSYNC_TIMEOUT} s")
+        raise ClusterError(f"rsync of build/ to {node['name']} took more than {RSYNC_TIMEOUT} s") from None
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise ClusterError(f"rsync of build/ to {node['name']} failed (exit {result.returncode}): "

@@ -51,7 +51,7 @@ import git
 
 from ducttape.secret import strip_url_credentials
 from ducttape.build import checkout, layout, manifest, maven
-from ducttape.build.maven import StepFailed
+from ducttape.build.maven import StepError
 from ducttape.build.projects import GitProject, LocalProject, Project, ReleasedProject, build_order
 from ducttape.errors import ConfigError, DucttapeError
 
@@ -78,7 +78,7 @@ exec "$java" $JAVA_OPTS -cp "$home/libs/*" "$@"
 """
 
 
-class BuildFailed(DucttapeError):
+class BuildError(DucttapeError):
     """One or more projects failed to build; the message names each with its log."""
 
 
@@ -105,7 +105,7 @@ def run(
     """Build ``only`` (default: all) projects and their dependencies into ``root``.
 
     Prints one progress line per project through ``out``; each project's git and Maven output goes
-    to ``root/logs/<name>.log``. Raises ConfigError for an unknown name and BuildFailed (after
+    to ``root/logs/<name>.log``. Raises ConfigError for an unknown name and BuildError (after
     building everything it could) if any required project failed or was skipped. An optional
     project (``optional: true`` and not named in ``only``) that did not build is one line through
     ``warn`` instead.
@@ -130,7 +130,8 @@ def run(
         for p in order:
             out(f"{p.name:<{width}}  {_describe(p):<34} ", end="", flush=True)
             t0 = time.monotonic()
-            bad_deps = [d for d in p.depends_on if any(o.name == d and o.action in ("failed", "skipped") for o in outcomes)]
+            bad_deps = [d for d in p.depends_on
+                        if any(o.name == d and o.action in ("failed", "skipped") for o in outcomes)]
             if bad_deps:
                 outcomes.append(Outcome(p.name, "skipped", error=f"dependency {bad_deps[0]} failed"))
                 out(f"skipped: dependency {bad_deps[0]} failed")
@@ -145,10 +146,10 @@ def run(
                     else:
                         action, note = _build_git(p, root, entries, log, update=update, http=http)
                 except git.GitCommandError as e:  # a git step without its own handling
-                    raise StepFailed(" ".join(map(str, e.command)), f"git exited with code {e.status}") from None
+                    raise StepError(" ".join(map(str, e.command)), f"git exited with code {e.status}") from None
                 except OSError as e:  # disk full, permissions, ...
-                    raise StepFailed("write build folder", f"{e.filename}: {e.strerror}") from None
-            except StepFailed as e:
+                    raise StepError("write build folder", f"{e.filename}: {e.strerror}") from None
+            except StepError as e:
                 secs = time.monotonic() - t0
                 outcomes.append(Outcome(p.name, "failed", secs, f"{e} (log: {log})"))
                 out(f"FAILED after {secs:.1f}s")
@@ -175,7 +176,7 @@ def run(
             warn(f"warning: optional project {o.name} was not built: {o.error}")
     required = [o for o in not_built if o.name not in optional]
     if required:
-        raise BuildFailed("build failed: " + "; ".join(f"{o.name}: {o.error}" for o in required))
+        raise BuildError("build failed: " + "; ".join(f"{o.name}: {o.error}" for o in required))
     return outcomes
 
 
@@ -192,13 +193,13 @@ def _describe(p: Project) -> str:
 def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, update: bool) -> tuple[str, str]:
     fingerprint = _hash({"kind": p.kind, "artifacts": list(p.artifacts), "format": RELEASED_FORMAT})
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
+    prev: dict = entries.get(p.name) or {}
     entry = {
         "name": p.name, "kind": p.kind, "version": p.version, "ref": None, "git_sha": None,
         "artifacts": list(p.artifacts), "main_classes": p.main_classes,
     }
     if (dest / ".git").exists():
-        raise StepFailed(f"resolve {p.name}", f"{dest} is a git checkout, not a released project; move it away")
+        raise StepError(f"resolve {p.name}", f"{dest} is a git checkout, not a released project; move it away")
     unchanged = (
         prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
         and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
@@ -247,7 +248,7 @@ def _jars(n: int) -> str:
 
 
 def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> None:
-    """Raise StepFailed unless every main class is in one of the jars in ``libs``."""
+    """Raise StepError unless every main class is in one of the jars in ``libs``."""
     if not main_classes:
         return
     jars = sorted(libs.glob("*.jar"))
@@ -257,10 +258,10 @@ def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> 
             with zipfile.ZipFile(jar) as z:
                 present.update(z.namelist())
         except (zipfile.BadZipFile, OSError) as e:
-            raise StepFailed(f"read {jar}", f"{jar} is not a readable jar: {e}") from None
+            raise StepError(f"read {jar}", f"{jar} is not a readable jar: {e}") from None
     for role, cls in main_classes.items():
         if cls.replace(".", "/") + ".class" not in present:
-            raise StepFailed(f"check main_classes of {name}",
+            raise StepError(f"check main_classes of {name}",
                              f"main class {cls} (role '{role}') is in none of the {len(jars)} jars of its runtime "
                              f"classpath; "
                              f"fix main_classes of project '{name}' in projects.yaml")
@@ -277,11 +278,11 @@ def _write_launcher(folder: Path) -> None:
 def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple[str, str]:
     src = p.source_dir
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
+    prev: dict = entries.get(p.name) or {}
     if not (src / "pom.xml").is_file():
-        raise StepFailed(f"read {src}", f"{src} holds no pom.xml; fix 'path' of project '{p.name}' in projects.yaml")
+        raise StepError(f"read {src}", f"{src} holds no pom.xml; fix 'path' of project '{p.name}' in projects.yaml")
     if (dest / ".git").exists():
-        raise StepFailed(f"build {p.name}", f"{dest} is a git checkout, not a local project's output; move it away")
+        raise StepError(f"build {p.name}", f"{dest} is a git checkout, not a local project's output; move it away")
     deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
     entry = {
         "name": p.name, "kind": p.kind, "path": p.path, "version": _pom_version(src / "pom.xml"),
@@ -328,7 +329,7 @@ def _gather_jars(project: Path, libs: Path, where: str) -> None:
     jars = [j for j in sorted([*project.glob("target/*.jar"), *project.glob("*/target/*.jar")])
             if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))]
     if not jars:
-        raise StepFailed(f"mvn package in {where}", "Maven built no jar in target/; the project's packaging must be jar")
+        raise StepError(f"mvn package in {where}", "Maven built no jar in target/; the project's packaging must be jar")
     libs.mkdir(exist_ok=True)
     for jar in jars:
         shutil.copy2(jar, libs / jar.name)
@@ -362,8 +363,8 @@ def _pom_version(pom: Path) -> str | None:
 def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool, http: bool) -> tuple[str, str]:
     url = p.url(http)
     dest = layout.project_dir(p.name, root)
-    prev = entries.get(p.name)
-    started = []
+    prev: dict = entries.get(p.name) or {}
+    started: list[bool] = []
     note = ""
 
     def start_log() -> None:  # the log holds the output of the last build that did any work
@@ -390,7 +391,8 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         elif prev and prev.get("ref") != p.ref:
             # The pin changed: move to it if it is known locally; the network is for --update only.
             if checkout.resolve(repo, p.ref) is None:
-                raise StepFailed(f"git checkout {p.ref}", f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`")
+                raise StepError(f"git checkout {p.ref}",
+                                f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`")
             start_log()
             checkout.checkout(repo, p.ref, log)
         after = repo.head.commit.hexsha
@@ -411,8 +413,9 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         inputs = {"kind": p.kind, "released": list(p.libs), "deps": deps, "format": RELEASED_FORMAT}
         if p.libs_in or p.exclude:
             inputs |= {"released_in": {k: list(v) for k, v in p.libs_in.items()}, "exclude": list(p.exclude)}
-    entry = {"name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
-             "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
+    entry: dict[str, object] = {
+        "name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
+        "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
     if (
         prev and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})
@@ -429,7 +432,7 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
     if p.libs:
         try:
             _resolve_into(p, root, dest, log, update)
-        except StepFailed:
+        except StepError:
             entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None,
                                "status": "failed", "fingerprint": None}
             raise
@@ -449,7 +452,7 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
             _gather_jars(dest, libs, where=p.name)
             _write_launcher(dest)
             _check_main_classes(p.name, p.main_classes, libs)
-    except StepFailed:
+    except StepError:
         entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None, "status": "failed",
                            "fingerprint": None}
         raise

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from ducttape.build.maven import StepFailed
+from ducttape.build.maven import StepError
 from ducttape.secret import strip_url_credentials
 
 GIT_TIMEOUT_S = 600
@@ -35,7 +35,7 @@ EXCLUDES = ("target/", "/libs/", "/bin/run-class")
 
 
 def clone(url: str, ref: str, dest: Path, log: Path) -> git.Repo:
-    """Clone ``url`` into the new folder ``dest`` and check out ``ref``; raise StepFailed."""
+    """Clone ``url`` into the new folder ``dest`` and check out ``ref``; raise StepError."""
     repo = git.Repo.init(dest)
     repo.git.update_environment(**GIT_ENV)
     origin = repo.create_remote("origin", url)
@@ -50,7 +50,7 @@ def open_checkout(path: Path) -> git.Repo:
     try:
         repo = git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise StepFailed(f"git open {path}", f"{path} is not a git checkout; move it away and build again") from None
+        raise StepError(f"git open {path}", f"{path} is not a git checkout; move it away and build again") from None
     repo.git.update_environment(**GIT_ENV)
     exclude_outputs(repo)
     return repo
@@ -64,11 +64,11 @@ def update(repo: git.Repo, url: str, ref: str, log: Path) -> None:
 
 
 def check_outputs_untracked(repo: git.Repo, paths: tuple[str, ...]) -> None:
-    """Raise StepFailed if the project tracks any of ``paths``, where the build writes outputs."""
+    """Raise StepError if the project tracks any of ``paths``, where the build writes outputs."""
     tracked = repo.git.ls_files("--", *paths)
     if tracked:
         first = tracked.splitlines()[0]
-        raise StepFailed(f"git ls-files {' '.join(paths)}",
+        raise StepError(f"git ls-files {' '.join(paths)}",
                          f"the repository tracks {first}, where `invoke build` writes a runtime classpath "
                          f"(libs/, libs_in) or the launcher of main_classes; choose another folder or "
                          f"drop main_classes")
@@ -78,7 +78,7 @@ def checkout(repo: git.Repo, ref: str, log: Path) -> str:
     """Check out ``ref`` (remote branch, tag or commit, as known locally) detached; its SHA."""
     sha = resolve(repo, ref)
     if sha is None:
-        raise StepFailed(f"git checkout {ref}", f"no branch, tag or commit '{ref}' in "
+        raise StepError(f"git checkout {ref}", f"no branch, tag or commit '{ref}' in "
                                                 f"{strip_url_credentials(repo.remotes.origin.url)}")
     if repo.head.is_valid() and repo.head.commit.hexsha == sha and repo.head.is_detached:
         return sha
@@ -86,7 +86,7 @@ def checkout(repo: git.Repo, ref: str, log: Path) -> str:
         repo.git.checkout("--detach", sha)
     except git.GitCommandError as e:
         _log(log, e)
-        raise StepFailed(f"git checkout --detach {sha[:12]}", "git checkout: " + _reason(e)) from None
+        raise StepError(f"git checkout --detach {sha[:12]}", "git checkout: " + _reason(e)) from None
     return sha
 
 
@@ -109,7 +109,7 @@ def tree_state(repo: git.Repo) -> str:
         h.update(repo.git.diff("HEAD", "--binary").encode())
         for entry in status.split("\0"):
             if entry.startswith("?? "):
-                st = os.stat(Path(repo.working_tree_dir) / entry[3:])
+                st = os.stat(Path(repo.working_dir) / entry[3:])
                 h.update(f"{entry}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
@@ -125,7 +125,7 @@ def _fetch(origin: git.Remote, url: str, log: Path) -> None:
         origin.fetch(tags=True, prune=True, force=True, update_shallow=True, kill_after_timeout=GIT_TIMEOUT_S)
     except git.GitCommandError as e:
         _log(log, e)
-        raise StepFailed(f"git fetch {shown}", f"git fetch {shown}: " + strip_url_credentials(_reason(e))) from None
+        raise StepError(f"git fetch {shown}", f"git fetch {shown}: " + strip_url_credentials(_reason(e))) from None
     finally:
         if shown != url:
             origin.set_url(shown)

@@ -60,7 +60,8 @@ def main_class(project: str, role: str, root: Path | None = None) -> str:
     """
     entry = read(root).get(project)
     if not entry or entry.get("status") != "ok":
-        raise ConfigError(f"project '{project}' is not built in {layout.build_dir() if root is None else root}; run `invoke build`")
+        where = layout.build_dir() if root is None else root
+        raise ConfigError(f"project '{project}' is not built in {where}; run `invoke build`")
     classes = entry.get("main_classes") or {}
     if role not in classes:
         raise ConfigError(f"project '{project}' has no main class for '{role}' (has: {', '.join(classes) or 'none'})")

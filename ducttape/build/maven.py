@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -13,7 +12,7 @@ from ducttape.stopping import kill_group
 MVN_TIMEOUT_S = 1800
 
 
-class StepFailed(DucttapeError):
+class StepError(DucttapeError):
     """A build step (git or mvn) failed: ``command`` is what ran, ``reason`` one line on why."""
 
     def __init__(self, command: str, reason: str):
@@ -23,7 +22,7 @@ class StepFailed(DucttapeError):
 
 
 def mvn(args: list[str], cwd: Path, log: Path, timeout: float = MVN_TIMEOUT_S) -> None:
-    """Run ``mvn -B -ntp ARGS`` in ``cwd``, output appended to ``log``; raise StepFailed on failure.
+    """Run ``mvn -B -ntp ARGS`` in ``cwd``, output appended to ``log``; raise StepError on failure.
 
     Batch mode without transfer progress keeps the log readable; Maven runs in its own process
     group so a timeout stops every JVM it started.
@@ -39,20 +38,20 @@ def mvn(args: list[str], cwd: Path, log: Path, timeout: float = MVN_TIMEOUT_S) -
                 cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         except FileNotFoundError:
-            raise StepFailed(shown, "mvn is not on PATH; install Maven (Debian: apt-get install maven)") from None
+            raise StepError(shown, "mvn is not on PATH; install Maven (Debian: apt-get install maven)") from None
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_group(proc.pid)
             proc.wait()
             out.write(f"# killed after {timeout:.0f}s\n")
-            raise StepFailed(shown, f"mvn timed out after {timeout:.0f}s") from None
+            raise StepError(shown, f"mvn timed out after {timeout:.0f}s") from None
         except BaseException:  # Ctrl-C: do not leave Maven running
             kill_group(proc.pid)
             proc.wait()
             raise
     if code != 0:
-        raise StepFailed(shown, f"mvn exited with code {code}" + _first_error(log, start))
+        raise StepError(shown, f"mvn exited with code {code}" + _first_error(log, start))
 
 
 def _first_error(log: Path, start: int) -> str:
@@ -77,7 +76,9 @@ def dependency_pom(name: str, artifacts: tuple[str, ...], exclude: tuple[str, ..
     deps = []
     for coord in artifacts:
         group, artifact, version, *rest = coord.split(":")
-        extra = "".join(f"      <{tag}>{value}</{tag}>\n" for tag, value in zip(("type", "classifier"), rest))
+        # group:artifact:version[:type[:classifier]]: rest holds the optional parts there are
+        optional = zip(("type", "classifier"), rest, strict=False)
+        extra = "".join(f"      <{tag}>{value}</{tag}>\n" for tag, value in optional)
         deps.append(
             "    <dependency>\n"
             f"      <groupId>{group}</groupId>\n"

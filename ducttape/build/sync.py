@@ -27,6 +27,7 @@ from ducttape.cluster import Node
 from ducttape.errors import ClusterError
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import RemoteAccount
+from ducttape.remote.ssh import SshAccount
 from ducttape.remote.errors import RemoteCommandError
 from ducttape.remote.host_keys import KnownHosts
 from ducttape.stopping import kill_group
@@ -106,7 +107,7 @@ def sync_builds(nodes: Sequence[Node], root: Path | None = None,
 
     # every folder is checked before any is written to: a refusal leaves all nodes as they were
     items = list(by_target.items())
-    todo = [item for item, differs in zip(items, parallel_map(stale, items)) if differs]
+    todo = [item for item, differs in zip(items, parallel_map(stale, items), strict=True) if differs]
     return parallel_map(sync, todo)
 
 
@@ -134,6 +135,8 @@ def claim(account: RemoteAccount, build_dir: str, where: str, mark: bool = True)
 
 def _target(node: Node) -> Target:
     account = node.account
+    if not isinstance(account, SshAccount):
+        raise ClusterError(f"{node.name} is not reached over SSH: rsync cannot sync a build folder to it")
     return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir,
                   account.known_hosts)
 

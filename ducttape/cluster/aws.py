@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ducttape.aws.state import cluster_file
-from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.errors import ClusterError
 from ducttape.workspace import find_workspace
@@ -17,7 +17,11 @@ class EC2Cluster(JsonCluster):
     when none is running."""
 
     syntax = "aws"
-    from_arg = classmethod(Cluster.from_arg.__func__)
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> EC2Cluster:
+        no_argument(arg, spec)
+        return cls()
 
     def __init__(self, root: Path | None = None):  # the workspace (default: the current one)
         root = root or find_workspace().root

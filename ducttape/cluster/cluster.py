@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ducttape.cluster.lease import Place, node_places
 from ducttape.cluster.node import Node
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.parallel import parallel_map
+
+if TYPE_CHECKING:
+    from ducttape.remote.host_keys import KnownHosts
+
+
+def no_argument(arg: str, spec: str) -> None:
+    """ConfigError unless ``arg``, the part of ``spec`` after the colon, is empty: for the
+    backends that take no argument."""
+    if arg:
+        raise ConfigError(f"bad cluster {spec!r}: {spec.partition(':')[0]} takes no argument")
 
 
 class Cluster:
@@ -23,7 +33,7 @@ class Cluster:
     description = "cluster"
     syntax = ""
     """How ``--cluster`` names this backend, e.g. ``localhost:N``."""
-    known_hosts = None
+    known_hosts: KnownHosts | None = None
     """The ``KnownHosts`` its nodes' SSH host keys are checked against (None: not over SSH)."""
 
     def __init__(self, nodes: Sequence[Node]):
@@ -36,10 +46,9 @@ class Cluster:
     @classmethod
     def from_arg(cls, arg: str, spec: str) -> "Cluster":
         """The cluster named by ``spec`` (``arg`` is its part after the colon); ConfigError if
-        ``arg`` does not fit ``syntax``."""
-        if arg:
-            raise ConfigError(f"bad cluster {spec!r}: {spec.partition(':')[0]} takes no argument")
-        return cls()
+        ``arg`` does not fit ``syntax``. Each backend defines it (``no_argument`` helps those
+        that take none)."""
+        raise NotImplementedError(f"{cls.__name__} is not a --cluster backend")
 
     def __len__(self) -> int:
         return len(self.nodes)

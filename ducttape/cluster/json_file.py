@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from typing import cast
 
 from ducttape.cluster.cluster import Cluster
 from ducttape.cluster.node import Node
@@ -55,9 +56,9 @@ class JsonCluster(Cluster):
 def load_node_specs(path: str) -> list[dict]:
     """Read and validate the node list of a cluster file; ConfigError names what is wrong."""
     data = read_json(path, "cluster file")
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    if not isinstance(nodes, list) or not nodes:
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:
         raise ConfigError(f'cluster file {path}: expected {{"nodes": [...]}} with at least one node')
+    nodes: list = data["nodes"]
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"cluster file {path}: unknown top-level key {unknown[0]!r} "
@@ -106,7 +107,7 @@ def _check_node(spec: dict, where: str) -> None:
 def load_known_hosts(path: str) -> KnownHosts:
     """The host key settings of cluster file ``path`` (after ``load_node_specs`` checked it);
     a relative ``known_hosts`` is taken from the cluster file's folder."""
-    data = read_json(path, "cluster file")
+    data = cast(dict, read_json(path, "cluster file"))  # an object: load_node_specs checked it
     policy = data.get("host_key_policy", "strict")
     if policy not in POLICIES:
         raise ConfigError(f'cluster file {path}: "host_key_policy" is {policy!r}; use one of '

@@ -123,8 +123,8 @@ def _held(text: str) -> Held | None:
     lines = text.splitlines()
     if not lines or not lines[0].startswith("held "):
         return None
-    _, now, beat = lines[0].split()
-    now, beat = int(now), int(beat)
+    _, now_text, beat_text = lines[0].split()
+    now, beat = int(now_text), int(beat_text)
     taken, holder = beat, None
     if len(lines) > 1:
         first, _, rest = lines[1].partition(" ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ducttape.cluster.cluster import Cluster
+from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
 from ducttape.workspace import find_workspace
@@ -15,7 +15,11 @@ class VagrantCluster(JsonCluster):
     Vagrant only when its machines changed); ClusterError when none is running."""
 
     syntax = "vagrant"
-    from_arg = classmethod(Cluster.from_arg.__func__)
+
+    @classmethod
+    def from_arg(cls, arg: str, spec: str) -> VagrantCluster:
+        no_argument(arg, spec)
+        return cls()
 
     def __init__(self, root: Path | None = None):  # the workspace (default: the current one)
         root = root or find_workspace().root

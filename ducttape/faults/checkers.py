@@ -7,6 +7,7 @@ there is one, so a test can return it as data and assert on it.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 from ducttape.faults.history import OK, FaultInterval, History
 
@@ -39,7 +40,7 @@ def _windows(history: History, f: str) -> list[tuple[FaultInterval, float, float
 def _longest_gap(times: list[float], start: float, end: float) -> tuple[float, float]:
     """The longest stretch of [start, end] with none of ``times`` in it: (length, its start)."""
     points = [start] + [t for t in times if start < t < end] + [end]
-    best = max(((b - a, a) for a, b in zip(points, points[1:])), default=(0.0, start))
+    best = max(((b - a, a) for a, b in pairwise(points)), default=(0.0, start))
     return best
 
 
@@ -66,7 +67,7 @@ def percentiles(values: list[float], points=PERCENTILES) -> dict:
     ordered = sorted(values)
     if not ordered:
         return {"count": 0}
-    result = {"count": len(ordered)}
+    result: dict[str, float] = {"count": len(ordered)}
     for p in points:
         rank = max(1, -(-p * len(ordered) // 100))
         result[f"p{p}"] = ordered[int(rank) - 1]

@@ -43,7 +43,7 @@ class Fault:
     kind = "fault"
     network = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.id = uuid.uuid4().hex[:8]
         self.started: float | None = None
         self.ended: float | None = None
@@ -334,7 +334,7 @@ class Delay(_RootQdisc):
         if self.used == "netem":
             super().heal()
             return
-        if self._applied:
+        if self._applied and self._proxy is not None:
             try:
                 net.remove_chains(self.node, net.chain_name(self.id))
             finally:

@@ -7,9 +7,9 @@ from collections import Counter
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the file-only backend
+import matplotlib.pyplot as plt
 
-from ducttape.faults.history import FAIL, INFO, OK, History  # noqa: E402
+from ducttape.faults.history import FAIL, INFO, OK, History
 
 COLORS = {OK: "tab:blue", FAIL: "tab:red", INFO: "tab:orange"}
 FAULT_COLORS = ["tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown"]

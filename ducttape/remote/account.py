@@ -13,14 +13,14 @@ import shlex
 import signal
 import threading
 import time
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, cast
 from urllib.parse import urlsplit
 
 from invoke import Context
 from invoke.exceptions import CommandTimedOut
-from invoke.runners import Result
+from invoke.runners import Promise, Result
 
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import in_flight
 from ducttape.remote.errors import ProcessExitedError, RemoteCommandError
 
@@ -87,6 +87,7 @@ class RemoteAccount:
         except CommandTimedOut as exc:
             raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
                                      timeout=timeout) from None
+        assert result is not None  # run() returns None only for disown=True
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
             raise failure(self.name, cmd, result.exited, result.stderr, result.stdout)
@@ -109,8 +110,10 @@ class RemoteAccount:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         log.debug("%s$ %s (streaming)", self.name, cmd)
         sink = _LineSink()
-        promise = self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout, in_stream=False,
-                                asynchronous=True, out_stream=sink, err_stream=_Discard())
+        # invoke types run() as returning Result | None; with asynchronous=True it is a Promise
+        promise = cast(Promise, self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout,
+                                              in_stream=False, asynchronous=True, out_stream=sink,
+                                              err_stream=_Discard()))
         outcome: dict = {}
 
         def join() -> None:
@@ -171,8 +174,9 @@ class RemoteAccount:
               timeout: float | None = None) -> int:
         """Start ``cmd`` detached in its own session; return its pid.
 
-        stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the process group id, so the whole
-        tree can be signalled) is written to ``pid_file``. The call returns at once.
+        stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the
+        process group id, so the whole tree can be signalled) is written to ``pid_file``. The call
+        returns at once.
 
         Both files are required: the account has no folder of its own to put them in. In a
         Service, ``self.spawn(node, cmd)`` passes the service's ``self.pid_file(node)`` and
@@ -413,12 +417,12 @@ class LogMonitor:
         return found[0]
 
 
-def failure(host: str, cmd: str, exited: int, stderr: str = "", stdout: str = "",
+def failure(host: str, cmd: str, exited: int | None, stderr: str = "", stdout: str = "",
             killed_by: str | None = None) -> RemoteCommandError:
     """The error for a command that ended with status ``exited``, or was killed by signal
     ``killed_by``; a negative status (how Python and invoke report a process killed by a signal)
-    names its signal."""
-    if killed_by is None and exited < 0:
+    names its signal; None: no status."""
+    if killed_by is None and exited is not None and exited < 0:
         try:
             killed_by = signal.Signals(-exited).name
         except ValueError:
@@ -468,7 +472,7 @@ def poll(check, timeout: float, describe, guard: Guard | None = None) -> None:
 class _LineSink:
     """A write-only stream that hands complete lines to a reader thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._lines: list[str] = []
         self._partial = ""

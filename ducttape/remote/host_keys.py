@@ -40,7 +40,8 @@ class KnownHosts:
         """Make ``client`` check host keys against this file (read now) and this policy; a
         host not in it is refused or recorded through ``missing_key_policy``."""
         client.get_host_keys().clear()
-        known = client._system_host_keys  # paramiko reads these and never writes them back
+        # paramiko reads these and never writes them back
+        known = client._system_host_keys  # type: ignore[attr-defined]  # private, not in the stubs
         known.clear()
         if self.policy != "off" and os.path.exists(self.path):
             known.load(self.path)
@@ -66,7 +67,7 @@ class KnownHosts:
             for line in f.read().splitlines():
                 entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
                 if entry is not None:
-                    known._entries.append(entry)
+                    known._entries.append(entry)  # type: ignore[attr-defined]  # private, not in the stubs
             recorded = known.lookup(host)
             if recorded:
                 if recorded.get(key.get_name()) == key:

@@ -13,6 +13,7 @@ import socket
 import stat
 import threading
 import time
+from typing import cast
 
 import paramiko
 from fabric import Connection
@@ -45,9 +46,12 @@ def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
     start = m.packet.tell()
     if m.get_text() == "exit-signal":
         m.get_boolean()
-        chan.exit_signal = "SIG" + m.get_text()
+        chan.exit_signal = "SIG" + m.get_text()  # type: ignore[attr-defined]  # ours, read with getattr
     m.packet.seek(start)
-    paramiko.Channel._handle_request(chan, m)
+    paramiko.Channel._handle_request(chan, m)  # type: ignore[attr-defined]  # private, not in the stubs
+
+
+_PARAMIKO_CIPHERS: tuple[str, ...] = paramiko.Transport._preferred_ciphers  # type: ignore[attr-defined]  # private
 
 
 class _Transport(paramiko.Transport):
@@ -58,10 +62,10 @@ class _Transport(paramiko.Transport):
     bulk copies (measured in benchmarks/RESULTS.md).
     """
 
-    _preferred_ciphers = tuple(c for c in paramiko.Transport._preferred_ciphers if "gcm" in c) + tuple(
-        c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c)
+    _preferred_ciphers = tuple(c for c in _PARAMIKO_CIPHERS if "gcm" in c) + tuple(
+        c for c in _PARAMIKO_CIPHERS if "gcm" not in c)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._lost_lock = threading.Lock()
         self._lost_reason: str | None = None
@@ -120,7 +124,7 @@ class _Transport(paramiko.Transport):
         self._closing.set()
         super().close()
 
-    _channel_handler_table = {**paramiko.Transport._channel_handler_table,
+    _channel_handler_table = {**paramiko.Transport._channel_handler_table,  # type: ignore[attr-defined]  # private
                               paramiko.common.MSG_CHANNEL_REQUEST: _channel_request}
 
 
@@ -214,7 +218,7 @@ class SshAccount(RemoteAccount):
                     self._silent = (time.monotonic(), reason)
                 raise ClusterError(self._cannot_connect(reason)) from None
             self._silent = None
-            transport = self._conn.transport
+            transport = cast(_Transport, self._conn.transport)  # open() made it, with transport_factory
             if self.keepalive_interval > 0:
                 transport.keep_alive(self.keepalive_interval, self.keepalive_count_max, self.name)
             return transport
@@ -419,7 +423,7 @@ def _sftp_mkdir(sftp: paramiko.SFTPClient, path: str) -> None:
     try:
         sftp.mkdir(path)
     except OSError:
-        if not stat.S_ISDIR(sftp.stat(path).st_mode):
+        if not stat.S_ISDIR(sftp.stat(path).st_mode or 0):  # no mode sent: not known as a folder
             raise
 
 
@@ -431,8 +435,7 @@ def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str
     if not inside(top, local):
         raise UnsafePathError(f"{node}: (sftp) copy of {remote}: {local} lies outside {top}; "
                               "nothing written there")
-    mode = sftp.stat(remote).st_mode
-    if not stat.S_ISDIR(mode):
+    if not stat.S_ISDIR(sftp.stat(remote).st_mode or 0):  # no mode sent: copied as a file
         os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
         sftp.get(remote, local)
         return
@@ -446,5 +449,5 @@ def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str
         _get(sftp, node, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename), top)
 
 
-def _text(data: bytes) -> str:
+def _text(data: bytes | bytearray) -> str:
     return data.decode(errors="replace")

@@ -116,7 +116,9 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
           basis: str = "repeats") -> Row:
     """One figure's comparison (``test_id`` and ``figure`` are filled in by the caller)."""
     fig = b or a
-    row = Row("", "", fig.unit, a and a.value, b and b.value, None, False, fig.better,
+    if fig is None:
+        raise ValueError("judge needs the figure on at least one side")
+    row = Row("", "", fig.unit, a.value if a else None, b.value if b else None, None, False, fig.better,
               old_values=a.values if a else [], new_values=b.values if b else [], basis=basis)
     if a is None or b is None:
         row.verdict = "only in new" if a is None else "only in old"
@@ -190,20 +192,18 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [r for r in rows if r.old and r.new is not None]
-    labels = [f"{r.test_id.split('::')[-1]}: {r.figure}" + (f" ({r.unit})" if r.unit else "") for r in shown]
+    shown = [(r, r.old, r.new) for r in rows if r.old and r.new is not None]
+    labels = [f"{r.test_id.split('::')[-1]}: {r.figure}" + (f" ({r.unit})" if r.unit else "") for r, _, _ in shown]
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(shown) + 1.5)))
     ax.axvspan(-threshold, threshold, color="#eeeeee", zorder=0)
     ax.axvline(0, color="#333", linewidth=1)
-    for i, r in enumerate(shown):
-        base = abs(r.old)
-
-        def rel(v):
-            return (v - r.old) / base * 100
+    for i, (r, old, new) in enumerate(shown):
+        def rel(v: float, old: float = old) -> float:
+            return (v - old) / abs(old) * 100
         color = COLORS.get(r.verdict, NEUTRAL_COLOR) if r.flagged else NEUTRAL_COLOR
         ax.plot([rel(min(r.old_values)), rel(max(r.old_values))], [i - 0.15] * 2, color="#b0b0b0", linewidth=3)
         ax.plot([rel(min(r.new_values)), rel(max(r.new_values))], [i + 0.15] * 2, color=color, linewidth=3)
-        ax.plot([rel(r.new)], [i + 0.15], "o", color=color)
+        ax.plot([rel(new)], [i + 0.15], "o", color=color)
         ax.text(1.01, i, r.verdict, transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=color)
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import shlex
+from typing import Any
 
 from ducttape.errors import ConfigError
 from ducttape.workspace import find_workspace
@@ -47,7 +48,7 @@ def read_flags(path: str, known: dict[str, object]) -> dict[str, object]:
             words = shlex.split(f.read(), comments=True)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"config file {path}: cannot read it: {exc}") from None
-    found: dict[str, object] = {}
+    found: dict[str, Any] = {}  # a switch's bool, a value, or a repeated flag's list
     i = 0
     while i < len(words):
         word = words[i]
@@ -74,13 +75,13 @@ def read_flags(path: str, known: dict[str, object]) -> dict[str, object]:
     return found
 
 
-def with_defaults(task, given: dict[str, object], config_file: str | None) -> dict[str, object]:
+def with_defaults(task, given: dict[str, Any], config_file: str | None) -> dict[str, Any]:
     """``given`` (the task's arguments as invoke parsed them) with the configuration files'
     values under those the command line left at their defaults."""
     defaults = {name: ([] if name in getattr(task, "iterable", ()) else p.default)
                 for name, p in inspect.signature(task.body).parameters.items()
                 if p.default is not inspect.Parameter.empty and name != "config_file"}
-    merged: dict[str, object] = {}
+    merged: dict[str, Any] = {}
     for path in config_files(config_file):
         for option, value in read_flags(path, defaults).items():
             merged[option] = merged.get(option, []) + value if isinstance(value, list) else value

@@ -10,7 +10,7 @@ import shlex
 import shutil
 import tarfile
 import tempfile
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ducttape import secret
 from ducttape.cluster import Cluster, Node
@@ -28,6 +28,26 @@ COMPRESS_TIMEOUT = 300.0
 Recorder = Callable[[str, object], None]
 """Told ("started", state) when a service takes nodes and ("stopped", service_id) when it gives
 them back; the runner sends both to its own process, so it can stop what a killed test left."""
+
+
+class Registered(Protocol):
+    """What a test's context registers and stops at teardown: a Service, a FaultSet, a ducktape
+    service (through ducttape.compat)."""
+
+    @property
+    def service_id(self) -> str:
+        """``<Class>-<n>``, as ``TestContext.register`` returned it."""
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes it holds now (teardown stops it only if there are any)."""
+
+    def state(self) -> dict:
+        """What the runner needs to clean its nodes without it (``service_id``, ``nodes``)."""
+
+    def stop(self) -> None:
+        """Give its nodes back, cleaned."""
+
 
 _active: "TestContext | None" = None
 
@@ -65,7 +85,7 @@ class TestContext:
         self.case = dict(case or {})
         self.test_id = test_id
         self.logger = logger or logging.getLogger("ducttape.test")
-        self.services: list["Service"] = []
+        self.services: list[Registered] = []
         self.builds: list[str] = []
         """The build projects the test's services ran from (``Service.builds``), in first use order."""
         self.versions: dict[str, str] = {}
@@ -105,18 +125,18 @@ class TestContext:
 
     # -- called by services ---------------------------------------------------------------------
 
-    def register(self, service: "Service") -> str:
+    def register(self, service: Registered) -> str:
         """Remember ``service`` (in creation order); return its id, ``<Class>-<n>``."""
         n = 1 + sum(type(s) is type(service) for s in self.services)
         self.services.append(service)
         return f"{type(service).__name__}-{n}"
 
-    def started(self, service: "Service") -> None:
+    def started(self, service: Registered) -> None:
         """Told by ``service`` when it has taken its nodes (passed on to the runner)."""
         if self._record:
             self._record("started", service.state())
 
-    def stopped(self, service: "Service") -> None:
+    def stopped(self, service: Registered) -> None:
         """Told by ``service`` when it has given its nodes back (passed on to the runner)."""
         if self._record:
             self._record("stopped", service.service_id)
@@ -200,7 +220,7 @@ class TestContext:
                 continue
             try:
                 service.stop()
-            except Exception as exc:  # noqa: BLE001 - reported by the caller
+            except Exception as exc:
                 log.error("stopping %s failed: %s", service.service_id, exc, exc_info=True)
                 errors.append(exc)
         return errors

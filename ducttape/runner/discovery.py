@@ -184,11 +184,11 @@ def tests_in(name: str) -> list[TestSpec]:
             continue
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
             fn = getattr(cls, method)
-            tags, known = tags_of(cls, fn), known_failure_of(cls, fn)
+            tags, reason = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
                 num_nodes, types = _need(cls, fn, params, name)
                 specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
-                                      types, tags, known))
+                                      types, tags, reason))
     return specs
 
 
@@ -206,7 +206,7 @@ def _ducktape_tests(module, source: str) -> list[TestSpec]:
 def _need(cls: type, fn, params: dict, module: str) -> tuple[int | None, dict]:
     try:
         return num_nodes_needed(cls, fn, params), node_types_needed(cls, fn, params)
-    except Exception as exc:  # a broken @cluster(num_nodes=...) function is the scenario's bug
+    except Exception as exc:  # noqa: BLE001 - a broken @cluster(num_nodes=...) function is the scenario's bug
         raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
                           f"failed for {params}: {type(exc).__name__}: {exc}") from None
 
@@ -261,7 +261,7 @@ def _import_in_package(path: str):
 def _load(name: str, load):
     try:
         return load()
-    except Exception as exc:  # a broken scenario is reported loudly, never skipped
+    except Exception as exc:  # noqa: BLE001 - a broken scenario is reported loudly, never skipped
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{os.path.relpath(frame.filename)}:{frame.lineno}"
         raise ConfigError(f"cannot load scenario {name!r}: {type(exc).__name__}: {exc} ({where})") from None

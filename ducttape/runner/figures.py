@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from typing import Iterable, TypeGuard
 
 HIGHER, LOWER, NEUTRAL = "higher", "lower", ""
 DURATION_UNITS = {"ns", "us", "µs", "ms", "s", "sec", "min", "h"}
@@ -45,7 +46,7 @@ def better_direction(unit: str, declared: object = None) -> str:
     return NEUTRAL
 
 
-def _number(x: object) -> bool:
+def _number(x: object) -> TypeGuard[int | float]:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -75,7 +76,7 @@ def figures(data: object, prefix: str = "") -> dict[str, Figure]:
         figure = _as_figure(data)
         if figure is not None:
             return {prefix: figure}
-        items = data.items()
+        items: Iterable[tuple[object, object]] = data.items()
     elif isinstance(data, list):
         items = enumerate(data)
     else:

@@ -17,6 +17,7 @@ import shutil
 
 from ducttape.cluster import Node, load_cluster
 from ducttape.errors import ConfigError
+from ducttape.remote.ssh import SshAccount
 from ducttape.runner.process import stop_recorded, sweep
 
 KEPT_FILE = "kept.json"
@@ -25,12 +26,11 @@ KEPT_FILE = "kept.json"
 def reach(node: Node) -> str:
     """How a person gets onto ``node``: an ssh command, or this machine's folder."""
     account = node.account
-    host = getattr(account, "hostname", None)
-    if host is None:
+    if not isinstance(account, SshAccount):
         return f"this machine ({node.address}), files in {node.scratch}"
-    key = f" -i {shlex.quote(account.key_file)}" if getattr(account, "key_file", None) else ""
-    user = f"{account.user}@" if getattr(account, "user", None) else ""
-    return f"ssh -p {account.port}{key} {user}{host}  (files in {node.scratch})"
+    key = f" -i {shlex.quote(account.key_file)}" if account.key_file else ""
+    user = f"{account.user}@" if account.user else ""
+    return f"ssh -p {account.port}{key} {user}{account.hostname}  (files in {node.scratch})"
 
 
 def record(session_path: str, test_id: str, tag: str, nodes: list[Node], services: list[dict],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import TextIO
 
 from ducttape import secret
 
@@ -29,7 +30,7 @@ class _Formatter(logging.Formatter):
         self._second = -1
         self._stamp = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging.Formatter's name
         second = int(record.created)
         if second != self._second:
             self._second = second
@@ -55,7 +56,7 @@ class LogFiles(logging.Handler):
     def __init__(self, stem: str, folder: str | None = None):
         super().__init__(logging.DEBUG)
         self.stem, self.folder = stem, folder
-        self._files: dict[str, object] = {}
+        self._files: dict[str, TextIO] = {}
         self.setFormatter(FORMATTER)
 
     def attach(self) -> "LogFiles":
@@ -71,20 +72,21 @@ class LogFiles(logging.Handler):
         self.folder = folder
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.folder is None:
+        folder = self.folder
+        if folder is None:
             return
         try:
             line = self.format(record) + "\n"
-            self._write("debug", line)
+            self._write(folder, "debug", line)
             if record.levelno >= logging.INFO:
-                self._write("info", line)
+                self._write(folder, "info", line)
         except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
             self.handleError(record)
 
-    def _write(self, suffix: str, line: str) -> None:
+    def _write(self, folder: str, suffix: str, line: str) -> None:
         f = self._files.get(suffix)
         if f is None:
-            fd = os.open(os.path.join(self.folder, f"{self.stem}.{suffix}"),
+            fd = os.open(os.path.join(folder, f"{self.stem}.{suffix}"),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             f = self._files[suffix] = os.fdopen(fd, "a")
         f.write(line)

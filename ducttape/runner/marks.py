@@ -13,6 +13,12 @@ TAG = re.compile(r"[A-Za-z_][\w.-]*")
 """What a tag looks like (``slow``, ``kafka``, ``kafka-3.9``); ``and``, ``or`` and ``not`` are
 the words of ``--tags`` expressions, not tags."""
 TAG_WORDS = {"and", "or", "not"}
+# the attributes the marks set on a test method or class (ducttape.compat's marks set them too)
+_NUM_NODES = "__ducttape_num_nodes__"
+_NODE_TYPES = "__ducttape_node_types__"
+_CASES = "__ducttape_cases__"
+_TAGS = "__ducttape_tags__"
+_KNOWN_FAILURE = "__ducttape_known_failure__"
 
 
 def cluster(num_nodes: NumNodes | None = None, node_types: dict[str, int] | None = None) -> Callable[[F], F]:
@@ -40,8 +46,8 @@ def cluster(num_nodes: NumNodes | None = None, node_types: dict[str, int] | None
                          f"not {num_nodes!r}")
 
     def mark(obj: F) -> F:
-        obj.__ducttape_num_nodes__ = num_nodes
-        obj.__ducttape_node_types__ = types
+        setattr(obj, _NUM_NODES, num_nodes)
+        setattr(obj, _NODE_TYPES, types)
         return obj
 
     return mark
@@ -50,7 +56,7 @@ def cluster(num_nodes: NumNodes | None = None, node_types: dict[str, int] | None
 def parametrize(**params) -> Callable[[F], F]:
     """Add one case with these keyword arguments; stack it for more cases."""
     def mark(fn: F) -> F:
-        fn.__ducttape_cases__ = [dict(params)] + list(getattr(fn, "__ducttape_cases__", []))
+        setattr(fn, _CASES, [dict(params)] + list(getattr(fn, _CASES, [])))
         return fn
 
     return mark
@@ -62,10 +68,10 @@ def matrix(**lists) -> Callable[[F], F]:
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
             raise ValueError(f"@matrix({name}=...) needs a list of values, not {values!r}")
     names = list(lists)
-    cases = [dict(zip(names, combo)) for combo in itertools.product(*(list(lists[n]) for n in names))]
+    cases = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(list(lists[n]) for n in names))]
 
     def mark(fn: F) -> F:
-        fn.__ducttape_cases__ = cases + list(getattr(fn, "__ducttape_cases__", []))
+        setattr(fn, _CASES, cases + list(getattr(fn, _CASES, [])))
         return fn
 
     return mark
@@ -80,7 +86,7 @@ def tag(*names: str) -> Callable[[F], F]:
                              f"(not and/or/not)")
 
     def mark(obj: F) -> F:
-        obj.__ducttape_tags__ = frozenset(obj.__dict__.get("__ducttape_tags__", ())) | set(names)
+        setattr(obj, _TAGS, frozenset(obj.__dict__.get(_TAGS, ())) | set(names))
         return obj
 
     return mark
@@ -94,7 +100,7 @@ def known_failure(reason: str) -> Callable[[F], F]:
         raise ValueError("@known_failure(reason) needs a reason, e.g. an issue's link")
 
     def mark(obj: F) -> F:
-        obj.__ducttape_known_failure__ = reason.strip()
+        setattr(obj, _KNOWN_FAILURE, reason.strip())
         return obj
 
     return mark
@@ -102,7 +108,7 @@ def known_failure(reason: str) -> Callable[[F], F]:
 
 def cases_of(method: Callable) -> list[dict]:
     """The parameter sets of ``method``: ``[{}]`` when it is not parametrized."""
-    return list(getattr(method, "__ducttape_cases__", None) or [{}])
+    return list(getattr(method, _CASES, None) or [{}])
 
 
 def _declared(cls: type, method: Callable, name: str):
@@ -112,22 +118,22 @@ def _declared(cls: type, method: Callable, name: str):
 
 def num_nodes_needed(cls: type, method: Callable, params: dict) -> int | None:
     """The declared node need of one case: the method's, else the class's, else None."""
-    need = _declared(cls, method, "__ducttape_num_nodes__")
+    need = _declared(cls, method, _NUM_NODES)
     return need(**params) if callable(need) else need
 
 
 def node_types_needed(cls: type, method: Callable, params: dict) -> dict[str, int]:
     """The nodes of given types one case needs (``@cluster(node_types=...)``), {} if none; a
     function of the case's parameters (the compat layer's marks) is called with them."""
-    types = _declared(cls, method, "__ducttape_node_types__")
+    types = _declared(cls, method, _NODE_TYPES)
     return dict((types(**params) if callable(types) else types) or {})
 
 
 def tags_of(cls: type, method: Callable) -> frozenset[str]:
     """The tags of a test method and of its class."""
-    return frozenset(getattr(cls, "__ducttape_tags__", ())) | frozenset(getattr(method, "__ducttape_tags__", ()))
+    return frozenset(getattr(cls, _TAGS, ())) | frozenset(getattr(method, _TAGS, ()))
 
 
 def known_failure_of(cls: type, method: Callable) -> str:
     """The reason of the method's (else its class's) ``@known_failure``, '' if it has none."""
-    return _declared(cls, method, "__ducttape_known_failure__") or ""
+    return _declared(cls, method, _KNOWN_FAILURE) or ""

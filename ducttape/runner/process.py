@@ -31,6 +31,7 @@ import time
 import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from typing import Any
 
 from ducttape import secret
 from ducttape.build import layout
@@ -110,7 +111,7 @@ class Forker:
         self._sock.close()
         os.waitpid(self.pid, 0)
 
-    def _ask(self, send) -> object:
+    def _ask(self, send) -> Any:  # the forker's answer, unpickled
         try:
             send()
             answer = self._sock.recv(4096)
@@ -140,7 +141,7 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
         _child(specs[index], ClusterView(cluster, [nodes[n] for n in names]), test_dir, params,
                tag, started, test_logs, Connection(writer_fd, readable=False), settings, keep)
 
-    spare = _Spare(run, sock)
+    spare: _Spare | None = _Spare(run, sock)
     try:
         while True:
             try:
@@ -249,8 +250,7 @@ class TestProcess:
     __test__ = False
 
     def __init__(self, spec: TestSpec, view: ClusterView, test_dir: str, params: dict,
-                 tag: str, timeout: float, forker: Forker | None = None, index: int = -1,
-                 keep: bool = False):
+                 tag: str, timeout: float, forker: Forker, index: int = -1, keep: bool = False):
         self.spec, self.view, self.test_dir = spec, view, test_dir
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
@@ -299,6 +299,7 @@ class TestProcess:
     def receive(self) -> bool:
         """Read one message; return True once the process has ended (its pipe closed): then
         anything left in its process group is killed; ``reaped()`` tells when it is gone."""
+        assert self.conn is not None, "receive() before start() or after the pipe closed"
         try:
             kind, payload = self.conn.recv()
         except (EOFError, OSError):
@@ -466,9 +467,9 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         return
     if context.services or any(n.account.used for n in view.nodes):
         send("teardown", None)  # the runner gives the teardown its own deadline
-    for exc in context.teardown():
+    for error in context.teardown():
         if outcome.status == PASS:
-            fail(outcome, f"stopping a service failed: {type(exc).__name__}: {exc}", "", spec.test_id)
+            fail(outcome, f"stopping a service failed: {type(error).__name__}: {error}", "", spec.test_id)
     if settings.jvm_logs:
         jvm_logs.collect(context, view.nodes)
     unswept = sweep([n for n in view.nodes if n.account.used], tag)
@@ -500,7 +501,7 @@ class Outcome:
     """What a test process found out about its attempt, sent to the runner as a plain dict
     (the runner knows the rest of the TestResult)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.status, self.duration = "", 0.0
         self.error = self.details = self.summary = ""
         self.data: object = None
@@ -511,4 +512,5 @@ def fail(result: TestResult | Outcome, error: str, details: str, test_id: str = 
     result.status = FAIL
     result.error = error.replace("\n", " | ")
     result.details = details or error
-    log.error("%s failed: %s", test_id or result.test_id, result.error)
+    log.error("%s failed: %s", test_id or (result.test_id if isinstance(result, TestResult) else "a test"),
+              result.error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from ducttape import secret
 
@@ -74,5 +75,5 @@ def redact_result(result: TestResult) -> TestResult:
         setattr(result, name, secret.redact(getattr(result, name)))
     result.data = secret.redact_data(result.data)
     result.params = secret.masked(result.params)
-    result.attempts = secret.redact_data(result.attempts)
+    result.attempts = cast("list[dict]", secret.redact_data(result.attempts))  # the same shape, redacted
     return result

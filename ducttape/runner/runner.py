@@ -52,7 +52,8 @@ class _Test:
         self.index, self.spec, self.view = index, spec, view
         self.position, self.test_dir = position, test_dir
         self.attempts: list[TestResult] = []
-        self.process: TestProcess | None = None
+        self.process: TestProcess
+        """The process of its current attempt (``Runner._launch`` makes it)."""
 
 
 class Runner:
@@ -101,9 +102,9 @@ class Runner:
         self._report_due = 0.0
         self._started = 0
         self._total = 0
-        self._results_log = None
+        self._results_log: TextIO  # results.jsonl, opened by run()
         self._wake_r, self._wake_w = os.pipe()
-        self.stopped_by = signal.SIGINT
+        self.stopped_by: int = signal.SIGINT
         """The signal that interrupted the session (SIGINT, SIGTERM or SIGHUP), once it did."""
         self.withheld: dict[str, tuple[Node, str]] = {}
         """Nodes held back, by name, with the tag of the test whose processes there could not be

@@ -167,7 +167,7 @@ def tag_filter(expression: str) -> Callable[[frozenset[str]], bool]:
     return predicate
 
 
-def sampled(specs: list[TestSpec], size: int, seed: int) -> list[TestSpec]:
+def sampled(specs: list[TestSpec], size: int, seed: int | None) -> list[TestSpec]:
     """``size`` tests drawn at random with ``seed`` (the same seed draws the same tests), in
     their discovered order."""
     if size > len(specs):

@@ -65,8 +65,8 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         cluster,
         DEFAULT_TEST_TIMEOUT if timeout is None else _number("--timeout", timeout, float, 0, above=True),
         results_root or default_results(),
-        1 if max_parallel is None else _number("--max-parallel", max_parallel, int, 1),
-        0 if retries is None else _number("--retries", retries, int, 0),
+        1 if max_parallel is None else int(_number("--max-parallel", max_parallel, int, 1)),
+        0 if retries is None else int(_number("--retries", retries, int, 0)),
         strict, {**load_params_file(params_file), **parse_globals(globals_json),
                  **parse_params(params or [])},
         0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
@@ -135,9 +135,12 @@ def select(selections: list[str] | None) -> list[TestSpec]:
     what it excludes."""
     by_id: dict[str, TestSpec] = {}
     excluded: list[str] = []
-    for sel in selections or [None]:
+    chosen: list[str | None] = list(selections) if selections else [None]
+    for sel in chosen:
+        included: list[str | None]
         if sel and choosing.is_suite(sel.partition("::")[0]):
-            included, leave_out = choosing.load_suite(sel)
+            suite, leave_out = choosing.load_suite(sel)
+            included = [*suite]
             excluded += leave_out
         else:
             included = [sel]
@@ -167,8 +170,10 @@ def failed_last_time(results_root: str) -> list[str]:
 def chosen(selections: list[str] | None, opts: Options, out: TextIO) -> list[TestSpec]:
     """The tests a session runs: those named, narrowed by ``opts.selection`` (a drawn sample's
     seed is printed, to draw the same again)."""
-    return choosing.choose(select(selections), opts.selection, opts.results_root,
-                           lambda line: out.write(line + "\n"))
+    def say(line: str) -> None:
+        out.write(line + "\n")
+
+    return choosing.choose(select(selections), opts.selection, opts.results_root, say)
 
 
 def _nodes_text(spec: TestSpec) -> str:
@@ -186,12 +191,13 @@ def collect_only(selections: list[str] | None, options: Options | None = None,
     opts = options or Options()
     specs = chosen(selections, opts, out)
     if not nodes_only:
-        rows = [(s.test_id, _nodes_text(s), " ".join(sorted(s.tags)), s.known_failure) for s in specs]
-        out.write(tabulate(rows, headers=("test", "nodes", "tags", "known failure"))
+        listing = [(s.test_id, _nodes_text(s), " ".join(sorted(s.tags)), s.known_failure) for s in specs]
+        out.write(tabulate(listing, headers=("test", "nodes", "tags", "known failure"))
                   + f"\n\n{len(specs)} tests\n")
         return 0
     declared = [s for s in specs if s.num_nodes is not None]
-    rows = [("all types", sum(s.num_nodes for s in declared), max((s.num_nodes for s in declared), default=0))]
+    counts = [n for s in declared if (n := s.num_nodes) is not None]
+    rows = [("all types", sum(counts), max(counts, default=0))]
     for node_type in sorted({t for s in declared for t in s.node_types}):
         needs = [s.node_types.get(node_type, 0) for s in declared]
         rows.append((node_type, sum(needs), max(needs)))

@@ -24,7 +24,8 @@ from ducttape.stopping import stoppable
     positional=["name"],
     help={
         "name": "NAME, NAME::Class, NAME::Class.method or NAME::Class.method[k=v,...] of "
-                "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), a path to a .py file (ducktape-style modules too) or to a "
+                "the scenario NAME (tests/NAME.py of the workspace, or one of ducttape's), "
+                "a path to a .py file (ducktape-style modules too) or to a "
                 "folder of test modules (test_*.py, *_test.py), a test suite file (.yml: ducktape's "
                 "format), 'all' for every scenario module, or "
                 "'failed' for the tests that failed in the latest session",
@@ -170,7 +171,7 @@ def history(c, results_dir=None):
     print(f"index: {page}")
 
 
-def _number(flag: str, value: object, wanted: str, ok) -> float:
+def _number(flag: str, value: str | float, wanted: str, ok) -> float:
     """``value`` as a float for which ``ok`` holds, else a ConfigError naming the flag."""
     try:
         number = float(value)

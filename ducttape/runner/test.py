@@ -21,7 +21,9 @@ class Test:
     def __init__(self, context: TestContext):
         self.context = context
         self.cluster = context.cluster
-        self.results_dir = context.results_dir
+        if context.results_dir is None:
+            raise ValueError("a Test needs a context with a results folder (the runner gives each attempt its own)")
+        self.results_dir: str = context.results_dir
         self.logger = context.logger
         self.shown: list[str] = []
 
@@ -36,8 +38,8 @@ class Test:
         self.shown.append(text.rstrip("\n"))
         self.logger.info("%s", text)
 
-    def setUp(self) -> None:  # noqa: N802 - the seed's (unittest's) names
+    def setUp(self) -> None:
         """Prepare the test (e.g. start the services every method needs)."""
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         """Undo ``setUp``; the runner also stops any service still running afterwards."""

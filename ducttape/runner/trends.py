@@ -89,7 +89,7 @@ def trend_changes(series: Series) -> list[Change]:
         confidence = 1 - (1 - DEFAULT_CONFIDENCE) / len(splits)
         row = judge(_pooled(series, points[lo:i]), _pooled(series, points[i:hi]), DEFAULT_THRESHOLD,
                     confidence)
-        if not row.flagged:
+        if not row.flagged or row.change_pct is None or row.p_value is None:  # flagged: both are set
             return
         search(lo, i)
         found.append(Change(i, points[lo:i], points[i:hi], row.change_pct, row.verdict, row.p_value))

@@ -8,7 +8,7 @@ import threading
 from typing import Iterator
 
 from ducttape.cluster import Node
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.services.service import Service
 
 

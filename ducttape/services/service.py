@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping, TypeVar
 
 from ducttape.cluster import Cluster, Node
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import LogMonitor, check_http_target, clip, poll
 from ducttape.remote.errors import ProcessExitedError

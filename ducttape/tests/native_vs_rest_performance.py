@@ -113,7 +113,7 @@ def _number(value, low: float, whole: bool) -> bool:
 class _NativeVsRest(RestProxyTest):
     topics = MappingProxyType({TOPIC: {"partitions": 6, "replication-factor": 1}})
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.settings = Settings.from_params(self.params)  # bad parameters fail before any service
         s = self.settings
         self.rest_settings = {"kafka.producer.acks": ACKS, "kafka.producer.batch.size": s.batch_size,
@@ -127,6 +127,7 @@ class _NativeVsRest(RestProxyTest):
         s = self.settings
         warmup = s.warmup + (0 if path in self.warm else FIRST_WARMUP_S)
         self.warm.add(path)
+        service: NativeProducerLoadService | RestProducerLoadService
         if path == "native":
             service = NativeProducerLoadService(self.cluster, 1, self.kafka, TOPIC, RECORD_SIZE, s.seconds,
                                                 rate, warmup_s=warmup, settings=self.producer_settings)
@@ -162,7 +163,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
     offered loads."""
 
     @cluster(num_nodes=3)
-    def test_produce(self):
+    def test_produce(self) -> dict:
         s = self.settings
         runs: dict = {path: {"max": [], "at_rate": {}} for path in PATHS}
         for r in range(s.repeats):
@@ -189,7 +190,7 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         return data
 
     @cluster(num_nodes=3)
-    def test_records_per_request(self):
+    def test_records_per_request(self) -> dict:
         s = self.settings
         rows: dict = {}
         for r in range(s.repeats):
@@ -220,7 +221,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
     and through the bridge (each run in its own consumer group), as fast as each path goes."""
 
     @cluster(num_nodes=3)
-    def test_consume(self):
+    def test_consume(self) -> dict:
         s = self.settings
         records = SIZES[s.size]["consume"]
         ProducerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records,
@@ -229,6 +230,7 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
         runs: dict = {path: [] for path in PATHS}
         for r in range(s.repeats):
             for path in _order(r):
+                service: ConsumerPerformanceService | RestConsumerPerformanceService
                 if path == "native":
                     service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC,
                                                          num_records=records)

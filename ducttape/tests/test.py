@@ -28,12 +28,12 @@ class KafkaTest(Test):
     topics: Mapping[str, Mapping] = MappingProxyType({})
     kafka_settings: Mapping[str, object] = MappingProxyType({})
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.kafka = KafkaService(self.cluster, self.num_brokers, topics=self.topics,
                                   controllers=self.num_controllers, settings=self.kafka_settings)
         self.kafka.start()
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         self.kafka.stop()
 
 
@@ -44,13 +44,13 @@ class RestProxyTest(KafkaTest):
     num_rest = 1
     rest_settings: Mapping[str, object] = MappingProxyType({})
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         super().setUp()
         self.rest = RestProxyService(self.cluster, self.num_rest, self.kafka,
                                      settings=self.rest_settings)
         self.rest.start()
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         try:
             self.rest.stop()
         finally:
@@ -62,12 +62,12 @@ class FaultTest(Test):
     ``self.history`` (``history.jsonl`` in the test's results) and ``self.faults``, made after
     the base's services so the runner heals the faults before stopping those services."""
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         super().setUp()
         self.history = History(os.path.join(self.results_dir, HISTORY_FILE))
         self.faults = FaultSet(self.cluster, self.history)
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         try:
             self.faults.stop()
             super().tearDown()

@@ -18,9 +18,10 @@ from __future__ import annotations
 import threading
 import time
 
+from ducttape.cluster.node import Node
 from ducttape.faults import INFO, OK, Isolate, Nemesis, checkers
 from ducttape.products.zookeeper import ZookeeperService
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import RemoteCommandError
 from ducttape.remote.account import poll
 from ducttape.runner import Test, cluster
@@ -41,21 +42,22 @@ and elect again; the majority must have taken a write within each isolation afte
 
 class ZookeeperPartitionTest(FaultTest, Test):
 
-    def setUp(self) -> None:  # noqa: N802
+    def setUp(self) -> None:
         self.zk = ZookeeperService(self.cluster, 3)
         self.zk.start()
         super().setUp()
 
-    def tearDown(self) -> None:  # noqa: N802
+    def tearDown(self) -> None:
         try:
             super().tearDown()
         finally:
             self.zk.stop()
 
     @cluster(num_nodes=4)
-    def test_isolate_minority_then_leader(self):
+    def test_isolate_minority_then_leader(self) -> dict:
         zk = self.zk
         leader = zk.leader()
+        assert leader is not None, "no server leads the ensemble after setUp"
         follower = next(n for n in zk.nodes if n is not leader)
         client = self.cluster.request(1)[0]  # the node that is neither isolated nor a server
         try:
@@ -83,7 +85,7 @@ class ZookeeperPartitionTest(FaultTest, Test):
             for server in zk.nodes:
                 seen: list[str] = []
 
-                def caught_up() -> bool:
+                def caught_up(server: Node = server, seen: list[str] = seen) -> bool:
                     seen[:] = self._children(client, server)
                     return acked <= set(seen)
 

@@ -1,11 +1,12 @@
 """The node image of the docker provider, built here without any image registry.
 
 A Debian bookworm root filesystem made by `debootstrap` from the Debian mirror apt uses, with a
-JDK for Kafka (jcmd and jps too), Debian's python3, sshd and a `vagrant` user with sudo, imported with `docker import`. No key is baked in: each
-container authorizes the public key it is given in DUCTTAPE_AUTHORIZED_KEY (the Vagrantfile
-passes the workspace's ``vagrant/image/id_ed25519.pub``), so every workspace on a machine shares
-one image. The image carries a hash of its inputs (this recipe, the node script, the suite and
-the packages) as a label; it is stale when they change, whatever the files' times.
+JDK for Kafka (jcmd and jps too), Debian's python3, sshd and a `vagrant` user with sudo, imported
+with `docker import`. No key is baked in: each container authorizes the public key it is given in
+DUCTTAPE_AUTHORIZED_KEY (the Vagrantfile passes the workspace's ``vagrant/image/id_ed25519.pub``),
+so every workspace on a machine shares one image. The image carries a hash of its inputs (this
+recipe, the node script, the suite and the packages) as a label; it is stale when they change,
+whatever the files' times.
 """
 
 import glob

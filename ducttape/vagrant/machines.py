@@ -135,7 +135,7 @@ class Machines:
         filters = [arg for w in layout["workers"] for arg in ("--filter", f"name=^/{w['container']}$")]
         found = run(["docker", "ps", "--all", "--no-trunc", "--format", "{{.Names}} {{.ID}}"]
                     + filters, timeout=30, what="docker ps").stdout.split()
-        containers = dict(zip(found[::2], found[1::2]))
+        containers = dict(zip(found[::2], found[1::2], strict=True))
         for worker in layout["workers"]:
             cid = containers.get(worker["container"])
             id_file = self.root / ".vagrant/machines" / worker["name"] / "docker/id"

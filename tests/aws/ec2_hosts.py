@@ -68,7 +68,7 @@ class Booter:
         while not self._stop.wait(0.3):
             try:
                 self._sync()
-            except Exception as err:  # reported by the test through .errors
+            except Exception as err:  # noqa: BLE001 - reported by the test through .errors
                 self.errors.append(repr(err))
 
     def _sync(self):

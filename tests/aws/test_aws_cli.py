@@ -101,8 +101,11 @@ def test_a_named_profile_supplies_the_credentials(aws_env, moto_url):
     env = {**os.environ, "DUCTTAPE_EC2_ENDPOINT": moto_url, "AWS_DEFAULT_REGION": "us-east-1"}
     aws_env.credentials.write_text("[ducttape-test]\naws_access_key_id = AKIAPROFILEEXAMPLE\n"
                                    "aws_secret_access_key = profile-secret-never-shown\n")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,  # noqa: E731
-                                       capture_output=True, text=True, timeout=120, env=env)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=120, env=env)
+
     without = run("cluster.status", "--aws")
     assert without.returncode == 2 and "no AWS credentials found" in without.stderr
     with_profile = run("cluster.status", "--aws", "--profile", "ducttape-test")

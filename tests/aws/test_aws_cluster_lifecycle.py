@@ -41,7 +41,7 @@ def test_up_scenario_status_halt_up_destroy(ec2_copy, ec2_hosts, monkeypatch):
     assert len(ids) == 3 and set(instance_states(ec2, ids).values()) == {"running"}
     instances = {i["InstanceId"]: i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
                  for i in r["Instances"]}
-    for iid, instance in instances.items():
+    for instance in instances.values():
         tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
         assert tags["Project"] == "ducttape" and tags["DucttapeCluster"] == state["cluster_id"]
         assert tags["DucttapeExpires"] == state["expires"]

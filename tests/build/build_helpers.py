@@ -70,7 +70,8 @@ PLUGINS = """
 """
 
 
-def maven_repo(path: Path, artifact: str, java: dict[str, str], deps: str = "", resources: dict[str, str] | None = None) -> git.Repo:
+def maven_repo(path: Path, artifact: str, java: dict[str, str], deps: str = "",
+               resources: dict[str, str] | None = None) -> git.Repo:
     """A git repository (branch main, one commit) holding a small Maven project."""
     path.mkdir(parents=True)
     (path / "pom.xml").write_text(
@@ -104,7 +105,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], log: Path, env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+def start(cmd: list[str], log: Path, env_extra: dict[str, str] | None = None,
+          cwd: Path | None = None) -> subprocess.Popen:
     """Start ``cmd`` in its own process group, output to ``log``."""
     env = {**os.environ, **(env_extra or {})}
     with open(log, "w") as out:

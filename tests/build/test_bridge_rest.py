@@ -115,7 +115,8 @@ def client(bridge):
 
 def test_info_health_and_readiness(client, bridge):
     status, body, headers = client.call("GET", "/")
-    assert status == 200 and body == {"bridge_version": manifest.read()[BRIDGE]["version"]} == {"bridge_version": "0.33.1"}
+    assert status == 200
+    assert body == {"bridge_version": manifest.read()[BRIDGE]["version"]} == {"bridge_version": "0.33.1"}
     assert client.call("GET", "/healthy")[0] == 204
     assert client.call("GET", "/ready")[0] == 204
     status, body, headers = client.call("GET", "/no/such/path")
@@ -198,7 +199,8 @@ def test_produce_then_consume_1000_json_records(client, bridge):
         (p, len(offsets_by_partition[p]), 0) for p in range(3)]
 
     # Seek back to the beginning of partition 0: its records come again, in order.
-    assert client.call("POST", base + "/positions/beginning", {"partitions": [{"topic": "bench", "partition": 0}]})[0] == 204
+    partition_0 = {"partitions": [{"topic": "bench", "partition": 0}]}
+    assert client.call("POST", base + "/positions/beginning", partition_0)[0] == 204
     again = poll_until(client, base, JSON_RECORDS, len(offsets_by_partition[0]))
     assert [(r["partition"], r["offset"]) for r in again] == [(0, o) for o in range(len(offsets_by_partition[0]))]
     # To the end: nothing more to read.
@@ -206,7 +208,8 @@ def test_produce_then_consume_1000_json_records(client, bridge):
     status, records, _ = client.call("GET", base + "/records?timeout=500", accept=JSON_RECORDS)
     assert status == 200 and records == []
     # An explicit commit of one partition's offset.
-    assert client.call("POST", base + "/offsets", {"offsets": [{"topic": "bench", "partition": 0, "offset": 5}]})[0] == 204
+    offset_5 = {"offsets": [{"topic": "bench", "partition": 0, "offset": 5}]}
+    assert client.call("POST", base + "/offsets", offset_5)[0] == 204
     groups = run_class("kafka", "consumer-groups", "--bootstrap-server", bridge["broker"]["bootstrap"], "--describe",
                        "--group", "readers", java_opts=bridge["broker"]["tools_opts"])
     committed = [ln.split() for ln in groups.stdout.splitlines() if ln.startswith("readers ")]
@@ -254,13 +257,15 @@ def test_binary_records_and_request_errors(client):
     c = "/consumers/raw/instances/raw-1"
     assert client.call("POST", "/consumers/raw", {"name": "raw-1", "format": "binary"})[0] == 200
     assert client.call("POST", c + "/assignments", {"partitions": [{"topic": "bench", "partition": 2}]})[0] == 204
-    assert client.call("POST", c + "/positions", {"offsets": [{"topic": "bench", "partition": 2, "offset": offset}]})[0] == 204
+    position = {"offsets": [{"topic": "bench", "partition": 2, "offset": offset}]}
+    assert client.call("POST", c + "/positions", position)[0] == 204
     records = poll_until(client, c, BINARY_RECORDS, 1)
     assert records, "the binary record did not come back"
     assert base64.b64decode(records[0]["key"]) == key and base64.b64decode(records[0]["value"]) == value
     status, error, _ = client.call("GET", c + "/records", accept=JSON_RECORDS)
     assert status == 406 and error == {
-        "error_code": 406, "message": "Consumer format does not match the embedded format requested by the Accept header."}
+        "error_code": 406,
+        "message": "Consumer format does not match the embedded format requested by the Accept header."}
     # Subscribing an assigned consumer: Strimzi's 409.
     status, error, _ = client.call("POST", c + "/subscription", {"topics": ["bench"]})
     assert status == 409 and error["error_code"] == 409
@@ -270,8 +275,8 @@ def test_binary_records_and_request_errors(client):
     # is not JSON records, fails the request: 400 with the validation errors (where Strimzi's
     # OpenAPI validation answers, not 422 or 415).
     # (The producer waits max.block.ms, 5 s here, for partition 9 to appear in the metadata.)
-    status, body, _ = client.call("POST", "/topics/bench", {"records": [{"value": "a"}, {"value": "b", "partition": 9}]},
-                                  JSON_RECORDS)
+    status, body, _ = client.call("POST", "/topics/bench",
+                                  {"records": [{"value": "a"}, {"value": "b", "partition": 9}]}, JSON_RECORDS)
     assert status == 200 and "offset" in body["offsets"][0]
     assert body["offsets"][1] == {"error_code": 404, "message": "Partition 9 of topic bench with partition count 3 "
                                                                 "is not present in metadata after 5000 ms."}, body
@@ -287,7 +292,8 @@ def test_binary_records_and_request_errors(client):
     assert client.call("POST", "/consumers/small", {"name": "small-1", "format": "binary"})[0] == 200
     try:
         assert client.call("POST", c + "/assignments", {"partitions": [{"topic": "bench", "partition": 2}]})[0] == 204
-        assert client.call("POST", c + "/positions", {"offsets": [{"topic": "bench", "partition": 2, "offset": offset}]})[0] == 204
+        position = {"offsets": [{"topic": "bench", "partition": 2, "offset": offset}]}
+        assert client.call("POST", c + "/positions", position)[0] == 204
         deadline, status = time.monotonic() + 60, 200
         while status == 200 and time.monotonic() < deadline:
             status, error, _ = client.call("GET", c + "/records?timeout=1000&max_bytes=1", accept=BINARY_RECORDS)

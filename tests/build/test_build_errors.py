@@ -77,10 +77,12 @@ def test_unknown_key(invoke_build, tmp_path, prior_build):
         ("{name: a, git: 'file:///x', ref: main, libs: ['g:a:1'], exclude: ['g:a:1']}",
          "exclude entry 'g:a:1' is not groupId:artifactId"),
         # git takes an argument starting with '-' for an option (--upload-pack runs a command)
-        ("{name: a, git: '--upload-pack=touch /tmp/x', ref: main}", "'git' '--upload-pack=touch /tmp/x' must not start with '-'"),
+        ("{name: a, git: '--upload-pack=touch /tmp/x', ref: main}",
+         "'git' '--upload-pack=touch /tmp/x' must not start with '-'"),
         ("{name: a, git: 'file:///x', ref: '--output=/tmp/x'}", "'ref' '--output=/tmp/x' must not start with '-'"),
         ("{name: ../a, git: 'file:///x', ref: main}", "'name' must be a word of letters"),
-        ("{name: a, git: 'file:///x', ref: main, depends_on: ['../b']}", "depends_on names '../b', which is not a project name"),
+        ("{name: a, git: 'file:///x', ref: main, depends_on: ['../b']}",
+         "depends_on names '../b', which is not a project name"),
         # the token of a URL is not shown in the error either
         ("{name: a, git: 'https://me:ghp_SECRET@example.com/a b.git', ref: main}",
          "'git' 'https://example.com/a b.git' must not start with '-' or hold spaces"),
@@ -105,7 +107,8 @@ def test_unknown_only_name(invoke_build, tmp_path, prior_build):
         projects:
           - {name: zookeeper, artifacts: ['org.apache.zookeeper:zookeeper:3.9.5']}
         """)
-    assert_one_line_error(invoke_build("--projects", str(ok), "--only", "zookeepr"), "--only zookeepr", "known: zookeeper")
+    assert_one_line_error(invoke_build("--projects", str(ok), "--only", "zookeepr"),
+                          "--only zookeepr", "known: zookeeper")
 
 
 def test_git_url_that_does_not_exist(invoke_build, tmp_path, build_dir, prior_build):
@@ -237,7 +240,8 @@ def test_main_class_missing_from_the_jars(invoke_build, tmp_path, build_dir):
             main_classes: {tool: org.apache.commons.lang3.NoSuchMain}
         """)
     line = assert_one_line_error(invoke_build("--projects", str(projects)), "lang:",
-                                 "main class org.apache.commons.lang3.NoSuchMain (role 'tool') is in none of the 1 jars of its",
+                                 "main class org.apache.commons.lang3.NoSuchMain (role 'tool') "
+                                 "is in none of the 1 jars of its",
                                  "fix main_classes of project 'lang' in projects.yaml")
     assert "log: " in line
     assert not (build_dir / "lang").exists()  # nothing half-made is swapped in

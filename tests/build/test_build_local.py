@@ -20,7 +20,8 @@ HELLO = """\
         }
     }
     """
-DEPS = "<dependency><groupId>org.apache.commons</groupId><artifactId>commons-lang3</artifactId><version>3.17.0</version></dependency>"
+DEPS = ("<dependency><groupId>org.apache.commons</groupId><artifactId>commons-lang3</artifactId>"
+        "<version>3.17.0</version></dependency>")
 
 
 def local_project(path, greeting: str) -> None:

@@ -113,7 +113,7 @@ def test_kafka_scenario_runs_on_nodes_with_an_empty_build_dir(sshd, tmp_path, bu
     path = cluster_file(tmp_path / "c.json", sshd, build_dirs, tmp_path / "scratch")
     scenario = str(REPO / "tests" / "build" / "scenarios" / "synced_build.py")
     outputs = []
-    for session in (1, 2):
+    for _session in (1, 2):
         proc = run_cli("test", scenario, "--cluster", f"json:{path}", "--results-dir", str(tmp_path / "results"),
                        timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -88,7 +88,7 @@ def ducttape_collects(folder: str) -> list[tuple[str, int, bool]]:
 def diff(theirs: list, ours: list) -> str:
     ids_theirs, ids_ours = {r[0] for r in theirs}, {r[0] for r in ours}
     return (f"missing {sorted(ids_theirs - ids_ours)[:10]}, extra {sorted(ids_ours - ids_theirs)[:10]}, "
-            f"different {[(a, b) for a, b in zip(theirs, ours) if a != b][:5]}")
+            f"different {[(a, b) for a, b in zip(theirs, ours, strict=False) if a != b][:5]}")
 
 
 def test_every_discovery_rule_as_ducktape(ducktape012, tmp_path):

@@ -235,3 +235,16 @@ def test_ssh_client_gives_the_nodes_transport(json_cluster_file):
         channel.close()
     finally:
         cluster.close()
+
+
+def test_the_test_cluster_counts_the_free_nodes(tmp_path):
+    """ducktape's TestCluster.num_available_nodes() and available() follow the ducttape
+    cluster's free nodes as they are taken and given back."""
+    from ducttape.cluster.localhost import LocalhostCluster
+    from ducttape.compat.ducktape.cluster.cluster import TestCluster
+
+    cluster = TestCluster(LocalhostCluster(3, scratch_root=str(tmp_path)))
+    taken = cluster.request(1)
+    assert cluster.num_available_nodes() == 2 and cluster.available().size() == 2
+    cluster.free(taken)
+    assert cluster.num_available_nodes() == 3

@@ -16,7 +16,8 @@ def test_request_and_free():
     try:
         a = cluster.request(2)
         assert [n.name for n in a] == ["node1", "node2"] and cluster.num_available == 1
-        with pytest.raises(ClusterError, match=r"asked for 2 nodes but the localhost cluster \(3 nodes\) has 3 \(1 free\)"):
+        with pytest.raises(ClusterError,
+                           match=r"asked for 2 nodes but the localhost cluster \(3 nodes\) has 3 \(1 free\)"):
             cluster.request(2)
         cluster.free(a)
         assert cluster.num_available == 3
@@ -74,13 +75,15 @@ def test_bad_cluster_specs(spec, message):
     ('{"nodes": [{"hostname": "h", "port": true}]}', '"port" True is not a port'),
     ('{"nodes": [{"hostname": "h", "port": 65536}]}', '"port" 65536 is not a port'),
     ('{"nodes": [{"hostname": "h", "build_dir": "/"}]}', '"build_dir" \'/\' is / , a home folder'),
-    ('{"nodes": [{"hostname": "h", "build_dir": "/home/ubuntu"}]}', '"build_dir" \'/home/ubuntu\' is / , a home folder'),
+    ('{"nodes": [{"hostname": "h", "build_dir": "/home/ubuntu"}]}',
+     '"build_dir" \'/home/ubuntu\' is / , a home folder'),
     ('{"nodes": [{"hostname": "h", "build_dir": "/etc"}]}', 'or a system folder'),
     ('{"nodes": [{"hostname": "h", "scratch": "/root"}]}', '"scratch" \'/root\' is / , a home folder'),
     ('{"nodes": [{"hostname": "h", "scratch": "/mnt/../etc"}]}', 'is not an absolute, normalized path'),
     ('{"nodes": [{"hostname": "h", "scratch": "mnt"}]}', 'is not an absolute, normalized path'),
     ('{"nodes": [{"hostname": "h", "scratch": "/mnt/a b"}]}', 'is not an absolute, normalized path'),
-    ('{"keepalive_interval": NaN, "nodes": [{"hostname": "h"}]}', '"keepalive_interval" nan is not a number of seconds'),
+    ('{"keepalive_interval": NaN, "nodes": [{"hostname": "h"}]}',
+     '"keepalive_interval" nan is not a number of seconds'),
     ('{"nodes": [{"hostname": "h", "keepalive_interval": Infinity}]}', '"keepalive_interval" inf is not'),
     ('{"nodes": [{"hostname": "a", "name": "x"}, {"hostname": "b", "name": "x"}]}', "node name 'x' is used twice"),
     ('{"nodes": [{"hostname": "h", "key_file": "/no/such/key"}]}', "key file /no/such/key does not exist"),

@@ -66,7 +66,7 @@ def test_broken_scenarios_say_why_where_and_which_log(tmp_path):
         "test_mistyped_flag": ["exited while waiting for", "cause: flag provided but not defined: "
                                "-listen-client-url;", f"(broken.py:{start} start_node)"],
         # the ports the process does listen on
-        "test_wrong_readiness_port": [f"/health did not answer within 2s",
+        "test_wrong_readiness_port": ["/health did not answer within 2s",
                                       f"the process listens on TCP {port}, {port + 1};",
                                       f"(broken.py:{start} start_node)"],
         # where the test was, and the command in flight on which node and for how long

@@ -7,12 +7,11 @@ import gzip
 import json
 import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import REPO, run_cli, write_cluster_file
+from support import REPO, run_cli
 
 SCENARIO = os.path.join(REPO, "tests", "scenarios", "ducktape_flags.py")
 NUMBERED = [f"ducktape_flags::Numbered.test_n[n={n}]" for n in range(10)]

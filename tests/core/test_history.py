@@ -180,7 +180,7 @@ def test_the_slowdown_is_flagged_worse_and_found_in_the_history(latency_history)
 def repeated(levels, rng, noise=0.02, repeats=6, unit="ms") -> Series:
     """A series of one session per level, each with its repeats."""
     s = series([1.0] * len(levels), unit)
-    for p, level in zip(s.points, levels):
+    for p, level in zip(s.points, levels, strict=True):
         p.values = noisy(rng, level, noise, repeats)
         p.value = sorted(p.values)[repeats // 2]
     return s

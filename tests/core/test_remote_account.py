@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from ducttape.errors import ClusterError, TimeoutError
+from ducttape.errors import ClusterError, TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import LocalAccount, RemoteCommandError, SshAccount
 from ducttape.remote.host_keys import KnownHosts
 

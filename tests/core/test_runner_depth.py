@@ -52,7 +52,8 @@ def test_one_case_selected_by_id(tmp_path):
     proc = run_cli("test", f"{scenario('params')}::ParamsTest.test_grid[brokers=3, compression=lz4]",
                    "--results-dir", str(results))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [t["test_id"] for t in report(results)["tests"]] == ["params::ParamsTest.test_grid[brokers=3,compression=lz4]"]
+    assert [t["test_id"] for t in report(results)["tests"]] == [
+        "params::ParamsTest.test_grid[brokers=3,compression=lz4]"]
     bad = run_cli("test", f"{scenario('params')}::ParamsTest.test_grid[brokers=9]", "--results-dir", str(results))
     assert_one_line_error(bad, "no test", "test_grid[brokers=3,compression=lz4]")
 
@@ -206,7 +207,8 @@ class LevelsTest(Test):
     assert sorted(os.listdir(folder["test_info"])) == ["test_log.debug", "test_log.info"]
     assert [os.path.basename(f) for f in tests["test_info"]["test_logs"]] == ["test_log.debug", "test_log.info"]
     line = open(os.path.join(folder["test_info"], "test_log.info")).read()
-    assert re.fullmatch(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO  MainThread ducttape.test.LevelsTest\] loudly\n", line)
+    assert re.fullmatch(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO  MainThread ducttape.test.LevelsTest\] loudly\n",
+                        line)
     session_log = open(os.path.join(session(results), "session_log.info")).read()
     for method in tests:  # the runner says when each test ran and how it ended
         assert f"running logging_levels::LevelsTest.{method} on node1" in session_log

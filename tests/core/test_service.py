@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ducttape.cluster import load_cluster
-from ducttape.errors import TimeoutError
+from ducttape.errors import TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.remote import RemoteCommandError
 from ducttape.services import BackgroundThreadService, Service, ServiceError, run_parallel
 
@@ -77,8 +77,8 @@ def test_start_bounce_stop(cluster):
     nodes = list(svc.nodes)
     svc.stop()
     assert svc.nodes == [] and cluster.num_available == 4
-    assert not any(n.account.exists(w) for n, w in zip(nodes, workdirs))
-    assert not any(n.account.alive(p[0]) for n, p in zip(nodes, pids))
+    assert not any(n.account.exists(w) for n, w in zip(nodes, workdirs, strict=True))
+    assert not any(n.account.alive(p[0]) for n, p in zip(nodes, pids, strict=True))
     svc.stop()  # idempotent
 
 

@@ -89,5 +89,5 @@ def test_a_scenario_passing_a_url_fails_with_that_line(tmp_path):
         "        node.account.wait_for_http(f'http://{node.address}:8765/', timeout=5)\n")
     proc = run_cli("test", str(scenario), "--results-dir", str(tmp_path / "results"), timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"TypeError: wait_for_http takes a port number, not 'http://" in proc.stdout, proc.stdout
+    assert "TypeError: wait_for_http takes a port number, not 'http://" in proc.stdout, proc.stdout
     assert ACCOUNT_FORM in proc.stdout, proc.stdout

@@ -12,7 +12,8 @@ from ducttape.faults.plots import FAULT_ALPHA, FAULT_COLORS
 
 def shade(i: int) -> np.ndarray:
     """The RGB of the i-th fault's shading over the white background."""
-    return np.array([255 * (1 - FAULT_ALPHA) + 255 * FAULT_ALPHA * c for c in to_rgb(FAULT_COLORS[i % len(FAULT_COLORS)])])
+    color = to_rgb(FAULT_COLORS[i % len(FAULT_COLORS)])
+    return np.array([255 * (1 - FAULT_ALPHA) + 255 * FAULT_ALPHA * c for c in color])
 
 
 def plot_area(image: Image.Image) -> tuple[int, int]:

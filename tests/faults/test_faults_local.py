@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from ducttape.cluster.localhost import LocalhostCluster
-from ducttape.errors import ConfigError, TimeoutError
+from ducttape.errors import ConfigError, TimeoutError  # noqa: A004 - ducttape's own
 from ducttape.faults import (INFO, OK, Bandwidth, Delay, FaultSet, History, Isolate, Kill, Loss,
                              Partition, Pause, checkers)
 from ducttape.faults.plots import plot_history

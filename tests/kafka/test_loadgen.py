@@ -42,7 +42,7 @@ class _DelaySink(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = 65536  # the response in one write
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         records = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["records"]
         time.sleep(DELAY_S)
         body = json.dumps({"offsets": [{"partition": 0, "offset": i} for i in range(len(records))]}).encode()
@@ -67,7 +67,8 @@ def sink():
     server.server_close()
 
 
-def produce_rest(url: str, rate: float, seconds: float, records_per_request: int, in_flight: int) -> tuple[dict, list[dict]]:
+def produce_rest(url: str, rate: float, seconds: float, records_per_request: int,
+                 in_flight: int) -> tuple[dict, list[dict]]:
     """Run LoadGen's REST producer here; its result and its per-second stats."""
     proc = subprocess.run(
         ["java", f"-Xmx{LOADGEN_HEAP}", "-cp", classpath(str(layout.build_dir())), LOADGEN, "produce-rest",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,8 @@ def pyenv_python(version: str) -> str:
 def run(*cmd, cwd, timeout=900, env=None) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 
@@ -44,7 +46,15 @@ def files_under(folder: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out, REPO,
+    # from a copy of the checkout's files: setuptools writes its build/lib into the source tree,
+    # and the checkout's build/ is ducttape's build folder
+    source = tmp_path_factory.mktemp("source")
+    files = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO).stdout
+    for name in filter(None, files.split("\0")):
+        if os.path.isfile(os.path.join(REPO, name)):
+            os.makedirs(source / os.path.dirname(name), exist_ok=True)
+            shutil.copy2(os.path.join(REPO, name), source / name)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out, source,
         cwd=out)
     [built] = out.glob("ducttape-*.whl")
     return built
@@ -64,7 +74,7 @@ def venvs(wheel, tmp_path_factory) -> dict[str, Path]:
         return venv
 
     with ThreadPoolExecutor(len(PYTHONS)) as pool:
-        return dict(zip(PYTHONS, pool.map(make, PYTHONS)))
+        return dict(zip(PYTHONS, pool.map(make, PYTHONS), strict=True))
 
 
 @pytest.mark.parametrize("version", PYTHONS)

@@ -41,7 +41,7 @@ class Known(Test):
     @known_failure("https://example.org/issues/1")
     @cluster(num_nodes=1)
     def test_fails_as_known(self):
-        assert False, "still broken"
+        raise AssertionError("still broken")
 
     @known_failure("fixed meanwhile")
     @cluster(num_nodes=1)

@@ -18,4 +18,4 @@ class FlakyTest(Test):
 
     @cluster(num_nodes=1)
     def test_always_fails(self):
-        assert False, "never passes"
+        raise AssertionError("never passes")

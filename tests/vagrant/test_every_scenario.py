@@ -2,7 +2,6 @@
 docker workers (the node image has what they run: python3, the JDK, curl...)."""
 
 import json
-import os
 import sys
 from pathlib import Path
 

@@ -51,9 +51,9 @@ def plot_latency(path: str, data: dict, title: str) -> None:
         for key, label, style in PERCENTILES:
             y = [e[key]["value"] for e in points]
             ax.plot(x, y, style, marker="o", color=COLORS[name], label=f"{name} {label}")
-            lower = [(a, b) for a, b, fell in zip(x, y, behind) if fell]
+            lower = [(a, b) for a, b, fell in zip(x, y, behind, strict=True) if fell]
             if lower:
-                ax.plot(*zip(*lower), "o", markerfacecolor="white", color=COLORS[name],
+                ax.plot(*zip(*lower, strict=True), "o", markerfacecolor="white", color=COLORS[name],
                         label=None if behind_drawn else "fell behind: at least this")
                 behind_drawn = True
         ax.axvline(data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4,

@@ -43,7 +43,7 @@ def _runs(values: list[str], labels: list[str]) -> list[dict]:
     """Consecutive sessions with the same value (a build, session parameters), or one entry
     ``every session`` when all are the same."""
     runs: list[dict] = []
-    for value, label in zip(values, labels):
+    for value, label in zip(values, labels, strict=True):
         if runs and runs[-1]["what"] == value:
             runs[-1]["last"] = label
         else:
@@ -80,10 +80,12 @@ def trend_view(series: Series) -> dict:
     unit = f" {series.unit}" if series.unit else ""
     points = []
     for i, p in enumerate(series.points):
-        spread = f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}" if len(p.values) > 1 else ""
-        points.append(Point(i, p.value, f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
-                                        f"{p.build or 'no build recorded'}" + (f"; {params_line(p.params)}" if p.params else ""),
-                            min(p.values), max(p.values)))
+        spread = (f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}"
+                  if len(p.values) > 1 else "")
+        params = f"; {params_line(p.params)}" if p.params else ""
+        text = (f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
+                f"{p.build or 'no build recorded'}{params}")
+        points.append(Point(i, p.value, text, min(p.values), max(p.values)))
     better = {"higher": "higher is better", "lower": "lower is better"}.get(series.better, "")
     label = f"{series.test_id}: {series.figure}" + (f" ({series.unit})" if series.unit else "")
     svg = chart([Line(series.figure, points)], list(enumerate(labels)), series.unit,
@@ -93,7 +95,7 @@ def trend_view(series: Series) -> dict:
             "better_text": better, "points": len(series.points), "session_prefix": prefix,
             "values": [{"session_id": p.session_id, "label": lab, "started": p.started, "value": p.value,
                         "values": p.values, "build": p.build, "params": p.params}
-                       for p, lab in zip(series.points, labels)],
+                       for p, lab in zip(series.points, labels, strict=True)],
             "differences": _differences(series, labels),
             "change_points": [dict(c.to_dict(), text=_describe(c, series, labels)) for c in changes],
             "svg": svg}

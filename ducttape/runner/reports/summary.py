@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Iterable
 
 from tabulate import tabulate
 
@@ -66,7 +67,7 @@ def _other_values(data: object, prefix: str) -> list[tuple[str, str]]:
     if isinstance(data, dict):
         if figures(data) and set(data) <= {"value", "values", "unit", "better"}:
             return []
-        items = data.items()
+        items: Iterable[tuple[object, object]] = data.items()
     elif isinstance(data, list):
         items = enumerate(data)
     elif isinstance(data, bool) or data is None or isinstance(data, str):

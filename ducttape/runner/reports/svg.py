@@ -131,7 +131,8 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
         if px - half < shown_right + 8:
             continue  # would overlap the label before it
         shown_right = px + half
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" stroke="#999"/>')
+        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" '
+                   'stroke="#999"/>')
         out.append(f'<text class="xtick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
                    f'text-anchor="middle">{escape(text)}</text>')
     for n, m in enumerate(marks):
@@ -145,15 +146,15 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
     for i, line in enumerate(lines):
         color = COLORS[i % len(COLORS)]
         pts = sorted(line.points, key=lambda p: p.x)
-        ranged = [p for p in pts if p.low is not None and p.high is not None]
+        ranged = [(p.x, p.low, p.high) for p in pts if p.low is not None and p.high is not None]
         if len(ranged) > 1:
-            outline = [f"{sx(p.x):.1f},{sy(p.high):.1f}" for p in ranged]
-            outline += [f"{sx(p.x):.1f},{sy(p.low):.1f}" for p in reversed(ranged)]
+            outline = [f"{sx(x):.1f},{sy(high):.1f}" for x, _, high in ranged]
+            outline += [f"{sx(x):.1f},{sy(low):.1f}" for x, low, _ in reversed(ranged)]
             out.append(f'<polygon class="band" points="{" ".join(outline)}" fill="{color}" fill-opacity="0.16"/>')
-        for p in ranged:
-            if p.high != p.low:
-                out.append(f'<line class="range" x1="{sx(p.x):.1f}" x2="{sx(p.x):.1f}" y1="{sy(p.low):.1f}" '
-                           f'y2="{sy(p.high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>')
+        for x, low, high in ranged:
+            if high != low:
+                out.append(f'<line class="range" x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{sy(low):.1f}" '
+                           f'y2="{sy(high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>')
         if len(pts) > 1:
             path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in pts)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.8"/>')
@@ -200,5 +201,7 @@ def _marker(i: int, x: float, y: float, color: str) -> str:
     if shape == 1:
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}"/>'
     if shape == 2:
-        return f'<polygon points="{x:.1f},{y - 4.5:.1f} {x + 4.5:.1f},{y + 3.5:.1f} {x - 4.5:.1f},{y + 3.5:.1f}" fill="{color}"/>'
-    return f'<polygon points="{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}" fill="{color}"/>'
+        corners = f"{x:.1f},{y - 4.5:.1f} {x + 4.5:.1f},{y + 3.5:.1f} {x - 4.5:.1f},{y + 3.5:.1f}"
+    else:
+        corners = f"{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}"
+    return f'<polygon points="{corners}" fill="{color}"/>'

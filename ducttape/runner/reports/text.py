@@ -12,8 +12,8 @@ from ducttape.runner.result import FAIL, FLAKY, SessionInfo, TestResult
 def table(results: list[TestResult]) -> str:
     """One row per test: id, status, time and its one-line error."""
     if any(r.tags for r in results):
-        rows = [(r.test_id, r.status, f"{r.duration:.1f}s", " ".join(r.tags), r.error) for r in results]
-        return tabulate(rows, headers=("test", "status", "time", "tags", "error"), tablefmt="simple")
+        tagged = [(r.test_id, r.status, f"{r.duration:.1f}s", " ".join(r.tags), r.error) for r in results]
+        return tabulate(tagged, headers=("test", "status", "time", "tags", "error"), tablefmt="simple")
     rows = [(r.test_id, r.status, f"{r.duration:.1f}s", r.error) for r in results]
     return tabulate(rows, headers=("test", "status", "time", "error"), tablefmt="simple")
 

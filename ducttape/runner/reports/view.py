@@ -36,7 +36,7 @@ def failure(error: str) -> dict | None:
 
 def _files(session_path: str, folder: str, nodes: list[str]) -> dict:
     """The test folder's files, sorted into plots, logs, service logs and other files."""
-    found = {"data_file": "", "plots": [], "test_logs": [], "service_logs": [], "files": []}
+    found: dict = {"data_file": "", "plots": [], "test_logs": [], "service_logs": [], "files": []}
     root = os.path.join(session_path, folder)
     if not folder or not os.path.isdir(root):
         return found

@@ -1,6 +1,5 @@
-import os
 
-from ducktape.errors import TimeoutError
+from ducktape.errors import TimeoutError  # noqa: A004 - ducktape's TimeoutError
 from ducktape.mark import ignore, matrix, parametrize
 from ducktape.mark.resource import cluster
 from ducktape.tests.test import Test
@@ -44,4 +43,4 @@ class SampleTest(Test):
 
     @cluster(num_nodes=1)
     def test_fails(self):
-        assert False, "this test fails on purpose"
+        raise AssertionError("this test fails on purpose")

@@ -64,10 +64,10 @@ class TestCluster:
         return len(self.cluster)
 
     def num_available_nodes(self) -> int:
-        return self.cluster.num_available()
+        return self.cluster.num_available
 
     def available(self) -> ClusterSpec:
-        return ClusterSpec.simple_linux(self.cluster.num_available())
+        return ClusterSpec.simple_linux(self.cluster.num_available)
 
     def alloc(self, cluster_spec: ClusterSpec) -> list[ClusterNode]:
         """Nodes for ``cluster_spec``: those of each node type it names, then untyped ones."""

@@ -15,7 +15,7 @@ import shlex
 import signal as signals
 import threading
 
-from ducttape.compat.ducktape.errors import DucktapeError, TimeoutError
+from ducttape.compat.ducktape.errors import DucktapeError, TimeoutError  # noqa: A004 - ducktape's TimeoutError
 from ducttape.errors import TimeoutError as _DucttapeTimeoutError
 from ducttape.remote.account import LogMonitor as _LogMonitor
 from ducttape.remote.account import RemoteAccount as _Account

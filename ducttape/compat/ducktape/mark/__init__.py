@@ -82,7 +82,7 @@ def ignored(fn) -> bool:
 
 def _product(lists: dict) -> list[dict]:
     names = list(lists)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(lists[n] for n in names))]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(lists[n] for n in names))]
 
 
 def _check_iterable(mark: str, lists: dict) -> None:

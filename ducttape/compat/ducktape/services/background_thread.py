@@ -14,7 +14,7 @@ class BackgroundThreadService(Service):
     """``start_node`` runs ``_worker(idx, node)`` in a daemon thread; ``wait`` joins the threads
     and raises the errors of failed workers; ``stop`` stops the nodes, then raises them too."""
 
-    def __init__(self, context, num_nodes=None, cluster_spec=None, *args, **kwargs):
+    def __init__(self, context, num_nodes=None, cluster_spec=None, *args, **kwargs) -> None:
         super().__init__(context, num_nodes, cluster_spec, *args, **kwargs)
         self.worker_threads: dict[str, threading.Thread] = {}
         self.worker_errors: dict[str, BaseException] = {}

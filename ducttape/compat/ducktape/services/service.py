@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from ducttape.compat.ducktape.errors import TimeoutError
+from ducttape.compat.ducktape.errors import TimeoutError  # noqa: A004 - ducktape's TimeoutError
 from ducttape.compat.ducktape.template import TemplateRenderer
 from ducttape.compat.ducktape.utils.util import wait_until
 
@@ -117,7 +117,7 @@ class Service(TemplateRenderer):
         """Wait until the node's processes (``pids``) are gone; whether they are."""
         for pid in self.pids(node):
             try:
-                wait_until(lambda: not node.account.alive(pid), timeout_sec=timeout_sec or 600,
+                wait_until(lambda pid=pid: not node.account.alive(pid), timeout_sec=timeout_sec or 600,
                            err_msg=f"{self.who_am_i(node)}: pid {pid} still alive")
             except TimeoutError:
                 return False

@@ -135,11 +135,11 @@ class Test(_DucttapeTest, TemplateRenderer, metaclass=_DucktapeTestType):
     def __init__(self, test_context: TestContext, *args, **kwargs):
         super().__init__(test_context.ducttape)
         self.test_context = test_context
-        self.cluster = test_context.cluster
+        self.cluster = test_context.cluster  # type: ignore[assignment]  # ducktape's: a TestCluster
         # ducttape's runner calls setUp/tearDown; ducktape's calls setup/teardown, whose default
         # calls setUp/tearDown: route the runner's calls through ducktape's
-        self.setUp = lambda: type(self).setup(self)
-        self.tearDown = lambda: type(self).teardown(self)
+        self.setUp = lambda: type(self).setup(self)  # type: ignore[method-assign]  # ducktape's order, as said above
+        self.tearDown = lambda: type(self).teardown(self)  # type: ignore[method-assign]  # as setUp
 
     def setup(self) -> None:
         type(self).setUp(self)

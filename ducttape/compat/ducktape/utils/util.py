@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ducttape.compat.ducktape.errors import TimeoutError
+from ducttape.compat.ducktape.errors import TimeoutError  # noqa: A004 - ducktape's TimeoutError
 
 
 def wait_until(condition, timeout_sec, backoff_sec=0.1, err_msg="", retry_on_exc=False):
@@ -17,7 +17,7 @@ def wait_until(condition, timeout_sec, backoff_sec=0.1, err_msg="", retry_on_exc
         try:
             if condition():
                 return
-        except Exception as exc:  # noqa: BLE001 - ducktape's retry_on_exc
+        except Exception as exc:
             if not retry_on_exc:
                 raise
             last_exc = exc
