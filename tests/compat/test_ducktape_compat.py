@@ -145,11 +145,17 @@ def test_marks_stack_as_ducktape_documents():
         expand(ignore_below_its_cases)
 
 
+def ducktape_package(folder, module: str, source: str):
+    """A package ``folder`` holding the ducktape-style test module ``module`` (``source``)."""
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / module).write_text(source)
+    return folder
+
+
 def test_a_misplaced_mark_is_one_line(tmp_path):
-    package = tmp_path / "badmarks"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "bad_test.py").write_text(
+    package = ducktape_package(
+        tmp_path / "badmarks", "bad_test.py",
         "from ducktape.mark import parametrize\n"
         "from ducktape.mark.resource import cluster\n"
         "from ducktape.tests.test import Test\n\n\n"
@@ -190,10 +196,8 @@ def test_marks_and_cluster_specs_as_kafkatest_uses_them(tmp_path):
 
 
 def test_a_service_that_fails_to_stop_is_a_warning_as_in_ducktape(tmp_path):
-    package = tmp_path / "stopfails"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "stop_test.py").write_text(
+    package = ducktape_package(
+        tmp_path / "stopfails", "stop_test.py",
         "from ducktape.mark.resource import cluster\n"
         "from ducktape.services.service import Service\n"
         "from ducktape.tests.test import Test\n\n\n"
