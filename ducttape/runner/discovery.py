@@ -15,7 +15,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
-from ducttape.compat import hook
+from ducttape.compat import hook, loader
 from ducttape.errors import ConfigError
 from ducttape.runner.marks import (cases_of, known_failure_of, node_types_needed, num_nodes_needed,
                                    tags_of)
@@ -52,6 +52,8 @@ class TestSpec:
     """The reason of its ``@known_failure`` mark, '' if it has none."""
     repeat: int = 1
     """Which run of the test this is under ``--repeat`` (its own results folder after the first)."""
+    ignored: bool = False
+    """Ignored by ducktape's ``@ignore``/``@env``: collected, not run."""
 
     @property
     def case(self) -> str:
@@ -63,8 +65,7 @@ class TestSpec:
     @property
     def test_id(self) -> str:
         if self.ducktape:
-            return ".".join([self.module, self.cls.__name__, self.method] +
-                            [f"{k}={v}".replace(" ", "") for k, v in self.params.items()])
+            return loader.test_id(self.module, self.cls.__name__, self.method, self.params)
         return f"{self.module}::{self.cls.__name__}.{self.method}{self.case}"
 
     @property
@@ -175,20 +176,31 @@ def tests_in(name: str) -> list[TestSpec]:
     else:
         source = name
         module = _import_file(path)
+    if ducktape:
+        return _ducktape_tests(module, source)
     specs = []
     for cls in list(vars(module).values()):  # definition order, as the author wrote them
         if not (inspect.isclass(cls) and issubclass(cls, Test)) or cls.__module__ != module.__name__:
             continue
         for method in [m for m in vars(cls) if m.startswith("test") and callable(getattr(cls, m))]:
             fn = getattr(cls, method)
-            if getattr(fn, "__ducttape_ignored__", False):
-                continue
             tags, reason = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
                 num_nodes, types = _need(cls, fn, params, name)
                 specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
                                       types, tags, reason))
     return specs
+
+
+def _ducktape_tests(module, source: str) -> list[TestSpec]:
+    try:
+        found = loader.tests_in(module)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return [TestSpec(module.__name__, f.cls, f.method, f.num_nodes, f.args, source, True, f.node_types,
+                     tags_of(f.cls, getattr(f.cls, f.method)), known_failure_of(f.cls, getattr(f.cls, f.method)),
+                     ignored=f.ignored)
+            for f in found]
 
 
 def _need(cls: type, fn, params: dict, module: str) -> tuple[int | None, dict]:

@@ -129,8 +129,10 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def select(selections: list[str] | None) -> list[TestSpec]:
-    """The tests of every selection (all scenario modules when there is none), each once; a
-    test suite file (``.yml``) selects what it includes less what it excludes."""
+    """The tests of every selection (all scenario modules when there is none), each once:
+    ducttape's in the order found, then the ducktape-style ones sorted by id, as ducktape runs
+    them (ignored ones included); a test suite file (``.yml``) selects what it includes less
+    what it excludes."""
     by_id: dict[str, TestSpec] = {}
     excluded: list[str] = []
     chosen: list[str | None] = list(selections) if selections else [None]
@@ -145,7 +147,9 @@ def select(selections: list[str] | None) -> list[TestSpec]:
         for name in included:
             for spec in discover(name):
                 by_id.setdefault(spec.test_id, spec)
-    specs = choosing.excluding(list(by_id.values()), excluded, "test suite exclusion")
+    found = [s for s in by_id.values() if not s.ducktape]
+    found += sorted((s for s in by_id.values() if s.ducktape), key=lambda s: s.test_id)
+    specs = choosing.excluding(found, excluded, "test suite exclusion")
     if not specs:
         raise ConfigError(f"no tests found in {', '.join(selections or ['the scenario modules'])}")
     return specs
@@ -173,10 +177,11 @@ def chosen(selections: list[str] | None, opts: Options, out: TextIO) -> list[Tes
 
 
 def _nodes_text(spec: TestSpec) -> str:
+    ignored = " (ignored)" * spec.ignored
     if spec.num_nodes is None:
-        return "all (undeclared)"
+        return "all (undeclared)" + ignored
     types = ", ".join(f"{n} {t}" for t, n in sorted(spec.node_types.items()))
-    return f"{spec.num_nodes} ({types})" if types else str(spec.num_nodes)
+    return (f"{spec.num_nodes} ({types})" if types else str(spec.num_nodes)) + ignored
 
 
 def collect_only(selections: list[str] | None, options: Options | None = None,
@@ -217,6 +222,13 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
     """
     opts = options or Options()
     specs = chosen(selections, opts, out)
+    for s in specs:
+        if s.ignored:
+            out.write(f"ignored (@ignore/@env): {s.test_id}\n")
+    specs = [s for s in specs if not s.ignored]
+    if not specs:
+        out.write("ducttape: every selected test is ignored; nothing to run\n")
+        return 0
     undeclared = [s for s in specs if s.num_nodes is None]
     if undeclared and opts.strict:
         raise ConfigError(f"{undeclared[0].test_id} declares no node need: add @cluster(num_nodes=N)")

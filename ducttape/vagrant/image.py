@@ -24,9 +24,10 @@ from ducttape.workspace import Workspace
 
 SUITE = "bookworm"
 # a JDK, not a JRE: kafkatest's services find their JVMs with jcmd and jps; python3 for the
-# scenarios and examples whose programs are Python (python3 -m http.server, the echo server)
+# scenarios and examples whose programs are Python (python3 -m http.server, the echo server);
+# netcat, iperf and ping for kafkatest's network checks (nc -z, network_degrade_test)
 PACKAGES = ["openjdk-17-jdk-headless", "python3", "openssh-server", "sudo", "curl", "procps",
-            "iproute2", "iptables", "rsync", "ca-certificates"]
+            "iproute2", "iptables", "rsync", "ca-certificates", "netcat-openbsd", "iperf", "iputils-ping"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 RECIPE_LABEL = "ducttape.node-recipe"
 KEY_ENV = "DUCTTAPE_AUTHORIZED_KEY"

@@ -1,2 +1,2 @@
-# dtsample/ and dtmarks/ hold ducktape-style test modules that ducttape's runner runs (not pytest)
-collect_ignore = ["dtsample", "dtmarks"]
+# dtsample/, dtmarks/ and dtloader/ hold ducktape-style test modules that ducttape's runner runs (not pytest)
+collect_ignore = ["dtsample", "dtmarks", "dtloader"]

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from support import REPO, run_cli
 
 SUITE = os.path.join(REPO, "tests", "compat", "dtsample")
@@ -32,6 +34,7 @@ def test_a_ducktape_suite_and_a_ducttape_module_in_one_session(tmp_path):
         "dtsample.test_setup_order.SetupTeardownTest.test_teardown_order": "PASS",
         "test_native::NativeTest.test_native": "PASS",
     }, proc.stdout
+    assert "ignored (@ignore/@env): dtsample.sample_test.SampleTest.test_services.count=5.nodes=1" in proc.stdout
     assert "this test fails on purpose" in tests["dtsample.sample_test.SampleTest.test_fails"]["error"]
     assert tests["test_native::NativeTest.test_native"]["data"] == {"echo": "native"}
     # @cluster covers the cases generated below it: the matrix's cases got 2 nodes, the other 3
@@ -89,37 +92,82 @@ def test_ducktape_names_exist_only_through_the_hook():
         "print(len(specs))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0 and proc.stdout.strip() == "3", proc.stderr
+    assert proc.returncode == 0 and proc.stdout.strip() == "4", proc.stderr  # the @ignore'd case too
 
 
 def test_marks_stack_as_ducktape_documents():
-    from ducttape.compat.ducktape.mark import ignore, matrix, parametrize
+    from ducttape.compat.ducktape.mark import defaults, expand, ignore, matrix, parametrize
     from ducttape.compat.ducktape.mark.resource import cluster
 
+    @ignore(x=4, y="a")
     @cluster(num_nodes=100)
     @parametrize(x=1)
     @cluster(num_nodes=200)
     @parametrize(x=2)
     @matrix(x=[3, 4], y=["a"])
-    @ignore(x=4)
     def the_test(x, y=None):
         pass
 
-    assert the_test.__ducttape_cases__ == [{"x": 1}, {"x": 2}, {"x": 3, "y": "a"}]
-    assert [the_test.__ducttape_num_nodes__(**c) for c in the_test.__ducttape_cases__] == [100, 200, 200]
+    cases = expand(the_test)
+    assert [(c.args, c.num_nodes(), c.ignored) for c in cases] == [
+        ({"x": 1}, 100, False), ({"x": 2}, 200, False), ({"x": 4, "y": "a"}, 200, True),
+        ({"x": 3, "y": "a"}, 200, False)]  # @matrix puts its cases in front, last first
+
+    @defaults(z=[1, 2])
+    @matrix(x=[1], y=[1, 2])
+    @parametrize(x=3, y=4, z=999)
+    def with_defaults(x, y, z):
+        pass
+
+    assert sorted(tuple(c.args.items()) for c in expand(with_defaults)) == sorted([
+        (("x", 3), ("y", 4), ("z", 999)), *((("z", z), ("x", 1), ("y", y)) for z in (1, 2) for y in (1, 2))])
 
     @cluster(num_nodes=2)
     def plain():
         pass
 
-    assert plain.__ducttape_num_nodes__() == 2 and plain.__ducttape_cases__ == []
+    assert [(c.args, c.num_nodes(), c.ignored) for c in expand(plain)] == [(None, 2, False)]
 
     @ignore
     @cluster(num_nodes=2)
     def ignored():
         pass
 
-    assert ignored.__ducttape_ignored__
+    assert [c.ignored for c in expand(ignored)] == [True]
+
+    @cluster(num_nodes=2)
+    @parametrize(x=1)
+    @ignore(x=1)
+    def ignore_below_its_cases():
+        pass
+
+    with pytest.raises(ValueError, match="@ignore is applied to no test case"):
+        expand(ignore_below_its_cases)
+
+
+def ducktape_package(folder, module: str, source: str):
+    """A package ``folder`` holding the ducktape-style test module ``module`` (``source``)."""
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / module).write_text(source)
+    return folder
+
+
+def test_a_misplaced_mark_is_one_line(tmp_path):
+    package = ducktape_package(
+        tmp_path / "badmarks", "bad_test.py",
+        "from ducktape.mark import parametrize\n"
+        "from ducktape.mark.resource import cluster\n"
+        "from ducktape.tests.test import Test\n\n\n"
+        "class BadTest(Test):\n"
+        "    @parametrize(x=1)\n"
+        "    @cluster(num_nodes=1)\n"
+        "    def test_it(self, x):\n"
+        "        pass\n")
+    proc = run_cli("test", str(package), "--collect-only")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "BadTest.test_it: @cluster is applied to no test case" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 MARKS = os.path.join(REPO, "tests", "compat", "dtmarks", "test_marks.py")
@@ -145,6 +193,52 @@ def test_marks_and_cluster_specs_as_kafkatest_uses_them(tmp_path):
     java = os.path.join(results, "latest", tests["test_java"]["folder"], "jvm-logs")
     logs = [f for _, _, files in os.walk(java) for f in files]
     assert any(f.startswith("gc-") for f in logs) and any(f.startswith("safepoint-") for f in logs), logs
+
+
+def test_a_service_that_fails_to_stop_is_a_warning_as_in_ducktape(tmp_path):
+    package = ducktape_package(
+        tmp_path / "stopfails", "stop_test.py",
+        "from ducktape.mark.resource import cluster\n"
+        "from ducktape.services.service import Service\n"
+        "from ducktape.tests.test import Test\n\n\n"
+        "class Stubborn(Service):\n"
+        "    def start_node(self, node):\n"
+        "        pass\n\n"
+        "    def stop_node(self, node):\n"
+        "        raise RuntimeError('stop failed on purpose')\n\n"
+        "    def clean_node(self, node):\n"
+        "        pass\n\n\n"
+        "class StopTest(Test):\n"
+        "    @cluster(num_nodes=1)\n"
+        "    def test_it(self):\n"
+        "        Stubborn(self.test_context, 1).start()\n")
+    results = tmp_path / "results"
+    proc = run_cli("test", str(package), "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [test] = report(results)["tests"]
+    assert test["status"] == "PASS"
+    with open(os.path.join(results, "latest", test["folder"], "test_log.info")) as f:
+        assert "Stubborn-1: stop failed: stop failed on purpose" in f.read()
+
+
+@pytest.mark.ssh
+def test_ssh_client_gives_the_nodes_transport(json_cluster_file):
+    """kafkatest's HTTP metrics collector forwards a node's port over ``ssh_client.get_transport()``."""
+    from ducttape.cluster import load_cluster
+    from ducttape.compat.ducktape.cluster.cluster import ClusterNode
+
+    cluster = load_cluster(f"json:{json_cluster_file}")
+    try:
+        node = ClusterNode(cluster.nodes[0])
+        transport = node.account.ssh_client.get_transport()
+        assert transport.is_active()
+        channel = transport.open_session(timeout=30)
+        channel.settimeout(30)
+        channel.exec_command("echo $SSH_CONNECTION")
+        assert channel.makefile().read().split()  # a real SSH session on that transport
+        channel.close()
+    finally:
+        cluster.close()
 
 
 def test_the_test_cluster_counts_the_free_nodes(tmp_path):

@@ -17,11 +17,11 @@ class SampleTest(Test):
     def setUp(self):
         self.ticker.start()
 
+    @ignore(count=5, nodes=1)
     @cluster(num_nodes=2)
     @matrix(count=[3, 5], nodes=[1])
     @cluster(num_nodes=3)
     @parametrize(count=2, nodes=2)
-    @ignore(count=5)
     def test_services(self, count, nodes):
         assert self.test_context.injected_args == {"count": count, "nodes": nodes}
         assert len(self.test_context.cluster) == {1: 2, 2: 3}[nodes]  # as the @cluster above its case

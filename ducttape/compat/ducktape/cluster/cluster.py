@@ -24,6 +24,9 @@ class ClusterNode:
         self.name = node.name
         self.account = RemoteAccount(node.account, _hostname(node), getattr(node.account, "user", None))
         self.account.externally_routable_ip = node.address
+        # ducktape's ssh_hostname is where the driver reaches the node; ducttape's SSH may go
+        # through a forwarded port, so other ports (trogdor's REST API) are reached at the address
+        self.account.ssh_hostname = node.address
         self.os = "linux"
 
     @property

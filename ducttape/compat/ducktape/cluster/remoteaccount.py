@@ -89,6 +89,12 @@ class RemoteAccount:
     def operating_system(self) -> str:
         return self.os
 
+    @property
+    def ssh_client(self) -> "SshClient":
+        """The part of ducktape's paramiko client kafkatest uses: ``get_transport()`` (its HTTP
+        metrics collector forwards a port of the node back to the driver over it)."""
+        return SshClient(self.account)
+
     # -- commands -------------------------------------------------------------------------------
 
     @_ducktape_errors
@@ -200,6 +206,20 @@ class RemoteAccount:
     def monitor_log(self, log: str):
         """A LogMonitor of ``log`` from its present end (its ``offset`` may be set back)."""
         yield LogMonitor(self.account, log)
+
+
+class SshClient:
+    """``get_transport()``: the node's open SSH transport (a paramiko Transport), connected if
+    it was not; a node ducttape does not reach over SSH has none."""
+
+    def __init__(self, account: _Account):
+        self._account = account
+
+    def get_transport(self):
+        connect = getattr(self._account, "connect", None)
+        if connect is None:
+            raise DucktapeError(f"node {self._account.name} is not reached over SSH: it has no ssh_client")
+        return connect()
 
 
 class LogMonitor:

@@ -1,12 +1,13 @@
-"""ducktape.mark: ``parametrize``, ``matrix``, ``defaults``, ``ignore`` and ``env``, stacking as
-ducktape's do.
+"""ducktape.mark: ``parametrize``, ``matrix``, ``defaults``, ``ignore`` and ``env``, expanded as
+ducktape expands them.
 
-Marks apply bottom-up, as decorators do. Each case remembers the node need of the first
-``@cluster`` above it (``ducktape.mark.resource``), so ``@cluster`` covers the cases generated
-below it that have none yet. After every mark the function carries what ducttape's discovery
-reads: ``__ducttape_cases__`` (the cases not ignored), ``__ducttape_num_nodes__`` and
-``__ducttape_node_types__`` (functions of a case's parameters that give its need and the node
-types among it).
+A mark only records itself on the function, in the order the decorators apply (bottom-up).
+``expand(fn)`` then applies the recorded marks one after another to a list of cases, as
+ducktape's loader does: the list starts empty when a parametrizing mark (parametrize, matrix,
+defaults) is present, else with the one case without arguments; ``@parametrize`` and ``@matrix``
+put their cases in front, ``@defaults`` fills the arguments the cases lack (every case, or a
+matrix of its own when there is none), ``@ignore``/``@env`` mark cases ignored and
+``@cluster`` (``ducktape.mark.resource``) gives the cases without a need yet its need.
 """
 
 from __future__ import annotations
@@ -14,144 +15,169 @@ from __future__ import annotations
 import itertools
 import os
 
-__all__ = ["defaults", "env", "ignore", "matrix", "parametrize"]
+__all__ = ["defaults", "env", "ignore", "matrix", "parametrize", "parametrized", "ignored"]
+
+MARKS = "__ducktape_marks__"
+"""The attribute of a marked function holding its marks, in the order they were applied."""
 
 
-class _Case:
-    def __init__(self, params: dict, num_nodes: int | None = None):
-        self.params = params
-        self.num_nodes = num_nodes
-        self.node_types: dict[str, int] = {}
+class Case:
+    """One case of a test function: its arguments (None for a function without parametrizing
+    marks), what ``@cluster`` said of it, and whether it is ignored."""
+
+    def __init__(self, args: dict | None, cluster: dict | None = None, ignored: bool = False):
+        self.args = args
+        self.cluster = cluster or {}
+        self.ignored = ignored
+
+    def num_nodes(self) -> int | None:
+        """The nodes ``@cluster`` asks for (``cluster_spec``'s size, else ``num_nodes``; 0 for
+        none), or None when it said nothing."""
+        spec = self.cluster.get("cluster_spec")
+        return spec.size() if spec is not None else self.cluster.get("num_nodes")
+
+    def node_types(self) -> dict[str, int]:
+        """How many nodes of each type ``@cluster(cluster_spec=...)`` asks for."""
+        spec = self.cluster.get("cluster_spec")
+        return spec.node_types() if spec is not None else {}
 
 
-class _Marks:
-    """What the ducktape marks recorded on one test function."""
+class Mark:
+    """A mark on a test function; ``apply`` turns the list of cases made so far into the next."""
 
-    def __init__(self) -> None:
-        self.cases: list[_Case] = []
-        self.default_need: int | None = None
-        """The need of a ``@cluster`` applied before any case existed."""
-        self.default_types: dict[str, int] = {}
-        self.ignore_all = False
-        self.ignore_when: list[dict] = []
+    parametrizing = False
 
-    def _case(self, params: dict) -> _Case | None:
-        return next((case for case in self.cases if case.params == params), None)
-
-    def need(self, **params) -> int | None:
-        case = self._case(params)
-        return self.default_need if case is None or case.num_nodes is None else case.num_nodes
-
-    def types(self, **params) -> dict[str, int]:
-        case = self._case(params)
-        return self.default_types if case is None or case.num_nodes is None else case.node_types
-
-    def active_cases(self) -> list[dict]:
-        return [c.params for c in self.cases if not self._ignored(c.params)]
-
-    def _ignored(self, params: dict) -> bool:
-        if self.ignore_all:
-            return True
-        return any(all(params.get(k, _MISSING) == v for k, v in when.items()) for when in self.ignore_when)
+    def apply(self, cases: list[Case]) -> list[Case]:
+        raise NotImplementedError
 
 
-_MISSING = object()
-
-
-def marks_of(fn) -> _Marks:
-    marks = fn.__dict__.get("__ducktape_marks__")
+def add_mark(fn, mark: Mark):
+    """Record ``mark`` on ``fn`` (after the marks applied before it); return ``fn``."""
+    marks = fn.__dict__.get(MARKS)
     if marks is None:
-        marks = fn.__ducktape_marks__ = _Marks()
-    return marks
+        marks = fn.__dict__[MARKS] = []
+    marks.append(mark)
+    return fn
 
 
-def publish(fn) -> None:
-    """Tell ducttape's discovery the function's cases and their node needs."""
-    marks = marks_of(fn)
-    cases = marks.active_cases()
-    if not cases and (marks.cases or marks.ignore_all):
-        fn.__ducttape_ignored__ = True  # every case ignored: the test is not run
-    fn.__ducttape_cases__ = cases
-    fn.__ducttape_num_nodes__ = marks.need
-    fn.__ducttape_node_types__ = marks.types
+def expand(fn) -> list[Case]:
+    """The cases of test function ``fn``, ignored ones included, in ducktape's order; ValueError
+    when a mark has no case to apply to (as ducktape's loader fails on it)."""
+    marks = getattr(fn, MARKS, [])
+    cases = [] if any(m.parametrizing for m in marks) else [Case(None)]
+    for mark in marks:
+        cases = mark.apply(cases)
+    return cases
+
+
+def parametrized(fn) -> bool:
+    """Whether ``fn`` carries ``@parametrize``, ``@matrix`` or ``@defaults``."""
+    return any(m.parametrizing for m in getattr(fn, MARKS, []))
+
+
+def ignored(fn) -> bool:
+    """Whether ``fn`` carries ``@ignore``."""
+    return any(isinstance(m, _Ignore) for m in getattr(fn, MARKS, []))
+
+
+def _product(lists: dict) -> list[dict]:
+    names = list(lists)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(lists[n] for n in names))]
+
+
+def _check_iterable(mark: str, lists: dict) -> None:
+    for name, values in lists.items():
+        try:
+            iter(values)
+        except TypeError:
+            raise ValueError(f"@{mark}({name}=...) needs an iterable of values, not {values!r}") from None
+
+
+class _Parametrize(Mark):
+    parametrizing = True
+
+    def __init__(self, args: dict):
+        self.args = args
+
+    def apply(self, cases):
+        return [Case(self.args)] + cases
+
+
+class _Matrix(Mark):
+    parametrizing = True
+    name = "matrix"
+
+    def __init__(self, lists: dict):
+        _check_iterable(self.name, lists)
+        self.lists = lists
+
+    def apply(self, cases):
+        return [Case(args) for args in reversed(_product(self.lists))] + cases
+
+
+class _Defaults(_Matrix):
+    name = "defaults"
+
+    def apply(self, cases):
+        if not cases:
+            return [Case(args) for args in reversed(_product(self.lists))]
+        made = []
+        for case in cases:  # the values a case lacks, its own arguments after them
+            missing = {name: values for name, values in self.lists.items() if name not in case.args}
+            made += [Case({**args, **case.args}, case.cluster) for args in _product(missing)]
+        return made[::-1]
+
+
+class _Ignore(Mark):
+    def __init__(self, args: dict | None):
+        self.args = args
+        """None ignores every case; else the cases whose arguments are exactly these."""
+
+    def apply(self, cases):
+        if not cases:
+            raise ValueError("@ignore is applied to no test case (put it above @parametrize/@matrix)")
+        for case in cases:
+            case.ignored = case.ignored or self.args is None or self.args == case.args
+        return cases
+
+
+class _Env(Mark):
+    def __init__(self, variables: dict):
+        self.unmet = any(os.environ.get(name) != value for name, value in variables.items())
+
+    def apply(self, cases):
+        for case in cases:
+            case.ignored = case.ignored or self.unmet
+        return cases
 
 
 def parametrize(**kwargs):
     """One case with these arguments (stackable)."""
-    def mark(fn):
-        marks_of(fn).cases.insert(0, _Case(dict(kwargs)))
-        publish(fn)
-        return fn
-    return mark
+    return lambda fn: add_mark(fn, _Parametrize(kwargs))
 
 
 def matrix(**kwargs):
-    """One case per combination of the given lists."""
-    names = list(kwargs)
-    for name, values in kwargs.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise ValueError(f"@matrix({name}=...) needs a list of values, not {values!r}")
-
-    def mark(fn):
-        combos = itertools.product(*(list(kwargs[n]) for n in names))
-        marks_of(fn).cases[:0] = [_Case(dict(zip(names, combo, strict=True))) for combo in combos]
-        publish(fn)
-        return fn
-    return mark
+    """One case per combination of the given iterables."""
+    mark = _Matrix(kwargs)
+    return lambda fn: add_mark(fn, mark)
 
 
 def defaults(**kwargs):
-    """Add the combinations of these lists to every case made so far that lacks the argument
-    (and, on a function without cases, make one case per combination)."""
-    names = list(kwargs)
-    for name, values in kwargs.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise ValueError(f"@defaults({name}=...) needs a list of values, not {values!r}")
-
-    def mark(fn):
-        marks = marks_of(fn)
-        products = itertools.product(*(list(kwargs[n]) for n in names))
-        combos = [dict(zip(names, combo, strict=True)) for combo in products]
-        if not marks.cases:
-            marks.cases = [_Case(combo) for combo in combos]
-        else:
-            widened = []
-            for case in marks.cases:
-                missing = [n for n in names if n not in case.params]
-                for combo in {tuple((n, c[n]) for n in missing): c for c in combos}.values():
-                    new = _Case({**{n: combo[n] for n in missing}, **case.params}, case.num_nodes)
-                    new.node_types = case.node_types
-                    widened.append(new)
-            marks.cases = widened
-        publish(fn)
-        return fn
-    return mark
-
-
-def env(**kwargs):
-    """Run the test only where every named environment variable has the given value."""
-    def mark(fn):
-        if any(os.environ.get(key) != value for key, value in kwargs.items()):
-            marks_of(fn).ignore_all = True
-        publish(fn)
-        return fn
-    return mark
+    """Values (iterables) for the arguments the other cases lack: each case becomes one per
+    combination of its missing ones; alone, a matrix."""
+    mark = _Defaults(kwargs)
+    return lambda fn: add_mark(fn, mark)
 
 
 def ignore(*args, **kwargs):
-    """``@ignore`` skips the test; ``@ignore(x=1)`` skips the cases with x=1."""
-    if len(args) == 1 and callable(args[0]) and not kwargs:
-        fn = args[0]
-        marks_of(fn).ignore_all = True
-        publish(fn)
-        return fn
+    """``@ignore`` ignores every case; ``@ignore(x=1)`` the cases whose arguments are exactly
+    ``{x: 1}``. Ignored cases are collected and not run."""
+    if len(args) == 1 and not kwargs:
+        return add_mark(args[0], _Ignore(None))
+    return lambda fn: add_mark(fn, _Ignore(kwargs))
 
-    def mark(fn):
-        marks = marks_of(fn)
-        if kwargs:
-            marks.ignore_when.append(dict(kwargs))
-        else:
-            marks.ignore_all = True
-        publish(fn)
-        return fn
-    return mark
+
+def env(**kwargs):
+    """Ignore the cases unless every named environment variable has the given value."""
+    mark = _Env(kwargs)
+    return lambda fn: add_mark(fn, mark)
