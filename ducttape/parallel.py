@@ -19,8 +19,7 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], max_workers: int = 32
     items = list(items)
     if len(items) <= 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(items)),
-                            thread_name_prefix="ducttape-parallel") as pool:
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="ducttape-parallel") as pool:
         # each call runs in a copy of the caller's context, so the caller's context variables
         # follow the work into the pool's threads
         futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]

@@ -32,21 +32,24 @@ ns.add_collection(cluster_tasks.ns)
 ns.add_collection(faults_tasks.ns)
 
 
-
 class DucttapeProgram(Program):
     """invoke's Program with ``--workspace DIR`` and ``init [DIR]``."""
 
     def core_args(self) -> list[Argument]:
-        return super().core_args() + [Argument(
-            names=("workspace",), help="the workspace folder (default: the current folder or the "
-                                       f"nearest parent with projects.yaml; also ${WORKSPACE_ENV})")]
+        return super().core_args() + [
+            Argument(
+                names=("workspace",),
+                help="the workspace folder (default: the current folder or the "
+                f"nearest parent with projects.yaml; also ${WORKSPACE_ENV})",
+            )
+        ]
 
     def run(self, argv: list[str] | str | None = None, exit: bool = True) -> None:  # noqa: A002 - invoke's Program.run signature
         argv = list(sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv)
         # `init DIR`: invoke's positional arguments are required, so the optional folder is a flag
         for i, word in enumerate(argv[1:-1], 1):
             if word == "init" and argv[i - 1] != "--workspace" and not argv[i + 1].startswith("-"):
-                argv[i + 1:i + 2] = ["--folder", argv[i + 1]]
+                argv[i + 1 : i + 2] = ["--folder", argv[i + 1]]
                 break
         super().run(argv, exit)
 

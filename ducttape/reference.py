@@ -27,9 +27,18 @@ OUTPUT = Path("docs") / "reference"
 """Where ``docs`` writes the reference, in the workspace (replaced on every run)."""
 MARKER = ".ducttape-reference"
 
-PACKAGES = ("ducttape.cluster", "ducttape.remote", "ducttape.services", "ducttape.runner",
-            "ducttape.runner.main", "ducttape.runner.stability", "ducttape.tests.test", "ducttape.faults",
-            "ducttape.products", "ducttape.errors")
+PACKAGES = (
+    "ducttape.cluster",
+    "ducttape.remote",
+    "ducttape.services",
+    "ducttape.runner",
+    "ducttape.runner.main",
+    "ducttape.runner.stability",
+    "ducttape.tests.test",
+    "ducttape.faults",
+    "ducttape.products",
+    "ducttape.errors",
+)
 """The modules and packages (with their submodules) the reference documents."""
 
 
@@ -41,20 +50,24 @@ def build_reference(output: Path) -> list[str]:
     import pdoc.render
 
     if output.exists() and any(output.iterdir()) and not (output / MARKER).exists():
-        raise ConfigError(f"{output} holds files that are not an API reference of ducttape's: "
-                          "pass --output with an empty or new folder")
+        raise ConfigError(
+            f"{output} holds files that are not an API reference of ducttape's: "
+            "pass --output with an empty or new folder"
+        )
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir(parents=True)
     (output / MARKER).write_text("written by `ducttape docs`, replaced on every run\n")
-    pdoc.render.configure(docformat="markdown", search=True, show_source=True,
-                          footer_text="ducttape API reference")
+    pdoc.render.configure(docformat="markdown", search=True, show_source=True, footer_text="ducttape API reference")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pdoc.pdoc(*PACKAGES, output_directory=output)
     ours = (str(Path(pdoc.__file__).parent), str(PACKAGE))
-    return [f"{w.category.__name__}: {str(w.message).splitlines()[0]} "
-            f"({os.path.relpath(w.filename, PACKAGE.parent)}:{w.lineno})"
-            for w in caught if str(Path(w.filename).resolve()).startswith(ours)]
+    return [
+        f"{w.category.__name__}: {str(w.message).splitlines()[0]} "
+        f"({os.path.relpath(w.filename, PACKAGE.parent)}:{w.lineno})"
+        for w in caught
+        if str(Path(w.filename).resolve()).startswith(ours)
+    ]
 
 
 @task(help={"output": f"folder for the HTML files (default {OUTPUT}/ in the workspace, replaced)"})
@@ -66,6 +79,5 @@ def docs(c, output=None):
     if problems:
         for line in problems:
             print(f"warning: {line}", file=sys.stderr)
-        raise Exit(f"error: pdoc warned {len(problems)} time(s); the reference in {output} is "
-                   "incomplete", code=1)
+        raise Exit(f"error: pdoc warned {len(problems)} time(s); the reference in {output} is incomplete", code=1)
     print(f"API reference: {Path(output) / 'index.html'}")

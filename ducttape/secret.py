@@ -16,8 +16,11 @@ import shlex
 import threading
 
 MASK = "***"
-SECRET_KEY_RE = re.compile(r"password|passwd|passphrase|(^|[_.-])pass($|[_.-])|secret|token|credential|api[_.-]?key|"
-                           r"private[_.-]?key|jaas", re.IGNORECASE)
+SECRET_KEY_RE = re.compile(
+    r"password|passwd|passphrase|(^|[_.-])pass($|[_.-])|secret|token|credential|api[_.-]?key|"
+    r"private[_.-]?key|jaas",
+    re.IGNORECASE,
+)
 """Keys whose values are secret without being marked."""
 MIN_LENGTH = 4
 """Shorter values are masked where they are a secret key's value, but not searched for in
@@ -66,21 +69,24 @@ def add_params(params: dict, keys: tuple[str, ...] | list[str] = ()) -> None:
 def masked(params: dict) -> dict:
     """``params`` with the values of secret keys replaced by MASK (at any depth) and every other
     string redacted, for reports."""
-    return {key: MASK if is_secret_key(key) else
-            masked(value) if isinstance(value, dict) else redact_data(value)
-            for key, value in params.items()}
+    return {
+        key: MASK if is_secret_key(key) else masked(value) if isinstance(value, dict) else redact_data(value)
+        for key, value in params.items()
+    }
 
 
 def strip_url_credentials(text: str) -> str:
     """``text`` with the user info of every URL in it removed (``https://user:token@host/x`` ->
     ``https://host/x``); a user name without a password stays for ssh-like schemes
     (``ssh://git@host/x``), which need it and where it is not a credential."""
+
     def strip(m: re.Match) -> str:
         scheme, info = m.group(1), m.group(2)
         if scheme.lower().startswith("ssh") or scheme.lower().startswith("git+ssh"):
             user = info.split(":", 1)[0]
             return f"{scheme}{user}@" if ":" not in info else f"{scheme}{user}:{MASK}@"
         return scheme
+
     return _URL_USERINFO.sub(strip, text)
 
 
@@ -102,8 +108,7 @@ def redact_files(path: str) -> None:
     files over REDACT_FILE_LIMIT bytes and files that are not UTF-8 text are left as they are."""
     if _pattern is None or not os.path.exists(path):
         return
-    files = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, names in os.walk(path)
-                                                   for f in names]
+    files = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, names in os.walk(path) for f in names]
     for name in files:
         try:
             if os.path.islink(name) or os.path.getsize(name) > REDACT_FILE_LIMIT:

@@ -43,6 +43,7 @@ def exit_code(signum: int) -> int:
 def stoppable() -> Iterator[None]:
     """Run the body so that SIGINT, SIGTERM and SIGHUP end it the same way (see the module);
     turns ``Stopped`` into invoke's ``Exit`` with 128 + the signal's number."""
+
     def stop(signum, frame):
         terminate_children(signal.SIGTERM)
         raise Stopped(signum)

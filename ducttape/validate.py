@@ -21,11 +21,43 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 """Names (nodes, clusters, projects, users): a letter or digit, then letters, digits, ``._-``."""
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _PATH_RE = re.compile(r"^/[A-Za-z0-9._/+@-]*$")
-SYSTEM_FOLDERS = frozenset({
-    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media",
-    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/snap", "/Users",
-    "/usr/bin", "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/sbin", "/usr/share",
-    "/var/lib", "/var/log", "/var/run", "/var/tmp", "/var/cache", "/var/www"})
+SYSTEM_FOLDERS = frozenset(
+    {
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/media",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/usr",
+        "/var",
+        "/snap",
+        "/Users",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/share",
+        "/var/lib",
+        "/var/log",
+        "/var/run",
+        "/var/tmp",
+        "/var/cache",
+        "/var/www",
+    }
+)
 """Folders that are never a node's scratch or build folder (their subfolders may be)."""
 HOME_PARENTS = ("/home", "/Users")
 """A folder directly below one of these is somebody's home folder."""
@@ -51,8 +83,9 @@ def problem(where: str, key: str, value: object, wanted: str) -> ConfigError:
 def name(where: str, key: str, value: object) -> str:
     """A name as NAME_RE has it (no '/', no leading '.' or '-', not empty)."""
     if not isinstance(value, str) or not NAME_RE.match(value):
-        raise problem(where, key, value, "is not a name: use letters, digits, '.', '_', '-', "
-                                         "starting with a letter or digit")
+        raise problem(
+            where, key, value, "is not a name: use letters, digits, '.', '_', '-', starting with a letter or digit"
+        )
     return value
 
 
@@ -83,8 +116,12 @@ def port(where: str, key: str, value: object) -> int:
 
 def seconds(where: str, key: str, value: object, zero_means: str = "") -> float:
     """A finite number of seconds above 0 (or exactly 0 when ``zero_means`` says what 0 does)."""
-    if (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-            and (value > 0 or (zero_means and value == 0))):
+    if (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and (value > 0 or (zero_means and value == 0))
+    ):
         return float(value)
     zero = f" ({zero_means})" if zero_means else ""
     raise problem(where, key, value, f"is not a number of seconds: use a finite number above 0{zero}")
@@ -102,10 +139,19 @@ def node_folder(where: str, key: str, value: object) -> str:
     absolute, normalized path of plain characters that is not ``/``, a home folder or a system
     folder."""
     if not isinstance(value, str) or not _PATH_RE.match(value) or posixpath.normpath(value) != value:
-        raise problem(where, key, value, "is not an absolute, normalized path of letters, digits "
-                                         "and . _ - + @ / (e.g. /mnt/ducttape)")
+        raise problem(
+            where,
+            key,
+            value,
+            "is not an absolute, normalized path of letters, digits and . _ - + @ / (e.g. /mnt/ducttape)",
+        )
     if value == "/" or value in SYSTEM_FOLDERS or posixpath.dirname(value) in HOME_PARENTS:
-        raise problem(where, key, value, "is / , a home folder or a system folder, which ducttape "
-                                         "would fill and empty: use a folder of its own, e.g. "
-                                         "/mnt/ducttape")
+        raise problem(
+            where,
+            key,
+            value,
+            "is / , a home folder or a system folder, which ducttape "
+            "would fill and empty: use a folder of its own, e.g. "
+            "/mnt/ducttape",
+        )
     return value

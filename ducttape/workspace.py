@@ -103,12 +103,16 @@ def find_workspace(start: str | os.PathLike | None = None) -> Workspace:
     if named:
         root = Path(named).expanduser()
         if not (root / MARKER).is_file():
-            raise ConfigError(f"{WORKSPACE_ENV}={named} is no ducttape workspace (it has no {MARKER}): "
-                              f"point it at one, or run `ducttape init {named}` to make one")
+            raise ConfigError(
+                f"{WORKSPACE_ENV}={named} is no ducttape workspace (it has no {MARKER}): "
+                f"point it at one, or run `ducttape init {named}` to make one"
+            )
         return Workspace(root)
     here = Path(start or os.getcwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / MARKER).is_file():
             return Workspace(folder)
-    raise ConfigError(f"{here} is in no ducttape workspace (no {MARKER} in it or its parents): "
-                      f"run `ducttape init` to make one here, or cd into one")
+    raise ConfigError(
+        f"{here} is in no ducttape workspace (no {MARKER} in it or its parents): "
+        f"run `ducttape init` to make one here, or cd into one"
+    )

@@ -56,26 +56,38 @@ class EC2Cluster:
         ec2, region = aws.ec2_client(s.region, profile=self.profile)
         state = local.load_state(self.root)
         if state and state["region"] != region:
-            raise ConfigError(f"this checkout's cluster {state['cluster_id']} is in {state['region']}"
-                              f" but {settings_file(self.root)} says {region}: run `invoke "
-                              "cluster.destroy --aws` first")
+            raise ConfigError(
+                f"this checkout's cluster {state['cluster_id']} is in {state['region']}"
+                f" but {settings_file(self.root)} says {region}: run `invoke "
+                "cluster.destroy --aws` first"
+            )
         public_key = _public_key(s)
         plan = self._check(ec2, region, s, public_key)
         if state and not self._instances(ec2, region, state):
-            self.echo(f"up: the recorded cluster {state['cluster_id']} has no instance left; "
-                      "deleting its remains and starting a new one")
+            self.echo(
+                f"up: the recorded cluster {state['cluster_id']} has no instance left; "
+                "deleting its remains and starting a new one"
+            )
             self.destroy()
             state = None
         fresh = state is None
         if state is None:
             cluster_id = f"{s.cluster_name}-{secrets.token_hex(4)}"
-            state = {"cluster_id": cluster_id, "region": region, "key_pair": None,
-                     "security_group": None, "instances": {}, "instance_seconds": 0.0}
+            state = {
+                "cluster_id": cluster_id,
+                "region": region,
+                "key_pair": None,
+                "security_group": None,
+                "instances": {},
+                "instance_seconds": 0.0,
+            }
             local.save_state(self.root, state)
         kinds = [s.instance_type_of(i) for i in range(1, s.num_workers + 1)]
-        self.echo(f"up: cluster {state['cluster_id']}, "
-                  f"{', '.join(f'{kinds.count(k)} x {k}' for k in dict.fromkeys(kinds))} "
-                  f"in {region} from {plan['image']}")
+        self.echo(
+            f"up: cluster {state['cluster_id']}, "
+            f"{', '.join(f'{kinds.count(k)} x {k}' for k in dict.fromkeys(kinds))} "
+            f"in {region} from {plan['image']}"
+        )
         previous = {sig: signal.signal(sig, self._interrupted) for sig in SIGNALS}
         try:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
@@ -91,8 +103,10 @@ class EC2Cluster:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        self.echo(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
-                  f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}")
+        self.echo(
+            f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s, "
+            f"expire {state['expires']}; cluster file {local.cluster_file(self.root)}"
+        )
         return nodes
 
     def _interrupted(self, signum, frame):
@@ -124,30 +138,30 @@ class EC2Cluster:
         print and return the instance-hours the cluster ran."""
         state = local.load_state(self.root)
         if state is None:
-            self.echo(f"destroy: no EC2 cluster recorded in {local.state_dir(self.root)}; "
-                      "nothing to do")
+            self.echo(f"destroy: no EC2 cluster recorded in {local.state_dir(self.root)}; nothing to do")
             return 0.0
         ec2, region = aws.ec2_client(state["region"], profile=self.profile)
         live = self._instances(ec2, region, state)
         now = datetime.now(timezone.utc)
         seconds = state["instance_seconds"] + sum(
-            (now - i["LaunchTime"]).total_seconds() for i in live
-            if i["State"]["Name"] in ("pending", "running", "stopping"))
+            (now - i["LaunchTime"]).total_seconds()
+            for i in live
+            if i["State"]["Name"] in ("pending", "running", "stopping")
+        )
         ids = [i["InstanceId"] for i in live]
         if ids:
             self.echo(f"destroy: terminating {len(ids)} instance(s): {' '.join(ids)}")
             with aws.ec2_errors("terminate instances", region):
                 ec2.terminate_instances(InstanceIds=ids)
                 self._wait(ec2, "instance_terminated", ids)
-        deleted = aws.delete_cluster_resources(ec2, region, state["cluster_id"],
-                                           group_id=state.get("security_group"),
-                                           key_name=state.get("key_pair"))
+        deleted = aws.delete_cluster_resources(
+            ec2, region, state["cluster_id"], group_id=state.get("security_group"), key_name=state.get("key_pair")
+        )
         for what in deleted:
             self.echo(f"destroy: deleted {what}")
         local.forget(self.root)
         hours = seconds / 3600
-        self.echo(f"destroy: cluster {state['cluster_id']} gone; its instances ran "
-                  f"{hours:.2f} instance-hours")
+        self.echo(f"destroy: cluster {state['cluster_id']} gone; its instances ran {hours:.2f} instance-hours")
         return hours
 
     def nodes(self) -> list[dict]:
@@ -176,20 +190,23 @@ class EC2Cluster:
         self.echo(format_instances(list_instances(self._region(state), profile=self.profile)))
         if state:
             nodes = self.nodes()
-            self.echo(f"status: this checkout's cluster {state['cluster_id']} in {state['region']}: "
-                      f"{len(nodes)} worker(s) running, expires {state.get('expires', '?')}")
+            self.echo(
+                f"status: this checkout's cluster {state['cluster_id']} in {state['region']}: "
+                f"{len(nodes)} worker(s) running, expires {state.get('expires', '?')}"
+            )
 
     def reap(self, yes: bool, everything: bool = False) -> list[dict]:
         """Print the expired instances of this workspace's clusters (with ``everything``: every
         expired or orphaned ducttape instance of the account); with ``yes`` terminate them and
         delete their clusters' security groups and key pairs."""
         mine = None if everything else local.clusters(self.root)
-        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile,
-                    clusters=mine)
+        rows = reap(self._region(local.load_state(self.root)), yes=yes, profile=self.profile, clusters=mine)
         self.echo(format_instances(rows))
         if mine is not None:
-            self.echo(f"reap: only this workspace's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
-                      "--all reaps every expired or orphaned ducttape instance of the account")
+            self.echo(
+                f"reap: only this workspace's clusters ({', '.join(sorted(mine)) or 'none made here'}); "
+                "--all reaps every expired or orphaned ducttape instance of the account"
+            )
         if rows and not yes:
             self.echo("reap: nothing terminated; run again with --yes to terminate these")
         return rows
@@ -217,8 +234,9 @@ class EC2Cluster:
                     ec2.describe_security_groups(GroupIds=list(s.security_groups))
                 except botocore.exceptions.ClientError as err:
                     _unless_bad_setting(err)
-                    raise ConfigError(f"security_groups {list(s.security_groups)} in "
-                                      f"{settings_file(self.root)}: {_message(err)}") from None
+                    raise ConfigError(
+                        f"security_groups {list(s.security_groups)} in {settings_file(self.root)}: {_message(err)}"
+                    ) from None
             plan["subnet"], plan["vpc"] = _subnet(ec2, region, s, self.root)
         if not s.security_groups:
             plan["ssh_from"] = s.ssh_from if s.ssh_from != "auto" else _own_public_cidr()
@@ -228,8 +246,12 @@ class EC2Cluster:
         cluster_id = state["cluster_id"]
         expires = (datetime.now(timezone.utc) + timedelta(hours=s.expiry_hours)).replace(microsecond=0)
         state["expires"] = expires.isoformat()
-        tags = {aws.PROJECT_TAG_KEY: aws.PROJECT_TAG_VALUE, aws.CLUSTER_TAG_KEY: cluster_id,
-                aws.DRIVER_TAG_KEY: socket.gethostname(), aws.EXPIRES_TAG_KEY: state["expires"]}
+        tags = {
+            aws.PROJECT_TAG_KEY: aws.PROJECT_TAG_VALUE,
+            aws.CLUSTER_TAG_KEY: cluster_id,
+            aws.DRIVER_TAG_KEY: socket.gethostname(),
+            aws.EXPIRES_TAG_KEY: state["expires"],
+        }
         key_name = s.key_pair or self._key_pair(ec2, region, state, public_key, tags)
         groups = list(s.security_groups) or [self._security_group(ec2, region, state, plan, tags)]
 
@@ -238,8 +260,7 @@ class EC2Cluster:
             with aws.ec2_errors("renew the expiry tag", region):
                 resources = [i["InstanceId"] for i in live.values()]
                 resources += [g for g in [state.get("security_group")] if g]
-                ec2.create_tags(Resources=resources, Tags=[
-                    {"Key": aws.EXPIRES_TAG_KEY, "Value": state["expires"]}])
+                ec2.create_tags(Resources=resources, Tags=[{"Key": aws.EXPIRES_TAG_KEY, "Value": state["expires"]}])
         stopped = [i["InstanceId"] for i in live.values() if i["State"]["Name"] in ("stopped", "stopping")]
         if stopped:
             self.echo(f"up: starting {len(stopped)} stopped instance(s)")
@@ -254,14 +275,25 @@ class EC2Cluster:
             self.echo(f"up: launching worker{index}")
             with aws.ec2_errors(f"launch worker{index}", region):
                 response = ec2.run_instances(
-                    ImageId=plan["image"], InstanceType=s.instance_type_of(index), MinCount=1, MaxCount=1,
-                    KeyName=key_name, UserData=data,
+                    ImageId=plan["image"],
+                    InstanceType=s.instance_type_of(index),
+                    MinCount=1,
+                    MaxCount=1,
+                    KeyName=key_name,
+                    UserData=data,
                     ClientToken=f"{cluster_id}-worker{index}-{int(expires.timestamp())}",
-                    NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": plan["subnet"],
-                                        "Groups": groups, "DeleteOnTermination": True,
-                                        "AssociatePublicIpAddress": s.associate_public_ip}],
+                    NetworkInterfaces=[
+                        {
+                            "DeviceIndex": 0,
+                            "SubnetId": plan["subnet"],
+                            "Groups": groups,
+                            "DeleteOnTermination": True,
+                            "AssociatePublicIpAddress": s.associate_public_ip,
+                        }
+                    ],
                     MetadataOptions={"HttpTokens": "required"},
-                    TagSpecifications=aws.tag_specs(["instance", "volume"], {**tags, "Name": name}))
+                    TagSpecifications=aws.tag_specs(["instance", "volume"], {**tags, "Name": name}),
+                )
             state["instances"][f"worker{index}"] = response["Instances"][0]["InstanceId"]
             local.save_state(self.root, state)
 
@@ -273,8 +305,7 @@ class EC2Cluster:
         nodes = [_node(s, i) for i in running]
         self.echo(f"up: waiting for provisioning and SSH (at most {s.ssh_timeout:.0f} s)")
         known = self._known_hosts("accept-new")  # the first contact records the host key
-        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known),
-                     nodes)
+        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known), nodes)
         known = self._known_hosts("strict")
         if stopped:
             parallel_map(lambda node: provision.prepare_scratch(node, known), nodes)
@@ -293,8 +324,9 @@ class EC2Cluster:
         local.save_state(self.root, state)
         self.echo(f"up: importing key pair {name}")
         with aws.ec2_errors("import the key pair", region):
-            ec2.import_key_pair(KeyName=name, PublicKeyMaterial=public_key.encode(),
-                                TagSpecifications=aws.tag_specs(["key-pair"], tags))
+            ec2.import_key_pair(
+                KeyName=name, PublicKeyMaterial=public_key.encode(), TagSpecifications=aws.tag_specs(["key-pair"], tags)
+            )
         return name
 
     def _security_group(self, ec2, region, state, plan, tags):
@@ -305,15 +337,25 @@ class EC2Cluster:
         self.echo(f"up: creating security group {name} (ssh from {plan['ssh_from']})")
         with aws.ec2_errors("create the security group", region):
             group = ec2.create_security_group(
-                GroupName=name, VpcId=plan["vpc"],
+                GroupName=name,
+                VpcId=plan["vpc"],
                 Description=f"ducttape cluster {name}: all traffic within, ssh from the driver",
-                TagSpecifications=aws.tag_specs(["security-group"], tags))["GroupId"]
+                TagSpecifications=aws.tag_specs(["security-group"], tags),
+            )["GroupId"]
             state["security_group"] = group
             local.save_state(self.root, state)
-            ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-                {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group}]},
-                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                 "IpRanges": [{"CidrIp": plan["ssh_from"], "Description": "ducttape driver"}]}])
+            ec2.authorize_security_group_ingress(
+                GroupId=group,
+                IpPermissions=[
+                    {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group}]},
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 22,
+                        "ToPort": 22,
+                        "IpRanges": [{"CidrIp": plan["ssh_from"], "Description": "ducttape driver"}],
+                    },
+                ],
+            )
         return group
 
     # --- helpers -----------------------------------------------------------------------------
@@ -325,8 +367,10 @@ class EC2Cluster:
     def _state(self, task):
         state = local.load_state(self.root)
         if state is None:
-            raise ConfigError(f"cluster.{task} --aws: no EC2 cluster recorded in "
-                              f"{local.state_dir(self.root)}: run `invoke cluster.up --aws` first")
+            raise ConfigError(
+                f"cluster.{task} --aws: no EC2 cluster recorded in "
+                f"{local.state_dir(self.root)}: run `invoke cluster.up --aws` first"
+            )
         return state
 
     def _instances(self, ec2, region, state) -> list[dict]:
@@ -334,15 +378,17 @@ class EC2Cluster:
         filters = [{"Name": "instance-state-name", "Values": aws.LIVE_STATES}]
         found = {}
         with aws.ec2_errors("list the cluster's instances", region):
-            pages = ec2.get_paginator("describe_instances").paginate(Filters=filters + [
-                {"Name": f"tag:{aws.CLUSTER_TAG_KEY}", "Values": [state["cluster_id"]]}])
+            pages = ec2.get_paginator("describe_instances").paginate(
+                Filters=filters + [{"Name": f"tag:{aws.CLUSTER_TAG_KEY}", "Values": [state["cluster_id"]]}]
+            )
             for page in pages:
                 for reservation in page["Reservations"]:
                     found.update({i["InstanceId"]: i for i in reservation["Instances"]})
             recorded = [i for i in state["instances"].values() if i not in found]
             if recorded:
                 pages = ec2.get_paginator("describe_instances").paginate(
-                    Filters=filters + [{"Name": "instance-id", "Values": recorded}])
+                    Filters=filters + [{"Name": "instance-id", "Values": recorded}]
+                )
                 for page in pages:
                     for reservation in page["Reservations"]:
                         found.update({i["InstanceId"]: i for i in reservation["Instances"]})
@@ -351,20 +397,24 @@ class EC2Cluster:
     def _wait(self, ec2, waiter, ids, timeout=600):
         """A boto3 waiter on ``ids``, polling every WAIT_DELAY s for at most ``timeout`` s."""
         try:
-            ec2.get_waiter(waiter).wait(InstanceIds=ids, WaiterConfig={
-                "Delay": WAIT_DELAY, "MaxAttempts": max(1, int(timeout // WAIT_DELAY))})
+            ec2.get_waiter(waiter).wait(
+                InstanceIds=ids, WaiterConfig={"Delay": WAIT_DELAY, "MaxAttempts": max(1, int(timeout // WAIT_DELAY))}
+            )
         except botocore.exceptions.WaiterError as err:
             reason = " ".join(str(err.last_response.get("Error", {}).get("Message", err)).split())
-            raise ClusterError(f"{waiter.replace('_', ' ')}: {', '.join(ids)} did not get there "
-                               f"within {timeout:.0f} s ({reason})") from None
+            raise ClusterError(
+                f"{waiter.replace('_', ' ')}: {', '.join(ids)} did not get there within {timeout:.0f} s ({reason})"
+            ) from None
 
 
 def _public_key(s) -> str:
     """``TYPE BASE64`` of key_file's public key; ConfigError when the file is missing or bad."""
     path = s.key_path
     if not path.is_file():
-        raise ConfigError(f"key_file {path} does not exist: point key_file in ec2.yaml at your "
-                          "private ssh key (e.g. ~/.ssh/id_ed25519, made by ssh-keygen)")
+        raise ConfigError(
+            f"key_file {path} does not exist: point key_file in ec2.yaml at your "
+            "private ssh key (e.g. ~/.ssh/id_ed25519, made by ssh-keygen)"
+        )
     try:
         key = paramiko.PKey.from_path(path)
     except paramiko.PasswordRequiredException:
@@ -384,11 +434,15 @@ def _image(ec2, region, s) -> str:
         if not images:
             raise ConfigError(f"ami {s.ami} in ec2.yaml does not exist in {region}")
         return s.ami
-    images = ec2.describe_images(Owners=[s.ami_owner], Filters=[
-        {"Name": "name", "Values": [s.ami_name]}, {"Name": "state", "Values": ["available"]}])["Images"]
+    images = ec2.describe_images(
+        Owners=[s.ami_owner],
+        Filters=[{"Name": "name", "Values": [s.ami_name]}, {"Name": "state", "Values": ["available"]}],
+    )["Images"]
     if not images:
-        raise ConfigError(f"no AMI named {s.ami_name!r} owned by {s.ami_owner} in {region}: set "
-                          "ami (an image id) or ami_name / ami_owner in ec2.yaml")
+        raise ConfigError(
+            f"no AMI named {s.ami_name!r} owned by {s.ami_owner} in {region}: set "
+            "ami (an image id) or ami_name / ami_owner in ec2.yaml"
+        )
     return max(images, key=lambda image: image.get("CreationDate", ""))["ImageId"]
 
 
@@ -409,8 +463,10 @@ def _check_key_pair(ec2, s, public_key):
         raise ConfigError(f"key_pair {s.key_pair!r} in ec2.yaml: {_message(err)}") from None
     theirs = " ".join(pair.get("PublicKey", "").split()[:2])
     if theirs != public_key:
-        raise ConfigError(f"key_file {s.key_path} does not match key pair {s.key_pair!r}: point "
-                          "key_file at that key pair's private key, or drop key_pair to import it")
+        raise ConfigError(
+            f"key_file {s.key_path} does not match key pair {s.key_pair!r}: point "
+            "key_file at that key pair's private key, or drop key_pair to import it"
+        )
 
 
 def _subnet(ec2, region, s, root):
@@ -435,8 +491,10 @@ def _own_public_cidr() -> str:
             address = answer.read().decode().strip()
         socket.inet_aton(address)
     except (OSError, ValueError):
-        raise ConfigError(f"cannot learn this machine's public address from {CHECKIP_URL}: set "
-                          "ssh_from in ec2.yaml to the CIDR ssh comes from") from None
+        raise ConfigError(
+            f"cannot learn this machine's public address from {CHECKIP_URL}: set "
+            "ssh_from in ec2.yaml to the CIDR ssh comes from"
+        ) from None
     return f"{address}/32"
 
 
@@ -469,21 +527,31 @@ def _node(s, instance) -> dict:
     if s.ssh_route == "public":
         host = public_dns or public_ip
         if not host:
-            raise ClusterError(f"{name} ({instance['InstanceId']}) has no public address: set "
-                               "associate_public_ip: true, or ssh_route: private in ec2.yaml")
+            raise ClusterError(
+                f"{name} ({instance['InstanceId']}) has no public address: set "
+                "associate_public_ip: true, or ssh_route: private in ec2.yaml"
+            )
     elif s.ssh_route == "private":
         host = private_ip
     else:
-        route = s.ssh_route.format(name=name, index=index, private_ip=private_ip,
-                                   public_ip=public_ip, public_dns=public_dns)
+        route = s.ssh_route.format(
+            name=name, index=index, private_ip=private_ip, public_ip=public_ip, public_dns=public_dns
+        )
         host, sep, port_text = route.rpartition(":")
         if sep and port_text.isdigit():
             port = int(port_text)
         else:
             host = route
-    node = {"name": name, "hostname": host, "port": port, "user": s.user,
-            "key_file": str(s.key_path), "address": private_ip, "scratch": s.scratch,
-            "build_dir": s.build_dir}
+    node = {
+        "name": name,
+        "hostname": host,
+        "port": port,
+        "user": s.user,
+        "key_file": str(s.key_path),
+        "address": private_ip,
+        "scratch": s.scratch,
+        "build_dir": s.build_dir,
+    }
     if s.worker_type(index):
         node["type"] = s.worker_type(index)
     return node

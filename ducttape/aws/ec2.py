@@ -30,35 +30,33 @@ NO_CREDENTIALS = (
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on an EC2 instance with an IAM role"
 )
 GROUP_DELETE_TIMEOUT = 300  # a terminated instance's network interface lingers for a while
-_CLIENT_CONFIG = Config(
-    connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
-)
+_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
 
 
-def ec2_client(region: str | None = None, endpoint_url: str | None = None,
-               profile: str | None = None):
+def ec2_client(region: str | None = None, endpoint_url: str | None = None, profile: str | None = None):
     """An EC2 client and its region: ``region`` else boto3's configured one (ConfigError if
     neither, or if EC2 has no such region); ``endpoint_url`` else $DUCTTAPE_EC2_ENDPOINT."""
     try:
         session = boto3.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
-        raise ConfigError(f"AWS profile {profile!r} not found in the AWS config or credentials "
-                          "files; check the name or create it with `aws configure --profile NAME`"
-                          ) from None
+        raise ConfigError(
+            f"AWS profile {profile!r} not found in the AWS config or credentials "
+            "files; check the name or create it with `aws configure --profile NAME`"
+        ) from None
     region = region or session.region_name
     if not region:
-        raise ConfigError(
-            "no AWS region given: pass one, or set AWS_DEFAULT_REGION or `region` in ~/.aws/config"
-        )
-    known = session.get_available_regions("ec2") + session.get_available_regions(
-        "ec2", partition_name="aws-us-gov") + session.get_available_regions(
-        "ec2", partition_name="aws-cn")
+        raise ConfigError("no AWS region given: pass one, or set AWS_DEFAULT_REGION or `region` in ~/.aws/config")
+    known = (
+        session.get_available_regions("ec2")
+        + session.get_available_regions("ec2", partition_name="aws-us-gov")
+        + session.get_available_regions("ec2", partition_name="aws-cn")
+    )
     if region not in known:
-        raise ConfigError(f"unknown AWS region {region!r}: use one EC2 has, e.g. us-east-1 or "
-                          "eu-west-1 (`region` in ec2.yaml)")
+        raise ConfigError(
+            f"unknown AWS region {region!r}: use one EC2 has, e.g. us-east-1 or eu-west-1 (`region` in ec2.yaml)"
+        )
     endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
-    client = session.client("ec2", region_name=region, endpoint_url=endpoint_url,
-                            config=_CLIENT_CONFIG)
+    client = session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
     return client, region
 
 

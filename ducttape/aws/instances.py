@@ -20,8 +20,9 @@ _COLUMNS = ["id", "name", "cluster", "state", "type", "launch_time", "expires", 
 REAP_WAIT = 600
 
 
-def list_instances(region: str | None = None, endpoint_url: str | None = None,
-                   profile: str | None = None) -> list[dict]:
+def list_instances(
+    region: str | None = None, endpoint_url: str | None = None, profile: str | None = None
+) -> list[dict]:
     """Return the non-terminated instances tagged ``Project=ducttape``, oldest first.
 
     Each row has id, name, cluster, state, type, launch_time (ISO 8601, UTC), expires, driver and
@@ -33,16 +34,18 @@ def list_instances(region: str | None = None, endpoint_url: str | None = None,
 
 
 def reap(
-    region: str | None = None, yes: bool = False, endpoint_url: str | None = None,
-    profile: str | None = None, clusters: set[str] | None = None,
+    region: str | None = None,
+    yes: bool = False,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    clusters: set[str] | None = None,
 ) -> list[dict]:
     """The reapable rows of ``list_instances`` (only those of ``clusters`` when given: never an
     instance of another checkout's cluster, nor an orphan); with ``yes``, terminate them, wait
     until they are gone and delete their clusters' security groups and key pairs (else a dry
     run)."""
     ec2, region = aws.ec2_client(region, endpoint_url, profile)
-    rows = [row for row in _rows(ec2, region)
-            if row["reapable"] and (clusters is None or row["cluster"] in clusters)]
+    rows = [row for row in _rows(ec2, region) if row["reapable"] and (clusters is None or row["cluster"] in clusters)]
     if not yes:
         return rows
     if rows:
@@ -51,7 +54,8 @@ def reap(
         with aws.ec2_errors("terminate instances", region):
             ec2.terminate_instances(InstanceIds=ids)
             ec2.get_waiter("instance_terminated").wait(
-                InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": REAP_WAIT // 5})
+                InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": REAP_WAIT // 5}
+            )
         for row in rows:
             row["state"] = "terminated"
     for cluster in _reapable_clusters(ec2, region, rows):

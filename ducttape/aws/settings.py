@@ -29,19 +29,19 @@ class EC2Settings:
     """One EC2 cluster's settings; the defaults are what `ec2.yaml.example` documents."""
 
     num_workers: int
-    region: str | None = None            # None: boto3's configured region
+    region: str | None = None  # None: boto3's configured region
     instance_type: str = "m5.large"
-    ami: str | None = None                # None: newest image named ami_name owned by ami_owner
+    ami: str | None = None  # None: newest image named ami_name owned by ami_owner
     ami_owner: str = DEBIAN_OWNER
     ami_name: str = "debian-12-amd64-*"
-    key_file: str = "~/.ssh/id_ed25519"   # private key the driver logs in with
-    key_pair: str | None = None           # None: import key_file's public key for the cluster
-    security_groups: tuple = ()           # empty: create one for the cluster
-    ssh_from: str = "auto"                # CIDR allowed to ssh into a created group
-    ssh_from_anywhere: bool = False       # true: ssh_from may be wider than WIDEST_SSH_FROM
-    subnet_id: str | None = None          # None: the region's default VPC
+    key_file: str = "~/.ssh/id_ed25519"  # private key the driver logs in with
+    key_pair: str | None = None  # None: import key_file's public key for the cluster
+    security_groups: tuple = ()  # empty: create one for the cluster
+    ssh_from: str = "auto"  # CIDR allowed to ssh into a created group
+    ssh_from_anywhere: bool = False  # true: ssh_from may be wider than WIDEST_SSH_FROM
+    subnet_id: str | None = None  # None: the region's default VPC
     associate_public_ip: bool = True
-    user: str = "admin"                   # the AMI's login user (Debian: admin)
+    user: str = "admin"  # the AMI's login user (Debian: admin)
     cluster_name: str = "ducttape"
     expiry_hours: float = 8.0
     scratch: str = "/mnt"
@@ -82,8 +82,9 @@ def load_settings(root) -> EC2Settings:
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"no {path}: copy ec2.yaml.example to {SETTINGS_FILE} and set "
-                          "num_workers (and key_file)") from None
+        raise ConfigError(
+            f"no {path}: copy ec2.yaml.example to {SETTINGS_FILE} and set num_workers (and key_file)"
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -92,8 +93,7 @@ def load_settings(root) -> EC2Settings:
         raise ConfigError(f"{path}: expected `key: value` lines, starting with `num_workers: 3`")
     unknown = sorted(set(data) - set(_TYPES))
     if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} "
-                          f"(known: {', '.join(sorted(_TYPES))})")
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_TYPES))})")
     values = {key: _checked(path, key, value) for key, value in data.items()}
     if "num_workers" not in values:
         raise ConfigError(f"{path}: num_workers is not set: set e.g. `num_workers: 3`")
@@ -151,8 +151,7 @@ def _check_values(path, s: EC2Settings):
         raise ConfigError(f"{path}: num_workers is {s.num_workers}: a cluster needs at least 1 worker")
     typed = sum(spec["count"] for spec in s.node_types.values())
     if typed > s.num_workers:
-        raise ConfigError(f"{path}: node_types asks for {typed} typed workers but num_workers is "
-                          f"{s.num_workers}")
+        raise ConfigError(f"{path}: node_types asks for {typed} typed workers but num_workers is {s.num_workers}")
     for key in ("expiry_hours", "ssh_timeout", "launch_timeout"):
         if not math.isfinite(getattr(s, key)) or getattr(s, key) <= 0:
             raise ConfigError(f"{path}: {key} must be a finite number above 0, not {getattr(s, key)!r}")
@@ -162,20 +161,26 @@ def _check_values(path, s: EC2Settings):
         try:
             network = ipaddress.ip_network(s.ssh_from)
         except ValueError:
-            raise ConfigError(f"{path}: ssh_from {s.ssh_from!r} is not a CIDR such as "
-                              "203.0.113.7/32 (or `auto`)") from None
+            raise ConfigError(
+                f"{path}: ssh_from {s.ssh_from!r} is not a CIDR such as 203.0.113.7/32 (or `auto`)"
+            ) from None
         widest = WIDEST_SSH_FROM[network.version]
         if network.prefixlen < widest and not s.ssh_from_anywhere:
-            raise ConfigError(f"{path}: ssh_from {s.ssh_from} lets {network.num_addresses:,} "
-                              f"addresses try to log in: narrow it to a /{widest} or less "
-                              "(e.g. your own address/32), or add `ssh_from_anywhere: true`")
+            raise ConfigError(
+                f"{path}: ssh_from {s.ssh_from} lets {network.num_addresses:,} "
+                f"addresses try to log in: narrow it to a /{widest} or less "
+                "(e.g. your own address/32), or add `ssh_from_anywhere: true`"
+            )
     if s.ssh_route not in ROUTES:
         try:
-            s.ssh_route.format(name="worker1", index=1, private_ip="10.0.0.1",
-                               public_ip="203.0.113.1", public_dns="ec2-host")
+            s.ssh_route.format(
+                name="worker1", index=1, private_ip="10.0.0.1", public_ip="203.0.113.1", public_dns="ec2-host"
+            )
         except (KeyError, IndexError, ValueError) as err:
-            raise ConfigError(f"{path}: ssh_route {s.ssh_route!r} is neither public, private nor "
-                              f"a HOST[:PORT] template with {{name}}, {{index}}, {{private_ip}}, "
-                              f"{{public_ip}} or {{public_dns}} ({err})") from None
+            raise ConfigError(
+                f"{path}: ssh_route {s.ssh_route!r} is neither public, private nor "
+                f"a HOST[:PORT] template with {{name}}, {{index}}, {{private_ip}}, "
+                f"{{public_ip}} or {{public_dns}} ({err})"
+            ) from None
     for key in ("scratch", "build_dir"):
         validate.node_folder(str(path), key, getattr(s, key))

@@ -70,8 +70,9 @@ def forget(root) -> None:
 def write_cluster_file(root, nodes: list[dict]) -> None:
     """Write the cluster file of ``nodes``, whose host keys are checked strictly against
     ``known_hosts_file``."""
-    _write(cluster_file(root), {"nodes": nodes, "known_hosts": str(known_hosts_file(root)),
-                                "host_key_policy": "strict"})
+    _write(
+        cluster_file(root), {"nodes": nodes, "known_hosts": str(known_hosts_file(root)), "host_key_policy": "strict"}
+    )
 
 
 def _write(path: Path, data: dict) -> None:

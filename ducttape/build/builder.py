@@ -117,8 +117,10 @@ def run(
     order = build_order(projects, only or list(projects))
     needs_git = [p.name for p in order if p.kind == "git"]
     if needs_git and shutil.which("git") is None:
-        raise ConfigError(f"git is not installed (project {needs_git[0]} is a git checkout): "
-                          "install it (apt-get install git) and build again")
+        raise ConfigError(
+            f"git is not installed (project {needs_git[0]} is a git checkout): "
+            "install it (apt-get install git) and build again"
+        )
     (root / "logs").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     outcomes: list[Outcome] = []
@@ -130,8 +132,9 @@ def run(
         for p in order:
             out(f"{p.name:<{width}}  {_describe(p):<34} ", end="", flush=True)
             t0 = time.monotonic()
-            bad_deps = [d for d in p.depends_on
-                        if any(o.name == d and o.action in ("failed", "skipped") for o in outcomes)]
+            bad_deps = [
+                d for d in p.depends_on if any(o.name == d and o.action in ("failed", "skipped") for o in outcomes)
+            ]
             if bad_deps:
                 outcomes.append(Outcome(p.name, "skipped", error=f"dependency {bad_deps[0]} failed"))
                 out(f"skipped: dependency {bad_deps[0]} failed")
@@ -195,14 +198,22 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, up
     dest = layout.project_dir(p.name, root)
     prev: dict = entries.get(p.name) or {}
     entry = {
-        "name": p.name, "kind": p.kind, "version": p.version, "ref": None, "git_sha": None,
-        "artifacts": list(p.artifacts), "main_classes": p.main_classes,
+        "name": p.name,
+        "kind": p.kind,
+        "version": p.version,
+        "ref": None,
+        "git_sha": None,
+        "artifacts": list(p.artifacts),
+        "main_classes": p.main_classes,
     }
     if (dest / ".git").exists():
         raise StepError(f"resolve {p.name}", f"{dest} is a git checkout, not a released project; move it away")
     unchanged = (
-        prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
-        and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
+        prev
+        and prev.get("status") == "ok"
+        and prev.get("fingerprint") == fingerprint
+        and (dest / "libs").is_dir()
+        and (dest / layout.LAUNCHER).is_file()
     )
     if unchanged and not update:
         if prev.get("main_classes") != p.main_classes:
@@ -231,6 +242,7 @@ def _build_released(p: ReleasedProject, root: Path, entries: dict, log: Path, up
 
 def _jar_changes(old: Path, new: Path) -> str:
     """What differs between two libs/ folders ("2 jars added, 1 changed"), '' if nothing."""
+
     def digests(folder: Path) -> dict[str, str]:
         return {j.name: hashlib.sha256(j.read_bytes()).hexdigest() for j in folder.glob("*.jar")}
 
@@ -261,10 +273,12 @@ def _check_main_classes(name: str, main_classes: dict[str, str], libs: Path) -> 
             raise StepError(f"read {jar}", f"{jar} is not a readable jar: {e}") from None
     for role, cls in main_classes.items():
         if cls.replace(".", "/") + ".class" not in present:
-            raise StepError(f"check main_classes of {name}",
-                             f"main class {cls} (role '{role}') is in none of the {len(jars)} jars of its runtime "
-                             f"classpath; "
-                             f"fix main_classes of project '{name}' in projects.yaml")
+            raise StepError(
+                f"check main_classes of {name}",
+                f"main class {cls} (role '{role}') is in none of the {len(jars)} jars of its runtime "
+                f"classpath; "
+                f"fix main_classes of project '{name}' in projects.yaml",
+            )
 
 
 def _write_launcher(folder: Path) -> None:
@@ -285,14 +299,22 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple
         raise StepError(f"build {p.name}", f"{dest} is a git checkout, not a local project's output; move it away")
     deps = {d: entries.get(d, {}).get("fingerprint") for d in p.depends_on}
     entry = {
-        "name": p.name, "kind": p.kind, "path": p.path, "version": _pom_version(src / "pom.xml"),
-        "ref": None, "git_sha": None, "main_classes": p.main_classes,
+        "name": p.name,
+        "kind": p.kind,
+        "path": p.path,
+        "version": _pom_version(src / "pom.xml"),
+        "ref": None,
+        "git_sha": None,
+        "main_classes": p.main_classes,
     }
     source_hash = _tree_hash(src)
     fingerprint = _hash({"kind": p.kind, "source": source_hash, "deps": deps, "format": LOCAL_FORMAT})
     if (
-        prev and prev.get("status") == "ok" and prev.get("fingerprint") == fingerprint
-        and (dest / "libs").is_dir() and (dest / layout.LAUNCHER).is_file()
+        prev
+        and prev.get("status") == "ok"
+        and prev.get("fingerprint") == fingerprint
+        and (dest / "libs").is_dir()
+        and (dest / layout.LAUNCHER).is_file()
     ):
         if prev.get("main_classes") != p.main_classes:
             _check_main_classes(p.name, p.main_classes, dest / "libs")
@@ -306,9 +328,17 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple
         source_hash = _tree_hash(work)  # exactly what is built, even if the folder changes meanwhile
         libs = tmp / "libs"
         maven.mvn(
-            ["-f", "pom.xml", "-DskipTests", "package", f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
-            cwd=work, log=log,
+            [
+                "-f",
+                "pom.xml",
+                "-DskipTests",
+                "package",
+                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
+            cwd=work,
+            log=log,
         )
         _gather_jars(work, libs, where=p.path)
         _check_main_classes(p.name, p.main_classes, libs)
@@ -318,16 +348,24 @@ def _build_local(p: LocalProject, root: Path, entries: dict, log: Path) -> tuple
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     fingerprint = _hash({"kind": p.kind, "source": source_hash, "deps": deps, "format": LOCAL_FORMAT})
-    entries[p.name] = {**entry, "source_hash": source_hash, "built_at": _now(), "status": "ok",
-                       "fingerprint": fingerprint}
+    entries[p.name] = {
+        **entry,
+        "source_hash": source_hash,
+        "built_at": _now(),
+        "status": "ok",
+        "fingerprint": fingerprint,
+    }
     return "built", ""
 
 
 def _gather_jars(project: Path, libs: Path, where: str) -> None:
     """Copy the jars Maven built in ``project`` (``target/`` of it and of its modules; not the
     sources, javadoc or test jars) into ``libs``, beside the runtime dependencies."""
-    jars = [j for j in sorted([*project.glob("target/*.jar"), *project.glob("*/target/*.jar")])
-            if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))]
+    jars = [
+        j
+        for j in sorted([*project.glob("target/*.jar"), *project.glob("*/target/*.jar")])
+        if not j.name.startswith("original-") and not j.stem.endswith(("-sources", "-javadoc", "-tests"))
+    ]
     if not jars:
         raise StepError(f"mvn package in {where}", "Maven built no jar in target/; the project's packaging must be jar")
     libs.mkdir(exist_ok=True)
@@ -391,8 +429,9 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         elif prev and prev.get("ref") != p.ref:
             # The pin changed: move to it if it is known locally; the network is for --update only.
             if checkout.resolve(repo, p.ref) is None:
-                raise StepError(f"git checkout {p.ref}",
-                                f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`")
+                raise StepError(
+                    f"git checkout {p.ref}", f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`"
+                )
             start_log()
             checkout.checkout(repo, p.ref, log)
         after = repo.head.commit.hexsha
@@ -414,10 +453,17 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         if p.libs_in or p.exclude:
             inputs |= {"released_in": {k: list(v) for k, v in p.libs_in.items()}, "exclude": list(p.exclude)}
     entry: dict[str, object] = {
-        "name": p.name, "kind": p.kind, "url": strip_url_credentials(url), "ref": p.ref, "goal": p.goal,
-        "version": _pom_version(dest / "pom.xml"), "main_classes": p.main_classes}
+        "name": p.name,
+        "kind": p.kind,
+        "url": strip_url_credentials(url),
+        "ref": p.ref,
+        "goal": p.goal,
+        "version": _pom_version(dest / "pom.xml"),
+        "main_classes": p.main_classes,
+    }
     if (
-        prev and prev.get("status") == "ok"
+        prev
+        and prev.get("status") == "ok"
         and prev.get("fingerprint") == _hash({**inputs, "tree": checkout.tree_state(repo)})
         and (not launchable or (libs.is_dir() and (dest / layout.LAUNCHER).is_file()))
         and (not p.libs or all((dest / folder).is_dir() for folder in ("libs", *p.libs_in)))
@@ -433,14 +479,26 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
         try:
             _resolve_into(p, root, dest, log, update)
         except StepError:
-            entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None,
-                               "status": "failed", "fingerprint": None}
+            entries[p.name] = {
+                **entry,
+                "git_sha": sha,
+                "dirty": dirty,
+                "built_at": None,
+                "status": "failed",
+                "fingerprint": None,
+            }
             raise
         if p.libs_in:
             entry["libs_in"] = {folder: list(coords) for folder, coords in p.libs_in.items()}
-        entries[p.name] = {**entry, "libs": list(p.libs), "git_sha": sha, "dirty": dirty,
-                           "built_at": _now(), "status": "ok",
-                           "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)})}
+        entries[p.name] = {
+            **entry,
+            "libs": list(p.libs),
+            "git_sha": sha,
+            "dirty": dirty,
+            "built_at": _now(),
+            "status": "ok",
+            "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)}),
+        }
         return "built", note
     args = ["-DskipTests", *p.mvn_args, p.goal]
     if launchable:  # the project's runtime classpath, as for released projects
@@ -453,11 +511,21 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
             _write_launcher(dest)
             _check_main_classes(p.name, p.main_classes, libs)
     except StepError:
-        entries[p.name] = {**entry, "git_sha": sha, "dirty": dirty, "built_at": None, "status": "failed",
-                           "fingerprint": None}
+        entries[p.name] = {
+            **entry,
+            "git_sha": sha,
+            "dirty": dirty,
+            "built_at": None,
+            "status": "failed",
+            "fingerprint": None,
+        }
         raise
     entries[p.name] = {
-        **entry, "git_sha": sha, "dirty": dirty, "built_at": _now(), "status": "ok",
+        **entry,
+        "git_sha": sha,
+        "dirty": dirty,
+        "built_at": _now(),
+        "status": "ok",
         "fingerprint": _hash({**inputs, "tree": checkout.tree_state(repo)}),
     }
     return "built", note
@@ -487,15 +555,23 @@ def _resolve_into(p: GitProject, root: Path, dest: Path, log: Path, update: bool
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _resolve(name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool,
-             exclude: tuple[str, ...] = ()) -> None:
+def _resolve(
+    name: str, artifacts: tuple[str, ...], folder: Path, log: Path, update: bool, exclude: tuple[str, ...] = ()
+) -> None:
     """Resolve released ``artifacts`` and their runtime dependencies (less ``exclude``) from Maven
     Central (through ~/.m2; ``update``: ``mvn -U``) into ``folder/libs``."""
     (folder / "pom.xml").write_text(maven.dependency_pom(name, artifacts, exclude))
     maven.mvn(
-        ["-f", "pom.xml", *(["-U"] if update else []), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-         "-DincludeScope=runtime", "-DoutputDirectory=libs"],
-        cwd=folder, log=log,
+        [
+            "-f",
+            "pom.xml",
+            *(["-U"] if update else []),
+            f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            "-DincludeScope=runtime",
+            "-DoutputDirectory=libs",
+        ],
+        cwd=folder,
+        log=log,
     )
 
 

@@ -24,8 +24,7 @@ STALL_TIMEOUT_S = 30
 # (http: curl's low-speed limit; ssh: keep-alive probes) long before GIT_TIMEOUT_S.
 GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
-    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 "
-                       "-o ServerAliveCountMax=2",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=2",
     "GIT_HTTP_LOW_SPEED_LIMIT": "1",
     "GIT_HTTP_LOW_SPEED_TIME": str(STALL_TIMEOUT_S),
 }
@@ -68,18 +67,22 @@ def check_outputs_untracked(repo: git.Repo, paths: tuple[str, ...]) -> None:
     tracked = repo.git.ls_files("--", *paths)
     if tracked:
         first = tracked.splitlines()[0]
-        raise StepError(f"git ls-files {' '.join(paths)}",
-                         f"the repository tracks {first}, where `invoke build` writes a runtime classpath "
-                         f"(libs/, libs_in) or the launcher of main_classes; choose another folder or "
-                         f"drop main_classes")
+        raise StepError(
+            f"git ls-files {' '.join(paths)}",
+            f"the repository tracks {first}, where `invoke build` writes a runtime classpath "
+            f"(libs/, libs_in) or the launcher of main_classes; choose another folder or "
+            f"drop main_classes",
+        )
 
 
 def checkout(repo: git.Repo, ref: str, log: Path) -> str:
     """Check out ``ref`` (remote branch, tag or commit, as known locally) detached; its SHA."""
     sha = resolve(repo, ref)
     if sha is None:
-        raise StepError(f"git checkout {ref}", f"no branch, tag or commit '{ref}' in "
-                                                f"{strip_url_credentials(repo.remotes.origin.url)}")
+        raise StepError(
+            f"git checkout {ref}",
+            f"no branch, tag or commit '{ref}' in {strip_url_credentials(repo.remotes.origin.url)}",
+        )
     if repo.head.is_valid() and repo.head.commit.hexsha == sha and repo.head.is_detached:
         return sha
     try:

@@ -52,8 +52,19 @@ from ducttape.validate import NAME_RE
 from ducttape.workspace import find_workspace
 
 GOALS = ("package", "install")
-GIT_KEYS = {"name", "git", "ref", "goal", "mvn_args", "main_classes", "depends_on", "optional", "libs",
-            "libs_in", "exclude"}
+GIT_KEYS = {
+    "name",
+    "git",
+    "ref",
+    "goal",
+    "mvn_args",
+    "main_classes",
+    "depends_on",
+    "optional",
+    "libs",
+    "libs_in",
+    "exclude",
+}
 RELEASED_KEYS = {"name", "artifacts", "main_classes", "optional"}
 LOCAL_KEYS = {"name", "path", "main_classes", "depends_on", "optional"}
 KIND_KEYS = ("git", "artifacts", "path")
@@ -176,8 +187,10 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
     where = f"{path}: project '{name}'"
     kinds = [k for k in KIND_KEYS if k in entry]
     if len(kinds) != 1:
-        raise ConfigError(f"{where}: give exactly one of 'git' (git source project), 'artifacts' (released) "
-                          f"or 'path' (local source project), not {' and '.join(kinds) or 'none'}")
+        raise ConfigError(
+            f"{where}: give exactly one of 'git' (git source project), 'artifacts' (released) "
+            f"or 'path' (local source project), not {' and '.join(kinds) or 'none'}"
+        )
     known = {"git": GIT_KEYS, "artifacts": RELEASED_KEYS, "path": LOCAL_KEYS}[kinds[0]]
     unknown = sorted(set(entry) - known)
     if unknown:
@@ -201,20 +214,26 @@ def _parse_entry(path: Path, index: int, entry: object) -> Project:
             if not isinstance(entry.get(key), (str, int)) or not str(entry[key]).strip():
                 raise ConfigError(f"{where}: '{key}' is required and must be a string")
             if not PLAIN_ARG_RE.match(str(entry[key])):
-                raise ConfigError(f"{where}: '{key}' {strip_url_credentials(str(entry[key]))!r} must not start "
-                                  "with '-' or hold spaces or control characters")
+                raise ConfigError(
+                    f"{where}: '{key}' {strip_url_credentials(str(entry[key]))!r} must not start "
+                    "with '-' or hold spaces or control characters"
+                )
         goal = entry.get("goal", "package")
         if goal not in GOALS:
             raise ConfigError(f"{where}: goal must be one of {', '.join(GOALS)}, not {goal!r}")
         libs = _coordinates(where, entry, "libs") if "libs" in entry else ()
         clash = sorted({"goal", "mvn_args", "main_classes"} & set(entry)) if libs else []
         if clash:
-            raise ConfigError(f"{where}: '{clash[0]}' and 'libs' exclude each other (a project with "
-                              f"'libs' is not built; its libs/ holds those released artifacts)")
+            raise ConfigError(
+                f"{where}: '{clash[0]}' and 'libs' exclude each other (a project with "
+                f"'libs' is not built; its libs/ holds those released artifacts)"
+            )
         orphan = sorted({"libs_in", "exclude"} & set(entry)) if not libs else []
         if orphan:
-            raise ConfigError(f"{where}: '{orphan[0]}' goes with 'libs' (released jars for a tree that "
-                              f"is not built); add 'libs' or drop '{orphan[0]}'")
+            raise ConfigError(
+                f"{where}: '{orphan[0]}' goes with 'libs' (released jars for a tree that "
+                f"is not built); add 'libs' or drop '{orphan[0]}'"
+            )
         return GitProject(
             name=name,
             git=str(entry["git"]),
@@ -254,8 +273,10 @@ def _libs_in(where: str, entry: dict) -> dict[str, tuple[str, ...]]:
     for folder, coords in value.items():
         parts = Path(str(folder)).parts
         if not parts or Path(str(folder)).is_absolute() or ".." in parts or parts[0] in ("libs", ".git"):
-            raise ConfigError(f"{where}: 'libs_in' folder {folder!r} must be a relative path inside the "
-                              f"checkout, outside libs/ and .git/")
+            raise ConfigError(
+                f"{where}: 'libs_in' folder {folder!r} must be a relative path inside the "
+                f"checkout, outside libs/ and .git/"
+            )
         folders["/".join(parts)] = _coordinates(where, {f"libs_in: {folder}": coords}, f"libs_in: {folder}")
     return folders
 

@@ -69,8 +69,7 @@ class Synced:
     seconds: float
 
 
-def sync_builds(nodes: Sequence[Node], root: Path | None = None,
-                out: Callable[[str], None] = print) -> list[Synced]:
+def sync_builds(nodes: Sequence[Node], root: Path | None = None, out: Callable[[str], None] = print) -> list[Synced]:
     """Sync the local build folder (or ``root``) to every node whose manifest differs from it,
     all nodes at once; return what was synced. Raises ClusterError naming the first node that
     could not be synced (nothing if there is no local build)."""
@@ -101,8 +100,10 @@ def sync_builds(nodes: Sequence[Node], root: Path | None = None,
         t0 = time.monotonic()
         files, sent = _rsync(target, root, first.name)
         done = Synced([n.name for n in served], target, files, sent, time.monotonic() - t0)
-        out(f"sync: {root} -> {', '.join(done.nodes)} ({target.user}@{target.hostname}:{target.build_dir}): "
-            f"{files} files, {sent / 1e6:.1f} MB in {done.seconds:.1f}s")
+        out(
+            f"sync: {root} -> {', '.join(done.nodes)} ({target.user}@{target.hostname}:{target.build_dir}): "
+            f"{files} files, {sent / 1e6:.1f} MB in {done.seconds:.1f}s"
+        )
         return done
 
     # every folder is checked before any is written to: a refusal leaves all nodes as they were
@@ -118,18 +119,21 @@ def claim(account: RemoteAccount, build_dir: str, where: str, mark: bool = True)
     but no MARKER, or is not a folder."""
     folder = build_dir.rstrip("/") or "/"
     marker = posixpath.join(folder, MARKER)
-    script = (f"d={shlex.quote(folder)}; m={shlex.quote(marker)}; "
-              f'if [ -e "$d" ] || [ -L "$d" ]; then '
-              f'  [ -f "$m" ] || [ -z "$(ls -A "$d" 2>/dev/null)" ] && [ -d "$d" ] || exit {NOT_OURS}; '
-              + ('fi; mkdir -p "$d" || exit 1; [ -f "$m" ] || echo "ducttape build folder" > "$m"'
-                 if mark else "fi"))
+    script = (
+        f"d={shlex.quote(folder)}; m={shlex.quote(marker)}; "
+        f'if [ -e "$d" ] || [ -L "$d" ]; then '
+        f'  [ -f "$m" ] || [ -z "$(ls -A "$d" 2>/dev/null)" ] && [ -d "$d" ] || exit {NOT_OURS}; '
+        + ('fi; mkdir -p "$d" || exit 1; [ -f "$m" ] || echo "ducttape build folder" > "$m"' if mark else "fi")
+    )
     try:
         account.run(script, timeout=60)
     except RemoteCommandError as e:
         if e.exit_status == NOT_OURS:
-            raise ClusterError(f"{where}: {build_dir} holds files but not {MARKER}, so it is not a "
-                               "build folder ducttape made, and syncing would delete them: set "
-                               "build_dir to a new or empty folder") from None
+            raise ClusterError(
+                f"{where}: {build_dir} holds files but not {MARKER}, so it is not a "
+                "build folder ducttape made, and syncing would delete them: set "
+                "build_dir to a new or empty folder"
+            ) from None
         raise ClusterError(f"{where}: mkdir: {e.stderr_tail(1) or e}") from None
 
 
@@ -137,16 +141,28 @@ def _target(node: Node) -> Target:
     account = node.account
     if not isinstance(account, SshAccount):
         raise ClusterError(f"{node.name} is not reached over SSH: rsync cannot sync a build folder to it")
-    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir,
-                  account.known_hosts)
+    return Target(account.hostname, account.port, account.user, account.key_file, node.build_dir, account.known_hosts)
 
 
 def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
     """rsync the build folder, then its manifest; (files sent, bytes sent)."""
-    ssh = ["ssh", "-p", str(target.port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
-           "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
-           # the known_hosts file and policy of the nodes' own connections
-           *target.known_hosts.ssh_options(), "-o", "LogLevel=ERROR"]
+    ssh = [
+        "ssh",
+        "-p",
+        str(target.port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=15",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "ServerAliveCountMax=4",
+        # the known_hosts file and policy of the nodes' own connections
+        *target.known_hosts.ssh_options(),
+        "-o",
+        "LogLevel=ERROR",
+    ]
     if target.key_file:
         ssh += ["-i", target.key_file, "-o", "IdentitiesOnly=yes"]
     dest = f"{target.user}@{target.hostname}:{target.build_dir.rstrip('/')}/"
@@ -157,8 +173,7 @@ def _rsync(target: Target, root: Path, name: str) -> tuple[int, int]:
     _run([*base, str(layout.manifest_path(root)), dest], target, name)
     files = re.search(r"Number of regular files transferred: ([\d,]+)", tree)
     sent = re.search(r"Total transferred file size: ([\d,]+)", tree)
-    return (int(files.group(1).replace(",", "")) if files else 0,
-            int(sent.group(1).replace(",", "")) if sent else 0)
+    return (int(files.group(1).replace(",", "")) if files else 0, int(sent.group(1).replace(",", "")) if sent else 0)
 
 
 def _cannot(target: Target, name: str) -> str:
@@ -168,8 +183,14 @@ def _cannot(target: Target, name: str) -> str:
 def _run(cmd: list[str], target: Target, name: str) -> str:
     where = _cannot(target, name)
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     except FileNotFoundError:
         raise ClusterError(f"{where}: rsync is not installed here (apt-get install rsync)") from None
     try:
@@ -186,7 +207,8 @@ def _run(cmd: list[str], target: Target, name: str) -> str:
         lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
         reason = next((ln for ln in lines if not ln.startswith("rsync error:")), lines[-1] if lines else "")
         if "Host key verification failed." in lines:  # after OpenSSH's banner of @ signs
-            reason = (f"Host key verification failed: the host's key is not the one recorded in "
-                      f"{target.known_hosts.path}")
+            reason = (
+                f"Host key verification failed: the host's key is not the one recorded in {target.known_hosts.path}"
+            )
         raise ClusterError(f"{where}: rsync exited with code {proc.returncode}: {reason}")
     return stdout

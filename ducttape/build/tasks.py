@@ -15,7 +15,7 @@ from ducttape.stopping import stoppable
     auto_shortflags=False,  # -h would read as --help
     help={
         "update": "fetch git projects and check out their pinned ref again "
-                  "(otherwise no network for existing checkouts)",
+        "(otherwise no network for existing checkouts)",
         "http": "clone git projects over https instead of ssh",
         "only": "build only this project (and what it depends on); repeatable",
         "projects": "projects file to use instead of the repository's projects.yaml",

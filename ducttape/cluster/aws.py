@@ -27,8 +27,10 @@ class EC2Cluster(JsonCluster):
         root = root or find_workspace().root
         path = cluster_file(root)
         if not path.exists() or not _has_nodes(path):
-            raise ClusterError(f"no EC2 workers running for {Path(root).resolve()}: run "
-                               "`invoke cluster.up --aws` (num_workers in ec2.yaml says how many)")
+            raise ClusterError(
+                f"no EC2 workers running for {Path(root).resolve()}: run "
+                "`invoke cluster.up --aws` (num_workers in ec2.yaml says how many)"
+            )
         super().__init__(str(path))
         self.description = f"aws cluster ({len(self.nodes)} workers)"
 

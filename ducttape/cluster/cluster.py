@@ -70,7 +70,8 @@ class Cluster:
                 free = [x for x in self._free if not node_type or x.type == node_type]
                 raise ClusterError(
                     f"asked for {n} node{'s' * (n != 1)}{of} but the {self.description} has "
-                    f"{len(have)}" + (f" ({len(free)} free)" if len(free) != len(have) else ""))
+                    f"{len(have)}" + (f" ({len(free)} free)" if len(free) != len(have) else "")
+                )
             self._take(taken)
             return taken
 
@@ -93,8 +94,10 @@ class Cluster:
         for node_type, count in node_types.items():
             if have[node_type] < count:
                 known = ", ".join(f"{k} {v}" for k, v in sorted(have.items()) if k) or "none"
-                return (f"{who} {count} node{'s' * (count != 1)} of type {node_type} but the "
-                        f"{self.description} has {have[node_type]} (types: {known})")
+                return (
+                    f"{who} {count} node{'s' * (count != 1)} of type {node_type} but the "
+                    f"{self.description} has {have[node_type]} (types: {known})"
+                )
         return None
 
     def free(self, nodes: Sequence[Node]) -> None:
@@ -155,7 +158,7 @@ def _pick(free: list[Node], n: int, node_types: dict[str, int]) -> list[Node] | 
     rest = sorted((x for x in free if x not in taken), key=lambda x: x.type != "")
     if n - len(taken) > len(rest):
         return None
-    chosen = set(taken + rest[:max(0, n - len(taken))])
+    chosen = set(taken + rest[: max(0, n - len(taken))])
     return [x for x in free if x in chosen]
 
 

@@ -16,8 +16,7 @@ from ducttape.remote.ssh import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, SshAcco
 
 KEEPALIVE_KEYS = {"keepalive_interval", "keepalive_count_max"}
 """Settable at the top level of a cluster file (every node) and per node (that node)."""
-NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir",
-             "type"} | KEEPALIVE_KEYS
+NODE_KEYS = {"name", "hostname", "port", "user", "key_file", "address", "scratch", "build_dir", "type"} | KEEPALIVE_KEYS
 HOST_KEY_KEYS = {"known_hosts", "host_key_policy"}
 """Top level only: the known_hosts file of the cluster's nodes (default ~/.ssh/known_hosts) and
 how host keys are checked against it (strict, accept-new or off; default strict)."""
@@ -61,19 +60,20 @@ def load_node_specs(path: str) -> list[dict]:
     nodes: list = data["nodes"]
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise ConfigError(f"cluster file {path}: unknown top-level key {unknown[0]!r} "
-                          f"(known: {', '.join(sorted(TOP_KEYS))})")
+        raise ConfigError(
+            f"cluster file {path}: unknown top-level key {unknown[0]!r} (known: {', '.join(sorted(TOP_KEYS))})"
+        )
     _check_keepalive(data, f"cluster file {path}")
     names = set()
     for i, spec in enumerate(nodes, 1):
         where = f"cluster file {path}, node {i}"
         if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: expected an object with at least \"hostname\"")
+            raise ConfigError(f'{where}: expected an object with at least "hostname"')
         unknown = sorted(set(spec) - NODE_KEYS)
         if unknown:
             raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(NODE_KEYS))})")
         if not isinstance(spec.get("hostname"), str) or not spec["hostname"]:
-            raise ConfigError(f"{where}: \"hostname\" is missing")
+            raise ConfigError(f'{where}: "hostname" is missing')
         _check_node(spec, where)
         name = spec.get("name", f"node{i}")
         if name in names:
@@ -110,8 +110,7 @@ def load_known_hosts(path: str) -> KnownHosts:
     data = cast(dict, read_json(path, "cluster file"))  # an object: load_node_specs checked it
     policy = data.get("host_key_policy", "strict")
     if policy not in POLICIES:
-        raise ConfigError(f'cluster file {path}: "host_key_policy" is {policy!r}; use one of '
-                          f'{", ".join(POLICIES)}')
+        raise ConfigError(f'cluster file {path}: "host_key_policy" is {policy!r}; use one of {", ".join(POLICIES)}')
     known = data.get("known_hosts", USER_KNOWN_HOSTS)
     if not isinstance(known, str) or not known:
         raise ConfigError(f'cluster file {path}: "known_hosts" must be the path of a known_hosts file')
@@ -121,8 +120,7 @@ def load_known_hosts(path: str) -> KnownHosts:
 
 def _check_keepalive(spec: dict, where: str) -> None:
     if "keepalive_interval" in spec:
-        validate.seconds(where, "keepalive_interval", spec["keepalive_interval"],
-                         zero_means="0 turns keepalives off")
+        validate.seconds(where, "keepalive_interval", spec["keepalive_interval"], zero_means="0 turns keepalives off")
     if "keepalive_count_max" in spec:
         validate.whole(where, "keepalive_count_max", spec["keepalive_count_max"], 1)
 
@@ -131,10 +129,22 @@ def _node(spec: dict, path: str, i: int, known_hosts: KnownHosts) -> Node:
     name = spec.get("name", f"node{i}")
     address = spec.get("address", spec["hostname"])
     key_file = os.path.expanduser(spec["key_file"]) if spec.get("key_file") else None
-    account = SshAccount(name, spec["hostname"], user=spec.get("user", getpass.getuser()),
-                         port=spec.get("port", 22), key_file=key_file, address=address,
-                         keepalive_interval=spec.get("keepalive_interval", KEEPALIVE_INTERVAL),
-                         keepalive_count_max=spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX),
-                         known_hosts=known_hosts)
-    return Node(name, account, address, spec.get("scratch", DEFAULT_SCRATCH),
-                spec.get("build_dir", DEFAULT_BUILD_DIR), spec.get("type", ""))
+    account = SshAccount(
+        name,
+        spec["hostname"],
+        user=spec.get("user", getpass.getuser()),
+        port=spec.get("port", 22),
+        key_file=key_file,
+        address=address,
+        keepalive_interval=spec.get("keepalive_interval", KEEPALIVE_INTERVAL),
+        keepalive_count_max=spec.get("keepalive_count_max", KEEPALIVE_COUNT_MAX),
+        known_hosts=known_hosts,
+    )
+    return Node(
+        name,
+        account,
+        address,
+        spec.get("scratch", DEFAULT_SCRATCH),
+        spec.get("build_dir", DEFAULT_BUILD_DIR),
+        spec.get("type", ""),
+    )

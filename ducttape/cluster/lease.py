@@ -78,8 +78,10 @@ def node_places(nodes) -> list[Place]:
         path = f"{node.scratch.rstrip('/')}/{LEASE_FOLDER}/lease"
         key = (getattr(account, "hostname", None), getattr(account, "port", None), path)
         by_key.setdefault(key, (account, path, []))[2].append(node.name)
-    return [Place(account, path, f"node{'s' * (len(names) > 1)} {', '.join(names)}")
-            for account, path, names in by_key.values()]
+    return [
+        Place(account, path, f"node{'s' * (len(names) > 1)} {', '.join(names)}")
+        for account, path, names in by_key.values()
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,7 @@ def peek(place: Place) -> Held | None:
 
 
 # Prints "held NOW BEAT" and the lease's line, or nothing when there is no lease file.
-_LOOK = ('beat=$(stat -c %Y "$f" 2>/dev/null) || exit 0; '
-         'echo "held $(date +%s) $beat"; cat "$f" 2>/dev/null; true')
+_LOOK = 'beat=$(stat -c %Y "$f" 2>/dev/null) || exit 0; echo "held $(date +%s) $beat"; cat "$f" 2>/dev/null; true'
 
 
 def _held(text: str) -> Held | None:
@@ -140,8 +141,7 @@ class Leases:
     """The leases of one session on its places: ``take`` them all (or none), keep them alive
     with one heartbeat thread, ``release`` them at the end (also after a failure or Ctrl-C)."""
 
-    def __init__(self, places: list[Place], holder: Holder | None = None,
-                 out: Callable[[str], None] = print):
+    def __init__(self, places: list[Place], holder: Holder | None = None, out: Callable[[str], None] = print):
         self.places = places
         self.holder = holder or this_session()
         self.out = out
@@ -179,13 +179,14 @@ class Leases:
         A stale lease is taken over, with a warning."""
         line = q(json.dumps(asdict(self.holder), separators=(",", ":")))
         folder = q(place.path.rsplit("/", 1)[0])
-        create = (f'(set -C; printf "%s %s\\n" "$(date +%s)" {line} > "$f") 2>/dev/null'
-                  f' && {{ echo taken; exit 0; }}; ')
+        create = f'(set -C; printf "%s %s\\n" "$(date +%s)" {line} > "$f") 2>/dev/null && {{ echo taken; exit 0; }}; '
         script = f"f={q(place.path)}; mkdir -p {folder} || exit 3; {create}{_LOOK}"
         result = place.account.run(script, allow_fail=True, timeout=COMMAND_TIMEOUT)
         if result.exited == 3:
-            raise ClusterError(f"cannot take the lease of {place.what}: cannot make {folder} on "
-                               f"it ({result.stderr.strip() or 'mkdir failed'})")
+            raise ClusterError(
+                f"cannot take the lease of {place.what}: cannot make {folder} on "
+                f"it ({result.stderr.strip() or 'mkdir failed'})"
+            )
         if result.stdout.startswith("taken"):
             return None
         held = _held(result.stdout)
@@ -195,18 +196,26 @@ class Leases:
             return None  # a place of ours already (two nodes of one lease file)
         if not held.stale:
             return held
-        self.out(f"warning: {place.what}: taking over the lease of {held.describe()}: no "
-                 f"heartbeat for {duration(held.silent_for)}")
+        self.out(
+            f"warning: {place.what}: taking over the lease of {held.describe()}: no "
+            f"heartbeat for {duration(held.silent_for)}"
+        )
         same = f' && grep -qF {q(held.holder.token)} "$f"' if held.holder else ""
-        place.account.run(f'f={q(place.path)}; beat=$(stat -c %Y "$f") && '
-                          f'[ $(( $(date +%s) - beat )) -ge {int(STALE_AFTER)} ]{same} && rm -f "$f"; true',
-                          allow_fail=True, timeout=COMMAND_TIMEOUT)
+        place.account.run(
+            f'f={q(place.path)}; beat=$(stat -c %Y "$f") && '
+            f'[ $(( $(date +%s) - beat )) -ge {int(STALE_AFTER)} ]{same} && rm -f "$f"; true',
+            allow_fail=True,
+            timeout=COMMAND_TIMEOUT,
+        )
         return self._try(place)
 
     def _in_use(self, place: Place, held: Held, wait: float) -> str:
         waited = f"still in use after waiting {wait:g}s" if wait else "in use"
-        hint = ("wait for it to end or pass a longer --wait-for-nodes SECONDS" if wait else
-                "wait for it to end, or pass --wait-for-nodes SECONDS to wait for it")
+        hint = (
+            "wait for it to end or pass a longer --wait-for-nodes SECONDS"
+            if wait
+            else "wait for it to end, or pass --wait-for-nodes SECONDS to wait for it"
+        )
         return f"{place.what} {waited} by {held.describe()} (lease {place.path}): {hint}"
 
     def name_session(self, session: str) -> None:
@@ -219,7 +228,9 @@ class Leases:
             place.account.run(
                 f'f={q(place.path)}; grep -qF {q(old.token)} "$f" && read taken rest < "$f" && '
                 f'printf "%s %s\\n" "$taken" {line} > "$f.new" && mv -f "$f.new" "$f"; true',
-                allow_fail=True, timeout=COMMAND_TIMEOUT)
+                allow_fail=True,
+                timeout=COMMAND_TIMEOUT,
+            )
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
@@ -227,15 +238,18 @@ class Leases:
 
     def _touch(self, place: Place) -> None:
         try:
-            result = place.account.run(f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" '
-                                       f'2>/dev/null && touch "$f" && echo ok', allow_fail=True,
-                                       timeout=COMMAND_TIMEOUT)
+            result = place.account.run(
+                f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" 2>/dev/null && touch "$f" && echo ok',
+                allow_fail=True,
+                timeout=COMMAND_TIMEOUT,
+            )
         except DucttapeError:  # the node does not answer now: the next beat tries again
             return
         if result.stdout.strip() != "ok" and place.path not in self._lost:
             self._lost.add(place.path)
-            self.out(f"warning: {place.what}: our lease is gone (taken over or removed); another "
-                     f"session may use them now")
+            self.out(
+                f"warning: {place.what}: our lease is gone (taken over or removed); another session may use them now"
+            )
 
     def release(self) -> None:
         """Stop the heartbeat and remove every lease still ours (nodes that do not answer keep
@@ -247,8 +261,11 @@ class Leases:
 
         def remove(place: Place) -> None:
             try:
-                place.account.run(f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" '
-                                  f'2>/dev/null && rm -f "$f"; true', allow_fail=True, timeout=COMMAND_TIMEOUT)
+                place.account.run(
+                    f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" 2>/dev/null && rm -f "$f"; true',
+                    allow_fail=True,
+                    timeout=COMMAND_TIMEOUT,
+                )
             except DucttapeError:
                 pass
 

@@ -33,8 +33,7 @@ def loopback_net() -> str:
 
 def net_place(net: str) -> Place:
     """The lease of loopback prefix ``net`` on this machine."""
-    return Place(LocalAccount("localhost"), os.path.join(LEASE_DIR, f"{net}.lease"),
-                 f"localhost nodes {net}.*")
+    return Place(LocalAccount("localhost"), os.path.join(LEASE_DIR, f"{net}.lease"), f"localhost nodes {net}.*")
 
 
 def free_net() -> str:
@@ -46,9 +45,11 @@ def free_net() -> str:
         held = peek(net_place(net))
         if held is None or held.stale:
             return net
-    raise ClusterError(f"every loopback prefix ducttape picks from ({DEFAULT_NET}, "
-                       f"{SPARE_NETS[0]}-{SPARE_NETS[-1]}) is leased by a running session; set "
-                       "DUCTTAPE_LOCALHOST_NET to another 127.X.Y")
+    raise ClusterError(
+        f"every loopback prefix ducttape picks from ({DEFAULT_NET}, "
+        f"{SPARE_NETS[0]}-{SPARE_NETS[-1]}) is leased by a running session; set "
+        "DUCTTAPE_LOCALHOST_NET to another 127.X.Y"
+    )
 
 
 class LocalhostCluster(Cluster):
@@ -62,8 +63,10 @@ class LocalhostCluster(Cluster):
     ``$DUCTTAPE_LOCALHOST_NET`` names one.
     """
 
-    syntax = ("localhost, localhost:N (N logical nodes), localhost:TYPE=N,... (nodes of node "
-              "types, e.g. localhost:broker=3,client=1,2)")
+    syntax = (
+        "localhost, localhost:N (N logical nodes), localhost:TYPE=N,... (nodes of node "
+        "types, e.g. localhost:broker=3,client=1,2)"
+    )
 
     @classmethod
     def from_arg(cls, arg: str, spec: str) -> "LocalhostCluster":
@@ -73,15 +76,18 @@ class LocalhostCluster(Cluster):
         for part in arg.split(","):
             node_type, _, count = part.rpartition("=")
             if not (count.isdigit() and int(count) >= 1) or (node_type and not NAME_RE.match(node_type)):
-                raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254 "
-                                  "(localhost:TYPE=N,... for typed nodes, TYPE a name such as broker)")
+                raise ConfigError(
+                    f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254 "
+                    "(localhost:TYPE=N,... for typed nodes, TYPE a name such as broker)"
+                )
             types += [node_type] * int(count)
         if len(types) > 254:
             raise ConfigError(f"bad cluster {spec!r}: N in localhost:N is a number from 1 to 254")
         return cls(len(types), node_types=types)
 
-    def __init__(self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None,
-                 node_types: list[str] | None = None):
+    def __init__(
+        self, num_nodes: int = DEFAULT_NODES, scratch_root: str | None = None, node_types: list[str] | None = None
+    ):
         """``node_types``: the type of each node ('' for none), in order."""
         if not 1 <= num_nodes <= 254:
             raise ValueError(f"a localhost cluster has 1 to 254 nodes, not {num_nodes}")
@@ -95,8 +101,9 @@ class LocalhostCluster(Cluster):
             scratch = os.path.join(self.scratch_root, f"node{i}")
             os.makedirs(scratch, exist_ok=True)
             address = f"{net}.{i}"
-            nodes.append(Node(f"node{i}", LocalAccount(f"node{i}", address), address, scratch,
-                              build_dir, node_types[i - 1]))
+            nodes.append(
+                Node(f"node{i}", LocalAccount(f"node{i}", address), address, scratch, build_dir, node_types[i - 1])
+            )
         super().__init__(nodes)
         self.description = f"localhost cluster ({num_nodes} nodes)"
 

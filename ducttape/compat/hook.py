@@ -26,8 +26,13 @@ def imports_ducktape(path: str) -> bool:
     except (OSError, SyntaxError, ValueError):
         return False
     for node in ast.walk(tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else []
+        )
         if any(n == ALIAS or n.startswith(ALIAS + ".") for n in names):
             return True
     return False
@@ -40,15 +45,16 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
             return None
-        real_name = TARGET + fullname[len(ALIAS):]
+        real_name = TARGET + fullname[len(ALIAS) :]
         real_spec = importlib.util.find_spec(real_name)
         if real_spec is None:
             return None
         return importlib.machinery.ModuleSpec(
-            fullname, self, is_package=real_spec.submodule_search_locations is not None)
+            fullname, self, is_package=real_spec.submodule_search_locations is not None
+        )
 
     def create_module(self, spec):
-        module = importlib.import_module(TARGET + spec.name[len(ALIAS):])
+        module = importlib.import_module(TARGET + spec.name[len(ALIAS) :])
         spec.loader_state = module.__spec__  # importlib sets module.__spec__ to ``spec`` next
         return module
 

@@ -48,8 +48,9 @@ def tests_in(module) -> list[Found]:
                 cases = mark.expand(fn)
             except ValueError as exc:
                 raise ValueError(f"{cls.__name__}.{name}: {exc}") from None
-            found += [Found(cls, name, case.args or {}, case.num_nodes(), case.node_types(), case.ignored)
-                      for case in cases]
+            found += [
+                Found(cls, name, case.args or {}, case.num_nodes(), case.node_types(), case.ignored) for case in cases
+            ]
     return found
 
 

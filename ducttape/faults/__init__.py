@@ -7,10 +7,24 @@ reads the history (lost and duplicated records, availability, latency per phase)
 ``plots.py`` draws it. Nothing here knows any product.
 """
 
-from ducttape.faults.faults import (Bandwidth, Delay, Fault, FaultSet, Isolate, Kill, Loss,
-                                    Partition, Pause)
+from ducttape.faults.faults import Bandwidth, Delay, Fault, FaultSet, Isolate, Kill, Loss, Partition, Pause
 from ducttape.faults.history import FAIL, HISTORY_FILE, INFO, OK, History
 from ducttape.faults.nemesis import Nemesis
 
-__all__ = ["Bandwidth", "Delay", "Fault", "FaultSet", "History", "Isolate", "Kill", "Loss",
-           "Nemesis", "Partition", "Pause", "FAIL", "HISTORY_FILE", "INFO", "OK"]
+__all__ = [
+    "Bandwidth",
+    "Delay",
+    "Fault",
+    "FaultSet",
+    "History",
+    "Isolate",
+    "Kill",
+    "Loss",
+    "Nemesis",
+    "Partition",
+    "Pause",
+    "FAIL",
+    "HISTORY_FILE",
+    "INFO",
+    "OK",
+]

@@ -22,10 +22,15 @@ def lost_and_duplicates(history: History, write: str = "send", read: str = "read
     reads = Counter(r["value"] for r in history.ops(read, OK))
     lost = [v for v in acked if v not in reads]
     acked_set = set(acked)
-    return {"valid": not lost, "acknowledged": len(acked), "read": sum(reads.values()),
-            "lost": len(lost), "lost_examples": lost[:10],
-            "duplicates": sum(n - 1 for n in reads.values() if n > 1),
-            "read_not_acknowledged": sum(1 for v in reads if v not in acked_set)}
+    return {
+        "valid": not lost,
+        "acknowledged": len(acked),
+        "read": sum(reads.values()),
+        "lost": len(lost),
+        "lost_examples": lost[:10],
+        "duplicates": sum(n - 1 for n in reads.values() if n > 1),
+        "read_not_acknowledged": sum(1 for v in reads if v not in acked_set),
+    }
 
 
 def _windows(history: History, f: str) -> list[tuple[FaultInterval, float, float]]:
@@ -33,8 +38,10 @@ def _windows(history: History, f: str) -> list[tuple[FaultInterval, float, float
     fault starts (or the last ``f`` operation)."""
     faults = history.faults()
     _, last = history.span(f)
-    return [(fault, fault.start, faults[i + 1].start if i + 1 < len(faults) else max(last, fault.start))
-            for i, fault in enumerate(faults)]
+    return [
+        (fault, fault.start, faults[i + 1].start if i + 1 < len(faults) else max(last, fault.start))
+        for i, fault in enumerate(faults)
+    ]
 
 
 def _longest_gap(times: list[float], start: float, end: float) -> tuple[float, float]:
@@ -54,12 +61,20 @@ def availability(history: History, f: str = "send") -> dict:
     per_fault = []
     for fault, start, end in _windows(history, f):
         gap, gap_start = _longest_gap(ok_times, start, end)
-        per_fault.append({"fault": fault.label, "id": fault.id,
-                          "duration_s": round((fault.end or end) - fault.start, 3),
-                          "longest_unavailable_s": round(gap, 3),
-                          "unavailable_from_s": round(gap_start - fault.start, 3)})
-    return {"longest_unavailable_s": round(overall, 3),
-            "longest_unavailable_at_s": round(at - history.span(f)[0], 3), "per_fault": per_fault}
+        per_fault.append(
+            {
+                "fault": fault.label,
+                "id": fault.id,
+                "duration_s": round((fault.end or end) - fault.start, 3),
+                "longest_unavailable_s": round(gap, 3),
+                "unavailable_from_s": round(gap_start - fault.start, 3),
+            }
+        )
+    return {
+        "longest_unavailable_s": round(overall, 3),
+        "longest_unavailable_at_s": round(at - history.span(f)[0], 3),
+        "per_fault": per_fault,
+    }
 
 
 def percentiles(values: list[float], points=PERCENTILES) -> dict:
@@ -84,19 +99,21 @@ def latency_phases(history: History, f: str = "send") -> list[dict]:
     cursor, previous = first, None
     for fault in history.faults():
         end = fault.end or last
-        bounds.append(("before " + fault.label if previous is None else "after " + previous,
-                       cursor, fault.start))
+        bounds.append(("before " + fault.label if previous is None else "after " + previous, cursor, fault.start))
         bounds.append(("during " + fault.label, fault.start, end))
         cursor, previous = end, fault.label
     bounds.append(("after " + previous if previous else "no fault", cursor, last))
     phases = []
     for name, start, end in bounds:
-        inside = [r["latency"] * 1000 for r in ops if start <= r["time"] < end
-                  or (end == last and r["time"] == last)]
+        inside = [r["latency"] * 1000 for r in ops if start <= r["time"] < end or (end == last and r["time"] == last)]
         length = max(end - start, 1e-9)
-        phases.append({"phase": name, "start_s": round(start - first, 3),
-                       "duration_s": round(end - start, 3),
-                       "throughput_per_s": round(len(inside) / length, 2),
-                       "latency_ms": {k: round(v, 2) if isinstance(v, float) else v
-                                      for k, v in percentiles(inside).items()}})
+        phases.append(
+            {
+                "phase": name,
+                "start_s": round(start - first, 3),
+                "duration_s": round(end - start, 3),
+                "throughput_per_s": round(len(inside) / length, 2),
+                "latency_ms": {k: round(v, 2) if isinstance(v, float) else v for k, v in percentiles(inside).items()},
+            }
+        )
     return phases

@@ -71,15 +71,18 @@ class Fault:
         """Raise ConfigError (one line) if the fault cannot apply to ``cluster``."""
         for node in self.nodes:
             if node not in cluster.nodes:
-                raise ConfigError(f"{self.describe()}: {node.name} is not a node of this test's "
-                                  f"cluster ({', '.join(n.name for n in cluster.nodes)})")
+                raise ConfigError(
+                    f"{self.describe()}: {node.name} is not a node of this test's "
+                    f"cluster ({', '.join(n.name for n in cluster.nodes)})"
+                )
         if self.network:
             local = [n.name for n in self.nodes if isinstance(n.account, LocalAccount)]
             if local:
                 raise ConfigError(
                     f"{self.describe()}: network faults need nodes with a network of their own; "
                     f"{local[0]} is a logical node of the localhost cluster (only kill and pause "
-                    "work there): run the test with --cluster vagrant")
+                    "work there): run the test with --cluster vagrant"
+                )
 
     def start(self, cluster: Cluster) -> None:
         """Put the fault in place on its nodes of ``cluster`` (call ``FaultSet.start``, which
@@ -124,8 +127,7 @@ class Partition(Fault):
         seen: set[str] = set()
         for node in self.nodes:
             if node.name in seen:
-                raise ConfigError(f"{self.describe()}: {node.name} is named twice; each node "
-                                  "may be in one group only")
+                raise ConfigError(f"{self.describe()}: {node.name} is named twice; each node may be in one group only")
             seen.add(node.name)
         super().check(cluster)
 
@@ -133,10 +135,16 @@ class Partition(Fault):
         chain = net.chain_name(self.id)
         others = {n: [o for g in self.groups if n not in g for o in g] for n in self.nodes}
         self._applied = self.nodes
-        parallel_map(lambda node: net.add_chain(
-            node, chain, [("INPUT", ""), ("OUTPUT", "")],
-            [net.args("-s", o.address, "-j", "DROP") for o in others[node]] +
-            [net.args("-d", o.address, "-j", "DROP") for o in others[node]]), self.nodes)
+        parallel_map(
+            lambda node: net.add_chain(
+                node,
+                chain,
+                [("INPUT", ""), ("OUTPUT", "")],
+                [net.args("-s", o.address, "-j", "DROP") for o in others[node]]
+                + [net.args("-d", o.address, "-j", "DROP") for o in others[node]],
+            ),
+            self.nodes,
+        )
 
     def heal(self) -> None:
         parallel_map(lambda node: net.remove_chains(node, net.chain_name(self.id)), self._applied)
@@ -205,8 +213,21 @@ class Loss(_OneNodeNetworkFault):
         super().check(cluster)
 
     def start(self, cluster: Cluster) -> None:
-        rules = [net.args("-d", o.address, "-m", "statistic", "--mode", "random", "--probability",
-                          f"{self.percent / 100:.4f}", "-j", "DROP") for o in _peers(self.node, cluster)]
+        rules = [
+            net.args(
+                "-d",
+                o.address,
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                f"{self.percent / 100:.4f}",
+                "-j",
+                "DROP",
+            )
+            for o in _peers(self.node, cluster)
+        ]
         self._applied = True
         net.add_chain(self.node, net.chain_name(self.id), [("OUTPUT", "")], rules)
 
@@ -227,8 +248,10 @@ class _RootQdisc(_OneNodeNetworkFault):
         self.device = net.interface(self.node)
         current = net.qdisc(self.node, self.device)
         if "tbf" in current or "netem" in current:
-            raise ConfigError(f"{self.describe()}: {self.device} on {self.node.name} already has "
-                              f"a slow-link fault ({current.strip()}); heal it first")
+            raise ConfigError(
+                f"{self.describe()}: {self.device} on {self.node.name} already has "
+                f"a slow-link fault ({current.strip()}); heal it first"
+            )
         self._applied = True
         net.sudo(self.node, f"tc qdisc add dev {net.args(self.device)} root {qdisc}")
 
@@ -274,8 +297,7 @@ class Delay(_RootQdisc):
 
     kind = "delay"
 
-    def __init__(self, node: Node, ms: float, jitter_ms: float = 0.0,
-                 ports: Sequence[int] = (), method: str = "auto"):
+    def __init__(self, node: Node, ms: float, jitter_ms: float = 0.0, ports: Sequence[int] = (), method: str = "auto"):
         super().__init__(node)
         self.ms, self.jitter_ms, self.ports, self.method = ms, jitter_ms, list(ports), method
         self.used = ""
@@ -287,8 +309,7 @@ class Delay(_RootQdisc):
 
     def check(self, cluster: Cluster) -> None:
         if self.method not in DELAY_METHODS:
-            raise ConfigError(f"{self.describe()}: method {self.method!r} is not one of "
-                              f"{', '.join(DELAY_METHODS)}")
+            raise ConfigError(f"{self.describe()}: method {self.method!r} is not one of {', '.join(DELAY_METHODS)}")
         if self.ms <= 0 or self.jitter_ms < 0:
             raise ConfigError(f"{self.describe()}: ms must be positive and jitter_ms not negative")
         bad = [p for p in self.ports if isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 65536]
@@ -297,13 +318,17 @@ class Delay(_RootQdisc):
         super().check(cluster)
         netem = net.has_netem(self.node)
         if self.method == "netem" and not netem:
-            raise ConfigError(f"{self.describe()}: netem asked for, but the kernel of "
-                              f"{self.node.name} has no netem qdisc: use method='proxy' or 'auto'")
+            raise ConfigError(
+                f"{self.describe()}: netem asked for, but the kernel of "
+                f"{self.node.name} has no netem qdisc: use method='proxy' or 'auto'"
+            )
         self.used = "netem" if self.method == "netem" or (self.method == "auto" and netem) else "proxy"
         if self.used == "proxy":
             if not self.ports:
-                raise ConfigError(f"{self.describe()}: without netem the delay goes through a "
-                                  "proxy in front of the node's services: give ports=[...]")
+                raise ConfigError(
+                    f"{self.describe()}: without netem the delay goes through a "
+                    "proxy in front of the node's services: give ports=[...]"
+                )
             require_binary()
 
     def start(self, cluster: Cluster) -> None:
@@ -318,14 +343,17 @@ class Delay(_RootQdisc):
         peers = [o.address for o in _peers(self.node, cluster)]
         redirects, resets = [], []
         for port in self.ports:
-            listen = self._proxy.add(f"port{port}", f"{self.node.address}:{port}", self.ms,
-                                     self.jitter_ms)
-            redirects += [net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REDIRECT",
-                                   "--to-ports", int(listen)) for a in peers]
+            listen = self._proxy.add(f"port{port}", f"{self.node.address}:{port}", self.ms, self.jitter_ms)
+            redirects += [
+                net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REDIRECT", "--to-ports", int(listen))
+                for a in peers
+            ]
             # a connection made before the fault has no redirect: reset it once, so its client
             # reconnects through the proxy
-            resets += [net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REJECT",
-                                "--reject-with", "tcp-reset") for a in peers]
+            resets += [
+                net.args("-s", a, "-p", "tcp", "--dport", int(port), "-j", "REJECT", "--reject-with", "tcp-reset")
+                for a in peers
+            ]
         chain = net.chain_name(self.id)
         net.add_chain(self.node, chain, [("PREROUTING", net.args("-i", device))], redirects, table="nat")
         net.add_chain(self.node, chain, [("INPUT", net.args("-i", device))], resets)
@@ -357,9 +385,11 @@ class _ProcessFault(Fault):
     def check(self, cluster: Cluster) -> None:
         super().check(cluster)
         if self.node not in self.service.nodes:
-            raise ConfigError(f"{self.describe()}: {self.service.service_id} does not run on "
-                              f"{self.node.name} (it runs on "
-                              f"{', '.join(n.name for n in self.service.nodes) or 'no node'})")
+            raise ConfigError(
+                f"{self.describe()}: {self.service.service_id} does not run on "
+                f"{self.node.name} (it runs on "
+                f"{', '.join(n.name for n in self.service.nodes) or 'no node'})"
+            )
 
 
 class Pause(_ProcessFault):
@@ -440,8 +470,10 @@ class FaultSet:
             for fault in reversed(self.active):
                 for node, commands in fault.undo().items():
                     undo.setdefault(node, []).extend(commands)
-        return {"service_id": self.service_id,
-                "nodes": [{"node": node, "undo": commands} for node, commands in undo.items()]}
+        return {
+            "service_id": self.service_id,
+            "nodes": [{"node": node, "undo": commands} for node, commands in undo.items()],
+        }
 
     def _report(self) -> None:
         if self.context:
@@ -475,8 +507,17 @@ class FaultSet:
         # from then on) to the end of the last that heals it
         # (a start that fails is recorded too, and so is the cleanup that ends it)
         fault.started = time.time()
-        self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "start",
-                          "targets": fault.targets, "detail": fault.describe(), "time": fault.started})
+        self.history.add(
+            {
+                "type": "fault",
+                "id": fault.id,
+                "fault": fault.kind,
+                "event": "start",
+                "targets": fault.targets,
+                "detail": fault.describe(),
+                "time": fault.started,
+            }
+        )
         try:
             fault.start(self.cluster)
         except BaseException:
@@ -520,8 +561,9 @@ class FaultSet:
         """Start a ``Bandwidth`` limit: ``node`` sends at most ``rate`` (``1mbit``, ``500kbit``)."""
         return self.start(Bandwidth(node, rate))
 
-    def delay(self, node: Node, ms: float, jitter_ms: float = 0.0, ports: Sequence[int] = (),
-              method: str = "auto") -> Fault:
+    def delay(
+        self, node: Node, ms: float, jitter_ms: float = 0.0, ports: Sequence[int] = (), method: str = "auto"
+    ) -> Fault:
         """Start a ``Delay``: connections with ``node`` (on ``ports``, default all) gain ``ms``
         (± ``jitter_ms``) of round trip; ``method`` ``netem``, ``toxiproxy`` or ``auto``."""
         return self.start(Delay(node, ms, jitter_ms, ports, method))
@@ -552,6 +594,15 @@ class FaultSet:
             raise
         fault.ended = time.time()
         self._report()
-        self.history.add({"type": "fault", "id": fault.id, "fault": fault.kind, "event": "end",
-                          "targets": fault.targets, "detail": why, "time": fault.ended})
+        self.history.add(
+            {
+                "type": "fault",
+                "id": fault.id,
+                "fault": fault.kind,
+                "event": "end",
+                "targets": fault.targets,
+                "detail": why,
+                "time": fault.ended,
+            }
+        )
         log.info("fault %s %s: %s", fault.id, why, fault.describe())

@@ -54,19 +54,25 @@ class History:
     def add(self, record: dict) -> dict:
         """Append ``record`` (stamped with ``time`` now unless it has one) and write it
         through; return the record as stored."""
-        record = {"time": record.get("time") or time.time(),
-                  **{k: v for k, v in record.items() if k != "time"}}
+        record = {"time": record.get("time") or time.time(), **{k: v for k, v in record.items() if k != "time"}}
         with self._lock:
             self.records.append(record)
             if self._file:
                 self._file.write(json.dumps(record, default=str) + "\n")
         return record
 
-    def op(self, f: str, value: object, outcome: str, process: object = 0,
-           latency: float | None = None, error: str | None = None, time_s: float | None = None) -> dict:
+    def op(
+        self,
+        f: str,
+        value: object,
+        outcome: str,
+        process: object = 0,
+        latency: float | None = None,
+        error: str | None = None,
+        time_s: float | None = None,
+    ) -> dict:
         """Record one completed operation."""
-        record = {"time": time_s, "type": "op", "f": f, "process": process, "value": value,
-                  "outcome": outcome}
+        record = {"time": time_s, "type": "op", "f": f, "process": process, "value": value, "outcome": outcome}
         if latency is not None:
             record["latency"] = round(latency, 6)
         if error:
@@ -76,8 +82,11 @@ class History:
     def ops(self, f: str | None = None, outcome: str | None = None) -> list[dict]:
         """Operation records (of kind ``f``, with ``outcome``), in time order."""
         with self._lock:
-            found = [r for r in self.records if r["type"] == "op" and (f is None or r["f"] == f)
-                     and (outcome is None or r["outcome"] == outcome)]
+            found = [
+                r
+                for r in self.records
+                if r["type"] == "op" and (f is None or r["f"] == f) and (outcome is None or r["outcome"] == outcome)
+            ]
         return sorted(found, key=lambda r: r["time"])
 
     def faults(self) -> list[FaultInterval]:
@@ -85,9 +94,13 @@ class History:
         with self._lock:
             events = [r for r in self.records if r["type"] == "fault"]
         ends = {r["id"]: r["time"] for r in events if r["event"] == "end"}
-        return [FaultInterval(r["id"], r["fault"], tuple(r.get("targets", ())), r["time"],
-                              ends.get(r["id"]), r.get("detail", ""))
-                for r in sorted(events, key=lambda r: r["time"]) if r["event"] == "start"]
+        return [
+            FaultInterval(
+                r["id"], r["fault"], tuple(r.get("targets", ())), r["time"], ends.get(r["id"]), r.get("detail", "")
+            )
+            for r in sorted(events, key=lambda r: r["time"])
+            if r["event"] == "start"
+        ]
 
     def span(self, f: str | None = None) -> tuple[float, float]:
         """The first and last time of any record (of the operations ``f``, if there are any)."""

@@ -23,8 +23,7 @@ class Nemesis:
     in place; ``join()`` waits for the schedule and re-raises what went wrong in it.
     """
 
-    def __init__(self, faults: FaultSet, steps: Sequence[Step], quiet: float = 10.0,
-                 active: float = 20.0):
+    def __init__(self, faults: FaultSet, steps: Sequence[Step], quiet: float = 10.0, active: float = 20.0):
         self.faults, self.steps = faults, list(steps)
         self.quiet, self.active = quiet, active
         for step in self.steps:

@@ -46,20 +46,23 @@ def interface(node: Node) -> str:
 
 def check_iptables(node: Node) -> None:
     """Raise ConfigError (one line) unless root's iptables works on ``node``."""
-    result = node.account.run("sudo -n iptables -w -S INPUT", allow_fail=True,
-                              timeout=COMMAND_TIMEOUT)
+    result = node.account.run("sudo -n iptables -w -S INPUT", allow_fail=True, timeout=COMMAND_TIMEOUT)
     if result.exited != 0:
         reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
         raise ConfigError(
             f"network fault on {node.name}: `sudo iptables` does not work there ({reason}); "
             "docker workers need the iptables package and --cap-add NET_ADMIN: rebuild the node "
-            "image (invoke cluster.image) and recreate the cluster")
+            "image (invoke cluster.image) and recreate the cluster"
+        )
 
 
 def has_netem(node: Node) -> bool:
     """Whether the kernel of ``node`` has tc's netem qdisc (tried on the loopback device)."""
-    out = sudo(node, "tc qdisc add dev lo root handle 1: netem delay 0ms 2>&1 && "
-                     "tc qdisc del dev lo root && echo netem-ok", allow_fail=True)
+    out = sudo(
+        node,
+        "tc qdisc add dev lo root handle 1: netem delay 0ms 2>&1 && tc qdisc del dev lo root && echo netem-ok",
+        allow_fail=True,
+    )
     return "netem-ok" in out
 
 
@@ -67,8 +70,7 @@ def chain_name(fault_id: str) -> str:
     return f"{CHAIN_PREFIX}{fault_id}"
 
 
-def add_chain(node: Node, chain: str, jumps: list[tuple[str, str]], rules: list[str],
-              table: str = "filter") -> None:
+def add_chain(node: Node, chain: str, jumps: list[tuple[str, str]], rules: list[str], table: str = "filter") -> None:
     """Create ``chain`` in ``table`` with ``rules`` (iptables arguments after ``-A chain``, made
     with ``args``) and enter it from each (built-in chain, match made with ``args``) of
     ``jumps``; one command on the node."""
@@ -94,7 +96,8 @@ def remove_chains_script(chain: str) -> str:
         "   while read -r rule; do eval iptables -w -t $t $rule; done; "
         f"  if iptables -w -t $t -S {q(chain)} >/dev/null 2>&1; then "
         f"    iptables -w -t $t -F {q(chain)} && iptables -w -t $t -X {q(chain)}; fi; "
-        "done")
+        "done"
+    )
 
 
 def our_rules(node: Node) -> list[str]:

@@ -47,8 +47,9 @@ def install(echo=print) -> str:
     env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": bin_dir}
     echo(f"toxiproxy: go install {MODULE}@{VERSION}")
     try:
-        result = subprocess.run(["go", "install", f"{MODULE}@{VERSION}"], env=env,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            ["go", "install", f"{MODULE}@{VERSION}"], env=env, capture_output=True, text=True, timeout=900
+        )
     except FileNotFoundError:
         raise ConfigError("toxiproxy: the `go` command is missing: install Go (install.sh does)") from None
     if result.returncode != 0:
@@ -63,8 +64,10 @@ def require_binary() -> str:
     """The local proxy binary; ConfigError (one line) if it was not built."""
     path = local_binary()
     if not os.path.isfile(path):
-        raise ConfigError(f"delay through a proxy needs {path}, which is missing: run "
-                          "`invoke faults.toxiproxy` (this kernel has no netem)")
+        raise ConfigError(
+            f"delay through a proxy needs {path}, which is missing: run "
+            "`invoke faults.toxiproxy` (this kernel has no netem)"
+        )
     return path
 
 
@@ -81,20 +84,31 @@ class Toxiproxy:
         binary = posixpath.join(self.workdir, BINARY)
         self.node.account.copy_to(require_binary(), binary)
         self.node.account.ssh(f"chmod +x {q(binary)}", timeout=30)
-        self.node.account.spawn(f"{q(binary)} -host 127.0.0.1 -port {API_PORT}", self.pid_file,
-                                self.log_file)
-        poll(lambda: self._api("GET", "/version", allow_fail=True) is not None, START_TIMEOUT,
-             lambda: f"toxiproxy on {self.node.name} did not answer within {START_TIMEOUT:g}s",
-             guard=self._guard)
+        self.node.account.spawn(f"{q(binary)} -host 127.0.0.1 -port {API_PORT}", self.pid_file, self.log_file)
+        poll(
+            lambda: self._api("GET", "/version", allow_fail=True) is not None,
+            START_TIMEOUT,
+            lambda: f"toxiproxy on {self.node.name} did not answer within {START_TIMEOUT:g}s",
+            guard=self._guard,
+        )
 
     def add(self, name: str, upstream: str, latency_ms: float, jitter_ms: float) -> int:
         """A proxy ``name`` to ``upstream`` (host:port) with ``latency_ms`` added to what flows
         back to the client; return the port it listens on (all addresses)."""
-        created = self._api("POST", "/proxies", {"name": name, "listen": "0.0.0.0:0",
-                                                 "upstream": upstream, "enabled": True})
-        self._api("POST", f"/proxies/{name}/toxics", {
-            "name": "latency", "type": "latency", "stream": "downstream", "toxicity": 1.0,
-            "attributes": {"latency": int(round(latency_ms)), "jitter": int(round(jitter_ms))}})
+        created = self._api(
+            "POST", "/proxies", {"name": name, "listen": "0.0.0.0:0", "upstream": upstream, "enabled": True}
+        )
+        self._api(
+            "POST",
+            f"/proxies/{name}/toxics",
+            {
+                "name": "latency",
+                "type": "latency",
+                "stream": "downstream",
+                "toxicity": 1.0,
+                "attributes": {"latency": int(round(latency_ms)), "jitter": int(round(jitter_ms))},
+            },
+        )
         return int(created["listen"].rsplit(":", 1)[1])
 
     def stop(self) -> None:
@@ -110,11 +124,14 @@ class Toxiproxy:
     def _api(self, method: str, path: str, body: dict | None = None, allow_fail: bool = False):
         data = f" -H 'Content-Type: application/json' -d {q(json.dumps(body))}" if body else ""
         result = self.node.account.run(
-            f"curl -sS --fail-with-body --max-time 10 -X {q(method)}{data} "
-            f"{q(f'http://127.0.0.1:{API_PORT}{path}')}", allow_fail=True, timeout=30)
+            f"curl -sS --fail-with-body --max-time 10 -X {q(method)}{data} {q(f'http://127.0.0.1:{API_PORT}{path}')}",
+            allow_fail=True,
+            timeout=30,
+        )
         if result.exited != 0:
             if allow_fail:
                 return None
-            raise ConfigError(f"toxiproxy on {self.node.name}: {method} {path} failed: "
-                              f"{(result.stdout + result.stderr).strip()}")
+            raise ConfigError(
+                f"toxiproxy on {self.node.name}: {method} {path} failed: {(result.stdout + result.stderr).strip()}"
+            )
         return json.loads(result.stdout) if result.stdout.strip().startswith("{") else result.stdout

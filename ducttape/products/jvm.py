@@ -57,12 +57,18 @@ def log_errors(service: Service, node: Node, lines: int = 8, log: str = "output"
     path = service.path(node, service.logs[log])
     text = node.account.ssh_output(
         f"grep -E -A 40 '^\\[[^]]*\\] (ERROR|FATAL) ' {shlex.quote(path)} 2>/dev/null | head -n 2000",
-        allow_fail=True, timeout=30)
+        allow_fail=True,
+        timeout=30,
+    )
     kept: list[str] = []
     for line in text.splitlines():
         entry = line.startswith("[")
-        if line == "--" or _STACK_FRAME.match(line) or not line.strip() or \
-                (entry and not re.match(r"^\[[^]]*\] (ERROR|FATAL) ", line)):
+        if (
+            line == "--"
+            or _STACK_FRAME.match(line)
+            or not line.strip()
+            or (entry and not re.match(r"^\[[^]]*\] (ERROR|FATAL) ", line))
+        ):
             continue
         said = line.strip().removeprefix("Caused by: ")
         if said not in kept:

@@ -31,8 +31,17 @@ class _KafkaServers(Service):
     builds = (PROJECT,)
     roles = "broker,controller"
 
-    def __init__(self, cluster: Cluster, num_nodes: int, cluster_id: str, settings: Mapping,
-                 heap: str, port: int, controller_port: int, num_brokers: int):
+    def __init__(
+        self,
+        cluster: Cluster,
+        num_nodes: int,
+        cluster_id: str,
+        settings: Mapping,
+        heap: str,
+        port: int,
+        controller_port: int,
+        num_brokers: int,
+    ):
         super().__init__(cluster, num_nodes)
         self.cluster_id = cluster_id
         self.settings = dict(settings)
@@ -54,8 +63,12 @@ class _KafkaServers(Service):
         self._format_storage(node)
         monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
         log4j = f"-Dlog4j2.configurationFile={self.path(node, 'log4j2.properties')}"
-        self.spawn(node, jvm.command(node, PROJECT, "broker", self.path(node, "server.properties"),
-                                     java_opts=jvm.opts(self.heap, log4j)))
+        self.spawn(
+            node,
+            jvm.command(
+                node, PROJECT, "broker", self.path(node, "server.properties"), java_opts=jvm.opts(self.heap, log4j)
+            ),
+        )
         self.wait_for_log(node, monitor, READY, timeout=START_TIMEOUT)
 
     def log_tail(self, node: Node, lines: int = 8, log: str = "output") -> str:
@@ -67,43 +80,67 @@ class _KafkaServers(Service):
         words such as "failed" are setting names, says nothing of why it gave up)."""
         return jvm.error_lines(self, node, CAUSE_LINES, log)
 
-    def run_tool(self, role: str, *args: object, node: Node | None = None,
-                 timeout: float = 120) -> str:
+    def run_tool(self, role: str, *args: object, node: Node | None = None, timeout: float = 120) -> str:
         """Run a Kafka command-line tool (a role in projects.yaml: ``topics``, ``configs``, ...)
         on ``node`` (default: the first node); return its stdout."""
         node = node or self.nodes[0]
         log4j = self.path(node, "tools-log4j2.properties")
         if not node.account.exists(log4j):
-            node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR",
-                                                   level="WARN", loggers={}))
-        cmd = jvm.command(node, PROJECT, role, *args, java_opts=jvm.opts(
-            jvm.TOOL_HEAP, jvm.TOOL_OPTS, f"-Dlog4j2.configurationFile={log4j}"))
+            node.account.create_file(
+                log4j, render("log4j2.properties.j2", target="SYSTEM_ERR", level="WARN", loggers={})
+            )
+        cmd = jvm.command(
+            node,
+            PROJECT,
+            role,
+            *args,
+            java_opts=jvm.opts(jvm.TOOL_HEAP, jvm.TOOL_OPTS, f"-Dlog4j2.configurationFile={log4j}"),
+        )
         try:
             return node.account.ssh_output(cmd, timeout=timeout)
         except RemoteCommandError as exc:
             what = f"timed out after {exc.timeout:g}s" if exc.timeout is not None else f"exited {exc.exit_status}"
             said = jvm.summary(exc.stderr + exc.stdout)
-            raise ServiceError(f"{self.service_id} on {node.name}: kafka {role} "
-                               f"{' '.join(str(a) for a in args[:2])} ... {what}"
-                               + (f": {said}" if said else "")) from None
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: kafka {role} "
+                f"{' '.join(str(a) for a in args[:2])} ... {what}" + (f": {said}" if said else "")
+            ) from None
 
     def _write_config(self, node: Node) -> None:
-        config = render("kafka-server.properties.j2", service_id=self.service_id,
-                        node_id=self.node_id(node), roles=self.roles, address=node.address,
-                        port=self.port, controller_port=self.controller_port,
-                        voters=self.voters(), log_dir=self.path(node, "data"),
-                        internal_replication=min(3, self.num_brokers), settings=self.settings)
+        config = render(
+            "kafka-server.properties.j2",
+            service_id=self.service_id,
+            node_id=self.node_id(node),
+            roles=self.roles,
+            address=node.address,
+            port=self.port,
+            controller_port=self.controller_port,
+            voters=self.voters(),
+            log_dir=self.path(node, "data"),
+            internal_replication=min(3, self.num_brokers),
+            settings=self.settings,
+        )
         node.account.create_file(self.path(node, "server.properties"), config)
-        node.account.create_file(self.path(node, "log4j2.properties"), render(
-            "log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers={}))
+        node.account.create_file(
+            self.path(node, "log4j2.properties"),
+            render("log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers={}),
+        )
 
     def _format_storage(self, node: Node) -> None:
         """``kafka-storage format`` with the cluster id, unless the node's storage already is
         (a restarted node keeps its data)."""
         if node.account.exists(self.path(node, "data", "meta.properties")):
             return
-        self.run_tool("storage", "format", "--ignore-formatted", "-t", self.cluster_id,
-                      "-c", self.path(node, "server.properties"), node=node)
+        self.run_tool(
+            "storage",
+            "format",
+            "--ignore-formatted",
+            "-t",
+            self.cluster_id,
+            "-c",
+            self.path(node, "server.properties"),
+            node=node,
+        )
 
 
 class KafkaService(_KafkaServers):
@@ -120,16 +157,27 @@ class KafkaService(_KafkaServers):
     fails the start at once, with the end of its log in the error.
     """
 
-    def __init__(self, cluster: Cluster, num_nodes: int = 1, topics: Mapping | None = None,
-                 controllers: int = 0, settings: Mapping | None = None, heap: str = "512m",
-                 port: int = PORT, controller_port: int = CONTROLLER_PORT):
+    def __init__(
+        self,
+        cluster: Cluster,
+        num_nodes: int = 1,
+        topics: Mapping | None = None,
+        controllers: int = 0,
+        settings: Mapping | None = None,
+        heap: str = "512m",
+        port: int = PORT,
+        controller_port: int = CONTROLLER_PORT,
+    ):
         cluster_id, settings = new_cluster_id(), dict(settings or {})
         # made first, so the runner (which stops services in reverse order) stops it last
-        self.quorum = KafkaControllerService(
-            cluster, controllers, self, cluster_id, settings, heap, port, controller_port,
-            num_nodes) if controllers else None
-        super().__init__(cluster, num_nodes, cluster_id, settings, heap, port, controller_port,
-                         num_nodes)
+        self.quorum = (
+            KafkaControllerService(
+                cluster, controllers, self, cluster_id, settings, heap, port, controller_port, num_nodes
+            )
+            if controllers
+            else None
+        )
+        super().__init__(cluster, num_nodes, cluster_id, settings, heap, port, controller_port, num_nodes)
         self.topics = {name: _topic_spec(name, spec) for name, spec in (topics or {}).items()}
         if self.quorum:
             self.roles = "broker"
@@ -166,9 +214,13 @@ class KafkaService(_KafkaServers):
         for node in reversed(running):
             clean = len(running) > len(self.nodes) // 2
             if not clean:
-                self.logger.info("%s: %d of %d controllers left, no quorum for a controlled "
-                                 "shutdown of %s: killing it", self.service_id, len(running),
-                                 len(self.nodes), node.name)
+                self.logger.info(
+                    "%s: %d of %d controllers left, no quorum for a controlled shutdown of %s: killing it",
+                    self.service_id,
+                    len(running),
+                    len(self.nodes),
+                    node.name,
+                )
             self.stop_node(node, clean_shutdown=clean)
             running.remove(node)
 
@@ -177,21 +229,24 @@ class KafkaService(_KafkaServers):
 
     def voters(self) -> str:
         quorum = self.quorum or self
-        return ",".join(f"{quorum.node_id(n)}@{n.address}:{self.controller_port}"
-                        for n in quorum.nodes)
+        return ",".join(f"{quorum.node_id(n)}@{n.address}:{self.controller_port}" for n in quorum.nodes)
 
     def bootstrap_servers(self) -> str:
         """``host:port,...`` of every broker."""
         return ",".join(f"{node.address}:{self.port}" for node in self.nodes)
 
-    def create_topic(self, name: str, partitions: int = 1, replication_factor: int = 1,
-                     configs: Mapping | None = None) -> None:
+    def create_topic(
+        self, name: str, partitions: int = 1, replication_factor: int = 1, configs: Mapping | None = None
+    ) -> None:
         """Create topic ``name`` with the topics tool."""
-        self.logger.info("creating topic %s (%d partitions, replication factor %d%s)", name,
-                         partitions, replication_factor,
-                         "".join(f", {k}={v}" for k, v in (configs or {}).items()))
-        args = ["--create", "--topic", name, "--partitions", partitions,
-                "--replication-factor", replication_factor]
+        self.logger.info(
+            "creating topic %s (%d partitions, replication factor %d%s)",
+            name,
+            partitions,
+            replication_factor,
+            "".join(f", {k}={v}" for k, v in (configs or {}).items()),
+        )
+        args = ["--create", "--topic", name, "--partitions", partitions, "--replication-factor", replication_factor]
         for key, value in (configs or {}).items():
             args += ["--config", f"{key}={value}"]
         self.run_tool("topics", "--bootstrap-server", self.bootstrap_servers(), *args)
@@ -199,14 +254,15 @@ class KafkaService(_KafkaServers):
     def describe_topic(self, name: str) -> list[dict]:
         """One dict per partition: ``partition``, ``leader`` (a node id, None when it has
         none), ``replicas`` and ``isr`` (lists of node ids)."""
-        out = self.run_tool("topics", "--bootstrap-server", self.bootstrap_servers(),
-                            "--describe", "--topic", name)
+        out = self.run_tool("topics", "--bootstrap-server", self.bootstrap_servers(), "--describe", "--topic", name)
         partitions = []
-        for m in re.finditer(r"Partition:\s*(\d+)\s+Leader:\s*(-?\w+)\s+Replicas:\s*([\d,]*)"
-                             r"\s+Isr:\s*([\d,]*)", out):
+        for m in re.finditer(
+            r"Partition:\s*(\d+)\s+Leader:\s*(-?\w+)\s+Replicas:\s*([\d,]*)"
+            r"\s+Isr:\s*([\d,]*)",
+            out,
+        ):
             leader = int(m[2]) if m[2].isdigit() else None
-            partitions.append({"partition": int(m[1]), "leader": leader,
-                               "replicas": _ids(m[3]), "isr": _ids(m[4])})
+            partitions.append({"partition": int(m[1]), "leader": leader, "replicas": _ids(m[3]), "isr": _ids(m[4])})
         return partitions
 
     def leader(self, topic: str, partition: int = 0) -> Node | None:
@@ -246,13 +302,15 @@ def new_cluster_id() -> str:
 def _topic_spec(name: str, spec: Mapping) -> dict:
     unknown = set(spec) - TOPIC_KEYS
     if unknown:
-        raise ConfigError(f"topic {name!r}: unknown key {sorted(unknown)[0]!r} "
-                          f"(known: {', '.join(sorted(TOPIC_KEYS))})")
-    return {"partitions": int(spec.get("partitions", 1)),
-            "replication_factor": int(spec.get("replication-factor", 1)),
-            "configs": dict(spec.get("configs", {}))}
+        raise ConfigError(
+            f"topic {name!r}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOPIC_KEYS))})"
+        )
+    return {
+        "partitions": int(spec.get("partitions", 1)),
+        "replication_factor": int(spec.get("replication-factor", 1)),
+        "configs": dict(spec.get("configs", {})),
+    }
 
 
 def _ids(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip().isdigit()]
-

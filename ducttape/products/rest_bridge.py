@@ -23,8 +23,9 @@ from ducttape.services import CAUSE_LINES, Service, ServiceError
 BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080
 START_TIMEOUT = 120.0
-QUIET_LOGGERS = MappingProxyType({"http.openapi.operation": "WARN",
-                                  "org.apache.kafka.clients.admin.internals.AdminMetadataManager": "WARN"})
+QUIET_LOGGERS = MappingProxyType(
+    {"http.openapi.operation": "WARN", "org.apache.kafka.clients.admin.internals.AdminMetadataManager": "WARN"}
+)
 """Strimzi logs every request at INFO through the first; under load that is most of the work.
 Its admin client logs "Rebootstrapping" at INFO many times a second while Kafka is away, which
 would bury the WARN lines that say why."""
@@ -37,8 +38,12 @@ def bridge_build(built: Mapping[str, dict] | None = None) -> dict:
     entry = built.get(BRIDGE_PROJECT) or {}
     if entry.get("status") != "ok" or "bridge" not in (entry.get("main_classes") or {}):
         raise ConfigError(f"the Kafka HTTP bridge is not built: run `invoke build --only {BRIDGE_PROJECT}`")
-    return {"project": BRIDGE_PROJECT, "version": entry.get("version"), "ref": entry.get("ref"),
-            "git_sha": entry.get("git_sha")}
+    return {
+        "project": BRIDGE_PROJECT,
+        "version": entry.get("version"),
+        "ref": entry.get("ref"),
+        "git_sha": entry.get("git_sha"),
+    }
 
 
 class RestProxyService(Service):
@@ -52,12 +57,20 @@ class RestProxyService(Service):
     bridge runs (project, version, git ref and SHA).
     """
 
-    logs = MappingProxyType({"output": "bridge.log", "config": "application.properties",
-                             "logging": "log4j2.properties"})
+    logs = MappingProxyType(
+        {"output": "bridge.log", "config": "application.properties", "logging": "log4j2.properties"}
+    )
     builds = (BRIDGE_PROJECT,)
 
-    def __init__(self, cluster: Cluster, num_nodes: int, kafka, settings: Mapping | None = None,
-                 heap: str = "512m", port: int = PORT):
+    def __init__(
+        self,
+        cluster: Cluster,
+        num_nodes: int,
+        kafka,
+        settings: Mapping | None = None,
+        heap: str = "512m",
+        port: int = PORT,
+    ):
         super().__init__(cluster, num_nodes)
         self.kafka = kafka
         self.settings = dict(settings or {})
@@ -76,21 +89,40 @@ class RestProxyService(Service):
     def start_node(self, node: Node) -> None:
         bootstrap = self.bootstrap_servers()
         if not bootstrap:
-            raise ConfigError(f"{self.service_id}: {self.kafka.service_id} has no brokers; "
-                              f"start it before the bridge")
+            raise ConfigError(f"{self.service_id}: {self.kafka.service_id} has no brokers; start it before the bridge")
         settings = {k: v for k, v in self.settings.items() if k != "kafka.bootstrap.servers"}
-        node.account.create_file(self.path(node, "application.properties"), render(
-            "bridge-application.properties.j2", service_id=self.service_id,
-            bridge_id=f"{self.service_id}-{self.idx(node)}", address=node.address, port=self.port,
-            bootstrap_servers=bootstrap, settings=settings))
-        node.account.create_file(self.path(node, "log4j2.properties"), render(
-            "log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers=QUIET_LOGGERS))
-        java_opts = jvm.opts(self.heap, f"-Dlog4j2.configurationFile={self.path(node, 'log4j2.properties')}",
-                             f"-Dvertx.cacheDirBase={self.path(node, 'vertx-cache')}",
-                             "-Djava.security.egd=file:/dev/./urandom")
-        self.spawn(node, jvm.command(node, BRIDGE_PROJECT, "bridge",
-                                     f"--config-file={self.path(node, 'application.properties')}",
-                                     java_opts=java_opts))
+        node.account.create_file(
+            self.path(node, "application.properties"),
+            render(
+                "bridge-application.properties.j2",
+                service_id=self.service_id,
+                bridge_id=f"{self.service_id}-{self.idx(node)}",
+                address=node.address,
+                port=self.port,
+                bootstrap_servers=bootstrap,
+                settings=settings,
+            ),
+        )
+        node.account.create_file(
+            self.path(node, "log4j2.properties"),
+            render("log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers=QUIET_LOGGERS),
+        )
+        java_opts = jvm.opts(
+            self.heap,
+            f"-Dlog4j2.configurationFile={self.path(node, 'log4j2.properties')}",
+            f"-Dvertx.cacheDirBase={self.path(node, 'vertx-cache')}",
+            "-Djava.security.egd=file:/dev/./urandom",
+        )
+        self.spawn(
+            node,
+            jvm.command(
+                node,
+                BRIDGE_PROJECT,
+                "bridge",
+                f"--config-file={self.path(node, 'application.properties')}",
+                java_opts=java_opts,
+            ),
+        )
         self.wait_for_http(node, self.port, "/ready", timeout=START_TIMEOUT, status=204)
         self._check_reaches_kafka(node, bootstrap)
 
@@ -108,10 +140,14 @@ class RestProxyService(Service):
         for server in bootstrap.split(","):
             host, _, port = server.strip().rpartition(":")
             probe = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
-            if node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null",
-                                allow_fail=True, timeout=30) == 0:
+            if (
+                node.account.ssh(f"timeout 5 bash -c {shlex.quote(probe)} 2>/dev/null", allow_fail=True, timeout=30)
+                == 0
+            ):
                 return
         tail = self.log_tail(node, lines=4)
-        raise ServiceError(f"{self.service_id} on {node.name}: the bridge cannot reach Kafka: no "
-                           f"broker of {bootstrap} accepts connections from {node.name}"
-                           + (f"; last lines of {self.path(node, self.logs['output'])}: {tail}" if tail else ""))
+        raise ServiceError(
+            f"{self.service_id} on {node.name}: the bridge cannot reach Kafka: no "
+            f"broker of {bootstrap} accepts connections from {node.name}"
+            + (f"; last lines of {self.path(node, self.logs['output'])}: {tail}" if tail else "")
+        )

@@ -15,8 +15,16 @@ class _JsonEvents(ToolService):
     """Runs a tool that prints one JSON event per line; ``on_event(idx, event)``, if given, sees
     every event of worker ``idx`` as it arrives (e.g. to write a history of operations)."""
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, settings: Mapping | None,
-                 on_event: Callable[[int, dict], None] | None = None, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        settings: Mapping | None,
+        on_event: Callable[[int, dict], None] | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, **kwargs)
         self.kafka, self.topic = kafka, topic
         self.settings = dict(settings or {})
@@ -51,9 +59,18 @@ class VerifiableProducerService(_JsonEvents):
 
     config_option = "--producer.config"
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, max_messages: int = -1,
-                 throughput: int = -1, acks: int | str = -1, settings: Mapping | None = None,
-                 **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        max_messages: int = -1,
+        throughput: int = -1,
+        acks: int | str = -1,
+        settings: Mapping | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, kafka, topic, settings, **kwargs)
         self.max_messages, self.throughput, self.acks = max_messages, throughput, acks
         self.acked: list[str] = []
@@ -68,10 +85,22 @@ class VerifiableProducerService(_JsonEvents):
     def _worker(self, idx, node):
         counts = {"sent": 0, "acked": 0, "not_acked": 0}
         self.results[idx - 1] = counts
-        for event in self.events(node, "verifiable-producer", "--bootstrap-server",
-                                 self.kafka.bootstrap_servers(), "--topic", self.topic,
-                                 "--max-messages", self.max_messages, "--throughput",
-                                 self.throughput, "--acks", self.acks, "--value-prefix", idx):
+        for event in self.events(
+            node,
+            "verifiable-producer",
+            "--bootstrap-server",
+            self.kafka.bootstrap_servers(),
+            "--topic",
+            self.topic,
+            "--max-messages",
+            self.max_messages,
+            "--throughput",
+            self.throughput,
+            "--acks",
+            self.acks,
+            "--value-prefix",
+            idx,
+        ):
             name = event.get("name")
             with self.lock:
                 if name == "producer_send_success":
@@ -96,8 +125,17 @@ class VerifiableConsumerService(_JsonEvents):
 
     config_option = "--consumer.config"
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, group: str = "ducttape-verifier",
-                 max_messages: int = -1, settings: Mapping | None = None, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        group: str = "ducttape-verifier",
+        max_messages: int = -1,
+        settings: Mapping | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, kafka, topic, settings, **kwargs)
         self.group, self.max_messages = group, max_messages
         self.consumed: dict[str, int] = {}
@@ -110,10 +148,21 @@ class VerifiableConsumerService(_JsonEvents):
     def _worker(self, idx, node):
         counts = {"records": 0}
         self.results[idx - 1] = counts
-        for event in self.events(node, "verifiable-consumer", "--bootstrap-server",
-                                 self.kafka.bootstrap_servers(), "--topic", self.topic,
-                                 "--group-id", self.group, "--max-messages", self.max_messages,
-                                 "--reset-policy", "earliest", "--verbose"):
+        for event in self.events(
+            node,
+            "verifiable-consumer",
+            "--bootstrap-server",
+            self.kafka.bootstrap_servers(),
+            "--topic",
+            self.topic,
+            "--group-id",
+            self.group,
+            "--max-messages",
+            self.max_messages,
+            "--reset-policy",
+            "earliest",
+            "--verbose",
+        ):
             if event.get("name") == "record_data":
                 with self.lock:
                     self.consumed[event["value"]] = self.consumed.get(event["value"], 0) + 1

@@ -29,8 +29,14 @@ class ZookeeperService(Service):
     logs = MappingProxyType({"output": "zookeeper.log", "config": "zoo.cfg"})
     builds = (PROJECT,)
 
-    def __init__(self, cluster: Cluster, num_nodes: int = 1, settings: Mapping | None = None,
-                 heap: str = "256m", client_port: int = CLIENT_PORT):
+    def __init__(
+        self,
+        cluster: Cluster,
+        num_nodes: int = 1,
+        settings: Mapping | None = None,
+        heap: str = "256m",
+        client_port: int = CLIENT_PORT,
+    ):
         super().__init__(cluster, num_nodes)
         self.settings = dict(settings or {})
         self.heap = heap
@@ -39,20 +45,36 @@ class ZookeeperService(Service):
     def start_node(self, node: Node) -> None:
         data_dir = self.path(node, "data")
         servers = [{"myid": self.idx(n), "address": n.address} for n in self.nodes]
-        node.account.create_file(self.path(node, "zoo.cfg"), render(
-            "zoo.cfg.j2", service_id=self.service_id, myid=self.idx(node), address=node.address,
-            data_dir=data_dir, client_port=self.client_port, peer_port=PEER_PORT,
-            election_port=ELECTION_PORT, servers=servers if len(servers) > 1 else [],
-            settings=self.settings))
+        node.account.create_file(
+            self.path(node, "zoo.cfg"),
+            render(
+                "zoo.cfg.j2",
+                service_id=self.service_id,
+                myid=self.idx(node),
+                address=node.address,
+                data_dir=data_dir,
+                client_port=self.client_port,
+                peer_port=PEER_PORT,
+                election_port=ELECTION_PORT,
+                servers=servers if len(servers) > 1 else [],
+                settings=self.settings,
+            ),
+        )
         node.account.create_file(self.path(node, "data", "myid"), f"{self.idx(node)}\n")
-        node.account.create_file(self.path(node, "logback.xml"),
-                                 render("logback.xml.j2", target="System.out", level="INFO"))
+        node.account.create_file(
+            self.path(node, "logback.xml"), render("logback.xml.j2", target="System.out", level="INFO")
+        )
         logback = f"-Dlogback.configurationFile={self.path(node, 'logback.xml')}"
-        self.spawn(node, jvm.command(node, PROJECT, "server", self.path(node, "zoo.cfg"),
-                                     java_opts=jvm.opts(self.heap, logback)))
-        self.wait_for(node, lambda: self.mode(node) is not None, START_TIMEOUT,
-                      lambda: f"{self.service_id} on {node.name} did not answer srvr with a "
-                              f"Mode within {START_TIMEOUT:g}s")
+        self.spawn(
+            node,
+            jvm.command(node, PROJECT, "server", self.path(node, "zoo.cfg"), java_opts=jvm.opts(self.heap, logback)),
+        )
+        self.wait_for(
+            node,
+            lambda: self.mode(node) is not None,
+            START_TIMEOUT,
+            lambda: f"{self.service_id} on {node.name} did not answer srvr with a Mode within {START_TIMEOUT:g}s",
+        )
 
     def connect_setting(self) -> str:
         """The connect string of the ensemble: ``host:port,...``."""
@@ -61,10 +83,13 @@ class ZookeeperService(Service):
     def four_letter_word(self, node: Node, word: str, timeout: float = 5) -> str:
         """Send a four-letter word to the server on ``node`` from the node itself; return the
         answer ('' when it does not answer)."""
-        script = (f"exec 3<>/dev/tcp/{shlex.quote(node.address)}/{int(self.client_port)} && "
-                  f"printf %s {shlex.quote(word)} >&3 && cat <&3")
-        return node.account.ssh_output(f"timeout {timeout:g} bash -c {shlex.quote(script)} 2>/dev/null",
-                                       allow_fail=True, timeout=timeout + 10)
+        script = (
+            f"exec 3<>/dev/tcp/{shlex.quote(node.address)}/{int(self.client_port)} && "
+            f"printf %s {shlex.quote(word)} >&3 && cat <&3"
+        )
+        return node.account.ssh_output(
+            f"timeout {timeout:g} bash -c {shlex.quote(script)} 2>/dev/null", allow_fail=True, timeout=timeout + 10
+        )
 
     def mode(self, node: Node) -> str | None:
         """``leader``, ``follower`` or ``standalone`` if the server on ``node`` serves, else None."""
@@ -75,15 +100,22 @@ class ZookeeperService(Service):
         """The node whose server leads the ensemble (None if none does right now)."""
         return next((n for n in self.nodes if self.mode(n) == "leader"), None)
 
-    def client(self, *args: str, node: Node | None = None, server: Node | None = None,
-               timeout: float = 60) -> str:
+    def client(self, *args: str, node: Node | None = None, server: Node | None = None, timeout: float = 60) -> str:
         """Run one ZooKeeperMain command (e.g. ``"create", "/a", "x"``) on ``node`` (default:
         the first) against ``server`` (default: the whole ensemble); return its stdout."""
         node = node or self.nodes[0]
         target = f"{server.address}:{self.client_port}" if server else self.connect_setting()
         logback = self.path(node, "client-logback.xml")
         node.account.create_file(logback, render("logback.xml.j2", target="System.err", level="WARN"))
-        return node.account.ssh_output(jvm.command(
-            node, PROJECT, "client", "-server", target, *args,
-            java_opts=jvm.opts(jvm.TOOL_HEAP, jvm.TOOL_OPTS, f"-Dlogback.configurationFile={logback}")),
-            timeout=timeout)
+        return node.account.ssh_output(
+            jvm.command(
+                node,
+                PROJECT,
+                "client",
+                "-server",
+                target,
+                *args,
+                java_opts=jvm.opts(jvm.TOOL_HEAP, jvm.TOOL_OPTS, f"-Dlogback.configurationFile={logback}"),
+            ),
+            timeout=timeout,
+        )

@@ -5,5 +5,13 @@ from ducttape.remote.errors import ConnectionLostError, ProcessExitedError, Remo
 from ducttape.remote.local import LocalAccount
 from ducttape.remote.ssh import SshAccount
 
-__all__ = ["DEFAULT_TIMEOUT", "ConnectionLostError", "LocalAccount", "LogMonitor", "ProcessExitedError",
-           "RemoteAccount", "RemoteCommandError", "SshAccount"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ConnectionLostError",
+    "LocalAccount",
+    "LogMonitor",
+    "ProcessExitedError",
+    "RemoteAccount",
+    "RemoteCommandError",
+    "SshAccount",
+]

@@ -82,11 +82,11 @@ class RemoteAccount:
         log.debug("%s$ %s", self.name, cmd)
         try:
             with in_flight.running(self.name, cmd):
-                result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout,
-                                       in_stream=False)
+                result = self._ctx.run(self._tagged(cmd), hide=True, warn=True, timeout=timeout, in_stream=False)
         except CommandTimedOut as exc:
-            raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, exc.result.stdout,
-                                     timeout=timeout) from None
+            raise RemoteCommandError(
+                self.name, cmd, None, exc.result.stderr, exc.result.stdout, timeout=timeout
+            ) from None
         assert result is not None  # run() returns None only for disown=True
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
@@ -101,8 +101,7 @@ class RemoteAccount:
         """Run ``cmd`` and return its stdout."""
         return self.run(cmd, allow_fail=allow_fail, timeout=timeout).stdout
 
-    def ssh_capture(self, cmd: str, allow_fail: bool = False,
-                    timeout: float | None = None) -> Iterator[str]:
+    def ssh_capture(self, cmd: str, allow_fail: bool = False, timeout: float | None = None) -> Iterator[str]:
         """Run ``cmd`` and yield its stdout line by line while it runs.
 
         The exit status is checked once the output ends (raising as ``ssh`` does).
@@ -111,9 +110,19 @@ class RemoteAccount:
         log.debug("%s$ %s (streaming)", self.name, cmd)
         sink = _LineSink()
         # invoke types run() as returning Result | None; with asynchronous=True it is a Promise
-        promise = cast(Promise, self._ctx.run(self._tagged(cmd), hide=False, warn=True, timeout=timeout,
-                                              in_stream=False, asynchronous=True, out_stream=sink,
-                                              err_stream=_Discard()))
+        promise = cast(
+            Promise,
+            self._ctx.run(
+                self._tagged(cmd),
+                hide=False,
+                warn=True,
+                timeout=timeout,
+                in_stream=False,
+                asynchronous=True,
+                out_stream=sink,
+                err_stream=_Discard(),
+            ),
+        )
         outcome: dict = {}
 
         def join() -> None:
@@ -130,8 +139,7 @@ class RemoteAccount:
         if "error" in outcome:
             exc = outcome["error"]
             if isinstance(exc, CommandTimedOut):
-                raise RemoteCommandError(self.name, cmd, None, exc.result.stderr,
-                                         timeout=timeout) from None
+                raise RemoteCommandError(self.name, cmd, None, exc.result.stderr, timeout=timeout) from None
             raise exc
         result = outcome["result"]
         if result.exited != 0 and not allow_fail:
@@ -169,9 +177,15 @@ class RemoteAccount:
 
     # -- processes ------------------------------------------------------------------------------
 
-    def spawn(self, cmd: str, pid_file: str | None = None, log_file: str | None = None,
-              cwd: str | None = None, env: Mapping[str, str] | None = None,
-              timeout: float | None = None) -> int:
+    def spawn(
+        self,
+        cmd: str,
+        pid_file: str | None = None,
+        log_file: str | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> int:
         """Start ``cmd`` detached in its own session; return its pid.
 
         stdout and stderr are appended to ``log_file`` (kept across restarts); the pid (also the
@@ -184,15 +198,19 @@ class RemoteAccount:
         find them.
         """
         if not pid_file or not log_file:
-            raise TypeError(f"spawn({cmd!r}) needs a pid file and a log file: call "
-                            "node.account.spawn(cmd, pid_file, log_file), or in a Service "
-                            "self.spawn(node, cmd), which keeps both in the service's folder")
+            raise TypeError(
+                f"spawn({cmd!r}) needs a pid file and a log file: call "
+                "node.account.spawn(cmd, pid_file, log_file), or in a Service "
+                "self.spawn(node, cmd), which keeps both in the service's folder"
+            )
         exports = "".join(f"export {k}={q(str(v))}; " for k, v in (env or {}).items())
         dirs = {p.rsplit("/", 1)[0] for p in (pid_file, log_file) if "/" in p}
-        script = (f"mkdir -p {' '.join(q(d) for d in sorted(dirs))} || exit 1; "
-                  + (f"cd {q(cwd)} || exit 1; " if cwd else "")
-                  + f"setsid sh -c {q(exports + 'exec ' + cmd)} >> {q(log_file)} 2>&1 < /dev/null & "
-                  + f"echo $! > {q(pid_file)}; echo $!")
+        script = (
+            f"mkdir -p {' '.join(q(d) for d in sorted(dirs))} || exit 1; "
+            + (f"cd {q(cwd)} || exit 1; " if cwd else "")
+            + f"setsid sh -c {q(exports + 'exec ' + cmd)} >> {q(log_file)} 2>&1 < /dev/null & "
+            + f"echo $! > {q(pid_file)}; echo $!"
+        )
         pid = int(self.ssh_output(script, timeout=timeout).strip())
         log.debug("%s: spawned pid %d (%s)", self.name, pid, pid_file)
         return pid
@@ -200,22 +218,19 @@ class RemoteAccount:
     def pids(self, pid_file: str, timeout: float | None = None) -> list[int]:
         """The process recorded in ``pid_file`` if it (or anything of its session) still runs."""
         out = self.ssh_output(
-            f"pid=$(cat {q(pid_file)} 2>/dev/null) && {_SESSION_LIVE} && echo $pid",
-            allow_fail=True, timeout=timeout)
+            f"pid=$(cat {q(pid_file)} 2>/dev/null) && {_SESSION_LIVE} && echo $pid", allow_fail=True, timeout=timeout
+        )
         return [int(p) for p in out.split()]
 
     def alive(self, pid: int, timeout: float | None = None) -> bool:
         """Whether process ``pid`` runs (a zombie awaiting its reaper counts as gone)."""
-        return self.ssh(f"ps -o stat= -p {int(pid)} | grep -qv '^Z'", allow_fail=True,
-                        timeout=timeout) == 0
+        return self.ssh(f"ps -o stat= -p {int(pid)} | grep -qv '^Z'", allow_fail=True, timeout=timeout) == 0
 
-    def signal(self, pid: int, sig: str | int = "TERM", group: bool = True,
-               timeout: float | None = None) -> bool:
+    def signal(self, pid: int, sig: str | int = "TERM", group: bool = True, timeout: float | None = None) -> bool:
         """Send ``sig`` to ``pid`` (to its whole process group when ``group``); False if there is
         no such process."""
         target = f"-- -{int(pid)}" if group else str(int(pid))
-        return self.ssh(f"kill -{_signame(sig)} {target} 2>/dev/null", allow_fail=True,
-                        timeout=timeout) == 0
+        return self.ssh(f"kill -{_signame(sig)} {target} 2>/dev/null", allow_fail=True, timeout=timeout) == 0
 
     def kill_process(self, pid_file: str, sig: str | int = "TERM", timeout: float = 30.0) -> bool:
         """Signal the process group recorded in ``pid_file`` and wait until it is gone.
@@ -230,7 +245,8 @@ class RemoteAccount:
             f"i=0; while {_SESSION_LIVE}; do "
             f"  if [ $i -ge {ticks} ]; then kill -KILL -- -$pid 2>/dev/null; kill -KILL $pid 2>/dev/null; exit 7; fi; "
             f"  sleep 0.05; i=$((i+1)); "
-            f"done; rm -f {q(pid_file)}")
+            f"done; rm -f {q(pid_file)}"
+        )
         status = self.ssh(script, allow_fail=True, timeout=timeout + 30)
         if status not in (0, 7):
             raise RemoteCommandError(self.name, script, status)
@@ -248,10 +264,11 @@ class RemoteAccount:
             f"me=$$; killed=; i=0; "
             f"while :; do "
             f"  pids=$(grep -lsxzF {q(f'{TAG_VARIABLE}={tag}')} /proc/[0-9]*/environ | cut -d/ -f3 | grep -vx $me); "
-            f"  [ -z \"$pids\" ] && break; "
+            f'  [ -z "$pids" ] && break; '
             f"  [ $i -ge {ticks} ] && {{ echo $pids >&2; exit 7; }}; "
-            f"  kill -KILL $pids 2>/dev/null; killed=\"$killed $pids\"; sleep 0.05; i=$((i+1)); "
-            f"done; echo $killed")
+            f'  kill -KILL $pids 2>/dev/null; killed="$killed $pids"; sleep 0.05; i=$((i+1)); '
+            f"done; echo $killed"
+        )
         saved, self.tag = self.tag, None  # the sweep itself must not carry the tag
         try:
             out = self.ssh_output(script, timeout=timeout + 30)
@@ -269,17 +286,30 @@ class RemoteAccount:
         """Start watching ``path``: later waits only see lines written after this call."""
         return LogMonitor(self, path)
 
-    def wait_for_log(self, path: str, regex: str, timeout: float = 60.0,
-                     monitor: "LogMonitor | None" = None, guard: Guard | None = None,
-                     owner: str | None = None) -> str:
+    def wait_for_log(
+        self,
+        path: str,
+        regex: str,
+        timeout: float = 60.0,
+        monitor: "LogMonitor | None" = None,
+        guard: Guard | None = None,
+        owner: str | None = None,
+    ) -> str:
         """Wait for a line matching ``regex`` (Python syntax) written to ``path`` after the call
         started (or after ``monitor`` was created); return the line. ``guard`` as in ``poll``,
         ``owner`` as in ``poll_owned``."""
         return (monitor or self.monitor_log(path)).wait_until(regex, timeout, guard=guard, owner=owner)
 
-    def wait_for_http(self, port: int, path: str = "/", timeout: float = 60.0,
-                      address: str | None = None, status: int | None = None,
-                      guard: Guard | None = None, owner: str | None = None) -> int:
+    def wait_for_http(
+        self,
+        port: int,
+        path: str = "/",
+        timeout: float = 60.0,
+        address: str | None = None,
+        status: int | None = None,
+        guard: Guard | None = None,
+        owner: str | None = None,
+    ) -> int:
         """Poll ``http://address:port/path`` from the node until it answers; return the status.
 
         With ``status`` given, wait for exactly that status; otherwise any HTTP answer will do.
@@ -287,7 +317,7 @@ class RemoteAccount:
         that session listens on ``port``, and the wait ends as ``poll_owned`` says. ``guard`` as
         in ``poll``.
         """
-        check_http_target("node.account.wait_for_http(port, path=\"/\", timeout=60.0)", port, path)
+        check_http_target('node.account.wait_for_http(port, path="/", timeout=60.0)', port, path)
         url = f"http://{address or self.address}:{int(port)}{path}"
         cmd = f"curl -s -o /dev/null --max-time 5 -w '%{{http_code}}' {q(url)}"
         last = "no answer"
@@ -303,13 +333,28 @@ class RemoteAccount:
                 return False
             return True
 
-        self.poll_owned(answered, timeout, lambda: f"{self.name}: {url} did not answer"
-                        f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})",
-                        owner=owner, doing=f"waiting for {url}", guard=guard)
+        self.poll_owned(
+            answered,
+            timeout,
+            lambda: (
+                f"{self.name}: {url} did not answer"
+                f"{'' if status is None else f' {status}'} within {timeout:g}s (last: {last})"
+            ),
+            owner=owner,
+            doing=f"waiting for {url}",
+            guard=guard,
+        )
         return int(last.split()[1])
 
-    def poll_owned(self, check: Callable[[], bool], timeout: float, describe: Callable[[], str],
-                   owner: str | None = None, doing: str = "waiting", guard: Guard | None = None) -> None:
+    def poll_owned(
+        self,
+        check: Callable[[], bool],
+        timeout: float,
+        describe: Callable[[], str],
+        owner: str | None = None,
+        doing: str = "waiting",
+        guard: Guard | None = None,
+    ) -> None:
         """``poll(check, timeout, describe, guard)``; with ``owner`` (a pid file as ``spawn``
         writes) the wait fails with ProcessExitedError as soon as no process of that session
         runs, and its TimeoutError names the TCP ports those processes listen on."""
@@ -336,8 +381,9 @@ class RemoteAccount:
             f"pid=$(cat {q(pid_file)} 2>/dev/null) || exit 0; "
             f"for p in $(ps -o pid= --sid $pid); do ls -l /proc/$p/fd 2>/dev/null; done "
             f"| sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p' "
-            f"| awk 'NR == FNR {{ owned[$1] = 1; next }} $4 == \"0A\" && ($10 in owned) "
-            f"{{ print substr($2, length($2) - 3) }}' - /proc/net/tcp /proc/net/tcp6 2>/dev/null")
+            f'| awk \'NR == FNR {{ owned[$1] = 1; next }} $4 == "0A" && ($10 in owned) '
+            f"{{ print substr($2, length($2) - 3) }}' - /proc/net/tcp /proc/net/tcp6 2>/dev/null"
+        )
         out = self.ssh_output(script, allow_fail=True, timeout=timeout)
         return sorted({int(port, 16) for port in out.split()})
 
@@ -349,8 +395,11 @@ class RemoteAccount:
         """``the process listens on TCP 2380, 12379`` (or ``on no TCP port``): what the processes
         of the session recorded in ``pid_file`` listen on, for messages."""
         ports = self.listening_ports(pid_file, timeout=30)
-        return (f"the process listens on TCP {', '.join(map(str, ports))}" if ports
-                else "the process listens on no TCP port")
+        return (
+            f"the process listens on TCP {', '.join(map(str, ports))}"
+            if ports
+            else "the process listens on no TCP port"
+        )
 
     def close(self) -> None:
         """Release the connection (a no-op for local accounts)."""
@@ -369,8 +418,7 @@ class RemoteAccount:
             return
         for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
             if text.strip():
-                log.debug("%s %s (exit %d):\n%s", self.name, label, result.exited,
-                          _truncate(text))
+                log.debug("%s %s (exit %d):\n%s", self.name, label, result.exited, _truncate(text))
 
 
 class LogMonitor:
@@ -383,8 +431,9 @@ class LogMonitor:
         self.offset = int(size.strip() or 0)
         self._partial = ""
 
-    def wait_until(self, regex: str, timeout: float = 60.0, guard: Guard | None = None,
-                   owner: str | None = None) -> str:
+    def wait_until(
+        self, regex: str, timeout: float = 60.0, guard: Guard | None = None, owner: str | None = None
+    ) -> str:
         """Return the first new line matching ``regex``; raise TimeoutError after ``timeout``.
         ``guard`` as in ``poll``; with ``owner`` (a pid file as ``spawn`` writes) it fails as soon
         as that process has exited (``RemoteAccount.poll_owned``)."""
@@ -394,8 +443,8 @@ class LogMonitor:
 
         def check() -> bool:
             chunk = self.account.ssh_output(
-                f"tail -c +{self.offset + 1} {q(self.path)} 2>/dev/null", allow_fail=True,
-                timeout=30)
+                f"tail -c +{self.offset + 1} {q(self.path)} 2>/dev/null", allow_fail=True, timeout=30
+            )
             if not chunk:
                 return False
             self.offset += len(chunk.encode())
@@ -409,16 +458,27 @@ class LogMonitor:
             del seen[:-5]
             return False
 
-        self.account.poll_owned(check, timeout, lambda: (
-            f"{self.account.name}: no line matching /{regex}/ in {self.path} within {timeout:g}s"
-            + (f"; last lines: {' | '.join(clip(line) for line in seen[-5:])}" if seen
-               else "; nothing new was written")),
-            owner=owner, doing=f"waiting for /{regex}/ in {self.path}", guard=guard)
+        self.account.poll_owned(
+            check,
+            timeout,
+            lambda: (
+                f"{self.account.name}: no line matching /{regex}/ in {self.path} within {timeout:g}s"
+                + (
+                    f"; last lines: {' | '.join(clip(line) for line in seen[-5:])}"
+                    if seen
+                    else "; nothing new was written"
+                )
+            ),
+            owner=owner,
+            doing=f"waiting for /{regex}/ in {self.path}",
+            guard=guard,
+        )
         return found[0]
 
 
-def failure(host: str, cmd: str, exited: int | None, stderr: str = "", stdout: str = "",
-            killed_by: str | None = None) -> RemoteCommandError:
+def failure(
+    host: str, cmd: str, exited: int | None, stderr: str = "", stdout: str = "", killed_by: str | None = None
+) -> RemoteCommandError:
     """The error for a command that ended with status ``exited``, or was killed by signal
     ``killed_by``; a negative status (how Python and invoke report a process killed by a signal)
     names its signal; None: no status."""
@@ -438,13 +498,14 @@ def check_http_target(form: str, port: object, path: object) -> None:
     if isinstance(port, int) and not isinstance(port, bool) or isinstance(port, str) and port.isdigit():
         if isinstance(path, str) and path.startswith("/"):
             return
-        raise TypeError(f"wait_for_http: path {path!r} is the part of the URL after the port, "
-                        f"starting with '/': call {form}")
+        raise TypeError(
+            f"wait_for_http: path {path!r} is the part of the URL after the port, starting with '/': call {form}"
+        )
     hint = ""
     if isinstance(port, str) and "://" in port:
         parts = urlsplit(port)
         if parts.port:
-            hint = f", here wait_for_http({parts.port}, path=\"{parts.path or '/'}\")"
+            hint = f', here wait_for_http({parts.port}, path="{parts.path or "/"}")'
     raise TypeError(f"wait_for_http takes a port number, not {port!r}: call {form}{hint}")
 
 
@@ -523,7 +584,7 @@ def _signame(sig: str | int) -> str:
 
 def clip(line: str, limit: int = 200) -> str:
     """``line``, cut to ``limit`` characters (a JSON log's lines are long) for a message."""
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _truncate(text: str, limit: int = 4000) -> str:

@@ -12,8 +12,16 @@ class RemoteCommandError(Exception):
     lines of its stderr; the message says all of them so a failing test shows them in its report.
     """
 
-    def __init__(self, host: str, command: str, exit_status: int | None, stderr: str = "",
-                 stdout: str = "", timeout: float | None = None, signal: str | None = None):
+    def __init__(
+        self,
+        host: str,
+        command: str,
+        exit_status: int | None,
+        stderr: str = "",
+        stdout: str = "",
+        timeout: float | None = None,
+        signal: str | None = None,
+    ):
         self.host = host
         self.command = command
         self.exit_status = exit_status
@@ -49,8 +57,7 @@ class ConnectionLostError(RemoteCommandError):
     node stopped answering keepalives (a silent network cut, a paused host). What became of the
     command on the node is unknown; the account reconnects on its next call."""
 
-    def __init__(self, host: str, command: str, elapsed: float, reason: str, stderr: str = "",
-                 stdout: str = ""):
+    def __init__(self, host: str, command: str, elapsed: float, reason: str, stderr: str = "", stdout: str = ""):
         self.elapsed = elapsed
         self.reason = reason
         super().__init__(host, command, None, stderr, stdout)

@@ -52,8 +52,16 @@ class KnownHosts:
         if self.policy == "off":
             return ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
         checking = "yes" if self.policy == "strict" else "accept-new"
-        return ["-o", f"StrictHostKeyChecking={checking}", "-o", f"UserKnownHostsFile={self.path}",
-                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no"]
+        return [
+            "-o",
+            f"StrictHostKeyChecking={checking}",
+            "-o",
+            f"UserKnownHostsFile={self.path}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "CheckHostIP=no",
+        ]
 
     def record(self, node: str, host: str, key: paramiko.PKey) -> None:
         """Add ``host``'s ``key`` to the file (made 0600 if new) unless it is there; under a
@@ -80,14 +88,16 @@ class KnownHosts:
         return ClusterError(
             f"host key of node {node} ({host}) is not in {self.path} (host key policy strict; "
             f"it shows {key.get_name()} {fingerprint(key)}): record it there (e.g. ssh-keyscan), "
-            f"or set \"host_key_policy\": \"accept-new\" in the cluster file")
+            f'or set "host_key_policy": "accept-new" in the cluster file'
+        )
 
     def changed(self, node: str, host: str, expected: paramiko.PKey, got: paramiko.PKey) -> ClusterError:
         """The one-line error for a host that shows another key than the recorded one."""
         return ClusterError(
             f"host key of node {node} ({host}) changed: {self.path} has {expected.get_name()} "
             f"{fingerprint(expected)}, the host shows {got.get_name()} {fingerprint(got)}; if the "
-            f"node was rebuilt, remove its line (ssh-keygen -R '{host}' -f {self.path})")
+            f"node was rebuilt, remove its line (ssh-keygen -R '{host}' -f {self.path})"
+        )
 
 
 class _MissingKey(paramiko.MissingHostKeyPolicy):
@@ -122,8 +132,7 @@ def replace_hosts(path: str, keys: dict[str, list[str]]) -> None:
     kept = []
     if os.path.exists(path):
         with open(path) as f:
-            kept = [line for line in f.read().splitlines()
-                    if line.split(" ", 1)[0] not in keys]
+            kept = [line for line in f.read().splitlines() if line.split(" ", 1)[0] not in keys]
     lines = kept + [f"{host} {key}" for host, found in keys.items() for key in found]
     tmp = f"{path}.tmp-{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -63,7 +63,8 @@ class _Transport(paramiko.Transport):
     """
 
     _preferred_ciphers = tuple(c for c in _PARAMIKO_CIPHERS if "gcm" in c) + tuple(
-        c for c in _PARAMIKO_CIPHERS if "gcm" not in c)
+        c for c in _PARAMIKO_CIPHERS if "gcm" not in c
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -115,8 +116,7 @@ class _Transport(paramiko.Transport):
             sent = self._probe_sent
             if sent is not None and time.monotonic() - sent > deadline:
                 with self._lost_lock:
-                    self._lost_reason = (f"no answer to keepalives for {deadline:g}s "
-                                         f"({count_max} x {interval:g}s)")
+                    self._lost_reason = f"no answer to keepalives for {deadline:g}s ({count_max} x {interval:g}s)"
                 self.close()
                 return
 
@@ -124,8 +124,10 @@ class _Transport(paramiko.Transport):
         self._closing.set()
         super().close()
 
-    _channel_handler_table = {**paramiko.Transport._channel_handler_table,  # type: ignore[attr-defined]  # private
-                              paramiko.common.MSG_CHANNEL_REQUEST: _channel_request}
+    _channel_handler_table = {
+        **paramiko.Transport._channel_handler_table,  # type: ignore[attr-defined]  # private
+        paramiko.common.MSG_CHANNEL_REQUEST: _channel_request,
+    }
 
 
 class SshAccount(RemoteAccount):
@@ -138,12 +140,19 @@ class SshAccount(RemoteAccount):
     The host's key is checked against ``known_hosts`` (default: ~/.ssh/known_hosts, strict).
     """
 
-    def __init__(self, name: str, hostname: str, user: str | None = None, port: int = 22,
-                 key_file: str | None = None, address: str | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT,
-                 keepalive_interval: float = KEEPALIVE_INTERVAL,
-                 keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
-                 known_hosts: KnownHosts | None = None):
+    def __init__(
+        self,
+        name: str,
+        hostname: str,
+        user: str | None = None,
+        port: int = 22,
+        key_file: str | None = None,
+        address: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        keepalive_interval: float = KEEPALIVE_INTERVAL,
+        keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
+        known_hosts: KnownHosts | None = None,
+    ):
         self.hostname, self.port, self.key_file = hostname, port, key_file
         self.known_hosts = known_hosts or KnownHosts()
         self.connect_timeout = connect_timeout
@@ -156,12 +165,20 @@ class SshAccount(RemoteAccount):
         self._fresh_state()
 
     def _connection(self, user: str | None) -> Connection:
-        connect_kwargs: dict = {"banner_timeout": self.connect_timeout,
-                                "auth_timeout": self.connect_timeout, "transport_factory": _Transport}
+        connect_kwargs: dict = {
+            "banner_timeout": self.connect_timeout,
+            "auth_timeout": self.connect_timeout,
+            "transport_factory": _Transport,
+        }
         if self.key_file:
             connect_kwargs.update(key_filename=self.key_file, look_for_keys=False, allow_agent=False)
-        return Connection(self.hostname, user=user, port=self.port, connect_timeout=self.connect_timeout,
-                          connect_kwargs=connect_kwargs)
+        return Connection(
+            self.hostname,
+            user=user,
+            port=self.port,
+            connect_timeout=self.connect_timeout,
+            connect_kwargs=connect_kwargs,
+        )
 
     def _fresh_state(self) -> None:
         self._open_lock = threading.Lock()
@@ -190,8 +207,11 @@ class SshAccount(RemoteAccount):
                 failed_at, reason = self._silent
                 ago = time.monotonic() - failed_at
                 if ago < self.connect_timeout:
-                    raise ClusterError(self._cannot_connect(
-                        f"{reason} ({ago:.1f}s ago; not tried again for {self.connect_timeout:g}s)"))
+                    raise ClusterError(
+                        self._cannot_connect(
+                            f"{reason} ({ago:.1f}s ago; not tried again for {self.connect_timeout:g}s)"
+                        )
+                    )
             started = time.monotonic()
             try:
                 # Commands are small request/answer exchanges (and so are the key exchange and
@@ -204,8 +224,9 @@ class SshAccount(RemoteAccount):
                 self._conn.open()
             except paramiko.BadHostKeyException as exc:
                 self._abandon()
-                raise self.known_hosts.changed(self.name, host_name(self.hostname, self.port),
-                                               exc.expected_key, exc.key) from None
+                raise self.known_hosts.changed(
+                    self.name, host_name(self.hostname, self.port), exc.expected_key, exc.key
+                ) from None
             except ClusterError:  # a host key the policy refuses
                 self._abandon()
                 raise
@@ -233,8 +254,10 @@ class SshAccount(RemoteAccount):
         self._conn.transport = None
 
     def _cannot_connect(self, reason: str) -> str:
-        return (f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
-                f"{reason}; check that the host is up and the cluster file is right")
+        return (
+            f"cannot connect to node {self.name} at {self.user}@{self.hostname}:{self.port}: "
+            f"{reason}; check that the host is up and the cluster file is right"
+        )
 
     def run(self, cmd, allow_fail=False, timeout=None):
         """Run ``cmd`` on its own exec channel, read by this thread as output arrives.
@@ -246,8 +269,13 @@ class SshAccount(RemoteAccount):
         command = _Command(self, cmd, timeout, keep_stdout=True)
         for _ in command:
             pass
-        result = Result(stdout=_text(command.out), stderr=_text(command.err), exited=command.exited,
-                        command=cmd, hide=("stdout", "stderr"))
+        result = Result(
+            stdout=_text(command.out),
+            stderr=_text(command.err),
+            exited=command.exited,
+            command=cmd,
+            hide=("stdout", "stderr"),
+        )
         self._log_output(result)
         if result.exited != 0 and not allow_fail:
             raise failure(self.name, cmd, result.exited, result.stderr, result.stdout, command.killed_by)
@@ -267,8 +295,7 @@ class SshAccount(RemoteAccount):
         if partial:
             yield _text(partial)
         if command.exited != 0 and not allow_fail:
-            raise failure(self.name, command.cmd, command.exited, _text(command.err),
-                          killed_by=command.killed_by)
+            raise failure(self.name, command.cmd, command.exited, _text(command.err), killed_by=command.killed_by)
 
     def create_file(self, path: str, text: str) -> None:
         self.mkdirs(posixpath.dirname(path) or ".")
@@ -303,8 +330,7 @@ class SshAccount(RemoteAccount):
                 for chunk in command:
                     f.write(chunk)
             if command.exited != 0:
-                raise failure(self.name, command.cmd, command.exited, _text(command.err),
-                              killed_by=command.killed_by)
+                raise failure(self.name, command.cmd, command.exited, _text(command.err), killed_by=command.killed_by)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(local_path)
@@ -325,8 +351,9 @@ class SshAccount(RemoteAccount):
             except (OSError, EOFError, paramiko.SSHException):
                 if transport.is_active():
                     raise
-                raise ConnectionLostError(self.name, what, time.monotonic() - started,
-                                          transport.loss_reason()) from None
+                raise ConnectionLostError(
+                    self.name, what, time.monotonic() - started, transport.loss_reason()
+                ) from None
 
 
 class _Command:
@@ -339,8 +366,7 @@ class _Command:
     the connection breaks.
     """
 
-    def __init__(self, account: SshAccount, cmd: str, timeout: float | None,
-                 keep_stdout: bool = False):
+    def __init__(self, account: SshAccount, cmd: str, timeout: float | None, keep_stdout: bool = False):
         self.account = account
         self.cmd = cmd
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -405,12 +431,19 @@ class _Command:
             chan.close()
 
     def _timed_out(self) -> RemoteCommandError:
-        return RemoteCommandError(self.account.name, self.cmd, None, _text(self.err),
-                                  _text(self.out or b""), timeout=self.timeout)
+        return RemoteCommandError(
+            self.account.name, self.cmd, None, _text(self.err), _text(self.out or b""), timeout=self.timeout
+        )
 
     def _lost(self, transport: _Transport, started: float) -> ConnectionLostError:
-        return ConnectionLostError(self.account.name, self.cmd, time.monotonic() - started,
-                                   transport.loss_reason(), _text(self.err), _text(self.out or b""))
+        return ConnectionLostError(
+            self.account.name,
+            self.cmd,
+            time.monotonic() - started,
+            transport.loss_reason(),
+            _text(self.err),
+            _text(self.out or b""),
+        )
 
 
 def _describe(exc: BaseException | None) -> str:
@@ -433,8 +466,7 @@ def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str
     first ``local``): a node cannot make the copy write anywhere else."""
     top = top or local
     if not inside(top, local):
-        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: {local} lies outside {top}; "
-                              "nothing written there")
+        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: {local} lies outside {top}; nothing written there")
     if not stat.S_ISDIR(sftp.stat(remote).st_mode or 0):  # no mode sent: copied as a file
         os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
         sftp.get(remote, local)
@@ -443,8 +475,10 @@ def _get(sftp: paramiko.SFTPClient, node: str, remote: str, local: str, top: str
     entries = sftp.listdir_attr(remote)
     bad = [entry.filename for entry in entries if not plain_file_name(entry.filename)]
     if bad:
-        raise UnsafePathError(f"{node}: (sftp) copy of {remote}: the node listed {bad[0]!r} in it, "
-                              "which is not a plain file name; nothing of that folder was copied")
+        raise UnsafePathError(
+            f"{node}: (sftp) copy of {remote}: the node listed {bad[0]!r} in it, "
+            "which is not a plain file name; nothing of that folder was copied"
+        )
     for entry in entries:
         _get(sftp, node, posixpath.join(remote, entry.filename), os.path.join(local, entry.filename), top)
 

@@ -69,8 +69,9 @@ def resolve(results_root: str, ref: str) -> str:
     for path in (ref, os.path.join(results_root, ref)):
         if os.path.isfile(os.path.join(path, "report.json")):
             return os.path.realpath(path)
-    raise ConfigError(f"no session {ref!r}: expected a session folder with report.json, or a "
-                      f"session id under {results_root}")
+    raise ConfigError(
+        f"no session {ref!r}: expected a session folder with report.json, or a session id under {results_root}"
+    )
 
 
 def resolve_many(results_root: str, refs: str) -> list[str]:
@@ -86,8 +87,16 @@ def load_session(path: str) -> tuple[SessionInfo, list[TestResult]]:
     try:
         with open(os.path.join(path, "report.json")) as f:
             doc = json.load(f)
-        info = SessionInfo(doc["session_id"], path, doc["cluster"], doc["started"], doc["finished"],
-                           doc["interrupted"], doc.get("build_manifest"), doc.get("params") or {})
+        info = SessionInfo(
+            doc["session_id"],
+            path,
+            doc["cluster"],
+            doc["started"],
+            doc["finished"],
+            doc["interrupted"],
+            doc.get("build_manifest"),
+            doc.get("params") or {},
+        )
         keys = TestResult.__dataclass_fields__
         return info, [TestResult(**{k: v for k, v in t.items() if k in keys}) for t in doc["tests"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -104,8 +113,13 @@ def pooled(paths: list[str], per_session: bool = False) -> dict[str, dict[str, F
                 values = [fig.value] if per_session else fig.values
                 have = found.setdefault(r.test_id, {}).get(name)
                 if have is None:
-                    found[r.test_id][name] = Figure(fig.value, fig.unit, fig.better, list(values),
-                                                    *((None, None) if per_session else (fig.low, fig.high)))
+                    found[r.test_id][name] = Figure(
+                        fig.value,
+                        fig.unit,
+                        fig.better,
+                        list(values),
+                        *((None, None) if per_session else (fig.low, fig.high)),
+                    )
                 else:  # pooled over sessions: no one session's interval stands for them
                     have.values.extend(values)
                     have.low = have.high = None
@@ -120,15 +134,26 @@ def min_p_value(n: int, m: int) -> float:
     return min(1.0, 2 / math.comb(n + m, n))
 
 
-def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: float,
-          basis: str = "repeats") -> Row:
+def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: float, basis: str = "repeats") -> Row:
     """One figure's comparison (``test_id`` and ``figure`` are filled in by the caller)."""
     fig = b or a
     if fig is None:
         raise ValueError("judge needs the figure on at least one side")
-    row = Row("", "", fig.unit, a.value if a else None, b.value if b else None, None, False, fig.better,
-              old_values=a.values if a else [], new_values=b.values if b else [], basis=basis,
-              old_interval=_interval(a), new_interval=_interval(b))
+    row = Row(
+        "",
+        "",
+        fig.unit,
+        a.value if a else None,
+        b.value if b else None,
+        None,
+        False,
+        fig.better,
+        old_values=a.values if a else [],
+        new_values=b.values if b else [],
+        basis=basis,
+        old_interval=_interval(a),
+        new_interval=_interval(b),
+    )
     if a is None or b is None:
         row.verdict = "only in new" if a is None else "only in old"
         return row
@@ -146,6 +171,7 @@ def judge(a: Figure | None, b: Figure | None, threshold: float, confidence: floa
             row.verdict = f"too few {row.basis} ({n} vs {m}) for {confidence:.0%}"
             return row
         from scipy.stats import mannwhitneyu
+
         row.p_value = float(mannwhitneyu(a.values, b.values, alternative="two-sided").pvalue)
         different, same, apart = row.p_value < 1 - confidence, "no significant change", "significant"
     if row.change_pct is None:
@@ -164,8 +190,12 @@ def _interval(fig: Figure | None) -> list[float] | None:
     return [fig.low, fig.high] if fig is not None and fig.low is not None and fig.high is not None else None
 
 
-def compare(old_paths: list[str] | str, new_paths: list[str] | str, threshold: float = DEFAULT_THRESHOLD,
-            confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
+def compare(
+    old_paths: list[str] | str,
+    new_paths: list[str] | str,
+    threshold: float = DEFAULT_THRESHOLD,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> list[Row]:
     """Rows of every figure of every test present on either side."""
     old_paths = [old_paths] if isinstance(old_paths, str) else old_paths
     new_paths = [new_paths] if isinstance(new_paths, str) else new_paths
@@ -175,8 +205,7 @@ def compare(old_paths: list[str] | str, new_paths: list[str] | str, threshold: f
     for test_id in list(dict.fromkeys([*old, *new])):
         a, b = old.get(test_id, {}), new.get(test_id, {})
         for name in list(dict.fromkeys([*a, *b])):
-            row = judge(a.get(name), b.get(name), threshold, confidence,
-                        "sessions" if per_session else "repeats")
+            row = judge(a.get(name), b.get(name), threshold, confidence, "sessions" if per_session else "repeats")
             row.test_id, row.figure = test_id, name
             rows.append(row)
     return rows
@@ -191,20 +220,33 @@ def render_table(rows: list[Row], threshold: float, confidence: float = DEFAULT_
             return f"{len(values)}: [{interval[0]:.4g}, {interval[1]:.4g}]"
         return f"{len(values)}: {min(values):.4g}-{max(values):.4g}" if len(values) > 1 else ""
 
-    table = [(r.test_id, r.figure + (f" ({r.unit})" if r.unit else ""),
-              num(r.old), spread(r.old_values, r.old_interval), num(r.new), spread(r.new_values, r.new_interval),
-              "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
-              "" if r.p_value is None else f"{r.p_value:.3g}", r.verdict + (" <<" if r.flagged else ""))
-             for r in rows]
+    table = [
+        (
+            r.test_id,
+            r.figure + (f" ({r.unit})" if r.unit else ""),
+            num(r.old),
+            spread(r.old_values, r.old_interval),
+            num(r.new),
+            spread(r.new_values, r.new_interval),
+            "" if r.change_pct is None else f"{r.change_pct:+.1f}%",
+            "" if r.p_value is None else f"{r.p_value:.3g}",
+            r.verdict + (" <<" if r.flagged else ""),
+        )
+        for r in rows
+    ]
     flagged = [r for r in rows if r.flagged]
     worse = sum(r.verdict == "worse" for r in flagged)
     basis = "sessions (one median each)" if rows and rows[0].basis == "sessions" else "repeats"
-    return (tabulate(table, headers=("test", "figure", "old", basis.split()[0], "new", basis.split()[0],
-                                     "change", "p", "verdict"))
-            + f"\n\n{len(rows)} figures; {len(flagged)} changed ({worse} worse): significant at "
-              f"{confidence:.0%} (Mann-Whitney U over the {basis}, or [intervals] of the median apart) and "
-              f"more than {threshold:g}%; "
-              f"{sum(r.verdict == NOT_JUDGED for r in rows)} single runs not judged\n")
+    return (
+        tabulate(
+            table,
+            headers=("test", "figure", "old", basis.split()[0], "new", basis.split()[0], "change", "p", "verdict"),
+        )
+        + f"\n\n{len(rows)} figures; {len(flagged)} changed ({worse} worse): significant at "
+        f"{confidence:.0%} (Mann-Whitney U over the {basis}, or [intervals] of the median apart) and "
+        f"more than {threshold:g}%; "
+        f"{sum(r.verdict == NOT_JUDGED for r in rows)} single runs not judged\n"
+    )
 
 
 def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
@@ -212,6 +254,7 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
     the min-max; median dot) relative to the old median, coloured by verdict; the band is the
     minimum effect."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -221,8 +264,10 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
     ax.axvspan(-threshold, threshold, color="#eeeeee", zorder=0)
     ax.axvline(0, color="#333", linewidth=1)
     for i, (r, old, new) in enumerate(shown):
+
         def rel(v: float, old: float = old) -> float:
             return (v - old) / abs(old) * 100
+
         color = COLORS.get(r.verdict, NEUTRAL_COLOR) if r.flagged else NEUTRAL_COLOR
         old_band = r.old_interval or [min(r.old_values), max(r.old_values)]
         new_band = r.new_interval or [min(r.new_values), max(r.new_values)]
@@ -232,8 +277,11 @@ def plot(rows: list[Row], threshold: float, path: str, title: str) -> None:
         ax.text(1.01, i, r.verdict, transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=color)
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"relative to the old median (%): grey = old [interval] or min-max, colour = new and its median; "
-                  f"band = ±{threshold:g}%", fontsize=8)
+    ax.set_xlabel(
+        f"relative to the old median (%): grey = old [interval] or min-max, colour = new and its median; "
+        f"band = ±{threshold:g}%",
+        fontsize=8,
+    )
     ax.set_title(title, fontsize=10)
     if not shown:
         ax.text(0.5, 0.5, "no figure present on both sides", ha="center", va="center", transform=ax.transAxes)
@@ -247,8 +295,12 @@ def side_name(ids: list[str]) -> str:
     return ids[0] if len(ids) == 1 else f"{len(ids)} sessions {ids[0]} .. {ids[-1]}"
 
 
-def write_comparison(old_paths: list[str], new_paths: list[str], threshold: float = DEFAULT_THRESHOLD,
-                     confidence: float = DEFAULT_CONFIDENCE) -> list[Row]:
+def write_comparison(
+    old_paths: list[str],
+    new_paths: list[str],
+    threshold: float = DEFAULT_THRESHOLD,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> list[Row]:
     """Compare, then write the table, JSON and plot into the newest session of the new side and
     re-render its reports so report.html shows them."""
     rows = compare(old_paths, new_paths, threshold, confidence)
@@ -256,9 +308,20 @@ def write_comparison(old_paths: list[str], new_paths: list[str], threshold: floa
     target = new_paths[-1]
     title = f"{side_name(old_ids)} -> {side_name(new_ids)}"
     write_atomic(os.path.join(target, TEXT), f"{title}\n\n" + render_table(rows, threshold, confidence))
-    write_atomic(os.path.join(target, JSON), json.dumps(
-        {"old": old_ids, "new": new_ids, "threshold_pct": threshold, "confidence": confidence,
-         "basis": rows[0].basis if rows else "repeats", "rows": [asdict(r) for r in rows]}, indent=2))
+    write_atomic(
+        os.path.join(target, JSON),
+        json.dumps(
+            {
+                "old": old_ids,
+                "new": new_ids,
+                "threshold_pct": threshold,
+                "confidence": confidence,
+                "basis": rows[0].basis if rows else "repeats",
+                "rows": [asdict(r) for r in rows],
+            },
+            indent=2,
+        ),
+    )
     plot(rows, threshold, os.path.join(target, PLOT), title)
     info, results = load_session(target)
     write_reports(info, results)

@@ -78,9 +78,11 @@ def read_flags(path: str, known: dict[str, object]) -> dict[str, object]:
 def with_defaults(task, given: dict[str, Any], config_file: str | None) -> dict[str, Any]:
     """``given`` (the task's arguments as invoke parsed them) with the configuration files'
     values under those the command line left at their defaults."""
-    defaults = {name: ([] if name in getattr(task, "iterable", ()) else p.default)
-                for name, p in inspect.signature(task.body).parameters.items()
-                if p.default is not inspect.Parameter.empty and name != "config_file"}
+    defaults = {
+        name: ([] if name in getattr(task, "iterable", ()) else p.default)
+        for name, p in inspect.signature(task.body).parameters.items()
+        if p.default is not inspect.Parameter.empty and name != "config_file"
+    }
     merged: dict[str, Any] = {}
     for path in config_files(config_file):
         for option, value in read_flags(path, defaults).items():

@@ -75,10 +75,17 @@ class TestContext:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, cluster: Cluster, results_dir: str | None = None, params: dict | None = None,
-                 test_id: str = "", logger: logging.Logger | None = None,
-                 recorder: Recorder | None = None, case: dict | None = None,
-                 settings: RunSettings | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        results_dir: str | None = None,
+        params: dict | None = None,
+        test_id: str = "",
+        logger: logging.Logger | None = None,
+        recorder: Recorder | None = None,
+        case: dict | None = None,
+        settings: RunSettings | None = None,
+    ):
         self.cluster = cluster
         self.results_dir = results_dir
         self.params = dict(params or {})
@@ -163,8 +170,10 @@ class TestContext:
         """Copy the service's declared logs (those the log policy wants) from its nodes into
         ``<results>/<service>/<node>/``."""
         for node in service.nodes:
-            logs = {name: (path, self.kept_after_pass(service, name, service.collects_by_default(name)))
-                    for name, path in service.log_files(node).items()}
+            logs = {
+                name: (path, self.kept_after_pass(service, name, service.collects_by_default(name)))
+                for name, path in service.log_files(node).items()
+            }
             self.collect(node, service.service_id, logs)
 
     def mark_for_collect(self, service: object, log_name: str | None = None) -> None:
@@ -191,9 +200,11 @@ class TestContext:
         if not inside(self.results_dir, target):  # node names are checked when a cluster loads
             raise UnsafePathError(f"{node.name}: not a name for a folder of {self.results_dir}")
         policy, known = self.settings.logs, self.outcome is not None
-        wanted = {name: path for name, (path, keep) in logs.items()
-                  if not known or self.outcome != PASS or policy == "always"
-                  or (policy == "declared" and keep)}
+        wanted = {
+            name: path
+            for name, (path, keep) in logs.items()
+            if not known or self.outcome != PASS or policy == "always" or (policy == "declared" and keep)
+        }
         copied = collect_logs(node, wanted, target, owner, compress=self.settings.compress)
         if not known:
             self._provisional += [(copied[name], logs[name][1]) for name in copied]
@@ -232,8 +243,7 @@ def log_folder(results_dir: str, service_id: str, node_name: str) -> str:
     return os.path.join(results_dir, service_id, node_name)
 
 
-def collect_logs(node: Node, files: dict[str, str], target: str, owner: str,
-                 compress: bool = False) -> dict[str, str]:
+def collect_logs(node: Node, files: dict[str, str], target: str, owner: str, compress: bool = False) -> dict[str, str]:
     """Copy each existing file (or folder) of ``files`` (name -> path on ``node``) into folder
     ``target``; return the local paths by name. A copy that would land outside ``target`` (a
     file name of '..', say) is refused. ``compress``: packed on the node, unpacked here, secrets
@@ -263,8 +273,9 @@ def fetch_compressed(node: Node, path: str, target: str) -> bool:
     folder, base = posixpath.split(path.rstrip("/"))
     packed = node.account.ssh_output(
         f"test -e {shlex.quote(path)} || exit 0; t=$(mktemp -d) && "
-        f"tar czf \"$t/logs.tgz\" -C {shlex.quote(folder or '/')} {shlex.quote(base)} && echo \"$t\"",
-        timeout=COMPRESS_TIMEOUT).strip()
+        f'tar czf "$t/logs.tgz" -C {shlex.quote(folder or "/")} {shlex.quote(base)} && echo "$t"',
+        timeout=COMPRESS_TIMEOUT,
+    ).strip()
     if not packed:
         return False
     local = tempfile.mkdtemp(prefix="ducttape-logs-")
@@ -272,8 +283,9 @@ def fetch_compressed(node: Node, path: str, target: str) -> bool:
         node.account.copy_from(f"{packed}/logs.tgz", os.path.join(local, "logs.tgz"))
         with tarfile.open(os.path.join(local, "logs.tgz")) as tar:
             # only plain files and folders, each inside ``local``: a node's archive is not trusted
-            members = [m for m in tar.getmembers() if (m.isfile() or m.isdir())
-                       and inside(local, os.path.join(local, m.name))]
+            members = [
+                m for m in tar.getmembers() if (m.isfile() or m.isdir()) and inside(local, os.path.join(local, m.name))
+            ]
             tar.extractall(local, members=members)
         os.remove(os.path.join(local, "logs.tgz"))
         secret.redact_files(local)

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 from ducttape.compat import hook, loader
 from ducttape.errors import ConfigError
-from ducttape.runner.marks import (cases_of, known_failure_of, node_types_needed, num_nodes_needed,
-                                   tags_of)
+from ducttape.runner.marks import cases_of, known_failure_of, node_types_needed, num_nodes_needed, tags_of
 from ducttape.runner.test import Test
 from ducttape.workspace import find_workspace
 
@@ -102,8 +101,11 @@ def _workspace_scenarios() -> str:
 def _modules(folder: str) -> list[str]:
     if not os.path.isdir(folder):
         return []
-    return sorted(f[:-3] for f in os.listdir(folder)
-                  if f.endswith(".py") and f[:-3] not in NOT_SCENARIOS and not f.startswith("_"))
+    return sorted(
+        f[:-3]
+        for f in os.listdir(folder)
+        if f.endswith(".py") and f[:-3] not in NOT_SCENARIOS and not f.startswith("_")
+    )
 
 
 def scenario_names() -> list[str]:
@@ -130,12 +132,12 @@ def discover(selection: str | None = None) -> list[TestSpec]:
         return [spec for name in scenario_names() for spec in tests_in(name)]
     name, _, member = selection.partition("::")
     if os.sep in name and not os.path.exists(name):
-        raise ConfigError(f"unknown test {name!r}: there is no such file or folder "
-                          f"(from {os.getcwd()})")
+        raise ConfigError(f"unknown test {name!r}: there is no such file or folder (from {os.getcwd()})")
     if os.path.isdir(name):
         if member:
-            raise ConfigError(f"{selection!r}: a folder selects all its tests; name a module "
-                              f"in it to select a class or method")
+            raise ConfigError(
+                f"{selection!r}: a folder selects all its tests; name a module in it to select a class or method"
+            )
         return [spec for path in test_modules_in(name) for spec in tests_in(path)]
     specs = tests_in(name)
     if not member:
@@ -143,8 +145,13 @@ def discover(selection: str | None = None) -> list[TestSpec]:
     cls_name, _, method = member.partition(".")
     method, bracket, case = method.partition("[")
     case = bracket + case.replace(" ", "")
-    chosen = [s for s in specs if s.cls.__name__ == cls_name and (not method or s.method == method)
-              and (not case or s.case.replace(" ", "") == case)]
+    chosen = [
+        s
+        for s in specs
+        if s.cls.__name__ == cls_name
+        and (not method or s.method == method)
+        and (not case or s.case.replace(" ", "") == case)
+    ]
     if not chosen:
         known = ", ".join(sorted({s.test_id for s in specs}))
         where = name if name.endswith(".py") else _scenario_file(name)
@@ -168,8 +175,10 @@ def tests_in(name: str) -> list[TestSpec]:
             module, name = _import_file(source), os.path.basename(name)[:-3]
     elif (path := _scenario_file(name)) is None:
         known = sorted(set(scenario_names()) | set(_modules(SCENARIO_DIR)))
-        raise ConfigError(f"unknown test {name!r}: there is no {os.path.relpath(_workspace_scenarios())}"
-                          f"/{name}.py (scenarios: {', '.join(known) or 'none'})")
+        raise ConfigError(
+            f"unknown test {name!r}: there is no {os.path.relpath(_workspace_scenarios())}"
+            f"/{name}.py (scenarios: {', '.join(known) or 'none'})"
+        )
     elif os.path.dirname(path) == SCENARIO_DIR:
         source = name
         module = _load(name, lambda: importlib.import_module(f"{SCENARIO_PACKAGE}.{name}"))
@@ -187,8 +196,7 @@ def tests_in(name: str) -> list[TestSpec]:
             tags, reason = tags_of(cls, fn), known_failure_of(cls, fn)
             for params in cases_of(fn):
                 num_nodes, types = _need(cls, fn, params, name)
-                specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape,
-                                      types, tags, reason))
+                specs.append(TestSpec(name, cls, method, num_nodes, params, source, ducktape, types, tags, reason))
     return specs
 
 
@@ -197,18 +205,32 @@ def _ducktape_tests(module, source: str) -> list[TestSpec]:
         found = loader.tests_in(module)
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    return [TestSpec(module.__name__, f.cls, f.method, f.num_nodes, f.args, source, True, f.node_types,
-                     tags_of(f.cls, getattr(f.cls, f.method)), known_failure_of(f.cls, getattr(f.cls, f.method)),
-                     ignored=f.ignored)
-            for f in found]
+    return [
+        TestSpec(
+            module.__name__,
+            f.cls,
+            f.method,
+            f.num_nodes,
+            f.args,
+            source,
+            True,
+            f.node_types,
+            tags_of(f.cls, getattr(f.cls, f.method)),
+            known_failure_of(f.cls, getattr(f.cls, f.method)),
+            ignored=f.ignored,
+        )
+        for f in found
+    ]
 
 
 def _need(cls: type, fn, params: dict, module: str) -> tuple[int | None, dict]:
     try:
         return num_nodes_needed(cls, fn, params), node_types_needed(cls, fn, params)
     except Exception as exc:  # noqa: BLE001 - a broken @cluster(num_nodes=...) function is the scenario's bug
-        raise ConfigError(f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
-                          f"failed for {params}: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(
+            f"{module}::{cls.__name__}.{fn.__name__}: @cluster(num_nodes=...) "
+            f"failed for {params}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _import_file(path: str):
@@ -230,8 +252,11 @@ def test_modules_in(folder: str) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
-        found += [os.path.join(root, f) for f in sorted(files)
-                  if f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py"))]
+        found += [
+            os.path.join(root, f)
+            for f in sorted(files)
+            if f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py"))
+        ]
     if not found:
         raise ConfigError(f"no test modules (test_*.py, *_test.py) in {folder}")
     return found
@@ -251,8 +276,9 @@ def _import_in_package(path: str):
             sys.path.insert(0, folder)
         module = importlib.import_module(name)
         if os.path.realpath(getattr(module, "__file__", "") or "") != os.path.realpath(path):
-            raise ImportError(f"{name} is {module.__file__}, not this file (another {parts[0]} "
-                              f"comes first on sys.path)")
+            raise ImportError(
+                f"{name} is {module.__file__}, not this file (another {parts[0]} comes first on sys.path)"
+            )
         return module
 
     return _load(path, load)

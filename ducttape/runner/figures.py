@@ -82,8 +82,9 @@ def _as_figure(data: dict) -> Figure | None:
     if not (_number(low) and _number(high) and low <= high):  # type: ignore[operator]
         low = high = None
     stable = data.get("stable") if isinstance(data.get("stable"), bool) else None
-    return Figure(float(value), unit, better_direction(unit, data.get("better")), values or [],
-                  low=low, high=high, stable=stable)
+    return Figure(
+        float(value), unit, better_direction(unit, data.get("better")), values or [], low=low, high=high, stable=stable
+    )
 
 
 def figures(data: object, prefix: str = "") -> dict[str, Figure]:

@@ -17,15 +17,22 @@ def whole(flag: str, text: object, minimum: int, example: str = "") -> int:
     except ValueError:
         number = None
     if number is None or number < minimum:
-        raise ConfigError(f"{flag} {text!r} is not a whole number from {minimum}"
-                          + (f" (e.g. {flag} {example})" if example else ""))
+        raise ConfigError(
+            f"{flag} {text!r} is not a whole number from {minimum}" + (f" (e.g. {flag} {example})" if example else "")
+        )
     return number
 
 
-def parse_selection(exclude: list[str] | None = None, tags: str | None = None,
-                    repeat: object = None, sample: object = None, seed: object = None,
-                    subsets: object = None, subset: object = None,
-                    historical_report: str | None = None) -> Selection:
+def parse_selection(
+    exclude: list[str] | None = None,
+    tags: str | None = None,
+    repeat: object = None,
+    sample: object = None,
+    seed: object = None,
+    subsets: object = None,
+    subset: object = None,
+    historical_report: str | None = None,
+) -> Selection:
     """A Selection from the flags' text (None: not given). ``--sample`` without ``--seed``
     draws a seed, which the session records so the sample can be run again."""
     chosen = Selection(exclude=[e for e in exclude or [] if e])
@@ -47,19 +54,32 @@ def parse_selection(exclude: list[str] | None = None, tags: str | None = None,
         chosen.subsets = whole("--subsets", subsets, 1, "2")
         chosen.subset = 0 if subset is None else whole("--subset", subset, 0, "0")
         if chosen.subset >= chosen.subsets:
-            raise ConfigError(f"--subset {chosen.subset} is not below --subsets {chosen.subsets} "
-                              f"(subsets are numbered from 0 to {chosen.subsets - 1})")
+            raise ConfigError(
+                f"--subset {chosen.subset} is not below --subsets {chosen.subsets} "
+                f"(subsets are numbered from 0 to {chosen.subsets - 1})"
+            )
         chosen.historical_report = historical_report or ""
     return chosen
 
 
-def parse_settings(logs: str | None = None, compress: bool = False, jvm_logs: bool = False,
-                   fail_bad_cluster_utilization: bool = False, exit_first: bool = False,
-                   no_teardown: bool = False) -> RunSettings:
+def parse_settings(
+    logs: str | None = None,
+    compress: bool = False,
+    jvm_logs: bool = False,
+    fail_bad_cluster_utilization: bool = False,
+    exit_first: bool = False,
+    no_teardown: bool = False,
+) -> RunSettings:
     """RunSettings from the flags (``--logs`` checked against LOG_POLICIES)."""
     if logs is not None and logs not in LOG_POLICIES:
-        raise ConfigError(f"--logs {logs!r} is not one of {', '.join(LOG_POLICIES)} "
-                          "(declared: ducktape's rule, the default)")
-    return RunSettings(logs=logs or "declared", compress=compress, jvm_logs=jvm_logs,
-                       fail_bad_cluster_utilization=fail_bad_cluster_utilization,
-                       exit_first=exit_first, no_teardown=no_teardown)
+        raise ConfigError(
+            f"--logs {logs!r} is not one of {', '.join(LOG_POLICIES)} (declared: ducktape's rule, the default)"
+        )
+    return RunSettings(
+        logs=logs or "declared",
+        compress=compress,
+        jvm_logs=jvm_logs,
+        fail_bad_cluster_utilization=fail_bad_cluster_utilization,
+        exit_first=exit_first,
+        no_teardown=no_teardown,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ducttape.runner.figures import HIGHER, LOWER, figures
 from ducttape.runner.files import read_json_or_skip, warn_skipped
 
+
 @dataclass
 class Point:
     session_id: str
@@ -50,8 +51,10 @@ def build_label(manifest: object) -> str:
         if not isinstance(entry, dict):
             continue
         sha = entry.get("git_sha") or entry.get("source_hash")
-        words.append(f"{name} {entry.get('version') or ''}{'@' if sha and entry.get('version') else ''}"
-                     f"{(sha or '')[:10]}".strip())
+        words.append(
+            f"{name} {entry.get('version') or ''}{'@' if sha and entry.get('version') else ''}"
+            f"{(sha or '')[:10]}".strip()
+        )
     return ", ".join(words)
 
 
@@ -62,8 +65,7 @@ def used_label(manifest: object, builds: list[str] | None, versions: dict | None
     if builds is None:
         return build_label(manifest)
     built = manifest if isinstance(manifest, dict) else {}
-    words = [build_label({name: built[name]}) or name if name in built else name
-             for name in sorted(set(builds))]
+    words = [build_label({name: built[name]}) or name if name in built else name for name in sorted(set(builds))]
     words += [f"{name} {version}" for name, version in sorted((versions or {}).items())]
     return ", ".join(words)
 
@@ -121,8 +123,18 @@ def all_series(sessions: list[dict], with_unit_only: bool = True) -> list[Series
                     continue
                 key = (test["test_id"], name)
                 series = found.setdefault(key, Series(test["test_id"], name, fig.unit, fig.better))
-                series.points.append(Point(doc["session_id"], doc.get("started") or 0, build,
-                                           doc.get("params") or {}, fig.value, fig.values, fig.low, fig.high))
+                series.points.append(
+                    Point(
+                        doc["session_id"],
+                        doc.get("started") or 0,
+                        build,
+                        doc.get("params") or {},
+                        fig.value,
+                        fig.values,
+                        fig.low,
+                        fig.high,
+                    )
+                )
     return list(found.values())
 
 
@@ -134,9 +146,11 @@ def render_history(results_root: str) -> str:
     sessions = load_sessions(results_root)
     series = all_series(sessions)
     changes = [(s, c) for s in series for c in trend_changes(s)]
-    lines = [f"{len(sessions)} sessions under {results_root}; {len(series)} figures with a unit; "
-             f"{len(changes)} change points (medians of the repeats on either side differ by more than "
-             f"{DEFAULT_THRESHOLD:g}% at {DEFAULT_CONFIDENCE:.0%} confidence, Mann-Whitney U as in "
-             f"`compare`; at least {MIN_SESSIONS} sessions a side)"]
+    lines = [
+        f"{len(sessions)} sessions under {results_root}; {len(series)} figures with a unit; "
+        f"{len(changes)} change points (medians of the repeats on either side differ by more than "
+        f"{DEFAULT_THRESHOLD:g}% at {DEFAULT_CONFIDENCE:.0%} confidence, Mann-Whitney U as in "
+        f"`compare`; at least {MIN_SESSIONS} sessions a side)"
+    ]
     lines += [f"  {c.describe(s)}" for s, c in changes]
     return "\n".join(lines)

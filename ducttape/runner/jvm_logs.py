@@ -29,13 +29,15 @@ def folder(node: Node) -> str:
 def options(where: str) -> str:
     """The JVM options that write diagnostics into folder ``where``."""
     decorations = "time,uptime,level,tags"
-    return " ".join([
-        f"-Xlog:gc*=info:file={where}/gc-%p.log:{decorations}",
-        f"-Xlog:safepoint=info:file={where}/safepoint-%p.log:{decorations}",
-        "-XX:+HeapDumpOnOutOfMemoryError",
-        f"-XX:HeapDumpPath={where}",
-        f"-XX:ErrorFile={where}/hs_err_pid%p.log",
-    ])
+    return " ".join(
+        [
+            f"-Xlog:gc*=info:file={where}/gc-%p.log:{decorations}",
+            f"-Xlog:safepoint=info:file={where}/safepoint-%p.log:{decorations}",
+            "-XX:+HeapDumpOnOutOfMemoryError",
+            f"-XX:HeapDumpPath={where}",
+            f"-XX:ErrorFile={where}/hs_err_pid%p.log",
+        ]
+    )
 
 
 def enable(nodes: list[Node]) -> None:

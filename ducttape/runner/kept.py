@@ -33,14 +33,21 @@ def reach(node: Node) -> str:
     return f"ssh -p {account.port}{key} {user}{account.hostname}  (files in {node.scratch})"
 
 
-def record(session_path: str, test_id: str, tag: str, nodes: list[Node], services: list[dict],
-           cluster: str, test_dir: str) -> dict:
+def record(
+    session_path: str, test_id: str, tag: str, nodes: list[Node], services: list[dict], cluster: str, test_dir: str
+) -> dict:
     """Write ``kept.json`` for the services ``services`` (their reported states) that test
     ``test_id`` (results in ``test_dir``) left on ``nodes`` of ``--cluster`` ``cluster``;
     return what it holds."""
-    kept = {"test_id": test_id, "tag": tag, "cluster": cluster, "test_dir": test_dir,
-            "nodes": [{"name": n.name, "reach": reach(n)} for n in nodes], "services": services,
-            "folders": []}
+    kept = {
+        "test_id": test_id,
+        "tag": tag,
+        "cluster": cluster,
+        "test_dir": test_dir,
+        "nodes": [{"name": n.name, "reach": reach(n)} for n in nodes],
+        "services": services,
+        "folders": [],
+    }
     _write(os.path.join(session_path, KEPT_FILE), kept)
     return kept
 
@@ -66,8 +73,7 @@ def describe(kept: dict) -> str:
     services = ", ".join(s["service_id"] for s in kept["services"]) or "no services (its processes only)"
     lines = [f"--no-teardown: {kept['test_id']} left {services} running"]
     lines += [f"    {n['name']}: {n['reach']}" for n in kept["nodes"]]
-    lines.append("    when done: invoke cluster.clean (stops them, collects their logs, ends the "
-                 "test's processes)")
+    lines.append("    when done: invoke cluster.clean (stops them, collects their logs, ends the test's processes)")
     return "\n".join(lines) + "\n"
 
 
@@ -77,8 +83,10 @@ def clean(results_root: str) -> list[str]:
     session = os.path.realpath(os.path.join(results_root, "latest"))
     path = os.path.join(session, KEPT_FILE)
     if not os.path.exists(path):
-        raise ConfigError(f"nothing to clean: the latest session ({session}) has no {KEPT_FILE} "
-                          "(it ran without --no-teardown, or was cleaned already)")
+        raise ConfigError(
+            f"nothing to clean: the latest session ({session}) has no {KEPT_FILE} "
+            "(it ran without --no-teardown, or was cleaned already)"
+        )
     with open(path) as f:
         kept = json.load(f)
     cluster = load_cluster(kept["cluster"] or "localhost")
@@ -94,8 +102,10 @@ def clean(results_root: str) -> list[str]:
         left = [nodes[n["name"]] for n in kept["nodes"]]
         unswept = sweep(left, kept["tag"])
         if unswept:
-            raise ConfigError(f"could not make sure the test's processes ended on {', '.join(unswept)}: "
-                              "is the node up? run `invoke cluster.clean` again")
+            raise ConfigError(
+                f"could not make sure the test's processes ended on {', '.join(unswept)}: "
+                "is the node up? run `invoke cluster.clean` again"
+            )
         done.append(f"ended the test's processes on {', '.join(n.name for n in left)}")
     finally:
         cluster.close()

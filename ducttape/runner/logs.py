@@ -86,8 +86,7 @@ class LogFiles(logging.Handler):
     def _write(self, folder: str, suffix: str, line: str) -> None:
         f = self._files.get(suffix)
         if f is None:
-            fd = os.open(os.path.join(folder, f"{self.stem}.{suffix}"),
-                         os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(os.path.join(folder, f"{self.stem}.{suffix}"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             f = self._files[suffix] = os.fdopen(fd, "a")
         f.write(line)
         f.flush()

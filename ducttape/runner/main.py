@@ -24,10 +24,19 @@ def main(module_name: str) -> None:
     parser.add_argument("--wait-for-nodes", help="seconds to wait for nodes another session holds")
     args = parser.parse_args()
     try:
-        code = run_session([short], parse_options(args.cluster, args.timeout, args.results_dir,
-                                                  args.max_parallel, args.retries,
-                                                  params=args.param, params_file=args.params,
-                                                  wait_for_nodes=args.wait_for_nodes))
+        code = run_session(
+            [short],
+            parse_options(
+                args.cluster,
+                args.timeout,
+                args.results_dir,
+                args.max_parallel,
+                args.retries,
+                params=args.param,
+                params_file=args.params,
+                wait_for_nodes=args.wait_for_nodes,
+            ),
+        )
     except DucttapeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code

@@ -32,18 +32,25 @@ def cluster(num_nodes: NumNodes | None = None, node_types: dict[str, int] | None
     """
     types = dict(node_types or {})
     for name, count in types.items():
-        if not isinstance(name, str) or not TAG.fullmatch(name) or not isinstance(count, int) \
-                or isinstance(count, bool) or count < 1:
-            raise ValueError(f"@cluster(node_types=...) maps type names to positive numbers, "
-                             f"e.g. {{'broker': 3}}, not {name!r}: {count!r}")
+        if (
+            not isinstance(name, str)
+            or not TAG.fullmatch(name)
+            or not isinstance(count, int)
+            or isinstance(count, bool)
+            or count < 1
+        ):
+            raise ValueError(
+                f"@cluster(node_types=...) maps type names to positive numbers, "
+                f"e.g. {{'broker': 3}}, not {name!r}: {count!r}"
+            )
     if num_nodes is None:
         if not types:
             raise ValueError("@cluster needs num_nodes=N or node_types={...}")
         num_nodes = sum(types.values())
-    if not callable(num_nodes) and (not isinstance(num_nodes, int) or isinstance(num_nodes, bool)
-                                    or num_nodes < sum(types.values())):
-        raise ValueError(f"@cluster(num_nodes=...) needs a number from {sum(types.values())}, "
-                         f"not {num_nodes!r}")
+    if not callable(num_nodes) and (
+        not isinstance(num_nodes, int) or isinstance(num_nodes, bool) or num_nodes < sum(types.values())
+    ):
+        raise ValueError(f"@cluster(num_nodes=...) needs a number from {sum(types.values())}, not {num_nodes!r}")
 
     def mark(obj: F) -> F:
         setattr(obj, _NUM_NODES, num_nodes)
@@ -55,6 +62,7 @@ def cluster(num_nodes: NumNodes | None = None, node_types: dict[str, int] | None
 
 def parametrize(**params) -> Callable[[F], F]:
     """Add one case with these keyword arguments; stack it for more cases."""
+
     def mark(fn: F) -> F:
         setattr(fn, _CASES, [dict(params)] + list(getattr(fn, _CASES, [])))
         return fn
@@ -82,8 +90,7 @@ def tag(*names: str) -> Callable[[F], F]:
     ``invoke test --tags "kafka and not slow"`` selects by them. Stackable."""
     for name in names:
         if not isinstance(name, str) or not TAG.fullmatch(name) or name in TAG_WORDS:
-            raise ValueError(f"@tag({name!r}): a tag is a word such as 'slow' or 'kafka-3.9' "
-                             f"(not and/or/not)")
+            raise ValueError(f"@tag({name!r}): a tag is a word such as 'slow' or 'kafka-3.9' (not and/or/not)")
 
     def mark(obj: F) -> F:
         setattr(obj, _TAGS, frozenset(obj.__dict__.get(_TAGS, ())) | set(names))

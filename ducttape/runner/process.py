@@ -65,8 +65,14 @@ class Forker:
     runner's to handle.
     """
 
-    def __init__(self, cluster: Cluster, specs: list[TestSpec], params: dict, test_logs: LogFiles,
-                 settings: RunSettings | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        specs: list[TestSpec],
+        params: dict,
+        test_logs: LogFiles,
+        settings: RunSettings | None = None,
+    ):
         for spec in specs:  # made once here, not in every test process
             logging.getLogger(_logger_name(spec))
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -84,8 +90,16 @@ class Forker:
         self._exited: list[int] = []
         """Test processes known to have exited, reaped with the next request."""
 
-    def fork(self, index: int, nodes: list[str], test_dir: str, tag: str, started: float,
-             writer: Connection, keep: bool = False) -> int:
+    def fork(
+        self,
+        index: int,
+        nodes: list[str],
+        test_dir: str,
+        tag: str,
+        started: float,
+        writer: Connection,
+        keep: bool = False,
+    ) -> int:
         """Start test ``index`` on ``nodes`` in a new process whose news go to ``writer``
         (``keep``: leave its services running, ``--no-teardown``); return its pid, which is
         also its process group's id."""
@@ -125,8 +139,14 @@ class Forker:
         return value
 
 
-def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params: dict,
-           test_logs: LogFiles, settings: RunSettings) -> None:
+def _serve(
+    sock: socket.socket,
+    cluster: Cluster,
+    specs: list[TestSpec],
+    params: dict,
+    test_logs: LogFiles,
+    settings: RunSettings,
+) -> None:
     """The forker's loop: fork test processes and reap them, as the runner asks, until it is gone.
 
     A test process is forked ahead, while the previous test runs, and waits for its test: a
@@ -138,8 +158,18 @@ def _serve(sock: socket.socket, cluster: Cluster, specs: list[TestSpec], params:
 
     def run(message: bytes, writer_fd: int) -> None:
         index, names, test_dir, tag, started, keep = pickle.loads(message)
-        _child(specs[index], ClusterView(cluster, [nodes[n] for n in names]), test_dir, params,
-               tag, started, test_logs, Connection(writer_fd, readable=False), settings, keep)
+        _child(
+            specs[index],
+            ClusterView(cluster, [nodes[n] for n in names]),
+            test_dir,
+            params,
+            tag,
+            started,
+            test_logs,
+            Connection(writer_fd, readable=False),
+            settings,
+            keep,
+        )
 
     spare: _Spare | None = _Spare(run, sock)
     try:
@@ -249,8 +279,18 @@ class TestProcess:
 
     __test__ = False
 
-    def __init__(self, spec: TestSpec, view: ClusterView, test_dir: str, params: dict,
-                 tag: str, timeout: float, forker: Forker, index: int = -1, keep: bool = False):
+    def __init__(
+        self,
+        spec: TestSpec,
+        view: ClusterView,
+        test_dir: str,
+        params: dict,
+        tag: str,
+        timeout: float,
+        forker: Forker,
+        index: int = -1,
+        keep: bool = False,
+    ):
         self.spec, self.view, self.test_dir = spec, view, test_dir
         self.params, self.tag, self.timeout = params, tag, timeout
         self.services: dict[str, dict] = {}
@@ -285,8 +325,9 @@ class TestProcess:
         self.started = time.time()
         self.deadline = time.monotonic() + self.timeout
         try:
-            pid = self.forker.fork(self.index, [n.name for n in self.view.nodes], self.test_dir,
-                                   self.tag, self.started, writer, self.keep)
+            pid = self.forker.fork(
+                self.index, [n.name for n in self.view.nodes], self.test_dir, self.tag, self.started, writer, self.keep
+            )
         finally:
             writer.close()
         self._pidfd = os.pidfd_open(pid)  # readable once the process has exited
@@ -327,11 +368,20 @@ class TestProcess:
     def new_result(self, **outcome) -> TestResult:
         """The attempt's TestResult, with ``outcome`` (status, duration, error...)."""
         spec = self.spec
-        return TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                          started=self.started, folder=spec.folder, params=spec.params,
-                          nodes=[n.name for n in self.view.nodes], selector=spec.selector,
-                          builds=self.uses.get("builds", []), versions=self.uses.get("versions", {}),
-                          **outcome)
+        return TestResult(
+            spec.test_id,
+            spec.module,
+            spec.cls.__name__,
+            spec.method,
+            started=self.started,
+            folder=spec.folder,
+            params=spec.params,
+            nodes=[n.name for n in self.view.nodes],
+            selector=spec.selector,
+            builds=self.uses.get("builds", []),
+            versions=self.uses.get("versions", {}),
+            **outcome,
+        )
 
     def kill(self) -> None:
         """SIGKILL the test's process group (the test and every local command it waits on),
@@ -385,8 +435,7 @@ def stop_recorded(state: dict, nodes: dict[str, Node], test_dir: str) -> None:
             if "pid_file" not in entry:
                 continue
             node.account.kill_process(entry["pid_file"], timeout=STOP_TIMEOUT)
-            collect_logs(node, entry["logs"], log_folder(test_dir, state["service_id"], node.name),
-                         state["service_id"])
+            collect_logs(node, entry["logs"], log_folder(test_dir, state["service_id"], node.name), state["service_id"])
             node.account.remove(entry["workdir"])
         except Exception as exc:  # noqa: BLE001 - keep stopping the rest
             log.error("could not stop %s on %s: %s", state["service_id"], node.name, exc)
@@ -404,20 +453,29 @@ def sweep(nodes: list[Node], tag: str) -> list[str]:
             unconfirmed.append(node.name)
             continue
         if killed:
-            log.warning("killed processes the test left running on %s: %s", node.name,
-                        " ".join(map(str, killed)))
+            log.warning("killed processes the test left running on %s: %s", node.name, " ".join(map(str, killed)))
     return unconfirmed
 
 
 # -- in the test process ------------------------------------------------------------------------
 
+
 def _logger_name(spec: TestSpec) -> str:
     return f"ducttape.test.{spec.cls.__name__}"
 
 
-def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: str,
-           started: float, test_logs: LogFiles, conn: Connection,
-           settings: RunSettings = RunSettings(), keep: bool = False) -> None:
+def _child(
+    spec: TestSpec,
+    view: ClusterView,
+    test_dir: str,
+    params: dict,
+    tag: str,
+    started: float,
+    test_logs: LogFiles,
+    conn: Connection,
+    settings: RunSettings = RunSettings(),
+    keep: bool = False,
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the runner decides what Ctrl-C means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
@@ -432,8 +490,16 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         conn.send_bytes(pickle.dumps((kind, payload)))
 
     outcome = Outcome()
-    context = TestContext(view, test_dir, params, spec.test_id, logging.getLogger(_logger_name(spec)),
-                          recorder=send, case=spec.params, settings=settings)
+    context = TestContext(
+        view,
+        test_dir,
+        params,
+        spec.test_id,
+        logging.getLogger(_logger_name(spec)),
+        recorder=send,
+        case=spec.params,
+        settings=settings,
+    )
     kept_in = layout.project_of(scenario)
     if kept_in:  # a scenario kept in a build project's folder (kafkatest in kafka-dev) runs it
         context.use_builds(kept_in)
@@ -453,13 +519,17 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
         outcome.data = None if data is None else json.loads(json.dumps(data, default=str))
     except BaseException as exc:  # noqa: BLE001 - the test's failure
         at = where.raised_at(exc.__traceback__, scenario)
-        fail(outcome, f"{type(exc).__name__}: {exc}{f' ({at})' if at else ''}",
-             traceback.format_exc(), spec.test_id)
+        fail(outcome, f"{type(exc).__name__}: {exc}{f' ({at})' if at else ''}", traceback.format_exc(), spec.test_id)
     if test is not None and test.shown:
         outcome.summary = "\n".join(test.shown)
     if outcome.status == PASS and settings.fail_bad_cluster_utilization and view.most_used < len(view.nodes):
-        fail(outcome, f"bad cluster utilization: it declared {len(view.nodes)} nodes but used at "
-                      f"most {view.most_used} at once (--fail-bad-cluster-utilization)", "", spec.test_id)
+        fail(
+            outcome,
+            f"bad cluster utilization: it declared {len(view.nodes)} nodes but used at "
+            f"most {view.most_used} at once (--fail-bad-cluster-utilization)",
+            "",
+            spec.test_id,
+        )
     context.settle(outcome.status)
     if keep:
         send("kept", [s.state() for s in context.services if s.nodes])
@@ -476,8 +546,7 @@ def _child(spec: TestSpec, view: ClusterView, test_dir: str, params: dict, tag: 
     if unswept:
         send("unswept", unswept)
         if outcome.status == PASS:
-            fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "",
-                 spec.test_id)
+            fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "", spec.test_id)
     _send_result(outcome, started, test_dir, send, conn)
 
 
@@ -512,5 +581,6 @@ def fail(result: TestResult | Outcome, error: str, details: str, test_id: str = 
     result.status = FAIL
     result.error = error.replace("\n", " | ")
     result.details = details or error
-    log.error("%s failed: %s", test_id or (result.test_id if isinstance(result, TestResult) else "a test"),
-              result.error)
+    log.error(
+        "%s failed: %s", test_id or (result.test_id if isinstance(result, TestResult) else "a test"), result.error
+    )

@@ -24,8 +24,17 @@ from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
 from ducttape.runner import kept
-from ducttape.runner.result import (FAIL, FLAKY, KNOWN_FAIL, NOT_RUN, PASS, UNEXPECTED_PASS,
-                                    SessionInfo, TestResult, redact_result)
+from ducttape.runner.result import (
+    FAIL,
+    FLAKY,
+    KNOWN_FAIL,
+    NOT_RUN,
+    PASS,
+    UNEXPECTED_PASS,
+    SessionInfo,
+    TestResult,
+    redact_result,
+)
 from ducttape.runner.settings import RunSettings
 from ducttape.runner.session import new_session_dir
 from ducttape.stopping import SIGNALS
@@ -73,11 +82,20 @@ class Runner:
     (less often when a rewrite takes more than REPORT_SHARE of that) and at the end.
     """
 
-    def __init__(self, cluster: Cluster, results_root: str, cluster_name: str,
-                 timeout: float = DEFAULT_TEST_TIMEOUT, out: TextIO = sys.stdout,
-                 build_manifest: object = None, max_parallel: int = 1, retries: int = 0,
-                 params: dict | None = None, settings: RunSettings | None = None,
-                 selection: dict | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        results_root: str,
+        cluster_name: str,
+        timeout: float = DEFAULT_TEST_TIMEOUT,
+        out: TextIO = sys.stdout,
+        build_manifest: object = None,
+        max_parallel: int = 1,
+        retries: int = 0,
+        params: dict | None = None,
+        settings: RunSettings | None = None,
+        selection: dict | None = None,
+    ):
         self.cluster = cluster
         self.timeout = timeout
         self.out = out
@@ -93,9 +111,15 @@ class Runner:
         """The session's parameters as the tests get them; the reports get ``session.params``,
         whose secret values are masked."""
         build_manifest = secret.redact_data(build_manifest)
-        self.session = SessionInfo(session_id, path, cluster_name, time.time(),
-                                   build_manifest=build_manifest, params=secret.masked(self.params),
-                                   selection=dict(selection or {}))
+        self.session = SessionInfo(
+            session_id,
+            path,
+            cluster_name,
+            time.time(),
+            build_manifest=build_manifest,
+            params=secret.masked(self.params),
+            selection=dict(selection or {}),
+        )
         self.results: list[TestResult] = []
         self._done: dict[int, TestResult] = {}
         self._report_entries: dict = {}
@@ -117,8 +141,13 @@ class Runner:
         no more."""
         session_log = LogFiles("session_log", self.session.path).attach()
         self._test_logs = LogFiles("test_log").attach()  # a test process gives it its folder
-        log.info("session %s: %d test%s on %s", self.session.session_id, len(specs),
-                 "s" * (len(specs) != 1), self.session.cluster)
+        log.info(
+            "session %s: %d test%s on %s",
+            self.session.session_id,
+            len(specs),
+            "s" * (len(specs) != 1),
+            self.session.cluster,
+        )
         self._total = len(specs)
         self._results_log = open(os.path.join(self.session.path, RESULTS_LOG), "a")
         try:
@@ -166,16 +195,20 @@ class Runner:
                 proc.reaped(block=True)
             self._forker.close()
 
-    def _run_all(self, specs, pending, needs, running: dict[int, "_Test"],
-                 exiting: list[TestProcess]) -> None:
+    def _run_all(self, specs, pending, needs, running: dict[int, "_Test"], exiting: list[TestProcess]) -> None:
         while True:
             while len(running) < self.max_parallel and not self.session.interrupted and not self.stopping:
                 i = self._next_that_fits(specs, pending, needs)
                 if i is None:
                     break
                 spec = specs[i]
-                test = _Test(i, spec, self.cluster.view(spec.need(len(self.cluster)), spec.node_types),
-                             self._position(), os.path.join(self.session.path, spec.folder))
+                test = _Test(
+                    i,
+                    spec,
+                    self.cluster.view(spec.need(len(self.cluster)), spec.node_types),
+                    self._position(),
+                    os.path.join(self.session.path, spec.folder),
+                )
                 self._say_start(test)
                 self._launch(test, keep=self.settings.no_teardown and not any(pending.values()))
                 running[test.process.fileno()] = test
@@ -224,8 +257,17 @@ class Runner:
         os.makedirs(test.test_dir, exist_ok=True)
         tag = f"{self.session.session_id}-{test.index + 1}-{len(test.attempts) + 1}-{uuid.uuid4().hex[:8]}"
         last_attempt = len(test.attempts) >= self.retries or test.spec.known_failure
-        test.process = TestProcess(test.spec, test.view, test.test_dir, self.params, tag,
-                                   self.timeout, self._forker, test.index, keep=keep and bool(last_attempt))
+        test.process = TestProcess(
+            test.spec,
+            test.view,
+            test.test_dir,
+            self.params,
+            tag,
+            self.timeout,
+            self._forker,
+            test.index,
+            keep=keep and bool(last_attempt),
+        )
         self.out.flush()
         test.process.start()
 
@@ -242,8 +284,12 @@ class Runner:
             why = f"timed out after {self.timeout:g}s{at}: its processes were killed and its services stopped"
         log.error("%s: %s", test.spec.test_id, why)
         if dump:
-            log.error("%s was here when it was stopped (%s):\n%s", test.spec.test_id,
-                      os.path.join(test.test_dir, where.WHERE_FILE), dump)
+            log.error(
+                "%s was here when it was stopped (%s):\n%s",
+                test.spec.test_id,
+                os.path.join(test.test_dir, where.WHERE_FILE),
+                dump,
+            )
         proc.kill()
         if proc.result is None or proc.result.status == PASS:
             proc.result = self._failed_attempt(test, why, dump)
@@ -253,32 +299,55 @@ class Runner:
         if proc.result is None:  # the process died without a word: clean up after it
             proc.kill()
             proc.result = self._failed_attempt(
-                test, f"the test's process exited with status {proc.exit_status} before reporting")
+                test, f"the test's process exited with status {proc.exit_status} before reporting"
+            )
         result = redact_result(proc.result)
         test.attempts.append(result)
-        if result.status == FAIL and not self.session.interrupted and len(test.attempts) <= self.retries \
-                and not test.spec.known_failure:
+        if (
+            result.status == FAIL
+            and not self.session.interrupted
+            and len(test.attempts) <= self.retries
+            and not test.spec.known_failure
+        ):
             log.info("%s failed (attempt %d); running it again", test.spec.test_id, len(test.attempts))
             _keep_attempt(test.test_dir, len(test.attempts))
             self._launch(test, keep=self.settings.no_teardown and self._started == self._total)
             running[test.process.fileno()] = test
             return
         if len(test.attempts) > 1:
-            result.attempts = [{"status": a.status, "error": a.error, "details": a.details,
-                                "duration": a.duration,
-                                "folder": f"attempt-{n}" if n < len(test.attempts) else "."}
-                               for n, a in enumerate(test.attempts, 1)]
+            result.attempts = [
+                {
+                    "status": a.status,
+                    "error": a.error,
+                    "details": a.details,
+                    "duration": a.duration,
+                    "folder": f"attempt-{n}" if n < len(test.attempts) else ".",
+                }
+                for n, a in enumerate(test.attempts, 1)
+            ]
             result.duration = sum(a.duration for a in test.attempts)
             if result.status == PASS:
                 result.status = FLAKY
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
         _judge(test.spec, result)
-        log.info("%s %s in %.1fs%s", test.spec.test_id, result.status, result.duration,
-                 f": {result.error}" if result.error else "")
+        log.info(
+            "%s %s in %.1fs%s",
+            test.spec.test_id,
+            result.status,
+            result.duration,
+            f": {result.error}" if result.error else "",
+        )
         self._say_end(test.position, test.spec, result)
         if proc.kept is not None:
-            self.kept = kept.record(self.session.path, test.spec.test_id, proc.tag, test.view.nodes,
-                                    proc.kept, self.session.cluster, test.test_dir)
+            self.kept = kept.record(
+                self.session.path,
+                test.spec.test_id,
+                proc.tag,
+                test.view.nodes,
+                proc.kept,
+                self.session.cluster,
+                test.test_dir,
+            )
             self.out.write(kept.describe(self.kept))
             self.out.flush()
         else:
@@ -295,9 +364,11 @@ class Runner:
             for node in view.nodes:
                 if node.name in unswept:
                     self.withheld[node.name] = (node, tag)
-            self.out.write(f"warning: {', '.join(unswept)} held back: the processes of the test "
-                           f"there could not be confirmed ended (see session_log.info); waiting "
-                           f"up to {WITHHELD_WAIT:g}s for it when a test needs it\n")
+            self.out.write(
+                f"warning: {', '.join(unswept)} held back: the processes of the test "
+                f"there could not be confirmed ended (see session_log.info); waiting "
+                f"up to {WITHHELD_WAIT:g}s for it when a test needs it\n"
+            )
             self.out.flush()
         view.release(keep=unswept)
 
@@ -327,10 +398,17 @@ class Runner:
     def _cannot_run(self, specs: list[TestSpec], pending: dict) -> None:
         """Fail the tests left waiting for nodes that were held back and did not come back."""
         for i in sorted(i for queue in pending.values() for i in queue):
-            self._finish(i, self._not_run(specs[i], (
-                f"needs {specs[i].need(len(self.cluster))} nodes but only {self.cluster.num_available} "
-                f"are left ({', '.join(self.withheld)} held back and not confirmed clean within "
-                f"{WITHHELD_WAIT:g}s)")))
+            self._finish(
+                i,
+                self._not_run(
+                    specs[i],
+                    (
+                        f"needs {specs[i].need(len(self.cluster))} nodes but only {self.cluster.num_available} "
+                        f"are left ({', '.join(self.withheld)} held back and not confirmed clean within "
+                        f"{WITHHELD_WAIT:g}s)"
+                    ),
+                ),
+            )
         pending.clear()
 
     def _failed_attempt(self, test: _Test, why: str, details: str = "") -> TestResult:
@@ -342,8 +420,9 @@ class Runner:
     def _interrupt(self, signum: int = signal.SIGINT, frame=None) -> None:
         if not self.session.interrupted:
             self.stopped_by = signum
-            self.out.write(f"\ninterrupted ({signal.Signals(signum).name}): stopping the running "
-                           "tests and their services...\n")
+            self.out.write(
+                f"\ninterrupted ({signal.Signals(signum).name}): stopping the running tests and their services...\n"
+            )
             self.out.flush()
         self.session.interrupted = True
         os.write(self._wake_w, b"!")
@@ -374,10 +453,18 @@ class Runner:
 
     def _not_run(self, spec: TestSpec, why: str, status: str = FAIL) -> TestResult:
         """A result for a test that did not start: FAIL (it cannot run here) or NOT_RUN."""
-        result = TestResult(spec.test_id, spec.module, spec.cls.__name__, spec.method,
-                            started=time.time(), folder="", params=spec.params,
-                            selector=spec.selector, tags=sorted(spec.tags),
-                            known_failure=spec.known_failure)
+        result = TestResult(
+            spec.test_id,
+            spec.module,
+            spec.cls.__name__,
+            spec.method,
+            started=time.time(),
+            folder="",
+            params=spec.params,
+            selector=spec.selector,
+            tags=sorted(spec.tags),
+            known_failure=spec.known_failure,
+        )
         fail(result, f"{why}; not run", "")
         result.status = status
         redact_result(result)
@@ -415,14 +502,25 @@ class Runner:
     def _print_summary(self) -> None:
         rows = [(r.test_id, r.status, f"{r.duration:.1f}s") for r in self.results]
         self.out.write("\n" + tabulate(rows, headers=("test", "status", "time")) + "\n")
-        counts = {s: sum(r.status == s for r in self.results)
-                  for s in (PASS, FLAKY, FAIL, KNOWN_FAIL, UNEXPECTED_PASS, NOT_RUN)}
-        more = "".join(f", {counts[s]} {word}" for s, word in (
-            (FLAKY, "flaky"), (KNOWN_FAIL, "known failures"), (UNEXPECTED_PASS, "unexpected passes"),
-            (NOT_RUN, "not run")) if counts[s])
-        self.out.write(f"\n{counts[PASS]} passed, {counts[FAIL]} failed{more}"
-                       f"{' (interrupted)' if self.session.interrupted else ''}; "
-                       f"reports in {self.session.path}\n")
+        counts = {
+            s: sum(r.status == s for r in self.results)
+            for s in (PASS, FLAKY, FAIL, KNOWN_FAIL, UNEXPECTED_PASS, NOT_RUN)
+        }
+        more = "".join(
+            f", {counts[s]} {word}"
+            for s, word in (
+                (FLAKY, "flaky"),
+                (KNOWN_FAIL, "known failures"),
+                (UNEXPECTED_PASS, "unexpected passes"),
+                (NOT_RUN, "not run"),
+            )
+            if counts[s]
+        )
+        self.out.write(
+            f"\n{counts[PASS]} passed, {counts[FAIL]} failed{more}"
+            f"{' (interrupted)' if self.session.interrupted else ''}; "
+            f"reports in {self.session.path}\n"
+        )
         self.out.flush()
 
 

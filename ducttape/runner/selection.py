@@ -38,11 +38,11 @@ class Selection:
 
     def describe(self) -> dict:
         """What differs from the defaults, for the reports (``SessionInfo.selection``)."""
-        return {k: v for k, v in vars(self).items() if v != getattr(Selection, k, None)
-                and v not in ([], "", None)}
+        return {k: v for k, v in vars(self).items() if v != getattr(Selection, k, None) and v not in ([], "", None)}
 
 
 # -- test suites ---------------------------------------------------------------------------------
+
 
 def is_suite(name: str) -> bool:
     """Whether ``name`` names a test suite file (``.yml``/``.yaml``) rather than tests."""
@@ -63,8 +63,9 @@ def load_suite(path: str) -> tuple[list[str], list[str]]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"test suite {path}: not YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not doc:
-        raise ConfigError(f"test suite {path}: expected suite names mapped to lists of tests, "
-                          "e.g. 'my_suite: [tests/test_a.py]'")
+        raise ConfigError(
+            f"test suite {path}: expected suite names mapped to lists of tests, e.g. 'my_suite: [tests/test_a.py]'"
+        )
     base = os.path.dirname(os.path.abspath(path))
     included: list[str] = []
     excluded: list[str] = []
@@ -92,6 +93,7 @@ def _relative_to(base: str, selection: str) -> str:
 
 
 # -- narrowing -------------------------------------------------------------------------------------
+
 
 def excluding(specs: list[TestSpec], selections: list[str], what: str = "--exclude") -> list[TestSpec]:
     """``specs`` without the tests that ``selections`` name (the syntax of test names)."""
@@ -176,8 +178,7 @@ def sampled(specs: list[TestSpec], size: int, seed: int | None) -> list[TestSpec
     return [s for i, s in enumerate(specs) if i in chosen]
 
 
-def subset_of(specs: list[TestSpec], subsets: int, index: int,
-              durations: dict[str, float]) -> list[TestSpec]:
+def subset_of(specs: list[TestSpec], subsets: int, index: int, durations: dict[str, float]) -> list[TestSpec]:
     """Subset ``index`` (0-based) of ``subsets`` with about equal total durations: the longest
     tests first, each into the subset with the least time so far. A test without a recorded
     duration counts as the mean of those recorded (as 1 s when none is)."""
@@ -201,6 +202,7 @@ def repeated(specs: list[TestSpec], times: int) -> list[TestSpec]:
 
 # -- past durations ------------------------------------------------------------------------------
 
+
 def past_durations(historical_report: str, results_root: str) -> dict[str, float]:
     """Each test's last recorded duration in seconds: from ``historical_report`` (a URL or the
     path of a ducktape or ducttape report.json) if given, else from the sessions under
@@ -208,6 +210,7 @@ def past_durations(historical_report: str, results_root: str) -> dict[str, float
     if historical_report:
         return _durations_in(_read_report(historical_report), historical_report)
     from ducttape.runner.history import load_sessions  # the results folder only when needed
+
     found: dict[str, float] = {}
     for doc in load_sessions(results_root):
         found.update(_durations_in(doc, doc.get("path", results_root)))
@@ -224,8 +227,9 @@ def _read_report(where: str) -> object:
                 text = f.read()
         return json.loads(text)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"--historical-report {where}: cannot read a JSON report: "
-                          f"{getattr(exc, 'reason', None) or exc}") from None
+        raise ConfigError(
+            f"--historical-report {where}: cannot read a JSON report: {getattr(exc, 'reason', None) or exc}"
+        ) from None
 
 
 def _durations_in(doc: object, where: str) -> dict[str, float]:
@@ -236,15 +240,22 @@ def _durations_in(doc: object, where: str) -> dict[str, float]:
     elif isinstance(doc, dict) and isinstance(doc.get("results"), list):
         rows, key = doc["results"], "run_time_seconds"
     else:
-        raise ConfigError(f"--historical-report {where}: not a ducttape or ducktape report.json "
-                          "(no 'tests' or 'results' list)")
-    return {row["test_id"]: float(row[key]) for row in rows
-            if isinstance(row, dict) and isinstance(row.get("test_id"), str)
-            and isinstance(row.get(key), (int, float)) and row.get("status") != "NOT-RUN"}
+        raise ConfigError(
+            f"--historical-report {where}: not a ducttape or ducktape report.json (no 'tests' or 'results' list)"
+        )
+    return {
+        row["test_id"]: float(row[key])
+        for row in rows
+        if isinstance(row, dict)
+        and isinstance(row.get("test_id"), str)
+        and isinstance(row.get(key), (int, float))
+        and row.get("status") != "NOT-RUN"
+    }
 
 
-def choose(specs: list[TestSpec], selection: Selection, results_root: str,
-           say: Callable[[str], None] = lambda line: None) -> list[TestSpec]:
+def choose(
+    specs: list[TestSpec], selection: Selection, results_root: str, say: Callable[[str], None] = lambda line: None
+) -> list[TestSpec]:
     """Apply ``selection`` to the discovered ``specs`` (exclusions, tags, subset, sample, then
     repeats), telling ``say`` what a subset or sample took; ConfigError when nothing is left."""
     chosen = excluding(specs, selection.exclude)
@@ -259,6 +270,7 @@ def choose(specs: list[TestSpec], selection: Selection, results_root: str,
         pool, chosen = len(chosen), sampled(chosen, selection.sample, selection.seed)
         say(f"--sample {selection.sample} of {pool} tests with --seed {selection.seed}")
     if not chosen:
-        raise ConfigError(f"no test left after {', '.join(selection.describe()) or 'selection'} "
-                          f"(of {len(specs)} discovered)")
+        raise ConfigError(
+            f"no test left after {', '.join(selection.describe()) or 'selection'} (of {len(specs)} discovered)"
+        )
     return repeated(chosen, selection.repeat)

@@ -28,7 +28,6 @@ from ducttape.stopping import exit_code
 from ducttape.workspace import find_workspace
 
 
-
 def default_results() -> str:
     """The results folder of the workspace (``results/``); ConfigError outside any workspace."""
     return str(find_workspace().results_dir)
@@ -53,11 +52,19 @@ class Options:
     """How they run (``--exit-first``, ``--no-teardown``, ``--logs``, ``--jvm-logs``...)."""
 
 
-def parse_options(cluster: str = "localhost", timeout: object = None, results_root: str | None = None,
-                  max_parallel: object = None, retries: object = None, strict: bool = False,
-                  params: list[str] | None = None, params_file: str | None = None,
-                  globals_json: str | None = None, secret_keys: list[str] | None = None,
-                  wait_for_nodes: object = None) -> Options:
+def parse_options(
+    cluster: str = "localhost",
+    timeout: object = None,
+    results_root: str | None = None,
+    max_parallel: object = None,
+    retries: object = None,
+    strict: bool = False,
+    params: list[str] | None = None,
+    params_file: str | None = None,
+    globals_json: str | None = None,
+    secret_keys: list[str] | None = None,
+    wait_for_nodes: object = None,
+) -> Options:
     """Options from the command line's text (None: the default); ConfigError (one line) names a
     bad value. The values of the parameters named in ``secret_keys`` (and of those named like
     secrets) are marked secret (``ducttape.secret``) before anything is logged."""
@@ -67,17 +74,17 @@ def parse_options(cluster: str = "localhost", timeout: object = None, results_ro
         results_root or default_results(),
         1 if max_parallel is None else int(_number("--max-parallel", max_parallel, int, 1)),
         0 if retries is None else int(_number("--retries", retries, int, 0)),
-        strict, {**load_params_file(params_file), **parse_globals(globals_json),
-                 **parse_params(params or [])},
-        0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0))
+        strict,
+        {**load_params_file(params_file), **parse_globals(globals_json), **parse_params(params or [])},
+        0.0 if wait_for_nodes is None else _number("--wait-for-nodes", wait_for_nodes, float, 0),
+    )
     secret.add_params(options.params, secret_keys or [])
     return options
 
 
 def _number(flag: str, text: object, kind: type, minimum: int, above: bool = False) -> float | int:
     """``text`` as a ``kind`` of at least ``minimum`` (more than it if ``above``)."""
-    what = (f"a number of seconds above {minimum}" if kind is float
-            else f"a whole number from {minimum}")
+    what = f"a number of seconds above {minimum}" if kind is float else f"a whole number from {minimum}"
     try:
         number = kind(text)
     except (TypeError, ValueError):
@@ -170,6 +177,7 @@ def failed_last_time(results_root: str) -> list[str]:
 def chosen(selections: list[str] | None, opts: Options, out: TextIO) -> list[TestSpec]:
     """The tests a session runs: those named, narrowed by ``opts.selection`` (a drawn sample's
     seed is printed, to draw the same again)."""
+
     def say(line: str) -> None:
         out.write(line + "\n")
 
@@ -184,16 +192,16 @@ def _nodes_text(spec: TestSpec) -> str:
     return (f"{spec.num_nodes} ({types})" if types else str(spec.num_nodes)) + ignored
 
 
-def collect_only(selections: list[str] | None, options: Options | None = None,
-                 out: TextIO = sys.stdout, nodes_only: bool = False) -> int:
+def collect_only(
+    selections: list[str] | None, options: Options | None = None, out: TextIO = sys.stdout, nodes_only: bool = False
+) -> int:
     """Print the tests, their cases and node needs without running anything; ``nodes_only``
     (``--collect-num-nodes``): only what they ask for in all and at most, per node type."""
     opts = options or Options()
     specs = chosen(selections, opts, out)
     if not nodes_only:
         listing = [(s.test_id, _nodes_text(s), " ".join(sorted(s.tags)), s.known_failure) for s in specs]
-        out.write(tabulate(listing, headers=("test", "nodes", "tags", "known failure"))
-                  + f"\n\n{len(specs)} tests\n")
+        out.write(tabulate(listing, headers=("test", "nodes", "tags", "known failure")) + f"\n\n{len(specs)} tests\n")
         return 0
     declared = [s for s in specs if s.num_nodes is not None]
     counts = [n for s in declared if (n := s.num_nodes) is not None]
@@ -203,15 +211,16 @@ def collect_only(selections: list[str] | None, options: Options | None = None,
         rows.append((node_type, sum(needs), max(needs)))
     out.write(tabulate(rows, headers=("node type", "in all", "most at once")) + "\n")
     undeclared = len(specs) - len(declared)
-    out.write(f"\n{len(specs)} tests ask for {rows[0][1]} nodes in all (ducktape's "
-              f"--collect-num-nodes); one test needs at most {rows[0][2]}"
-              + (f"; {undeclared} declare no need and take the whole cluster" if undeclared else "")
-              + "\n")
+    out.write(
+        f"\n{len(specs)} tests ask for {rows[0][1]} nodes in all (ducktape's "
+        f"--collect-num-nodes); one test needs at most {rows[0][2]}"
+        + (f"; {undeclared} declare no need and take the whole cluster" if undeclared else "")
+        + "\n"
+    )
     return 0
 
 
-def run_session(selections: list[str] | None = None, options: Options | None = None,
-                out: TextIO = sys.stdout) -> int:
+def run_session(selections: list[str] | None = None, options: Options | None = None, out: TextIO = sys.stdout) -> int:
     """Run the selected tests; return the exit code (0 only if every test passed or was flaky).
 
     Bad input (unknown test, bad cluster, a cluster too small for every selected test, an
@@ -243,23 +252,38 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
             s = max(specs, key=lambda s: s.num_nodes or 0)
             raise ClusterError(f"{s.misfit(cluster)}; {cluster.bigger_hint(s.num_nodes or 0)}")
         if cluster.known_hosts is not None and cluster.known_hosts.policy == "off":
-            say(f"warning: host keys are not checked on the {cluster.description} "
-                "(host_key_policy off): anyone between here and a node can pose as it")
+            say(
+                f"warning: host keys are not checked on the {cluster.description} "
+                "(host_key_policy off): anyone between here and a node can pose as it"
+            )
         cluster.check()
         leases.take(opts.wait_for_nodes)
         if opts.cluster.startswith("json:"):  # vagrant workers get theirs from `cluster.rsync`
             sync_builds(cluster.nodes, out=say)
-        runner = Runner(cluster, opts.results_root, opts.cluster, timeout=opts.timeout, out=out,
-                        max_parallel=opts.max_parallel, retries=opts.retries,
-                        build_manifest=manifest.read() or None, params=opts.params,
-                        settings=opts.settings, selection=opts.selection.describe())
+        runner = Runner(
+            cluster,
+            opts.results_root,
+            opts.cluster,
+            timeout=opts.timeout,
+            out=out,
+            max_parallel=opts.max_parallel,
+            retries=opts.retries,
+            build_manifest=manifest.read() or None,
+            params=opts.params,
+            settings=opts.settings,
+            selection=opts.selection.describe(),
+        )
         leases.name_session(runner.session.session_id)
-        out.write(f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
-                  f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
-                  f"results in {os.path.relpath(runner.session.path)}\n")
+        out.write(
+            f"ducttape: {len(specs)} test{'s' * (len(specs) != 1)} on the {cluster.description}"
+            f"{f', {opts.max_parallel} at a time' if opts.max_parallel > 1 else ''}; "
+            f"results in {os.path.relpath(runner.session.path)}\n"
+        )
         for s in undeclared:
-            out.write(f"warning: {s.test_id} declares no node need (@cluster(num_nodes=N)); "
-                      f"it takes the whole cluster ({len(cluster)} nodes)\n")
+            out.write(
+                f"warning: {s.test_id} declares no node need (@cluster(num_nodes=N)); "
+                f"it takes the whole cluster ({len(cluster)} nodes)\n"
+            )
         out.flush()
         results = runner.run(specs)
         if runner.kept is not None:

@@ -50,7 +50,7 @@ def median_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> 
         return None
     tail, best = 0.0, None  # tail: P(B < k) for the k being tried
     for k in range(1, n // 2 + 1):
-        tail += math.comb(n, k - 1) / 2 ** n
+        tail += math.comb(n, k - 1) / 2**n
         if 1 - 2 * tail < confidence:
             break
         best = k
@@ -76,8 +76,14 @@ class Estimate:
         """The figure as a test returns it (ducttape.runner.figures): ``value`` (the median),
         ``unit``, every repeat under ``values``, the interval as ``low``/``high`` and
         ``stable``."""
-        return {"value": self.median, "unit": unit, "values": list(self.values), "low": self.low,
-                "high": self.high, "stable": self.stable}
+        return {
+            "value": self.median,
+            "unit": unit,
+            "values": list(self.values),
+            "low": self.low,
+            "high": self.high,
+            "stable": self.stable,
+        }
 
 
 def estimate(values: Iterable[float], width_pct: float = WIDTH_PCT, confidence: float = CONFIDENCE) -> Estimate:
@@ -142,12 +148,17 @@ class Repeats:
 
 def new_seed() -> int:
     """A seed for the shuffles, to record beside the figures."""
-    return random.SystemRandom().randrange(2 ** 31)
+    return random.SystemRandom().randrange(2**31)
 
 
-def repeat_until_stable(cases: list, run_round: RunRound, judged: Callable[[Any], Iterable[str]],
-                        target: Target = Target(), seed: int | None = None,
-                        clock: Callable[[], float] = time.monotonic) -> Repeats:
+def repeat_until_stable(
+    cases: list,
+    run_round: RunRound,
+    judged: Callable[[Any], Iterable[str]],
+    target: Target = Target(),
+    seed: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Repeats:
     """Measure ``cases`` in rounds until the figures ``judged(case)`` of every case are stable
     (see Target) or the budget ends. A round is made of blocks that run every unstable case
     once, each block in an order shuffled with a ``random.Random(seed)`` (``seed`` None: a new
@@ -200,13 +211,24 @@ class Sustained:
     def figure(self, unit: str) -> dict:
         """The rate as a figure: ``value`` with the bracket as ``low``/``high``; stable when the
         bracket is narrow and its ends were both probed."""
-        return {"value": self.rate, "unit": unit, "low": self.low, "high": self.high,
-                "stable": self.narrow and not self.capped and self.rate > 0}
+        return {
+            "value": self.rate,
+            "unit": unit,
+            "low": self.low,
+            "high": self.high,
+            "stable": self.narrow and not self.capped and self.rate > 0,
+        }
 
 
-def highest_sustainable_rate(tops: dict, run_round: RunRound, passed: Callable[[Hashable, dict], bool],
-                             probes_per_step: int = 1, resolution_pct: float = 5.0, max_steps: int = 8,
-                             seed: int | None = None) -> dict:
+def highest_sustainable_rate(
+    tops: dict,
+    run_round: RunRound,
+    passed: Callable[[Hashable, dict], bool],
+    probes_per_step: int = 1,
+    resolution_pct: float = 5.0,
+    max_steps: int = 8,
+    seed: int | None = None,
+) -> dict:
     """Bisection for each subject (key of ``tops``) between 0 and ``tops[subject]`` (a rate
     thought too high to sustain): each step probes every unfinished subject at
     ``probes_per_step`` rates dividing its bracket evenly (1: its middle), all probes
@@ -221,8 +243,11 @@ def highest_sustainable_rate(tops: dict, run_round: RunRound, passed: Callable[[
     for _ in range(max_steps):
         if not pending:
             break
-        order = [(s, found[s].low + (found[s].high - found[s].low) * (j + 1) / (probes_per_step + 1))
-                 for s in pending for j in range(probes_per_step)]
+        order = [
+            (s, found[s].low + (found[s].high - found[s].low) * (j + 1) / (probes_per_step + 1))
+            for s in pending
+            for j in range(probes_per_step)
+        ]
         rng.shuffle(order)
         results = run_round(order)
         if len(results) != len(order):

@@ -40,24 +40,32 @@ class Change:
         """One line: the figure, the change, and the sessions and builds on both sides."""
         a, b = self.before[-1], self.after[0]
         medians = [statistics.median(v for p in side for v in p.values) for side in (self.before, self.after)]
-        return (f"{series.label}: {self.change_pct:+.1f}% ({self.verdict}) between "
-                f"{a.session_id} [{a.build or 'no build'}{_params(a.params)}] and "
-                f"{b.session_id} [{b.build or 'no build'}{_params(b.params)}]; median "
-                f"{medians[0]:.4g} over {len(self.before)} session(s) -> {medians[1]:.4g} over "
-                f"{len(self.after)}")
+        return (
+            f"{series.label}: {self.change_pct:+.1f}% ({self.verdict}) between "
+            f"{a.session_id} [{a.build or 'no build'}{_params(a.params)}] and "
+            f"{b.session_id} [{b.build or 'no build'}{_params(b.params)}]; median "
+            f"{medians[0]:.4g} over {len(self.before)} session(s) -> {medians[1]:.4g} over "
+            f"{len(self.after)}"
+        )
 
     def to_dict(self) -> dict:
         def point(p: Point) -> dict:
             return {"session_id": p.session_id, "build": p.build, "params": p.params, "value": p.value}
 
-        return {"index": self.index, "change_pct": self.change_pct, "verdict": self.verdict,
-                "p_value": self.p_value, "last_before": point(self.before[-1]),
-                "first_after": point(self.after[0]), "sessions_before": len(self.before),
-                "sessions_after": len(self.after),
-                "repeats_before": sum(len(p.values) for p in self.before),
-                "repeats_after": sum(len(p.values) for p in self.after),
-                "median_before": statistics.median(v for p in self.before for v in p.values),
-                "median_after": statistics.median(v for p in self.after for v in p.values)}
+        return {
+            "index": self.index,
+            "change_pct": self.change_pct,
+            "verdict": self.verdict,
+            "p_value": self.p_value,
+            "last_before": point(self.before[-1]),
+            "first_after": point(self.after[0]),
+            "sessions_before": len(self.before),
+            "sessions_after": len(self.after),
+            "repeats_before": sum(len(p.values) for p in self.before),
+            "repeats_after": sum(len(p.values) for p in self.after),
+            "median_before": statistics.median(v for p in self.before for v in p.values),
+            "median_after": statistics.median(v for p in self.after for v in p.values),
+        }
 
 
 def _pooled(series: Series, points: list[Point]) -> Figure:
@@ -87,8 +95,7 @@ def trend_changes(series: Series) -> list[Change]:
         i = max(splits, key=lambda k: _shift(points[lo:k], points[k:hi]))
         # the split was chosen among len(splits): they share compare's 5% error (Bonferroni)
         confidence = 1 - (1 - DEFAULT_CONFIDENCE) / len(splits)
-        row = judge(_pooled(series, points[lo:i]), _pooled(series, points[i:hi]), DEFAULT_THRESHOLD,
-                    confidence)
+        row = judge(_pooled(series, points[lo:i]), _pooled(series, points[i:hi]), DEFAULT_THRESHOLD, confidence)
         if not row.flagged or row.change_pct is None or row.p_value is None:  # flagged: both are set
             return
         search(lo, i)

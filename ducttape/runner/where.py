@@ -31,6 +31,7 @@ _POLL = 0.02
 
 def answer_when_asked(test_dir: str, scenario_file: str) -> None:
     """In a test's process: on ``SIGNAL``, write ``where.txt`` into ``test_dir``."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         text = describe(scenario_file, frame)
         tmp = os.path.join(test_dir, f".{WHERE_FILE}.tmp")
@@ -88,8 +89,11 @@ def describe(scenario_file: str, interrupted: FrameType | None = None) -> str:
         lines.append("no command in flight on any node")
     main = threading.main_thread().ident
     for ident, stack in sorted(stacks.items(), key=lambda item: (item[0] != main, str(names.get(item[0])))):
-        lines += ["", f"thread {names.get(ident, ident)}:",
-                  *"".join(traceback.format_list(stack)).rstrip("\n").split("\n")]
+        lines += [
+            "",
+            f"thread {names.get(ident, ident)}:",
+            *"".join(traceback.format_list(stack)).rstrip("\n").split("\n"),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -133,7 +137,7 @@ def _below_runner(stack: list[traceback.FrameSummary]) -> list[traceback.FrameSu
     """``stack`` without the frames down to the runner's last (how the process came to run the
     test), unless that would leave nothing."""
     last = max((i for i, f in enumerate(stack) if f.filename.startswith(_RUNNER)), default=-1)
-    return stack[last + 1:] if last + 1 < len(stack) else stack
+    return stack[last + 1 :] if last + 1 < len(stack) else stack
 
 
 _real: dict[str, str] = {}

@@ -31,8 +31,9 @@ class BackgroundThreadService(Service):
     def capture(self, node: Node, cmd: str, timeout: float | None = None) -> Iterator[str]:
         """Run ``cmd`` on ``node`` under this service's pid file and yield its output lines, so
         ``stop_node`` can signal it like a spawned process."""
-        wrapped = (f"mkdir -p {shlex.quote(self.workdir(node))} && "
-                   f"echo $$ > {shlex.quote(self.pid_file(node))} && exec {cmd}")
+        wrapped = (
+            f"mkdir -p {shlex.quote(self.workdir(node))} && echo $$ > {shlex.quote(self.pid_file(node))} && exec {cmd}"
+        )
         # -w: where the login shell leads its own process group (sshd sessions), setsid forks
         # and would exit 0 at once; waiting passes the command's exit status on.
         return node.account.ssh_capture(f"setsid -w sh -c {shlex.quote(wrapped)}", timeout=timeout)
@@ -47,8 +48,9 @@ class BackgroundThreadService(Service):
                 self.logger.debug("worker %d on %s failed: %r", idx, node.name, exc)
                 self._errors[node] = exc
 
-        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
-                                  name=f"{self.service_id}-worker{idx}", daemon=True)
+        thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(work,), name=f"{self.service_id}-worker{idx}", daemon=True
+        )
         self._threads[node] = thread
         thread.start()
 
@@ -57,8 +59,7 @@ class BackgroundThreadService(Service):
         if thread:
             thread.join(timeout)
             if thread.is_alive():
-                raise TimeoutError(f"{self.service_id} worker on {node.name} still running "
-                                   f"after {timeout:g}s")
+                raise TimeoutError(f"{self.service_id} worker on {node.name} still running after {timeout:g}s")
         self._raise_worker_error(node)
 
     def stop_node(self, node: Node, clean_shutdown: bool = True) -> None:

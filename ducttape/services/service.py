@@ -35,8 +35,10 @@ TAIL_LINES = 12
 CAUSE_LINES, LAST_LINES = 3, 3
 """What the message of a failed start quotes of the service's log: the first CAUSE_LINES lines
 that look like a cause (``CAUSE``), then the last LAST_LINES lines, each cut to 200 characters."""
-CAUSE = (r"error|exception|fatal|panic|not defined|not found|no such|denied|refused|invalid|"
-         r"unknown|cannot|can't|could not|couldn't|unable|failed|in use|not allowed|not permitted")
+CAUSE = (
+    r"error|exception|fatal|panic|not defined|not found|no such|denied|refused|invalid|"
+    r"unknown|cannot|can't|could not|couldn't|unable|failed|in use|not allowed|not permitted"
+)
 """Words of a log line that says why a process gave up (an extended regex, lower case); lines
 after a line that starts with ``usage:`` do not count."""
 _STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)")
@@ -103,8 +105,7 @@ class Service:
     def wait(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
         """Wait until every node's work is done (``wait_node``); TimeoutError after ``timeout``."""
         deadline = time.monotonic() + timeout
-        parallel_map(lambda node: self.wait_node(node, max(0.0, deadline - time.monotonic())),
-                     self.nodes)
+        parallel_map(lambda node: self.wait_node(node, max(0.0, deadline - time.monotonic())), self.nodes)
 
     def stop(self) -> None:
         """Stop every node, collect logs, clean up and free the nodes. Idempotent."""
@@ -137,8 +138,9 @@ class Service:
     def bounce(self, node: Node | None = None, clean_shutdown: bool = True) -> None:
         """Restart the service on ``node`` (default: every node, one after another)."""
         for n in [node] if node else list(self.nodes):
-            self.logger.info("bouncing %s on %s (%s)", self.service_id, n.name,
-                             "clean" if clean_shutdown else "kill -9")
+            self.logger.info(
+                "bouncing %s on %s (%s)", self.service_id, n.name, "clean" if clean_shutdown else "kill -9"
+            )
             self.stop_node(n, clean_shutdown=clean_shutdown)
             self._start_node_logged(n)
 
@@ -150,8 +152,7 @@ class Service:
 
     def stop_node(self, node: Node, clean_shutdown: bool = True) -> None:
         """Stop the service's process on one node (SIGTERM, or SIGKILL when not clean)."""
-        node.account.kill_process(self.pid_file(node), sig="TERM" if clean_shutdown else "KILL",
-                                  timeout=STOP_TIMEOUT)
+        node.account.kill_process(self.pid_file(node), sig="TERM" if clean_shutdown else "KILL", timeout=STOP_TIMEOUT)
 
     def clean_node(self, node: Node) -> None:
         """Remove what the service left on one node: leftover process, then its files."""
@@ -160,8 +161,11 @@ class Service:
 
     def wait_node(self, node: Node, timeout: float) -> None:
         """Wait until the service's process on ``node`` has exited."""
-        poll(lambda: not self.alive(node), timeout,
-             lambda: f"{self.service_id} on {node.name} still running after {timeout:.3g}s")
+        poll(
+            lambda: not self.alive(node),
+            timeout,
+            lambda: f"{self.service_id} on {node.name} still running after {timeout:.3g}s",
+        )
 
     # -- helpers for service authors -------------------------------------------------------------
 
@@ -192,20 +196,24 @@ class Service:
     def state(self) -> dict:
         """What the runner needs to stop, collect and clean this service without it (when the
         test's process was killed): per node its pid file, declared logs and workdir."""
-        return {"service_id": self.service_id,
-                "nodes": [{"node": n.name, "pid_file": self.pid_file(n), "logs": self.log_files(n),
-                           "workdir": self.workdir(n)} for n in self.nodes]}
+        return {
+            "service_id": self.service_id,
+            "nodes": [
+                {"node": n.name, "pid_file": self.pid_file(n), "logs": self.log_files(n), "workdir": self.workdir(n)}
+                for n in self.nodes
+            ],
+        }
 
-    def spawn(self, node: Node, cmd: str, cwd: str | None = None,
-              env: Mapping[str, str] | None = None) -> int:
+    def spawn(self, node: Node, cmd: str, cwd: str | None = None, env: Mapping[str, str] | None = None) -> int:
         """Start ``cmd`` on ``node`` in the background; return its pid at once.
 
         Its stdout and stderr go to the ``output`` log, ``self.path(node, "service.log")`` (the
         runner collects it into the test's results); its pid to ``self.pid_file(node)``, which
         ``stop_node``, ``clean_node``, ``alive`` and ``bounce`` use; it runs in the service's
         folder ``self.workdir(node)`` unless ``cwd`` says otherwise."""
-        return node.account.spawn(cmd, self.pid_file(node), self.path(node, self.logs["output"]),
-                                  cwd=cwd or self.workdir(node), env=env)
+        return node.account.spawn(
+            cmd, self.pid_file(node), self.path(node, self.logs["output"]), cwd=cwd or self.workdir(node), env=env
+        )
 
     def pids(self, node: Node) -> list[int]:
         """The pid of the service's process on ``node`` while it (or its session) runs, else []."""
@@ -217,8 +225,7 @@ class Service:
 
     # -- waiting for a spawned process, failing fast if it dies -------------------------------
 
-    def wait_for_log(self, node: Node, monitor: LogMonitor, regex: str,
-                     timeout: float = 60.0) -> str:
+    def wait_for_log(self, node: Node, monitor: LogMonitor, regex: str, timeout: float = 60.0) -> str:
         """Wait for a line matching ``regex`` in the log that ``monitor`` watches (make it before
         spawning), while the service's process on ``node`` runs; return the line.
 
@@ -228,34 +235,41 @@ class Service:
         """
         return self._watch(node, lambda: monitor.wait_until(regex, timeout, owner=self.pid_file(node)))
 
-    def wait_for_http(self, node: Node, port: int, path: str = "/", timeout: float = 60.0,
-                      status: int | None = None) -> int:
+    def wait_for_http(
+        self, node: Node, port: int, path: str = "/", timeout: float = 60.0, status: int | None = None
+    ) -> int:
         """Wait for ``http://node.address:port/path`` to answer (``status`` if given) from a
         socket that the service's own process on ``node`` listens on (not another process that
         holds the port), as ``wait_for_log`` waits for a line; return the status."""
-        form = "self.wait_for_http(node, port, path=\"/\", timeout=60.0) in a Service"
+        form = 'self.wait_for_http(node, port, path="/", timeout=60.0) in a Service'
         if not isinstance(node, Node):
-            raise TypeError(f"wait_for_http: the first argument is the node the service runs on, "
-                            f"not {node!r}: {form}")
+            raise TypeError(f"wait_for_http: the first argument is the node the service runs on, not {node!r}: {form}")
         check_http_target(form, port, path)
-        return self._watch(node, lambda: node.account.wait_for_http(
-            port, path, timeout, address=node.address, status=status, owner=self.pid_file(node)))
+        return self._watch(
+            node,
+            lambda: node.account.wait_for_http(
+                port, path, timeout, address=node.address, status=status, owner=self.pid_file(node)
+            ),
+        )
 
-    def wait_for(self, node: Node, check: Callable[[], bool], timeout: float,
-                 describe: Callable[[], str]) -> None:
+    def wait_for(self, node: Node, check: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
         """Poll ``check()`` until true, as ``wait_for_log`` waits for a line; ``describe()``
         says what did not happen."""
-        self._watch(node, lambda: node.account.poll_owned(
-            check, timeout, describe, owner=self.pid_file(node), doing="waiting for it to be ready"))
+        self._watch(
+            node,
+            lambda: node.account.poll_owned(
+                check, timeout, describe, owner=self.pid_file(node), doing="waiting for it to be ready"
+            ),
+        )
 
     def log_tail(self, node: Node, lines: int = TAIL_LINES, log: str = "output") -> str:
         """The last ``lines`` lines of declared log ``log`` on ``node``, Java stack frames left
         out, joined with " | " ('' if there is no such file)."""
         path = self.path(node, self.logs[log])
-        text = node.account.ssh_output(f"tail -n {lines * 20} {shlex.quote(path)} 2>/dev/null",
-                                       allow_fail=True, timeout=30)
-        kept = [clip(line.rstrip()) for line in text.splitlines()
-                if line.strip() and not _STACK_FRAME.match(line)]
+        text = node.account.ssh_output(
+            f"tail -n {lines * 20} {shlex.quote(path)} 2>/dev/null", allow_fail=True, timeout=30
+        )
+        kept = [clip(line.rstrip()) for line in text.splitlines() if line.strip() and not _STACK_FRAME.match(line)]
         return " | ".join(kept[-lines:])
 
     def log_excerpt(self, node: Node, log: str = "output") -> str:
@@ -264,10 +278,12 @@ class Service:
         lines:`` (``log_tail``),
         each part joined with " | " and the parts with "; " ('' if the log is empty)."""
         causes = self.log_causes(node, log)
-        last = [line for line in self.log_tail(node, LAST_LINES, log).split(" | ")
-                if line and line.strip() not in causes]
-        parts = ([f"cause: {' | '.join(causes)}"] if causes else []) + \
-            ([f"last lines: {' | '.join(last)}"] if last else [])
+        last = [
+            line for line in self.log_tail(node, LAST_LINES, log).split(" | ") if line and line.strip() not in causes
+        ]
+        parts = ([f"cause: {' | '.join(causes)}"] if causes else []) + (
+            [f"last lines: {' | '.join(last)}"] if last else []
+        )
         return "; ".join(parts)
 
     def log_causes(self, node: Node, log: str = "output") -> list[str]:
@@ -275,13 +291,15 @@ class Service:
         the process gave up (``CAUSE``; usage text after them does not count)."""
         path = self.path(node, self.logs[log])
         # a program's usage text, printed after what it did not understand, explains no cause
-        program = ("tolower($0) ~ /^[ \\t]*usage:/ { exit } "
-                   f"tolower($0) ~ cause {{ print; if (++n == {CAUSE_LINES}) exit }}")
+        program = (
+            f"tolower($0) ~ /^[ \\t]*usage:/ {{ exit }} tolower($0) ~ cause {{ print; if (++n == {CAUSE_LINES}) exit }}"
+        )
         text = node.account.ssh_output(
             f"awk -v cause={shlex.quote(CAUSE)} {shlex.quote(program)} {shlex.quote(path)} 2>/dev/null",
-            allow_fail=True, timeout=30)
-        return [clip(line.strip()) for line in text.splitlines()
-                if line.strip() and not _STACK_FRAME.match(line)]
+            allow_fail=True,
+            timeout=30,
+        )
+        return [clip(line.strip()) for line in text.splitlines() if line.strip() and not _STACK_FRAME.match(line)]
 
     def log_copy(self, node: Node, log: str = "output") -> str:
         """Where declared log ``log`` of ``node`` is kept once the service stops: its copy in
@@ -290,14 +308,16 @@ class Service:
         path = self.path(node, self.logs[log])
         if self.context is None or self.context.results_dir is None:
             return f"{node.name}:{path}"
-        copy = os.path.join(test_context.log_folder(self.context.results_dir, self.service_id,
-                                                    node.name), posixpath.basename(path))
+        copy = os.path.join(
+            test_context.log_folder(self.context.results_dir, self.service_id, node.name), posixpath.basename(path)
+        )
         rel = os.path.relpath(copy)
         return copy if rel.startswith("..") else rel
 
     def _watch(self, node: Node, wait: Callable[[], T]) -> T:
         """Run ``wait`` (which fails with ProcessExitedError once the process on ``node`` has
         exited); both that and a timeout get the log's excerpt and the name of its copy."""
+
         def why() -> str:
             excerpt = self.log_excerpt(node)
             said = f"; {excerpt}" if excerpt else f"; {self.logs['output']} is empty"

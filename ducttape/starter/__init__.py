@@ -44,8 +44,11 @@ def write_starter(folder: Path) -> tuple[list[str], list[str]]:
     return written, kept
 
 
-@task(help={"folder": "the workspace's folder (default: the current one; made if missing); "
-                      "`ducttape init DIR` names it too"})
+@task(
+    help={
+        "folder": "the workspace's folder (default: the current one; made if missing); `ducttape init DIR` names it too"
+    }
+)
 def init(c, folder="."):
     """Make a starter workspace: projects.yaml, tests/, cluster setting examples, .gitignore."""
     with user_errors():

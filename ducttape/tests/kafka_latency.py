@@ -28,8 +28,9 @@ QUIET, DELAYED = 20.0, 30.0
 
 class KafkaLatencyTest(KafkaFaultTest):
     num_brokers = 3
-    topics = MappingProxyType({TOPIC: {"partitions": 1, "replication-factor": 3,
-                                       "configs": {"min.insync.replicas": 2}}})
+    topics = MappingProxyType(
+        {TOPIC: {"partitions": 1, "replication-factor": 3, "configs": {"min.insync.replicas": 2}}}
+    )
 
     @cluster(num_nodes=4)
     def test_slow_leader_links(self):
@@ -37,24 +38,35 @@ class KafkaLatencyTest(KafkaFaultTest):
         delay = Delay(slow, DELAY_MS, ports=[self.kafka.port, self.kafka.controller_port])
         nemesis = Nemesis(self.faults, [delay], quiet=QUIET, active=DELAYED)
         self.produce_under(nemesis, TOPIC, RATE, {"retries": 2147483647})
-        found = self.verdict(f"kafka_latency: +{DELAY_MS} ms on the links of leader {slow.name} "
-                             f"({delay.used}), acks=all, {RATE} records/s")
+        found = self.verdict(
+            f"kafka_latency: +{DELAY_MS} ms on the links of leader {slow.name} "
+            f"({delay.used}), acks=all, {RATE} records/s"
+        )
         baseline, during = found["phases"][0], found["phases"][1]
         assert found["durability"]["lost"] == 0, f"{found['durability']['lost']} acknowledged records lost"
         # the median, not the p99, carries the verdict: on a loaded machine the baseline's p99 is
         # a stall of the machine as often as one of Kafka
         added_p50 = during["latency_ms"]["p50"] - baseline["latency_ms"]["p50"]
-        assert added_p50 >= DELAY_MS * 0.8, \
-            f"the median latency rose by only {added_p50:.1f} ms with {DELAY_MS} ms added on " \
-            f"{slow.name}'s links"
-        return {"slow_broker": slow.name, "method": delay.used, "delay_ms": DELAY_MS,
-                **{name: {"records_per_sec": {"value": p["throughput_per_s"], "unit": "records/s"},
-                          "p50": {"value": p["latency_ms"]["p50"], "unit": "ms"},
-                          "p99": {"value": p["latency_ms"]["p99"], "unit": "ms"}}
-                   for name, p in (("baseline", baseline), ("delayed", during))},
-                **found}
+        assert added_p50 >= DELAY_MS * 0.8, (
+            f"the median latency rose by only {added_p50:.1f} ms with {DELAY_MS} ms added on {slow.name}'s links"
+        )
+        return {
+            "slow_broker": slow.name,
+            "method": delay.used,
+            "delay_ms": DELAY_MS,
+            **{
+                name: {
+                    "records_per_sec": {"value": p["throughput_per_s"], "unit": "records/s"},
+                    "p50": {"value": p["latency_ms"]["p50"], "unit": "ms"},
+                    "p99": {"value": p["latency_ms"]["p99"], "unit": "ms"},
+                }
+                for name, p in (("baseline", baseline), ("delayed", during))
+            },
+            **found,
+        }
 
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

@@ -33,34 +33,48 @@ from types import MappingProxyType
 from tabulate import tabulate
 
 from ducttape.errors import ConfigError
-from ducttape.products.performance import (ConsumerPerformanceService, InterleavedProducerLoadService,
-                                           ProducerPerformanceService, RestConsumerPerformanceService)
-from ducttape.products.performance.summary import (PATHS, fell_behind, interval, plot_latency, plot_sweep,
-                                                   summarize, suspect)
+from ducttape.products.performance import (
+    ConsumerPerformanceService,
+    InterleavedProducerLoadService,
+    ProducerPerformanceService,
+    RestConsumerPerformanceService,
+)
+from ducttape.products.performance.summary import (
+    PATHS,
+    fell_behind,
+    interval,
+    plot_latency,
+    plot_sweep,
+    summarize,
+    suspect,
+)
 from ducttape.runner import cluster
-from ducttape.runner.stability import (MIN_REPEATS, Target, highest_sustainable_rate, new_seed,
-                                       repeat_until_stable)
+from ducttape.runner.stability import MIN_REPEATS, Target, highest_sustainable_rate, new_seed, repeat_until_stable
 from ducttape.tests.test import RestProxyTest
 
 TOPIC = "test-rep-one"
 RECORD_SIZE = 100
 ACKS = 1
-SIZES = MappingProxyType({
-    "small": MappingProxyType({"seconds": 1, "budget": 60, "consume": 200_000}),
-    "seed": MappingProxyType({"seconds": 10, "budget": 900, "consume": 5_000_000}),
-})
+SIZES = MappingProxyType(
+    {
+        "small": MappingProxyType({"seconds": 1, "budget": 60, "consume": 200_000}),
+        "seed": MappingProxyType({"seconds": 10, "budget": 900, "consume": 5_000_000}),
+    }
+)
 FIRST_WARMUP_S = 10
 SUSTAINED = 0.99
 """A probe of the maximum sustainable rate passes when it achieves this fraction of its rate ..."""
 TOP = 1.25
 """... and the bisection searches up to this many times the path's maximum throughput."""
-LEGEND = ("figures: median [95% interval of the median] of the repeats (unstable: wider than "
-          "the width asked when the budget ended); max: as fast as each path goes; sustainable: the "
-          "highest offered rate achieved (>= 99%) with p99 under the bound, [last passed, first "
-          "failed]; at N: offered N records/s at a constant rate; latency per record from its due "
-          "time to its ack; >=: the path fell behind (achieved < 97% of offered, or records left "
-          "unsent: latencies are lower bounds); suspect: p99 falls as the load rises by more than "
-          "its intervals allow")
+LEGEND = (
+    "figures: median [95% interval of the median] of the repeats (unstable: wider than "
+    "the width asked when the budget ended); max: as fast as each path goes; sustainable: the "
+    "highest offered rate achieved (>= 99%) with p99 under the bound, [last passed, first "
+    "failed]; at N: offered N records/s at a constant rate; latency per record from its due "
+    "time to its ack; >=: the path fell behind (achieved < 97% of offered, or records left "
+    "unsent: latencies are lower bounds); suspect: p99 falls as the load rises by more than "
+    "its intervals allow"
+)
 
 
 @dataclass(frozen=True)
@@ -107,21 +121,33 @@ class Settings:
         size = values.get("size", cls.size)
         if size not in SIZES:
             raise ConfigError(f"--param size={size!r} is not a size: use {' or '.join(SIZES)}")
-        for name, low, whole in (("records_per_request", 1, True), ("batch_size", 1, True),
-                                 ("linger_ms", 0, True), ("in_flight", 1, True), ("sweep_rate", 1, True),
-                                 ("seconds", 0.001, False), ("warmup", 0, False), ("budget", 0, False),
-                                 ("width", 0.1, False), ("min_repeats", 2, True), ("seed", -1, True),
-                                 ("p99_bound_ms", 0.001, False)):
+        for name, low, whole in (
+            ("records_per_request", 1, True),
+            ("batch_size", 1, True),
+            ("linger_ms", 0, True),
+            ("in_flight", 1, True),
+            ("sweep_rate", 1, True),
+            ("seconds", 0.001, False),
+            ("warmup", 0, False),
+            ("budget", 0, False),
+            ("width", 0.1, False),
+            ("min_repeats", 2, True),
+            ("seed", -1, True),
+            ("p99_bound_ms", 0.001, False),
+        ):
             if name in values and not _number(values[name], low, whole):
-                raise ConfigError(f"--param {name}={values[name]!r} is not a "
-                                  f"{'whole number' if whole else 'number'} of at least {low:g}")
+                raise ConfigError(
+                    f"--param {name}={values[name]!r} is not a "
+                    f"{'whole number' if whole else 'number'} of at least {low:g}"
+                )
         for name, low, high, whole in (("loads", 0.001, 1, False), ("sweep", 1, 1e6, True)):
             items = values.get(name, getattr(cls, name))
             items = items if isinstance(items, (list, tuple)) else [items]
             if not items or not all(_number(v, low, whole) and v <= high for v in items):
-                raise ConfigError(f"--param {name}={values[name]!r} is not a list of "
-                                  + ("fractions in (0, 1], e.g. [0.25,0.5]" if name == "loads"
-                                     else "whole numbers, e.g. [1,10,100]"))
+                raise ConfigError(
+                    f"--param {name}={values[name]!r} is not a list of "
+                    + ("fractions in (0, 1], e.g. [0.25,0.5]" if name == "loads" else "whole numbers, e.g. [1,10,100]")
+                )
             values[name] = tuple(items)
         sized = {"seconds": SIZES[size]["seconds"], "budget": SIZES[size]["budget"]}
         return cls(**{**values, **{k: values.get(k) or v for k, v in sized.items()}})
@@ -133,8 +159,12 @@ class Settings:
 
 
 def _number(value, low: float, whole: bool) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
-            and (not whole or value == int(value)))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value >= low
+        and (not whole or value == int(value))
+    )
 
 
 class _NativeVsRest(RestProxyTest):
@@ -144,8 +174,11 @@ class _NativeVsRest(RestProxyTest):
         self.settings = Settings.from_params(self.params)  # bad parameters fail before any service
         s = self.settings
         self.seed = new_seed() if s.seed < 0 else s.seed
-        self.rest_settings = {"kafka.producer.acks": ACKS, "kafka.producer.batch.size": s.batch_size,
-                              "kafka.producer.linger.ms": s.linger_ms}
+        self.rest_settings = {
+            "kafka.producer.acks": ACKS,
+            "kafka.producer.batch.size": s.batch_size,
+            "kafka.producer.linger.ms": s.linger_ms,
+        }
         self.producer_settings = {"acks": ACKS, "batch.size": s.batch_size, "linger.ms": s.linger_ms}
         self.fresh = True
         super().setUp()
@@ -157,8 +190,18 @@ class _NativeVsRest(RestProxyTest):
         warmup = s.warmup + (FIRST_WARMUP_S if self.fresh else 0)
         self.fresh = False
         service = InterleavedProducerLoadService(
-            self.cluster, 1, TOPIC, RECORD_SIZE, s.seconds, list(order), kafka=self.kafka, rest=self.rest,
-            settings=self.producer_settings, in_flight=s.in_flight, warmup_s=warmup)
+            self.cluster,
+            1,
+            TOPIC,
+            RECORD_SIZE,
+            s.seconds,
+            list(order),
+            kafka=self.kafka,
+            rest=self.rest,
+            settings=self.producer_settings,
+            in_flight=s.in_flight,
+            warmup_s=warmup,
+        )
         service.run(timeout=600 + len(order) * (4 * s.seconds + 10) + 2 * warmup)
         results = service.runs[0]
         for result in results:
@@ -171,27 +214,41 @@ class _NativeVsRest(RestProxyTest):
         seed, time and the order of its blocks."""
         s = self.settings
         found = repeat_until_stable(cases, self.run_round, _judged, s.target, seed=self.seed)
-        record = {"seed": found.seed, "elapsed_s": round(found.elapsed_s, 1),
-                  "order": [" ".join(_step(c) for c in block) for block in found.rounds]}
+        record = {
+            "seed": found.seed,
+            "elapsed_s": round(found.elapsed_s, 1),
+            "order": [" ".join(_step(c) for c in block) for block in found.rounds],
+        }
         return {c: summarize(found.runs[c], target=s.target, stable=found.stable[c]) for c in cases}, record
 
     def save(self, name: str, text: str) -> None:
         """Show ``text`` under a line naming the bridge, and keep it as ``name``."""
         bridge = self.rest.build
-        text = (f"REST through {bridge['project']} {bridge['version']} "
-                f"({(bridge['git_sha'] or '')[:12]})\n{text}")
+        text = f"REST through {bridge['project']} {bridge['version']} ({(bridge['git_sha'] or '')[:12]})\n{text}"
         self.show(text)
         with open(os.path.join(self.results_dir, name), "w") as f:
             f.write(text + "\n")
 
     def describe(self) -> dict:
         s = self.settings
-        return {"size": s.size, "record_size": RECORD_SIZE, "acks": ACKS, "bridge": self.rest.build,
-                "batch_size": s.batch_size, "linger_ms": s.linger_ms,
-                "records_per_request": s.records_per_request, "in_flight": s.in_flight,
-                "seconds_per_run": s.seconds, "warmup_s": s.warmup,
-                "target": {"width_pct": s.width, "confidence": s.target.confidence,
-                           "min_repeats": s.min_repeats, "budget_s": s.budget}}
+        return {
+            "size": s.size,
+            "record_size": RECORD_SIZE,
+            "acks": ACKS,
+            "bridge": self.rest.build,
+            "batch_size": s.batch_size,
+            "linger_ms": s.linger_ms,
+            "records_per_request": s.records_per_request,
+            "in_flight": s.in_flight,
+            "seconds_per_run": s.seconds,
+            "warmup_s": s.warmup,
+            "target": {
+                "width_pct": s.width,
+                "confidence": s.target.confidence,
+                "min_repeats": s.min_repeats,
+                "budget_s": s.budget,
+            },
+        }
 
 
 class NativeVsRestProducerPerformance(_NativeVsRest):
@@ -210,20 +267,28 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         sustained = highest_sustainable_rate(
             {path: TOP * data[path]["max"]["records_per_sec"]["value"] for path in PATHS},
             lambda order: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in order]),
-            lambda path, r: (r["records_unsent"] == 0
-                             and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
-                             and r["latency_99th_ms"] <= s.p99_bound_ms),
-            probes_per_step=3, max_steps=3, seed=self.seed)
+            lambda path, r: (
+                r["records_unsent"] == 0
+                and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
+                and r["latency_99th_ms"] <= s.p99_bound_ms
+            ),
+            probes_per_step=3,
+            max_steps=3,
+            seed=self.seed,
+        )
         for path in PATHS:
             got = sustained[path]
             data[path]["sustainable"] = {
                 "records_per_sec": got.figure("records/s"),
-                "probes": [{k: p[k] for k in ("rate", "passed", "records_per_sec", "latency_99th_ms")}
-                           for p in got.probes]}
+                "probes": [
+                    {k: p[k] for k in ("rate", "passed", "records_per_sec", "latency_99th_ms")} for p in got.probes
+                ],
+            }
         native_max = data["native"]["max"]["records_per_sec"]["value"]
         targets = [max(1, round(f * native_max)) for f in s.loads]
-        at_rate, record_at_rate = self.repeat([(path, rpr if path == "rest" else None, t)
-                                               for t in targets for path in PATHS])
+        at_rate, record_at_rate = self.repeat(
+            [(path, rpr if path == "rest" else None, t) for t in targets for path in PATHS]
+        )
         for path in PATHS:
             data[path]["at_rate"] = [at_rate[(path, rpr if path == "rest" else None, t)] for t in targets]
             data[path]["suspect"] = [list(pair) for pair in suspect(data[path]["at_rate"])]
@@ -232,12 +297,18 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
             ratio = data["rest"][part]["records_per_sec"]["value"] / native if native else 0
             data[f"rest_vs_native_{key}"] = {"value": round(ratio, 4), "unit": "x"}
         data["repeats"] = {"max": record_max, "at_rate": record_at_rate}
-        plot_latency(os.path.join(self.results_dir, "latency_vs_throughput.png"), data,
-                     f"{RECORD_SIZE}-byte records, latency at offered loads (median, 95% interval)\n"
-                     f"(REST: {rpr} records/request, {s.in_flight} in flight)")
-        self.save("native_vs_rest.txt", _produce_table(data, targets) +
-                  f"\nREST / native: max records/s {data['rest_vs_native_records_per_sec']['value']:.3f}, "
-                  f"sustainable {data['rest_vs_native_sustainable']['value']:.3f}; seed {self.seed}\n{LEGEND}")
+        plot_latency(
+            os.path.join(self.results_dir, "latency_vs_throughput.png"),
+            data,
+            f"{RECORD_SIZE}-byte records, latency at offered loads (median, 95% interval)\n"
+            f"(REST: {rpr} records/request, {s.in_flight} in flight)",
+        )
+        self.save(
+            "native_vs_rest.txt",
+            _produce_table(data, targets)
+            + f"\nREST / native: max records/s {data['rest_vs_native_records_per_sec']['value']:.3f}, "
+            f"sustainable {data['rest_vs_native_sustainable']['value']:.3f}; seed {self.seed}\n{LEGEND}",
+        )
         return data
 
     @cluster(num_nodes=3)
@@ -245,19 +316,40 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         s = self.settings
         configs = [("native", None)] + [("rest", n) for n in s.sweep]
         found, record = self.repeat([(path, n, rate) for path, n in configs for rate in (None, s.sweep_rate)])
-        data = {**self.describe(), "sweep_rate": s.sweep_rate, "repeats": record,
-                "native": {"max": found[("native", None, None)], "at_rate": found[("native", None, s.sweep_rate)]},
-                "rest": [{"records_per_request": n, "max": found[("rest", n, None)],
-                          "at_rate": found[("rest", n, s.sweep_rate)]} for n in s.sweep]}
-        plot_sweep(os.path.join(self.results_dir, "records_per_request.png"), data,
-                   f"REST records per request: {RECORD_SIZE}-byte records, at most "
-                   f"{s.in_flight} requests in flight (median, 95% interval)")
-        table = [["native", "", *_cells(data["native"])]] + \
-                [["REST", row["records_per_request"], *_cells(row)] for row in data["rest"]]
-        self.save("records_per_request.txt", tabulate(
-            table, headers=["path", "records/request", "max records/s",
-                            f"p50 ms at {s.sweep_rate:,}/s", f"p99 ms at {s.sweep_rate:,}/s"],
-            disable_numparse=True) + f"\nseed {self.seed}\n{LEGEND}")
+        data = {
+            **self.describe(),
+            "sweep_rate": s.sweep_rate,
+            "repeats": record,
+            "native": {"max": found[("native", None, None)], "at_rate": found[("native", None, s.sweep_rate)]},
+            "rest": [
+                {"records_per_request": n, "max": found[("rest", n, None)], "at_rate": found[("rest", n, s.sweep_rate)]}
+                for n in s.sweep
+            ],
+        }
+        plot_sweep(
+            os.path.join(self.results_dir, "records_per_request.png"),
+            data,
+            f"REST records per request: {RECORD_SIZE}-byte records, at most "
+            f"{s.in_flight} requests in flight (median, 95% interval)",
+        )
+        table = [["native", "", *_cells(data["native"])]] + [
+            ["REST", row["records_per_request"], *_cells(row)] for row in data["rest"]
+        ]
+        self.save(
+            "records_per_request.txt",
+            tabulate(
+                table,
+                headers=[
+                    "path",
+                    "records/request",
+                    "max records/s",
+                    f"p50 ms at {s.sweep_rate:,}/s",
+                    f"p99 ms at {s.sweep_rate:,}/s",
+                ],
+                disable_numparse=True,
+            )
+            + f"\nseed {self.seed}\n{LEGEND}",
+        )
         return data
 
 
@@ -271,38 +363,55 @@ class NativeVsRestConsumerPerformance(_NativeVsRest):
         s = self.settings
         records = SIZES[s.size]["consume"]
         timeout = 20 * s.seconds + 1800
-        ProducerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records,
-                                   record_size=RECORD_SIZE, settings=self.producer_settings).run(timeout=timeout)
+        ProducerPerformanceService(
+            self.cluster,
+            1,
+            self.kafka,
+            topic=TOPIC,
+            num_records=records,
+            record_size=RECORD_SIZE,
+            settings=self.producer_settings,
+        ).run(timeout=timeout)
 
         def run_round(order: list) -> list[dict]:
             results = []
             for path in order:
                 service: ConsumerPerformanceService | RestConsumerPerformanceService
                 if path == "native":
-                    service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC,
-                                                         num_records=records)
+                    service = ConsumerPerformanceService(self.cluster, 1, self.kafka, topic=TOPIC, num_records=records)
                 else:
-                    service = RestConsumerPerformanceService(self.cluster, 1, self.rest, topic=TOPIC,
-                                                             num_records=records)
+                    service = RestConsumerPerformanceService(
+                        self.cluster, 1, self.rest, topic=TOPIC, num_records=records
+                    )
                 service.run(timeout=timeout)
                 results.append(service.results[0])
             return results
 
         keys = ("records", "records_per_sec", "mbps", "total_mb")
-        found = repeat_until_stable(list(PATHS), run_round, lambda path: ("records_per_sec",), s.target,
-                                    seed=self.seed)
-        data = {**self.describe(), "records": records,
-                "repeats": {"seed": found.seed, "elapsed_s": round(found.elapsed_s, 1),
-                            "order": [" ".join(block) for block in found.rounds]}}
+        found = repeat_until_stable(list(PATHS), run_round, lambda path: ("records_per_sec",), s.target, seed=self.seed)
+        data = {
+            **self.describe(),
+            "records": records,
+            "repeats": {
+                "seed": found.seed,
+                "elapsed_s": round(found.elapsed_s, 1),
+                "order": [" ".join(block) for block in found.rounds],
+            },
+        }
         for path in PATHS:
             data[path] = summarize(found.runs[path], keys, s.target, found.stable[path])
         ratio = data["rest"]["records_per_sec"]["value"] / data["native"]["records_per_sec"]["value"]
         data["rest_vs_native_records_per_sec"] = {"value": round(ratio, 4), "unit": "x"}
-        rows = [[name, *(interval(data[path][f]) for f in ("records_per_sec", "mbps"))]
-                for name, path in (("native", "native"), ("REST", "rest"))]
-        self.save("native_vs_rest.txt", f"consume: {records:,} records of {RECORD_SIZE} bytes\n" + tabulate(
-            rows, headers=["path", "records/s", "MB/s"], disable_numparse=True) +
-                  f"\nREST / native records/s: {ratio:.3f}\nas fast as each path reads; seed {found.seed}\n{LEGEND}")
+        rows = [
+            [name, *(interval(data[path][f]) for f in ("records_per_sec", "mbps"))]
+            for name, path in (("native", "native"), ("REST", "rest"))
+        ]
+        self.save(
+            "native_vs_rest.txt",
+            f"consume: {records:,} records of {RECORD_SIZE} bytes\n"
+            + tabulate(rows, headers=["path", "records/s", "MB/s"], disable_numparse=True)
+            + f"\nREST / native records/s: {ratio:.3f}\nas fast as each path reads; seed {found.seed}\n{LEGEND}",
+        )
         return data
 
 
@@ -319,29 +428,43 @@ def _step(case: tuple) -> str:
 
 
 def _produce_table(data: dict, targets: list[int]) -> str:
-    headers = ["path", "max records/s", f"sustainable (p99 < {data['p99_bound_ms']:g} ms)",
-               *(f"at {t:,}/s: achieved; p99 ms" for t in targets)]
+    headers = [
+        "path",
+        "max records/s",
+        f"sustainable (p99 < {data['p99_bound_ms']:g} ms)",
+        *(f"at {t:,}/s: achieved; p99 ms" for t in targets),
+    ]
     rows = []
     for name, path in (("native", "native"), ("REST", "rest")):
-        at = [f"{interval(e['records_per_sec'])}; {_behind(e)}{interval(e['latency_99th_ms'])}"
-              for e in data[path]["at_rate"]]
-        rows.append([name + (" (suspect)" if data[path]["suspect"] else ""),
-                     interval(data[path]["max"]["records_per_sec"]),
-                     interval(data[path]["sustainable"]["records_per_sec"]), *at])
+        at = [
+            f"{interval(e['records_per_sec'])}; {_behind(e)}{interval(e['latency_99th_ms'])}"
+            for e in data[path]["at_rate"]
+        ]
+        rows.append(
+            [
+                name + (" (suspect)" if data[path]["suspect"] else ""),
+                interval(data[path]["max"]["records_per_sec"]),
+                interval(data[path]["sustainable"]["records_per_sec"]),
+                *at,
+            ]
+        )
     return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def _behind(entry: dict) -> str:
-    """">=" when the path fell behind the offered load (its latencies may be lower bounds)."""
+    """ ">=" when the path fell behind the offered load (its latencies may be lower bounds)."""
     return ">=" if fell_behind(entry) else ""
 
 
 def _cells(row: dict) -> list[str]:
     at = row["at_rate"]
-    return [interval(row["max"]["records_per_sec"]),
-            *(f"{_behind(at)}{interval(at[key])}" for key in ("latency_50th_ms", "latency_99th_ms"))]
+    return [
+        interval(row["max"]["records_per_sec"]),
+        *(f"{_behind(at)}{interval(at[key])}" for key in ("latency_50th_ms", "latency_99th_ms")),
+    ]
 
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

@@ -46,8 +46,11 @@ class EchoService(Service):
     def start_node(self, node):
         monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
         code = base64.b64encode(SERVER).decode()
-        self.spawn(node, f"python3 -u -c \"import base64; exec(base64.b64decode('{code}'))\" "
-                         f"{node.address} {self.port} {self.delay_ms:g}")
+        self.spawn(
+            node,
+            f"python3 -u -c \"import base64; exec(base64.b64decode('{code}'))\" "
+            f"{node.address} {self.port} {self.delay_ms:g}",
+        )
         self.wait_for_log(node, monitor, "echo server ready", timeout=30)
 
 
@@ -62,8 +65,7 @@ class SampleLatencyTest(Test):
         echo.start()
         node = echo.nodes[0]
         latencies, medians, rates = [], [], []
-        with socket.create_connection((node.address, echo.port), timeout=30) as conn, \
-                conn.makefile("rwb") as f:
+        with socket.create_connection((node.address, echo.port), timeout=30) as conn, conn.makefile("rwb") as f:
             for n in range(repeats + 1):  # round 0 warms up and is not measured
                 these = []
                 began = time.perf_counter()
@@ -79,16 +81,22 @@ class SampleLatencyTest(Test):
                     latencies += these
         echo.stop()
         self.plot(latencies, delay_ms)
-        self.show(f"delay {delay_ms:g} ms, {repeats} x {requests} requests: median latency per repeat "
-                  f"{', '.join(f'{m:.2f}' for m in medians)} ms; throughput "
-                  f"{', '.join(f'{r:.0f}' for r in rates)} requests/s")
-        return {"delay_ms": delay_ms, "requests": requests,
-                "latency_median": {"values": [round(m, 4) for m in medians], "unit": "ms"},
-                "throughput": {"values": [round(r, 2) for r in rates], "unit": "requests/s"}}
+        self.show(
+            f"delay {delay_ms:g} ms, {repeats} x {requests} requests: median latency per repeat "
+            f"{', '.join(f'{m:.2f}' for m in medians)} ms; throughput "
+            f"{', '.join(f'{r:.0f}' for r in rates)} requests/s"
+        )
+        return {
+            "delay_ms": delay_ms,
+            "requests": requests,
+            "latency_median": {"values": [round(m, 4) for m in medians], "unit": "ms"},
+            "throughput": {"values": [round(r, 2) for r in rates], "unit": "requests/s"},
+        }
 
     def plot(self, latencies, delay_ms):
         """latency.png in the test's folder: the histogram of every request's latency."""
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -104,4 +112,5 @@ class SampleLatencyTest(Test):
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

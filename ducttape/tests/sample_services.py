@@ -16,8 +16,10 @@ class TickerService(Service):
 
     def start_node(self, node):
         monitor = node.account.monitor_log(self.path(node, self.logs["output"]))
-        self.spawn(node, "sh -c 'echo \"ticker %d on $(hostname) ready\"; "
-                         "while :; do echo tick; sleep 1; done'" % self.idx(node))
+        self.spawn(
+            node,
+            "sh -c 'echo \"ticker %d on $(hostname) ready\"; while :; do echo tick; sleep 1; done'" % self.idx(node),
+        )
         self.wait_for_log(node, monitor, READY, timeout=30)
 
 
@@ -36,19 +38,24 @@ class SampleServicesTest(Test):
         ticker.bounce(victim)
         bounce_s = time.monotonic() - started
         after = {node.name: ticker.pids(node) for node in ticker.nodes}
-        assert after[victim.name] and after[victim.name] != before[victim.name], \
+        assert after[victim.name] and after[victim.name] != before[victim.name], (
             f"{victim.name} did not come back with a new process: {before} -> {after}"
+        )
         for node in ticker.nodes:
             if node is not victim:
                 assert after[node.name] == before[node.name], f"{node.name} was disturbed"
         hostnames = {node.name: node.account.ssh_output("hostname").strip() for node in ticker.nodes}
         self.logger.info("bounced %s; processes %s -> %s", victim.name, before, after)
         ticker.stop()
-        return {"bounced": victim.name, "hostnames": hostnames,
-                "start_3_nodes": {"value": round(start_s, 4), "unit": "s"},
-                "bounce_1_node": {"value": round(bounce_s, 4), "unit": "s"}}
+        return {
+            "bounced": victim.name,
+            "hostnames": hostnames,
+            "start_3_nodes": {"value": round(start_s, 4), "unit": "s"},
+            "bounce_1_node": {"value": round(bounce_s, 4), "unit": "s"},
+        }
 
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

@@ -29,8 +29,13 @@ class KafkaTest(Test):
     kafka_settings: Mapping[str, object] = MappingProxyType({})
 
     def setUp(self) -> None:
-        self.kafka = KafkaService(self.cluster, self.num_brokers, topics=self.topics,
-                                  controllers=self.num_controllers, settings=self.kafka_settings)
+        self.kafka = KafkaService(
+            self.cluster,
+            self.num_brokers,
+            topics=self.topics,
+            controllers=self.num_controllers,
+            settings=self.kafka_settings,
+        )
         self.kafka.start()
 
     def tearDown(self) -> None:
@@ -46,8 +51,7 @@ class RestProxyTest(KafkaTest):
 
     def setUp(self) -> None:
         super().setUp()
-        self.rest = RestProxyService(self.cluster, self.num_rest, self.kafka,
-                                     settings=self.rest_settings)
+        self.rest = RestProxyService(self.cluster, self.num_rest, self.kafka, settings=self.rest_settings)
         self.rest.start()
 
     def tearDown(self) -> None:
@@ -81,14 +85,27 @@ class FaultTest(Test):
         available = checkers.availability(self.history, write)
         phases = checkers.latency_phases(self.history, write)
         plot_history(self.history, os.path.join(self.results_dir, "history.png"), title, f=write)
-        self.show(tabulate([(p["phase"], p["duration_s"], p["throughput_per_s"],
-                             p["latency_ms"].get("p50"), p["latency_ms"].get("p99"),
-                             p["latency_ms"].get("max")) for p in phases],
-                           headers=("phase", "s", f"{write} ok/s", "p50 ms", "p99 ms", "max ms")))
-        self.show(f"{durability['acknowledged']} acknowledged, {durability['lost']} lost, "
-                  f"{durability['duplicates']} duplicates; longest without an ack: "
-                  + ", ".join(f"{f['longest_unavailable_s']:g} s ({f['fault']})"
-                              for f in available["per_fault"]))
+        self.show(
+            tabulate(
+                [
+                    (
+                        p["phase"],
+                        p["duration_s"],
+                        p["throughput_per_s"],
+                        p["latency_ms"].get("p50"),
+                        p["latency_ms"].get("p99"),
+                        p["latency_ms"].get("max"),
+                    )
+                    for p in phases
+                ],
+                headers=("phase", "s", f"{write} ok/s", "p50 ms", "p99 ms", "max ms"),
+            )
+        )
+        self.show(
+            f"{durability['acknowledged']} acknowledged, {durability['lost']} lost, "
+            f"{durability['duplicates']} duplicates; longest without an ack: "
+            + ", ".join(f"{f['longest_unavailable_s']:g} s ({f['fault']})" for f in available["per_fault"])
+        )
         return {"durability": durability, "availability": available, "phases": phases}
 
 
@@ -99,18 +116,25 @@ class KafkaFaultTest(FaultTest, KafkaTest):
 
     consume_timeout = 240.0
 
-    def produce_under(self, nemesis: Nemesis, topic: str, rate: int,
-                      settings: Mapping[str, object]) -> VerifiableProducerService:
+    def produce_under(
+        self, nemesis: Nemesis, topic: str, rate: int, settings: Mapping[str, object]
+    ) -> VerifiableProducerService:
         """Produce ``rate`` records a second for the nemesis's whole schedule, which starts once
         the first record is acknowledged; return the (stopped) producer."""
         on_event = kafka_events_to(self.history, rate)
-        producer = VerifiableProducerService(self.cluster, 1, self.kafka, topic,
-                                             max_messages=int(rate * nemesis.duration),
-                                             throughput=rate, acks=-1, settings=settings,
-                                             on_event=on_event)
+        producer = VerifiableProducerService(
+            self.cluster,
+            1,
+            self.kafka,
+            topic,
+            max_messages=int(rate * nemesis.duration),
+            throughput=rate,
+            acks=-1,
+            settings=settings,
+            on_event=on_event,
+        )
         producer.start()
-        poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s",
-             guard=producer.check)
+        poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s", guard=producer.check)
         nemesis.start()  # so the quiet time before the first fault is time the workload runs
         try:
             producer.wait(timeout=nemesis.duration * 4)
@@ -120,10 +144,15 @@ class KafkaFaultTest(FaultTest, KafkaTest):
 
         consumer = VerifiableConsumerService(self.cluster, 1, self.kafka, topic, on_event=on_event)
         consumer.start()
-        poll(lambda: not consumer.missing(producer.acked), self.consume_timeout,
-             lambda: f"{len(consumer.missing(producer.acked))} of {len(producer.acked)} "
-                     f"acknowledged records not consumed after {self.consume_timeout:g}s",
-             guard=consumer.check)
+        poll(
+            lambda: not consumer.missing(producer.acked),
+            self.consume_timeout,
+            lambda: (
+                f"{len(consumer.missing(producer.acked))} of {len(producer.acked)} "
+                f"acknowledged records not consumed after {self.consume_timeout:g}s"
+            ),
+            guard=consumer.check,
+        )
         consumer.stop()
         return producer
 
@@ -146,12 +175,12 @@ def kafka_events_to(history: History, throughput: int):
         elif name == "producer_send_success":
             intended = int(str(event["value"]).rsplit(".", 1)[1]) / throughput
             started[idx] = min(started.get(idx, at), at - intended)
-            history.op("send", event["value"], OK, idx, time_s=at,
-                       latency=at - (started[idx] + intended))
+            history.op("send", event["value"], OK, idx, time_s=at, latency=at - (started[idx] + intended))
         elif name == "producer_send_error":
             # not acknowledged; whether it was written is unknown
-            history.op("send", event["value"], INFO, idx, time_s=at,
-                       error=event.get("exception") or event.get("message"))
+            history.op(
+                "send", event["value"], INFO, idx, time_s=at, error=event.get("exception") or event.get("message")
+            )
         elif name == "record_data":
             history.op("read", event["value"], OK, idx, time_s=at)
 

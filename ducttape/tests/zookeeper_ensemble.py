@@ -11,7 +11,6 @@ from ducttape.runner import Test, cluster, matrix
 
 
 class ZookeeperEnsembleTest(Test):
-
     @cluster(num_nodes=3)
     @matrix(clean_shutdown=[True, False])
     def test_bounce_one_server(self, clean_shutdown):
@@ -27,8 +26,11 @@ class ZookeeperEnsembleTest(Test):
         others = [n for n in zk.nodes if n is not victim]
         zk.stop_node(victim, clean_shutdown=clean_shutdown)
         # the other two still form a quorum: they elect a leader and take writes
-        poll(lambda: sorted(filter(None, (zk.mode(n) for n in others))) == ["follower", "leader"],
-             60, lambda: f"no quorum of the other two within 60s: {[zk.mode(n) for n in others]}")
+        poll(
+            lambda: sorted(filter(None, (zk.mode(n) for n in others))) == ["follower", "leader"],
+            60,
+            lambda: f"no quorum of the other two within 60s: {[zk.mode(n) for n in others]}",
+        )
         zk.client("create", "/ducttape/while-down", "written", server=others[0])
 
         started = time.monotonic()
@@ -39,11 +41,16 @@ class ZookeeperEnsembleTest(Test):
         assert "written" in value.splitlines(), value
         modes_after = {n.name: zk.mode(n) for n in zk.nodes}
         zk.stop()
-        return {"modes_before": modes, "modes_after": modes_after, "bounced": victim.name,
-                "start_3_servers": {"value": round(start_s, 2), "unit": "s"},
-                "rejoin": {"value": round(rejoin_s, 2), "unit": "s"}}
+        return {
+            "modes_before": modes,
+            "modes_after": modes_after,
+            "bounced": victim.name,
+            "start_3_servers": {"value": round(start_s, 2), "unit": "s"},
+            "rejoin": {"value": round(rejoin_s, 2), "unit": "s"},
+        }
 
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

@@ -43,7 +43,6 @@ each isolation (the old leader, cut off, cannot commit anything)."""
 
 
 class ZookeeperPartitionTest(FaultTest, Test):
-
     def setUp(self) -> None:
         self.zk = ZookeeperService(self.cluster, 3)
         self.zk.start()
@@ -64,8 +63,9 @@ class ZookeeperPartitionTest(FaultTest, Test):
         client = self.cluster.request(1)[0]  # the node that is neither isolated nor a server
         try:
             # the leader is looked up when its turn comes: the first fault may have moved it
-            nemesis = Nemesis(self.faults, [Isolate(follower), lambda: Isolate(zk.leader() or leader)],
-                              quiet=QUIET, active=ISOLATED)
+            nemesis = Nemesis(
+                self.faults, [Isolate(follower), lambda: Isolate(zk.leader() or leader)], quiet=QUIET, active=ISOLATED
+            )
             zk.client("create", PARENT, "", node=client)
             stop = threading.Event()
             writer = threading.Thread(target=self._write, args=(client, stop), daemon=True)
@@ -78,8 +78,11 @@ class ZookeeperPartitionTest(FaultTest, Test):
                 stop.set()
                 writer.join(WRITE_TIMEOUT + 60)
 
-            poll(lambda: all(zk.mode(n) for n in zk.nodes), 120,
-                 lambda: f"not every server serves after healing: {[zk.mode(n) for n in zk.nodes]}")
+            poll(
+                lambda: all(zk.mode(n) for n in zk.nodes),
+                120,
+                lambda: f"not every server serves after healing: {[zk.mode(n) for n in zk.nodes]}",
+            )
             # ZooKeeper's reads are sequentially consistent, not linearizable: a server that was
             # cut off may answer from behind for a while after it serves again. Read each until
             # it has every acknowledged write or CATCH_UP_TIMEOUT passes; keep its last answer.
@@ -100,21 +103,25 @@ class ZookeeperPartitionTest(FaultTest, Test):
         finally:
             self.cluster.free([client])
 
-        found = self.verdict("zookeeper_partition: isolate a follower, then the leader",
-                             write="write", read=f"read@{zk.nodes[0].name}")
-        per_server = {n.name: checkers.lost_and_duplicates(self.history, "write", f"read@{n.name}")
-                      for n in zk.nodes}
+        found = self.verdict(
+            "zookeeper_partition: isolate a follower, then the leader", write="write", read=f"read@{zk.nodes[0].name}"
+        )
+        per_server = {n.name: checkers.lost_and_duplicates(self.history, "write", f"read@{n.name}") for n in zk.nodes}
         for name, check in per_server.items():
-            assert check["valid"], f"{check['lost']} acknowledged writes not readable on {name}, " \
-                                   f"e.g. {check['lost_examples']}"
+            assert check["valid"], (
+                f"{check['lost']} acknowledged writes not readable on {name}, e.g. {check['lost_examples']}"
+            )
         for fault in self.history.faults():
-            served = [r for r in self.history.ops("write", OK)
-                      if r["time"] - r["latency"] >= fault.start + IN_FORCE_AFTER
-                      and r["time"] <= (fault.end or time.time())]
-            assert served, f"no write begun {IN_FORCE_AFTER:g}s or more into {fault.label} succeeded " \
-                           "before it healed: the majority stopped serving"
-        return {"isolated": [f.label for f in self.history.faults()], "per_server": per_server,
-                **found}
+            served = [
+                r
+                for r in self.history.ops("write", OK)
+                if r["time"] - r["latency"] >= fault.start + IN_FORCE_AFTER and r["time"] <= (fault.end or time.time())
+            ]
+            assert served, (
+                f"no write begun {IN_FORCE_AFTER:g}s or more into {fault.label} succeeded "
+                "before it healed: the majority stopped serving"
+            )
+        return {"isolated": [f.label for f in self.history.faults()], "per_server": per_server, **found}
 
     def _write(self, client, stop: threading.Event) -> None:
         n = 0
@@ -123,13 +130,19 @@ class ZookeeperPartitionTest(FaultTest, Test):
             name = f"k{n:05d}"
             started = time.time()
             try:  # ZooKeeperMain exits 0 only when the create succeeded
-                self.zk.client("-timeout", str(SESSION_TIMEOUT_MS), "create", f"{PARENT}/{name}",
-                               str(n), node=client, timeout=WRITE_TIMEOUT)
+                self.zk.client(
+                    "-timeout",
+                    str(SESSION_TIMEOUT_MS),
+                    "create",
+                    f"{PARENT}/{name}",
+                    str(n),
+                    node=client,
+                    timeout=WRITE_TIMEOUT,
+                )
                 outcome, error = OK, None
             except RemoteCommandError as exc:  # the create may or may not have happened
                 outcome, error = INFO, str(exc)[-200:]
-            self.history.op("write", name, outcome, process="client",
-                            latency=time.time() - started, error=error)
+            self.history.op("write", name, outcome, process="client", latency=time.time() - started, error=error)
 
     def _children(self, client, server) -> list[str]:
         out = self.zk.client("ls", PARENT, node=client, server=server)
@@ -139,4 +152,5 @@ class ZookeeperPartitionTest(FaultTest, Test):
 
 if __name__ == "__main__":
     from ducttape.runner.main import main
+
     main(__spec__.name)

@@ -46,8 +46,10 @@ def load_vagrant_nodes(root, refresh=False):
     else:
         nodes = json.loads(path.read_text())["nodes"]
     if not nodes:
-        raise ClusterError(f"0 workers running in the Vagrant cluster at {Path(root).resolve()}: "
-                           "run `invoke cluster.up` (num_workers in Vagrantfile.local says how many)")
+        raise ClusterError(
+            f"0 workers running in the Vagrant cluster at {Path(root).resolve()}: "
+            "run `invoke cluster.up` (num_workers in Vagrantfile.local says how many)"
+        )
     return nodes
 
 
@@ -60,13 +62,16 @@ def write_cluster_file(machines, statuses=None):
     running = {status.name: status.provider for status in statuses if status.state == "running"}
     nodes = []
     if running:
-        nodes = nodes_from_ssh_config(machines.ssh_config(list(running)), machines.layout(),
-                                      running)
+        nodes = nodes_from_ssh_config(machines.ssh_config(list(running)), machines.layout(), running)
     path = cluster_file(machines.root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"nodes": nodes, "known_hosts": str(known_hosts_file(machines.root)),
-                               "host_key_policy": "strict"}, indent=2) + "\n")
+    tmp.write_text(
+        json.dumps(
+            {"nodes": nodes, "known_hosts": str(known_hosts_file(machines.root)), "host_key_policy": "strict"}, indent=2
+        )
+        + "\n"
+    )
     tmp.replace(path)
     return nodes
 
@@ -84,8 +89,11 @@ def record_host_keys(machines, nodes):
         host = host_name(node["hostname"], node["port"])
         if machines.provider == "docker":
             cid = (machines.root / ".vagrant/machines" / node["name"] / "docker/id").read_text().strip()
-            found = run(["docker", "exec", cid, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"],
-                        timeout=30, what=f"reading {node['name']}'s host keys").stdout
+            found = run(
+                ["docker", "exec", cid, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"],
+                timeout=30,
+                what=f"reading {node['name']}'s host keys",
+            ).stdout
             keys[host] = [" ".join(line.split()[:2]) for line in found.splitlines() if line.strip()]
         else:
             keys[host] = [_offered_key(node)]
@@ -103,8 +111,9 @@ def _offered_key(node):
             finally:
                 transport.close()
     except (OSError, paramiko.SSHException) as err:
-        raise ClusterError(f"cannot read {node['name']}'s host key at {node['hostname']}:"
-                           f"{node['port']}: {err}") from None
+        raise ClusterError(
+            f"cannot read {node['name']}'s host key at {node['hostname']}:{node['port']}: {err}"
+        ) from None
     return f"{key.get_name()} {key.get_base64()}"
 
 
@@ -120,8 +129,9 @@ def nodes_from_ssh_config(text, layout, providers):
     nodes = []
     for name, provider in providers.items():
         if name not in known:
-            raise ClusterError(f"`vagrant ssh-config` says nothing about {name}: "
-                               "run `invoke cluster.status` to see its state")
+            raise ClusterError(
+                f"`vagrant ssh-config` says nothing about {name}: run `invoke cluster.status` to see its state"
+            )
         host = config.lookup(name)
         node = {
             "name": name,

@@ -26,8 +26,21 @@ SUITE = "bookworm"
 # a JDK, not a JRE: kafkatest's services find their JVMs with jcmd and jps; python3 for the
 # scenarios and examples whose programs are Python (python3 -m http.server, the echo server);
 # netcat, iperf and ping for kafkatest's network checks (nc -z, network_degrade_test)
-PACKAGES = ["openjdk-17-jdk-headless", "python3", "openssh-server", "sudo", "curl", "procps",
-            "iproute2", "iptables", "rsync", "ca-certificates", "netcat-openbsd", "iperf", "iputils-ping"]
+PACKAGES = [
+    "openjdk-17-jdk-headless",
+    "python3",
+    "openssh-server",
+    "sudo",
+    "curl",
+    "procps",
+    "iproute2",
+    "iptables",
+    "rsync",
+    "ca-certificates",
+    "netcat-openbsd",
+    "iperf",
+    "iputils-ping",
+]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 RECIPE_LABEL = "ducttape.node-recipe"
 KEY_ENV = "DUCTTAPE_AUTHORIZED_KEY"
@@ -67,8 +80,11 @@ def ensure_key(root):
     key = key_file(root)
     if not key.exists():
         key.parent.mkdir(parents=True, exist_ok=True)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ducttape-node", "-f", str(key)],
-            timeout=30, what="ssh-keygen")
+        run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ducttape-node", "-f", str(key)],
+            timeout=30,
+            what="ssh-keygen",
+        )
     return key
 
 
@@ -76,8 +92,12 @@ def recipe_hash(root):
     """A hash of what the node image is made from: this module (the recipe), the node script of
     the workspace at ``root`` (`Workspace.node_script`), the Debian suite and the packages."""
     digest = hashlib.sha256()
-    for part in (Path(__file__).read_bytes(), Workspace(root).node_script.read_bytes(),
-                 SUITE.encode(), " ".join(PACKAGES).encode()):
+    for part in (
+        Path(__file__).read_bytes(),
+        Workspace(root).node_script.read_bytes(),
+        SUITE.encode(),
+        " ".join(PACKAGES).encode(),
+    ):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]
 
@@ -85,9 +105,11 @@ def recipe_hash(root):
 def image_state(root, image):
     """'current', 'stale' (made from other inputs than ``recipe_hash(root)``) or 'missing'."""
     result = subprocess.run(
-        ["docker", "image", "inspect", "--format",
-         "{{ index .Config.Labels \"%s\" }}" % RECIPE_LABEL, image],
-        capture_output=True, text=True, timeout=30)
+        ["docker", "image", "inspect", "--format", '{{ index .Config.Labels "%s" }}' % RECIPE_LABEL, image],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if result.returncode != 0:
         return "missing"
     return "current" if result.stdout.strip() == recipe_hash(root) else "stale"
@@ -129,9 +151,19 @@ def build_image(root, image, echo=print):
     mirror = debian_mirror()
     try:
         echo(f"image: debootstrap {SUITE} from {mirror} (about a minute)")
-        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
-             f"--cache-dir={cache}", SUITE, str(rootfs), mirror],
-            timeout=900, what="debootstrap")
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=" + ",".join(PACKAGES),
+                f"--cache-dir={cache}",
+                SUITE,
+                str(rootfs),
+                mirror,
+            ],
+            timeout=900,
+            what="debootstrap",
+        )
         echo("image: add the vagrant user and the sshd entry point")
         _configure(rootfs)
         echo(f"image: docker import as {image}")
@@ -143,8 +175,11 @@ def build_image(root, image, echo=print):
 
 def _configure(rootfs):
     chroot = ["chroot", str(rootfs)]
-    run(chroot + ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "vagrant"],
-        timeout=60, what="useradd in the node rootfs")
+    run(
+        chroot + ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "vagrant"],
+        timeout=60,
+        what="useradd in the node rootfs",
+    )
     run(chroot + ["usermod", "--password", "*", "vagrant"], timeout=60, what="usermod")
     sudoers = rootfs / "etc/sudoers.d/vagrant"
     sudoers.write_text("vagrant ALL=(ALL) NOPASSWD:ALL\n")
@@ -155,16 +190,16 @@ def _configure(rootfs):
     init = rootfs / ENTRYPOINT.lstrip("/")
     init.write_text(_INIT_SCRIPT)
     init.chmod(0o755)
-    for leftover in [*(rootfs / "var/cache/apt/archives").glob("*.deb"),
-                     *(rootfs / "var/lib/apt/lists").glob("*_*")]:
+    for leftover in [*(rootfs / "var/cache/apt/archives").glob("*.deb"), *(rootfs / "var/lib/apt/lists").glob("*_*")]:
         leftover.unlink()
 
 
 def _import(rootfs, image, recipe):
     changes = [f'CMD ["{ENTRYPOINT}"]', "EXPOSE 22", f"LABEL {RECIPE_LABEL}={recipe}"]
     command = ["docker", "import"] + [arg for change in changes for arg in ("--change", change)]
-    tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     try:
         run(command + ["-", image], timeout=600, what="docker import", stdin=tar.stdout)
     finally:

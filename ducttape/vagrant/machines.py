@@ -38,8 +38,11 @@ ALLOWED_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # benchmarking range, n
 PRIVATE_NETWORK_PROVIDERS = ("docker", "virtualbox")
 TAIL_LINES = 15
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$")
-MILESTONES = (("Creating the container", "creating"),
-              ("Machine booted and ready", "booted"), ("Running provisioner", "provisioning"))
+MILESTONES = (
+    ("Creating the container", "creating"),
+    ("Machine booted and ready", "booted"),
+    ("Running provisioner", "provisioning"),
+)
 
 
 class _Vagrant(vagrant.Vagrant):
@@ -75,10 +78,15 @@ class Machines:
         if self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT:
             self.log_path.unlink()  # start afresh rather than grow forever
         workspace = Workspace(self.root)
-        full_env = {**os.environ, **(env or {}),
-                    "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
-                    # the Vagrantfile may be ducttape's: its state and settings are the workspace's
-                    "DUCTTAPE_WORKSPACE": str(self.root), "VAGRANT_DOTFILE_PATH": str(workspace.vagrant_dir)}
+        full_env = {
+            **os.environ,
+            **(env or {}),
+            "VAGRANT_CHECKPOINT_DISABLE": "1",
+            "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+            # the Vagrantfile may be ducttape's: its state and settings are the workspace's
+            "DUCTTAPE_WORKSPACE": str(self.root),
+            "VAGRANT_DOTFILE_PATH": str(workspace.vagrant_dir),
+        }
         if not parallel:
             full_env["VAGRANT_NO_PARALLEL"] = "1"
         log = vagrant.make_file_cm(str(self.log_path))
@@ -89,11 +97,14 @@ class Machines:
     def check_tools(self):
         """`vagrant` on PATH, a Vagrantfile.local, and for docker an answering Docker engine."""
         if shutil.which("vagrant") is None:
-            raise ConfigError("`vagrant` is not on PATH: install it (./install.sh installs "
-                              "Debian's vagrant), then retry")
+            raise ConfigError(
+                "`vagrant` is not on PATH: install it (./install.sh installs Debian's vagrant), then retry"
+            )
         if not (self.root / "Vagrantfile.local").exists():
-            raise ConfigError(f"no Vagrantfile.local in {self.root}: copy Vagrantfile.local.example "
-                              "to Vagrantfile.local and set num_workers")
+            raise ConfigError(
+                f"no Vagrantfile.local in {self.root}: copy Vagrantfile.local.example "
+                "to Vagrantfile.local and set num_workers"
+            )
         if self.provider == "docker":
             check_docker()
 
@@ -113,19 +124,24 @@ class Machines:
         if layout["num_workers"] < 1:
             raise ConfigError(
                 f"Vagrantfile.local sets num_workers = {layout['num_workers']}: a cluster needs at "
-                f"least 1 worker; set e.g. `num_workers = 3` in {self.root / 'Vagrantfile.local'}")
+                f"least 1 worker; set e.g. `num_workers = 3` in {self.root / 'Vagrantfile.local'}"
+            )
         if self.provider == "docker":
             network = ipaddress.ip_network(layout["network"], strict=False)
             if not network.subnet_of(ALLOWED_NETWORK):
-                raise ConfigError(f"subnet {layout['network']} is outside {ALLOWED_NETWORK}: set "
-                                  "`subnet` in Vagrantfile.local to e.g. \"198.18.0\"")
+                raise ConfigError(
+                    f"subnet {layout['network']} is outside {ALLOWED_NETWORK}: set "
+                    '`subnet` in Vagrantfile.local to e.g. "198.18.0"'
+                )
             self._check_no_stale_containers(layout)
             name, subnet = network_name(layout)
             subnets = network_subnets(name)
             if subnets is not None and subnet not in subnets:
-                raise ClusterError(f"docker network {name} is in the way: it has subnet(s) "
-                                   f"{', '.join(subnets) or 'none'}, not {subnet}; remove it with "
-                                   f"`docker network rm {name}`")
+                raise ClusterError(
+                    f"docker network {name} is in the way: it has subnet(s) "
+                    f"{', '.join(subnets) or 'none'}, not {subnet}; remove it with "
+                    f"`docker network rm {name}`"
+                )
             not_created = {s.name for s in statuses if s.state == "not_created"}
             for worker in layout["workers"]:
                 if worker["name"] in not_created:
@@ -133,8 +149,11 @@ class Machines:
 
     def _check_no_stale_containers(self, layout):
         filters = [arg for w in layout["workers"] for arg in ("--filter", f"name=^/{w['container']}$")]
-        found = run(["docker", "ps", "--all", "--no-trunc", "--format", "{{.Names}} {{.ID}}"]
-                    + filters, timeout=30, what="docker ps").stdout.split()
+        found = run(
+            ["docker", "ps", "--all", "--no-trunc", "--format", "{{.Names}} {{.ID}}"] + filters,
+            timeout=30,
+            what="docker ps",
+        ).stdout.split()
         containers = dict(zip(found[::2], found[1::2], strict=True))
         for worker in layout["workers"]:
             cid = containers.get(worker["container"])
@@ -143,7 +162,8 @@ class Machines:
             if cid and cid != known:
                 raise ClusterError(
                     f"container {worker['container']} is in the way: it is not this cluster's "
-                    f"{worker['name']}; remove it with `docker rm -f {worker['container']}`")
+                    f"{worker['name']}; remove it with `docker rm -f {worker['container']}`"
+                )
 
     def ensure_image(self):
         """Make this checkout's node key if missing; build the docker node image if it is
@@ -165,11 +185,16 @@ class Machines:
         name, subnet = network_name(self.layout())
         if network_subnets(name) is None:
             try:
-                run(["docker", "network", "create", "--subnet", subnet, name], timeout=60,
-                    what=f"docker network create {name}")
+                run(
+                    ["docker", "network", "create", "--subnet", subnet, name],
+                    timeout=60,
+                    what=f"docker network create {name}",
+                )
             except ClusterError as err:
-                raise ClusterError(f"{err}; if another docker network holds {subnet}, set another "
-                                   f"`subnet` in {self.root / 'Vagrantfile.local'}") from None
+                raise ClusterError(
+                    f"{err}; if another docker network holds {subnet}, set another "
+                    f"`subnet` in {self.root / 'Vagrantfile.local'}"
+                ) from None
 
     # --- vagrant commands --------------------------------------------------------------------
 
@@ -187,8 +212,7 @@ class Machines:
         ``provision``: None provisions newly created machines only (Vagrant's default).
         """
         with self._command("up"):
-            for line in self.vagrant.up(provider=self.provider, provision=provision,
-                                        stream_output=True):
+            for line in self.vagrant.up(provider=self.provider, provision=provision, stream_output=True):
                 self._log(line)
                 self._progress(line)
 
@@ -243,10 +267,12 @@ class Machines:
                 print(f"  | {line}", file=sys.stderr)
             if err.returncode in (124, 137):
                 limit = TIMEOUTS.get(what, DEFAULT_TIMEOUT)
-                raise ClusterError(f"vagrant {what} timed out after {limit} s; "
-                                   f"its output is in {self.log_path}") from None
-            raise ClusterError(f"vagrant {what} failed (exit {err.returncode}); its output ends "
-                               f"above and is all in {self.log_path}") from None
+                raise ClusterError(
+                    f"vagrant {what} timed out after {limit} s; its output is in {self.log_path}"
+                ) from None
+            raise ClusterError(
+                f"vagrant {what} failed (exit {err.returncode}); its output ends above and is all in {self.log_path}"
+            ) from None
 
     def _log(self, text):
         with open(self.log_path, "a") as log:
@@ -262,25 +288,31 @@ def check_layout(layout, where):
     validate.name(where, "cluster_name", layout.get("cluster_name"))
     image = layout.get("image")
     if not isinstance(image, str) or not IMAGE_RE.match(image):
-        raise validate.problem(where, "node_image", image, "is not a docker image name such as "
-                                                           "ducttape/node:bookworm")
+        raise validate.problem(where, "node_image", image, "is not a docker image name such as ducttape/node:bookworm")
     try:
         ipaddress.ip_network(layout.get("network"), strict=False)
     except (TypeError, ValueError):
-        raise validate.problem(where, "subnet", str(layout.get("network")).removesuffix(".0/24"),
-                               "is not the first three numbers of an IPv4 address, e.g. 198.18.0") from None
+        raise validate.problem(
+            where,
+            "subnet",
+            str(layout.get("network")).removesuffix(".0/24"),
+            "is not the first three numbers of an IPv4 address, e.g. 198.18.0",
+        ) from None
     for key in ("scratch", "build_dir"):
         validate.node_folder(where, key, layout.get(key))
     types = layout.get("node_types") or {}
     if not isinstance(types, dict):
-        raise validate.problem(where, "node_types", types, 'is not a hash of types and counts, '
-                                                           'e.g. { "broker" => 3 }')
+        raise validate.problem(where, "node_types", types, 'is not a hash of types and counts, e.g. { "broker" => 3 }')
     for node_type, count in types.items():
         validate.name(where, "node type", node_type)
         validate.whole(where, f"node_types[{node_type!r}]", count, 1)
     if sum(types.values()) > layout["num_workers"]:
-        raise validate.problem(where, "node_types", types, f"asks for {sum(types.values())} typed "
-                                                           f"workers but num_workers is {layout['num_workers']}")
+        raise validate.problem(
+            where,
+            "node_types",
+            types,
+            f"asks for {sum(types.values())} typed workers but num_workers is {layout['num_workers']}",
+        )
     for worker in layout.get("workers", []):
         validate.name(where, "worker name", worker.get("name"))
         if worker.get("type"):
@@ -299,9 +331,12 @@ def network_name(layout):
 def network_subnets(name):
     """The subnets of docker network ``name``, or None if there is no such network."""
     try:
-        found = subprocess.run(["docker", "network", "inspect", "--format",
-                                "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name],
-                               capture_output=True, text=True, timeout=30)
+        found = subprocess.run(
+            ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         raise ClusterError(f"docker network inspect {name}: no answer within 30 s") from None
     return found.stdout.split() if found.returncode == 0 else None
@@ -318,15 +353,17 @@ def check_docker():
     """Raise unless a Docker engine answers (at DOCKER_HOST, else the default socket)."""
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30
+        )
     except FileNotFoundError:
         raise ConfigError("`docker` is not on PATH: run ./install.sh (installs docker.io)") from None
     except subprocess.TimeoutExpired:
         raise ClusterError(f"the Docker engine at {where} does not answer within 30 s") from None
     if result.returncode != 0 or not result.stdout.strip():
-        raise ClusterError(f"no Docker engine answers at {where}: start it with ./install.sh "
-                           "(or point DOCKER_HOST at a running one)")
+        raise ClusterError(
+            f"no Docker engine answers at {where}: start it with ./install.sh (or point DOCKER_HOST at a running one)"
+        )
 
 
 def check_port_free(port, purpose):
@@ -335,5 +372,7 @@ def check_port_free(port, purpose):
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise ClusterError(f"port {port} on 127.0.0.1 ({purpose}) is in use: stop what holds "
-                               "it or set ssh_port_base in Vagrantfile.local") from None
+            raise ClusterError(
+                f"port {port} on 127.0.0.1 ({purpose}) is in use: stop what holds "
+                "it or set ssh_port_base in Vagrantfile.local"
+            ) from None

@@ -24,8 +24,9 @@ def _machines(provider=None, parallel=True):
     root = find_workspace().root
     provider = provider or created_provider(root) or "docker"
     if provider == "aws":
-        raise ConfigError("the vagrant-aws provider is gone: run `invoke cluster.up --aws` "
-                          "(EC2 through boto3, see docs/aws.md)")
+        raise ConfigError(
+            "the vagrant-aws provider is gone: run `invoke cluster.up --aws` (EC2 through boto3, see docs/aws.md)"
+        )
     machines = Machines(root, provider=provider, parallel=parallel)
     machines.check_tools()
     return machines
@@ -60,10 +61,14 @@ AWS_HELP = "the EC2 cluster (ec2.yaml, see docs/aws.md) instead of Vagrant's"
 PROFILE_HELP = "AWS profile for --aws (default: boto3's credential chain)"
 
 
-@task(help={"aws": "launch (or start again) the EC2 cluster of ec2.yaml, through boto3",
-            "provider": "docker (default, or the one the workers exist on) or virtualbox",
-            "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
-            "profile": PROFILE_HELP})
+@task(
+    help={
+        "aws": "launch (or start again) the EC2 cluster of ec2.yaml, through boto3",
+        "provider": "docker (default, or the one the workers exist on) or virtualbox",
+        "parallel": "bring workers up in parallel (default; --no-parallel: one by one)",
+        "profile": PROFILE_HELP,
+    }
+)
 def up(c, aws=False, provider=None, parallel=True, profile=None):
     """Bring up num_workers workers, provision them, push build/, write the cluster file and
     record the workers' host keys (.vagrant/ducttape-known_hosts).
@@ -87,11 +92,12 @@ def up(c, aws=False, provider=None, parallel=True, profile=None):
             print("up: rsync build/ (a restarted container keeps its old copy)")
             machines.rsync()
         # `vagrant up` succeeded, so every worker runs; `vagrant ssh-config` would fail otherwise.
-        nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider)
-                                    for s in statuses])
+        nodes = _refresh(machines, [s._replace(state="running", provider=machines.provider) for s in statuses])
         record_host_keys(machines, nodes)
-        print(f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
-              f"cluster file {cluster_file(machines.root)}")
+        print(
+            f"up: {len(nodes)} workers running after {time.monotonic() - started:.1f} s; "
+            f"cluster file {cluster_file(machines.root)}"
+        )
 
 
 @task(help={"aws": AWS_HELP, "profile": PROFILE_HELP})
@@ -144,8 +150,12 @@ def rsync(c, aws=False, profile=None):
         machines.rsync()
 
 
-@task(help={"aws": "this project's EC2 instances (tag Project=ducttape) and this workspace's "
-                   "EC2 cluster", "profile": PROFILE_HELP})
+@task(
+    help={
+        "aws": "this project's EC2 instances (tag Project=ducttape) and this workspace's EC2 cluster",
+        "profile": PROFILE_HELP,
+    }
+)
 def status(c, aws=False, profile=None):
     """Show each worker's state and address; rewrite the cluster file."""
     with user_errors():
@@ -155,18 +165,23 @@ def status(c, aws=False, profile=None):
         _refresh(_machines())
 
 
-@task(help={"aws": "required: reaping is about EC2 instances",
-            "yes": "terminate them (default: only list what would be terminated)",
-            "all": "every expired or orphaned ducttape instance of the account, not only those of "
-                   "the clusters this workspace made (other drivers' too)",
-            "profile": PROFILE_HELP})
+@task(
+    help={
+        "aws": "required: reaping is about EC2 instances",
+        "yes": "terminate them (default: only list what would be terminated)",
+        "all": "every expired or orphaned ducttape instance of the account, not only those of "
+        "the clusters this workspace made (other drivers' too)",
+        "profile": PROFILE_HELP,
+    }
+)
 def reap(c, aws=False, yes=False, all=False, profile=None):  # noqa: A002 - the flag's name
     """Terminate the expired EC2 instances of this workspace's clusters (--all: every expired or
     orphaned one tagged Project=ducttape)."""
     with user_errors():
         if not aws:
-            raise ConfigError("cluster.reap works on EC2 instances only: run "
-                              "`invoke cluster.reap --aws` (add --yes to terminate)")
+            raise ConfigError(
+                "cluster.reap works on EC2 instances only: run `invoke cluster.reap --aws` (add --yes to terminate)"
+            )
         _ec2(profile).reap(yes, everything=all)
 
 

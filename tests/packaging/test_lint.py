@@ -1,6 +1,6 @@
-"""The lint .ci/run does before the tests: `ruff check` on the code, tests, benchmarks and tasks.py
-and `mypy ducttape` report nothing, with the settings of pyproject.toml; a finding fails them
-(docs/development.md, "Lint and types")."""
+"""The lint .ci/run does before the tests: `ruff check` on the code, tests, benchmarks and tasks.py,
+`ruff format --check` on the code and `mypy ducttape` report nothing, with the settings of
+pyproject.toml; a finding fails them (docs/development.md, "Lint and types")."""
 
 from __future__ import annotations
 
@@ -55,5 +55,17 @@ def test_ci_lints_between_install_and_tests():
     """.ci/run's last command is the README's test command with both checks between its parts."""
     last = (Path(REPO) / ".ci" / "run").read_text().strip().splitlines()[-1]
     steps = [s.strip() for s in last.split("&&")]
-    assert steps == ["./install.sh", f".venv/bin/ruff check {' '.join(RUFF_PATHS)}", ".venv/bin/mypy ducttape",
-                     ".venv/bin/pytest"], last
+    assert steps == ["./install.sh", f".venv/bin/ruff check {' '.join(RUFF_PATHS)}",
+                     ".venv/bin/ruff format --check ducttape", ".venv/bin/mypy ducttape", ".venv/bin/pytest"], last
+
+
+def test_the_code_is_formatted():
+    proc = run(BIN / "ruff", "format", "--check", "--no-cache", "ducttape")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_format_check_fails_on_unformatted_code(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = {'a':1}\n")
+    proc = run(BIN / "ruff", "format", "--check", "--no-cache", "--config", Path(REPO) / "pyproject.toml", bad)
+    assert proc.returncode == 1 and "would be reformatted" in proc.stdout, proc.stdout

@@ -28,8 +28,9 @@ class TemplateRenderer:
     def _template_env(self) -> Environment:
         env = self.__dict__.get("template_env")
         if env is None:
-            env = Environment(loader=FileSystemLoader(_template_folders(type(self))),
-                              trim_blocks=True, lstrip_blocks=True)
+            env = Environment(
+                loader=FileSystemLoader(_template_folders(type(self))), trim_blocks=True, lstrip_blocks=True
+            )
             self.template_env = env
         return env
 

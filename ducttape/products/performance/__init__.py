@@ -7,10 +7,19 @@ Every one follows the seed's conventions: ``results`` holds one dict per worker 
 from ducttape.products.performance.consumer import ConsumerPerformanceService
 from ducttape.products.performance.end_to_end import EndToEndLatencyService
 from ducttape.products.performance.producer import ProducerPerformanceService
-from ducttape.products.performance.loadgen import (InterleavedProducerLoadService, NativeProducerLoadService,
-                                                   RestConsumerPerformanceService,
-                                                   RestProducerLoadService)
+from ducttape.products.performance.loadgen import (
+    InterleavedProducerLoadService,
+    NativeProducerLoadService,
+    RestConsumerPerformanceService,
+    RestProducerLoadService,
+)
 
-__all__ = ["ConsumerPerformanceService", "EndToEndLatencyService", "InterleavedProducerLoadService",
-           "NativeProducerLoadService",
-           "ProducerPerformanceService", "RestConsumerPerformanceService", "RestProducerLoadService"]
+__all__ = [
+    "ConsumerPerformanceService",
+    "EndToEndLatencyService",
+    "InterleavedProducerLoadService",
+    "NativeProducerLoadService",
+    "ProducerPerformanceService",
+    "RestConsumerPerformanceService",
+    "RestProducerLoadService",
+]

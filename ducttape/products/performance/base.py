@@ -42,8 +42,9 @@ class ToolService(BackgroundThreadService):
         except RemoteCommandError as exc:
             what = f"timed out after {exc.timeout:g}s" if exc.timeout is not None else f"exited {exc.exit_status}"
             said = self.log_excerpt(node) or f"{self.logs['output']} is empty"
-            raise ServiceError(f"{self.service_id} on {node.name}: the tool {what}; {said}; "
-                               f"log: {self.log_copy(node)}") from None
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: the tool {what}; {said}; log: {self.log_copy(node)}"
+            ) from None
 
     def kafka_tool(self, node: Node, role: str, *args: object, heap: str = jvm.TOOL_HEAP) -> str:
         """Command running Kafka tool ``role`` on ``node``, logging WARN and up to stderr."""
@@ -52,8 +53,7 @@ class ToolService(BackgroundThreadService):
     def log4j_option(self, node: Node) -> str:
         """The JVM option pointing log4j2 at a config on ``node`` that logs WARN and up to stderr."""
         log4j = self.path(node, "tools-log4j2.properties")
-        node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR",
-                                               level="WARN", loggers={}))
+        node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR", level="WARN", loggers={}))
         return f"-Dlog4j2.configurationFile={log4j}"
 
     def add_stats(self, idx: int, started: float, stats: dict) -> None:

@@ -15,9 +15,14 @@ def parse_consumer_line(line: str) -> dict | None:
     parts = [p.strip() for p in line.split(",")]
     if len(parts) != 10 or not parts[4].isdigit():
         return None
-    return {"records": int(parts[4]), "records_per_sec": float(parts[5]), "mbps": float(parts[3]),
-            "total_mb": float(parts[2]), "rebalance_ms": float(parts[6]),
-            "fetch_records_per_sec": float(parts[9])}
+    return {
+        "records": int(parts[4]),
+        "records_per_sec": float(parts[5]),
+        "mbps": float(parts[3]),
+        "total_mb": float(parts[2]),
+        "rebalance_ms": float(parts[6]),
+        "fetch_records_per_sec": float(parts[9]),
+    }
 
 
 class ConsumerPerformanceService(ToolService):
@@ -29,9 +34,18 @@ class ConsumerPerformanceService(ToolService):
     within ``timeout_ms`` of silence.
     """
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, num_records: int,
-                 group: str | None = None, settings: Mapping | None = None,
-                 timeout_ms: int = 30000, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        num_records: int,
+        group: str | None = None,
+        settings: Mapping | None = None,
+        timeout_ms: int = 30000,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, **kwargs)
         self.kafka = kafka
         self.topic, self.num_records, self.group = topic, num_records, group
@@ -39,9 +53,18 @@ class ConsumerPerformanceService(ToolService):
         self.timeout_ms = timeout_ms
 
     def _worker(self, idx, node):
-        args = ["--bootstrap-server", self.kafka.bootstrap_servers(), "--topic", self.topic,
-                "--messages", self.num_records, "--timeout", self.timeout_ms,
-                "--group", self.group or f"{self.service_id}-{idx}"]
+        args = [
+            "--bootstrap-server",
+            self.kafka.bootstrap_servers(),
+            "--topic",
+            self.topic,
+            "--messages",
+            self.num_records,
+            "--timeout",
+            self.timeout_ms,
+            "--group",
+            self.group or f"{self.service_id}-{idx}",
+        ]
         if self.settings:
             config = self.path(node, "consumer.properties")
             node.account.create_file(config, "".join(f"{k}={v}\n" for k, v in self.settings.items()))
@@ -51,9 +74,13 @@ class ConsumerPerformanceService(ToolService):
             self.logger.debug("consumer performance %d: %s", idx, line)
             result = parse_consumer_line(line) or result
         if result is None:
-            raise ServiceError(f"{self.service_id} on {node.name}: ConsumerPerformance printed no "
-                               f"summary; last lines of its log: {self.log_tail(node)}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: ConsumerPerformance printed no "
+                f"summary; last lines of its log: {self.log_tail(node)}"
+            )
         if result["records"] < self.num_records:
-            raise ServiceError(f"{self.service_id} on {node.name}: read {result['records']} of "
-                               f"{self.num_records} records of {self.topic}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: read {result['records']} of "
+                f"{self.num_records} records of {self.topic}"
+            )
         self.results[idx - 1] = result

@@ -19,9 +19,18 @@ class EndToEndLatencyService(ToolService):
     latency_999th_ms. ``stats``: the latency of every 1000th record.
     """
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, num_records: int,
-                 record_size: int = 100, acks: int | str = 1, settings: Mapping | None = None,
-                 **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        num_records: int,
+        record_size: int = 100,
+        acks: int | str = 1,
+        settings: Mapping | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, **kwargs)
         self.kafka = kafka
         self.topic, self.num_records, self.record_size, self.acks = topic, num_records, record_size, acks
@@ -41,9 +50,10 @@ class EndToEndLatencyService(ToolService):
             elif m := re.match(r"Avg latency: ([\d.]+) ms", line):
                 result["latency_avg_ms"] = float(m[1])
             elif m := re.match(r"Percentiles: 50th = (\d+), 99th = (\d+), 99.9th = (\d+)", line):
-                result.update(latency_50th_ms=float(m[1]), latency_99th_ms=float(m[2]),
-                              latency_999th_ms=float(m[3]))
+                result.update(latency_50th_ms=float(m[1]), latency_99th_ms=float(m[2]), latency_999th_ms=float(m[3]))
         if len(result) != 4:
-            raise ServiceError(f"{self.service_id} on {node.name}: EndToEndLatency printed no "
-                               f"summary; last lines of its log: {self.log_tail(node)}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: EndToEndLatency printed no "
+                f"summary; last lines of its log: {self.log_tail(node)}"
+            )
         self.results[idx - 1] = {"records": self.num_records, **result}

@@ -65,26 +65,54 @@ class _LoadGen(ToolService):
                 result = event
                 self.runs[idx - 1].append(event)
         if result is None:
-            raise ServiceError(f"{self.service_id} on {node.name}: the load generator printed no "
-                               f"result; last lines of its log: {self.log_tail(node)}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: the load generator printed no "
+                f"result; last lines of its log: {self.log_tail(node)}"
+            )
         self.results[idx - 1] = result
 
     def command(self, node: Node, source: str, *args: object) -> str:
         """``java -cp KAFKA/libs/* LoadGen.java MODE ARGS`` with Kafka's client logging at WARN."""
-        return jvm.java("-cp", classpath(node.build_dir), source, self.mode, *args,
-                        java_opts=jvm.opts(LOADGEN_HEAP, self.log4j_option(node)))
+        return jvm.java(
+            "-cp",
+            classpath(node.build_dir),
+            source,
+            self.mode,
+            *args,
+            java_opts=jvm.opts(LOADGEN_HEAP, self.log4j_option(node)),
+        )
 
 
 class _Producer(_LoadGen):
-    def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float,
-                 rate: float | None = None, warmup_s: float = 0, rates: list | None = None, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        topic: str,
+        record_size: int,
+        seconds: float,
+        rate: float | None = None,
+        warmup_s: float = 0,
+        rates: list | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, topic, **kwargs)
         self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
         self.rates = list(rates) if rates else [rate]
 
     def pacing_args(self) -> list[object]:
-        return ["--topic", self.topic, "--record-size", self.record_size, "--seconds", self.seconds,
-                "--warmup-s", self.warmup_s, "--rates", ",".join(_rate(r) for r in self.rates)]
+        return [
+            "--topic",
+            self.topic,
+            "--record-size",
+            self.record_size,
+            "--seconds",
+            self.seconds,
+            "--warmup-s",
+            self.warmup_s,
+            "--rates",
+            ",".join(_rate(r) for r in self.rates),
+        ]
 
 
 class NativeProducerLoadService(_Producer):
@@ -104,16 +132,30 @@ class NativeProducerLoadService(_Producer):
 
     mode = "produce-native"
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, record_size: int, seconds: float,
-                 rate: float | None = None, settings: Mapping | None = None, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        record_size: int,
+        seconds: float,
+        rate: float | None = None,
+        settings: Mapping | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, topic, record_size, seconds, rate, **kwargs)
         self.kafka = kafka
         self.settings = dict(settings or {})
 
     def loadgen_args(self, idx):
         props = ",".join(f"{k}={v}" for k, v in self.settings.items())
-        return ["--bootstrap", self.kafka.bootstrap_servers(), *self.pacing_args(),
-                *(["--producer-props", props] if props else [])]
+        return [
+            "--bootstrap",
+            self.kafka.bootstrap_servers(),
+            *self.pacing_args(),
+            *(["--producer-props", props] if props else []),
+        ]
 
 
 class RestProducerLoadService(_Producer):
@@ -124,15 +166,33 @@ class RestProducerLoadService(_Producer):
 
     mode = "produce-rest"
 
-    def __init__(self, cluster, num_nodes, rest, topic: str, record_size: int, seconds: float,
-                 records_per_request: int, rate: float | None = None, in_flight: int = 2, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        rest,
+        topic: str,
+        record_size: int,
+        seconds: float,
+        records_per_request: int,
+        rate: float | None = None,
+        in_flight: int = 2,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, topic, record_size, seconds, rate, **kwargs)
         self.rest = rest
         self.records_per_request, self.in_flight = records_per_request, in_flight
 
     def loadgen_args(self, idx):
-        return ["--url", _url(self.rest, idx), *self.pacing_args(),
-                "--records-per-request", self.records_per_request, "--in-flight", self.in_flight]
+        return [
+            "--url",
+            _url(self.rest, idx),
+            *self.pacing_args(),
+            "--records-per-request",
+            self.records_per_request,
+            "--in-flight",
+            self.in_flight,
+        ]
 
 
 class InterleavedProducerLoadService(_LoadGen):
@@ -147,9 +207,21 @@ class InterleavedProducerLoadService(_LoadGen):
 
     mode = "produce"
 
-    def __init__(self, cluster, num_nodes, topic: str, record_size: int, seconds: float, plan: list,
-                 kafka=None, rest=None, settings: Mapping | None = None, in_flight: int = 2,
-                 warmup_s: float = 0, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        topic: str,
+        record_size: int,
+        seconds: float,
+        plan: list,
+        kafka=None,
+        rest=None,
+        settings: Mapping | None = None,
+        in_flight: int = 2,
+        warmup_s: float = 0,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, topic, **kwargs)
         self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
         self.plan, self.kafka, self.rest = list(plan), kafka, rest
@@ -158,11 +230,23 @@ class InterleavedProducerLoadService(_LoadGen):
     def loadgen_args(self, idx):
         steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{_rate(rate)}" for path, n, rate in self.plan)
         props = ",".join(f"{k}={v}" for k, v in self.settings.items())
-        return ["--plan", steps, "--topic", self.topic, "--record-size", self.record_size,
-                "--seconds", self.seconds, "--warmup-s", self.warmup_s, "--in-flight", self.in_flight,
-                *(["--bootstrap", self.kafka.bootstrap_servers()] if self.kafka else []),
-                *(["--url", _url(self.rest, idx)] if self.rest else []),
-                *(["--producer-props", props] if props else [])]
+        return [
+            "--plan",
+            steps,
+            "--topic",
+            self.topic,
+            "--record-size",
+            self.record_size,
+            "--seconds",
+            self.seconds,
+            "--warmup-s",
+            self.warmup_s,
+            "--in-flight",
+            self.in_flight,
+            *(["--bootstrap", self.kafka.bootstrap_servers()] if self.kafka else []),
+            *(["--url", _url(self.rest, idx)] if self.rest else []),
+            *(["--producer-props", props] if props else []),
+        ]
 
 
 class RestConsumerPerformanceService(_LoadGen):
@@ -176,24 +260,45 @@ class RestConsumerPerformanceService(_LoadGen):
 
     mode = "consume-rest"
 
-    def __init__(self, cluster, num_nodes, rest, topic: str, num_records: int,
-                 group: str | None = None, max_bytes: int = 4 * 1024 * 1024,
-                 idle_timeout_ms: int = 30000, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        rest,
+        topic: str,
+        num_records: int,
+        group: str | None = None,
+        max_bytes: int = 4 * 1024 * 1024,
+        idle_timeout_ms: int = 30000,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, topic, **kwargs)
         self.rest, self.num_records, self.group = rest, num_records, group
         self.max_bytes, self.idle_timeout_ms = max_bytes, idle_timeout_ms
 
     def loadgen_args(self, idx):
-        return ["--url", _url(self.rest, idx), "--topic", self.topic, "--records", self.num_records,
-                "--group", self.group or f"{self.service_id}-{idx}", "--max-bytes", self.max_bytes,
-                "--idle-timeout-ms", self.idle_timeout_ms]
+        return [
+            "--url",
+            _url(self.rest, idx),
+            "--topic",
+            self.topic,
+            "--records",
+            self.num_records,
+            "--group",
+            self.group or f"{self.service_id}-{idx}",
+            "--max-bytes",
+            self.max_bytes,
+            "--idle-timeout-ms",
+            self.idle_timeout_ms,
+        ]
 
     def _worker(self, idx, node: Node):
         super()._worker(idx, node)
         read = self.results[idx - 1]["records"]
         if read < self.num_records:
-            raise ServiceError(f"{self.service_id} on {node.name}: read {read} of "
-                               f"{self.num_records} records of {self.topic}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: read {read} of {self.num_records} records of {self.topic}"
+            )
 
 
 def _rate(rate: float | None) -> str:

@@ -13,7 +13,8 @@ _LINE = re.compile(
     r"(?P<records>\d+) records sent, (?P<records_per_sec>[\d.]+) records/sec \((?P<mbps>[\d.]+) MB/sec\), "
     r"(?P<latency_avg_ms>[\d.]+) ms avg latency, (?P<latency_max_ms>[\d.]+) ms max latency"
     r"(?:, (?P<latency_50th_ms>\d+) ms 50th, (?P<latency_95th_ms>\d+) ms 95th, "
-    r"(?P<latency_99th_ms>\d+) ms 99th, (?P<latency_999th_ms>\d+) ms 99.9th)?")
+    r"(?P<latency_99th_ms>\d+) ms 99th, (?P<latency_999th_ms>\d+) ms 99.9th)?"
+)
 
 
 def parse_producer_line(line: str) -> dict | None:
@@ -35,8 +36,18 @@ class ProducerPerformanceService(ToolService):
     report lines as it runs (every 5 s).
     """
 
-    def __init__(self, cluster, num_nodes, kafka, topic: str, num_records: int, record_size: int,
-                 throughput: int = -1, settings: Mapping | None = None, **kwargs):
+    def __init__(
+        self,
+        cluster,
+        num_nodes,
+        kafka,
+        topic: str,
+        num_records: int,
+        record_size: int,
+        throughput: int = -1,
+        settings: Mapping | None = None,
+        **kwargs,
+    ):
         super().__init__(cluster, num_nodes, **kwargs)
         self.kafka = kafka
         self.topic, self.num_records, self.record_size = topic, num_records, record_size
@@ -45,10 +56,19 @@ class ProducerPerformanceService(ToolService):
 
     def arguments(self) -> list[str]:
         """ProducerPerformance's arguments (also what benchmarks/fidelity.py runs by hand)."""
-        return ["--topic", self.topic, "--num-records", str(self.num_records),
-                "--record-size", str(self.record_size), "--throughput", str(self.throughput),
-                "--producer-props", f"bootstrap.servers={self.kafka.bootstrap_servers()}",
-                *properties(self.settings)]
+        return [
+            "--topic",
+            self.topic,
+            "--num-records",
+            str(self.num_records),
+            "--record-size",
+            str(self.record_size),
+            "--throughput",
+            str(self.throughput),
+            "--producer-props",
+            f"bootstrap.servers={self.kafka.bootstrap_servers()}",
+            *properties(self.settings),
+        ]
 
     def _worker(self, idx, node):
         started = time.monotonic()
@@ -63,6 +83,8 @@ class ProducerPerformanceService(ToolService):
             else:
                 self.add_stats(idx, started, figures)
         if last is None:
-            raise ServiceError(f"{self.service_id} on {node.name}: ProducerPerformance printed no "
-                               f"final report; last lines of its log: {self.log_tail(node)}")
+            raise ServiceError(
+                f"{self.service_id} on {node.name}: ProducerPerformance printed no "
+                f"final report; last lines of its log: {self.log_tail(node)}"
+            )
         self.results[idx - 1] = last

@@ -8,21 +8,31 @@ from typing import Iterable
 from ducttape.runner.stability import Target, estimate
 
 PATHS = ("native", "rest")
-UNITS = MappingProxyType({
-    "target_records_per_sec": "records/s", "records": "records", "records_unsent": "records",
-    "records_per_sec": "records/s",
-    "mbps": "MB/s", "total_mb": "MB", "latency_avg_ms": "ms", "latency_50th_ms": "ms",
-    "latency_95th_ms": "ms", "latency_99th_ms": "ms", "latency_999th_ms": "ms",
-    "latency_max_ms": "ms"})
-PERCENTILES = (("latency_50th_ms", "p50", "-"), ("latency_99th_ms", "p99", "--"),
-               ("latency_999th_ms", "p99.9", ":"))
+UNITS = MappingProxyType(
+    {
+        "target_records_per_sec": "records/s",
+        "records": "records",
+        "records_unsent": "records",
+        "records_per_sec": "records/s",
+        "mbps": "MB/s",
+        "total_mb": "MB",
+        "latency_avg_ms": "ms",
+        "latency_50th_ms": "ms",
+        "latency_95th_ms": "ms",
+        "latency_99th_ms": "ms",
+        "latency_999th_ms": "ms",
+        "latency_max_ms": "ms",
+    }
+)
+PERCENTILES = (("latency_50th_ms", "p50", "-"), ("latency_99th_ms", "p99", "--"), ("latency_999th_ms", "p99.9", ":"))
 COLORS = MappingProxyType({"native": "tab:blue", "rest": "tab:orange"})
 KEPT_UP = 0.97
 """A load whose achieved rate (median) is below this fraction of the offered rate fell behind."""
 
 
-def summarize(runs: list[dict], keys: Iterable[str] = UNITS, target: Target | None = None,
-              stable: bool | None = None) -> dict:
+def summarize(
+    runs: list[dict], keys: Iterable[str] = UNITS, target: Target | None = None, stable: bool | None = None
+) -> dict:
     """The figures of repeated runs: for each of ``keys`` the runs have, its median with its unit,
     every repeat under ``values`` and the interval of the median as ``low``/``high`` with whether
     it is within ``target``'s width (ducttape.runner.stability); ``repeats`` is the run count,
@@ -50,14 +60,19 @@ def suspect(points: list[dict], key: str = "latency_99th_ms") -> list[tuple[floa
     figure ``key`` at the higher load lies wholly below its interval at the lower one: latency
     that drops as the load rises by more than the intervals allow."""
     ordered = sorted(points, key=lambda e: e["target_records_per_sec"]["value"])
-    return [(a["target_records_per_sec"]["value"], b["target_records_per_sec"]["value"])
-            for i, a in enumerate(ordered) for b in ordered[i + 1:] if b[key]["high"] < a[key]["low"]]
+    return [
+        (a["target_records_per_sec"]["value"], b["target_records_per_sec"]["value"])
+        for i, a in enumerate(ordered)
+        for b in ordered[i + 1 :]
+        if b[key]["high"] < a[key]["low"]
+    ]
 
 
 def interval(figure: dict) -> str:
     """``median [low, high]`` of a figure, with ``unstable`` when its interval is wider than asked."""
-    return (f"{_num(figure['value'])} [{_num(figure['low'])}, {_num(figure['high'])}]"
-            + ("" if figure.get("stable", True) else " unstable"))
+    return f"{_num(figure['value'])} [{_num(figure['low'])}, {_num(figure['high'])}]" + (
+        "" if figure.get("stable", True) else " unstable"
+    )
 
 
 def _num(x: float) -> str:
@@ -81,21 +96,36 @@ def plot_latency(path: str, data: dict, title: str) -> None:
         for key, label, style in PERCENTILES:
             y = [e[key]["value"] for e in points]
             flag = " (suspect: falls as the load rises)" if key == "latency_99th_ms" and suspect(points) else ""
-            ax.errorbar(x, y, yerr=_errors([e[key] for e in points]), xerr=xerr, fmt=style, marker="o",
-                        color=COLORS[name], capsize=2, label=f"{name} {label}{flag}")
+            ax.errorbar(
+                x,
+                y,
+                yerr=_errors([e[key] for e in points]),
+                xerr=xerr,
+                fmt=style,
+                marker="o",
+                color=COLORS[name],
+                capsize=2,
+                label=f"{name} {label}{flag}",
+            )
             lower = [(a, b) for a, b, fell in zip(x, y, behind, strict=True) if fell]
             if lower:
-                ax.plot(*zip(*lower, strict=True), "o", markerfacecolor="white", color=COLORS[name],
-                        label=None if behind_drawn else "fell behind (achieved < 97%)")
+                ax.plot(
+                    *zip(*lower, strict=True),
+                    "o",
+                    markerfacecolor="white",
+                    color=COLORS[name],
+                    label=None if behind_drawn else "fell behind (achieved < 97%)",
+                )
                 behind_drawn = True
-        ax.axvline(data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4,
-                   label=f"{name} max throughput")
+        ax.axvline(
+            data[name]["max"]["records_per_sec"]["value"], color=COLORS[name], alpha=0.4, label=f"{name} max throughput"
+        )
         sustained = data[name].get("sustainable", {}).get("records_per_sec")
         if sustained and sustained["value"] > 0:
-            ax.axvline(sustained["value"], color=COLORS[name], alpha=0.6, linestyle="--",
-                       label=f"{name} max sustainable")
-    ax.set(xlabel="achieved records/s (at offered loads)", ylabel="latency per record, ms",
-           xscale="log", yscale="log")
+            ax.axvline(
+                sustained["value"], color=COLORS[name], alpha=0.6, linestyle="--", label=f"{name} max sustainable"
+            )
+    ax.set(xlabel="achieved records/s (at offered loads)", ylabel="latency per record, ms", xscale="log", yscale="log")
     ax.set_title(title, fontsize="medium")
     _save(fig, ax, path)
 
@@ -107,18 +137,37 @@ def plot_sweep(path: str, data: dict, title: str) -> None:
     fig, (left, right) = _figure(2)
     rows = data["rest"]
     x = [r["records_per_request"] for r in rows]
-    left.errorbar(x, [r["max"]["records_per_sec"]["value"] for r in rows],
-                  yerr=_errors([r["max"]["records_per_sec"] for r in rows]), fmt="-o", capsize=2,
-                  color=COLORS["rest"], label="rest max")
+    left.errorbar(
+        x,
+        [r["max"]["records_per_sec"]["value"] for r in rows],
+        yerr=_errors([r["max"]["records_per_sec"] for r in rows]),
+        fmt="-o",
+        capsize=2,
+        color=COLORS["rest"],
+        label="rest max",
+    )
     left.axhline(data["native"]["max"]["records_per_sec"]["value"], color=COLORS["native"], label="native max")
     left.set(xscale="log", yscale="log", xlabel="REST records per request", ylabel="max records/s")
     for key, label, style in PERCENTILES[:2]:
-        right.errorbar(x, [r["at_rate"][key]["value"] for r in rows], yerr=_errors([r["at_rate"][key] for r in rows]),
-                       fmt=style, marker="o", capsize=2, color=COLORS["rest"], label=f"rest {label}")
-        right.axhline(data["native"]["at_rate"][key]["value"], linestyle=style, color=COLORS["native"],
-                      label=f"native {label}")
-    right.set(xscale="log", yscale="log", xlabel="REST records per request",
-              ylabel=f"latency per record at {data['sweep_rate']:,} records/s, ms")
+        right.errorbar(
+            x,
+            [r["at_rate"][key]["value"] for r in rows],
+            yerr=_errors([r["at_rate"][key] for r in rows]),
+            fmt=style,
+            marker="o",
+            capsize=2,
+            color=COLORS["rest"],
+            label=f"rest {label}",
+        )
+        right.axhline(
+            data["native"]["at_rate"][key]["value"], linestyle=style, color=COLORS["native"], label=f"native {label}"
+        )
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="REST records per request",
+        ylabel=f"latency per record at {data['sweep_rate']:,} records/s, ms",
+    )
     left.legend(fontsize="small")
     fig.suptitle(title, fontsize="medium")
     _save(fig, right, path)
@@ -131,6 +180,7 @@ def _errors(figures: list[dict]) -> list[list[float]]:
 
 def _figure(columns: int):
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+
     fig = Figure(figsize=(6.5 * columns + 2, 4.5))
     axes = fig.subplots(1, columns)
     return fig, axes

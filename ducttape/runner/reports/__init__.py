@@ -28,7 +28,6 @@ def write_reports(session: SessionInfo, results: list[TestResult], entries: dict
     entries = {} if entries is None else entries
     view = session_view(session, results, entries.setdefault("view", {}))
     for name, render in WRITERS.items():
-        write_atomic(os.path.join(session.path, name),
-                     render(session, results, view, entries.setdefault(name, {})))
+        write_atomic(os.path.join(session.path, name), render(session, results, view, entries.setdefault(name, {})))
     if session.finished is not None:
         write_index(os.path.dirname(os.path.abspath(session.path)))

@@ -25,10 +25,15 @@ from ducttape.runner.result import SessionInfo
 
 RAW_DATA_LIMIT = 200_000
 """Characters of a test's returned data shown on the page; longer data is only linked."""
-STATUS_WORDS = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky", "KNOWN-FAIL": "known failures",
-                "UNEXPECTED-PASS": "unexpected passes", "NOT-RUN": "not run"}
-STATUS_SIGNS = {"PASS": "✓", "FAIL": "✗", "FLAKY": "≈", "KNOWN-FAIL": "⊘", "UNEXPECTED-PASS": "!",
-                "NOT-RUN": "–"}
+STATUS_WORDS = {
+    "PASS": "passed",
+    "FAIL": "failed",
+    "FLAKY": "flaky",
+    "KNOWN-FAIL": "known failures",
+    "UNEXPECTED-PASS": "unexpected passes",
+    "NOT-RUN": "not run",
+}
+STATUS_SIGNS = {"PASS": "✓", "FAIL": "✗", "FLAKY": "≈", "KNOWN-FAIL": "⊘", "UNEXPECTED-PASS": "!", "NOT-RUN": "–"}
 
 
 def number(v: object) -> str:
@@ -39,17 +44,27 @@ def number(v: object) -> str:
 @functools.lru_cache(maxsize=4)  # a running session renders its page every few seconds
 def environment(base: str) -> jinja2.Environment:
     """The templates' environment; ``base`` is the folder that relative paths start from."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("ducttape.runner.reports", "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ducttape.runner.reports", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
     def data_uri(rel: str) -> str:
         with open(os.path.join(base, rel), "rb") as f:
             return "data:image/png;base64," + base64.b64encode(f.read()).decode()
 
-    env.filters.update(href=lambda p: urllib.parse.quote(p), num=number, when=when,
-                       params=params_line, data_uri=data_uri, spread=spread,
-                       breakable=breakable)
+    env.filters.update(
+        href=lambda p: urllib.parse.quote(p),
+        num=number,
+        when=when,
+        params=params_line,
+        data_uri=data_uri,
+        spread=spread,
+        breakable=breakable,
+    )
     env.globals.update(status_words=STATUS_WORDS, status_signs=STATUS_SIGNS)
     return env
 
@@ -74,8 +89,11 @@ def _figures(test: dict) -> dict[str, Figure]:
 def _extras(test: dict) -> dict:
     """What the page shows of a test beyond its view: figure tables and the raw data's text."""
     raw = json.dumps(test.get("data"), indent=2, default=str) if test.get("data") is not None else ""
-    return {"tables": figure_tables(_figures(test)), "raw": raw if len(raw) <= RAW_DATA_LIMIT else None,
-            "open": test["status"] == "FAIL" or bool(test.get("figures") or test.get("plots"))}
+    return {
+        "tables": figure_tables(_figures(test)),
+        "raw": raw if len(raw) <= RAW_DATA_LIMIT else None,
+        "open": test["status"] == "FAIL" or bool(test.get("figures") or test.get("plots")),
+    }
 
 
 def render(session: SessionInfo, view: dict, kept: dict | None = None) -> str:
@@ -90,5 +108,4 @@ def render(session: SessionInfo, view: dict, kept: dict | None = None) -> str:
         tests.append({**test, **entry[1], "anchor": f"test-{n}"})
     groups = case_groups(tests, _figures)
     first_case = {g.cases[0]["anchor"]: g for g in groups}
-    return environment(session.path).get_template("report.html.j2").render(
-        s=view, tests=tests, first_case=first_case)
+    return environment(session.path).get_template("report.html.j2").render(s=view, tests=tests, first_case=first_case)

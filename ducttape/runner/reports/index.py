@@ -34,10 +34,10 @@ def short_ids(ids: list[str]) -> tuple[str, list[str]]:
     """The prefix the ids share (up to a ``-``) and what is left of each, e.g.
     ``2026-12-07--001``, ``2026-12-07--002`` -> ``2026-12-07--``, ``001``, ``002``."""
     prefix = os.path.commonprefix(ids) if len(ids) > 1 else ""
-    prefix = prefix[:prefix.rfind("-") + 1] if "-" in prefix else ""
+    prefix = prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
     if any(i == prefix for i in ids):
         prefix = ""
-    return prefix, [i[len(prefix):] for i in ids]
+    return prefix, [i[len(prefix) :] for i in ids]
 
 
 def _runs(values: list[str], labels: list[str]) -> list[dict]:
@@ -56,8 +56,10 @@ def _differences(series: Series, labels: list[str]) -> list[dict]:
     """What the sessions ran, under the chart: the build, then the session parameters (each as
     runs of sessions, or once when every session had the same)."""
     found = []
-    for what, values in (("build", [p.build or "none recorded" for p in series.points]),
-                         ("params", [params_line(p.params) or "none" for p in series.points])):
+    for what, values in (
+        ("build", [p.build or "none recorded" for p in series.points]),
+        ("params", [params_line(p.params) or "none" for p in series.points]),
+    ):
         runs = _runs(values, labels)
         if what == "params" and runs == [{"first": labels[0], "last": labels[-1], "what": "none"}]:
             continue
@@ -68,10 +70,12 @@ def _differences(series: Series, labels: list[str]) -> list[dict]:
 def _describe(c: Change, series: Series, labels: list[str]) -> str:
     unit = f" {series.unit}" if series.unit else ""
     d = c.to_dict()
-    return (f"between {labels[c.index - 1]} and {labels[c.index]}: {c.change_pct:+.1f}% ({c.verdict}); "
-            f"median {number(d['median_before'])}{unit} over {d['sessions_before']} sessions "
-            f"({d['repeats_before']} values) -> {number(d['median_after'])}{unit} over "
-            f"{d['sessions_after']} ({d['repeats_after']}), Mann-Whitney U p = {c.p_value:.2g}")
+    return (
+        f"between {labels[c.index - 1]} and {labels[c.index]}: {c.change_pct:+.1f}% ({c.verdict}); "
+        f"median {number(d['median_before'])}{unit} over {d['sessions_before']} sessions "
+        f"({d['repeats_before']} values) -> {number(d['median_after'])}{unit} over "
+        f"{d['sessions_after']} ({d['repeats_after']}), Mann-Whitney U p = {c.p_value:.2g}"
+    )
 
 
 def trend_view(series: Series) -> dict:
@@ -81,30 +85,57 @@ def trend_view(series: Series) -> dict:
     unit = f" {series.unit}" if series.unit else ""
     points = []
     for i, p in enumerate(series.points):
-        spread = (f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}"
-                  if len(p.values) > 1 else "")
+        spread = (
+            f"; {len(p.values)} values {number(min(p.values))} – {number(max(p.values))}" if len(p.values) > 1 else ""
+        )
         if p.low is not None and p.high is not None:
             spread += f"; interval [{number(p.low)}, {number(p.high)}]"
             band = (p.low, p.high)
         else:
             band = (min(p.values), max(p.values))
         params = f"; {params_line(p.params)}" if p.params else ""
-        text = (f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
-                f"{p.build or 'no build recorded'}{params}")
+        text = (
+            f"{p.session_id} ({when(p.started)}): {number(p.value)}{unit}{spread}; "
+            f"{p.build or 'no build recorded'}{params}"
+        )
         points.append(Point(i, p.value, text, *band))
     better = {"higher": "higher is better", "lower": "lower is better"}.get(series.better, "")
     label = f"{series.test_id}: {series.figure}" + (f" ({series.unit})" if series.unit else "")
-    svg = chart([Line(series.figure, points)], list(enumerate(labels)), series.unit,
-                [Mark(c.index - 0.5, f"{c.change_pct:+.0f}% {c.verdict}", c.verdict) for c in changes],
-                label=label, width=560, height=240)
-    return {"test_id": series.test_id, "figure": series.figure, "unit": series.unit, "better": series.better,
-            "better_text": better, "points": len(series.points), "session_prefix": prefix,
-            "values": [{"session_id": p.session_id, "label": lab, "started": p.started, "value": p.value,
-                        "values": p.values, "low": p.low, "high": p.high, "build": p.build, "params": p.params}
-                       for p, lab in zip(series.points, labels, strict=True)],
-            "differences": _differences(series, labels),
-            "change_points": [dict(c.to_dict(), text=_describe(c, series, labels)) for c in changes],
-            "svg": svg}
+    svg = chart(
+        [Line(series.figure, points)],
+        list(enumerate(labels)),
+        series.unit,
+        [Mark(c.index - 0.5, f"{c.change_pct:+.0f}% {c.verdict}", c.verdict) for c in changes],
+        label=label,
+        width=560,
+        height=240,
+    )
+    return {
+        "test_id": series.test_id,
+        "figure": series.figure,
+        "unit": series.unit,
+        "better": series.better,
+        "better_text": better,
+        "points": len(series.points),
+        "session_prefix": prefix,
+        "values": [
+            {
+                "session_id": p.session_id,
+                "label": lab,
+                "started": p.started,
+                "value": p.value,
+                "values": p.values,
+                "low": p.low,
+                "high": p.high,
+                "build": p.build,
+                "params": p.params,
+            }
+            for p, lab in zip(series.points, labels, strict=True)
+        ],
+        "differences": _differences(series, labels),
+        "change_points": [dict(c.to_dict(), text=_describe(c, series, labels)) for c in changes],
+        "svg": svg,
+    }
 
 
 def current(series: list[Series], sessions: list[dict]) -> list[Series]:
@@ -137,11 +168,20 @@ def _remove_legacy_plots(results_root: str) -> None:
 def index_view(results_root: str) -> dict:
     """Sessions (newest first) and trends, as index.html shows them."""
     sessions = load_sessions(results_root)
-    rows = [{"session_id": d["session_id"], "report": f"{os.path.basename(d['path'])}/report.html",
-             "started": d.get("started"), "finished": d.get("finished"), "cluster": d.get("cluster", ""),
-             "build": d.get("build", build_label(d.get("build_manifest"))), "params": d.get("params") or {},
-             "summary": d.get("summary") or {}, "interrupted": d.get("interrupted", False)}
-            for d in reversed(sessions)]
+    rows = [
+        {
+            "session_id": d["session_id"],
+            "report": f"{os.path.basename(d['path'])}/report.html",
+            "started": d.get("started"),
+            "finished": d.get("finished"),
+            "cluster": d.get("cluster", ""),
+            "build": d.get("build", build_label(d.get("build_manifest"))),
+            "params": d.get("params") or {},
+            "summary": d.get("summary") or {},
+            "interrupted": d.get("interrupted", False),
+        }
+        for d in reversed(sessions)
+    ]
     trends = [trend_view(s) for s in current(all_series(sessions), sessions)]
     return {"sessions": rows, "trends": trends}
 

@@ -37,10 +37,15 @@ def xml_text(text: str) -> str:
 def render(session: SessionInfo, results: list[TestResult]) -> str:
     """junit.xml of the session."""
     c = counts(results)
-    suite = ET.Element("testsuite", name="ducttape", tests=str(len(results)),
-                       failures=str(c.get(FAIL, 0)), errors="0",
-                       skipped=str(c.get(KNOWN_FAIL, 0) + c.get(NOT_RUN, 0)),
-                       time=f"{sum(r.duration for r in results):.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name="ducttape",
+        tests=str(len(results)),
+        failures=str(c.get(FAIL, 0)),
+        errors="0",
+        skipped=str(c.get(KNOWN_FAIL, 0) + c.get(NOT_RUN, 0)),
+        time=f"{sum(r.duration for r in results):.3f}",
+    )
     properties = ET.SubElement(suite, "properties")
 
     def prop(name: str, value: str) -> None:
@@ -52,8 +57,7 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
     prop("builds", builds_line(session, results))
     for r in results:
         name = case_name(r)
-        case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=name,
-                             time=f"{r.duration:.3f}")
+        case = ET.SubElement(suite, "testcase", classname=f"{r.module}.{r.cls}", name=name, time=f"{r.duration:.3f}")
         key = f"{r.module}.{r.cls}.{name}"
         prop(f"{key} started", iso_time(r.started))
         prop(f"{key} status", r.status)
@@ -78,8 +82,11 @@ def render(session: SessionInfo, results: list[TestResult]) -> str:
                     continue
                 flaky = ET.SubElement(case, "flakyFailure", message=attempt["error"], type=FAIL)
                 ET.SubElement(flaky, "stackTrace").text = attempt.get("details") or attempt["error"]
-        out = [f"started: {iso_time(r.started)}", *([f"nodes: {', '.join(r.nodes)}"] if r.nodes else []),
-               *(part for part in (figures_table(r.data), r.summary) if part)]
+        out = [
+            f"started: {iso_time(r.started)}",
+            *([f"nodes: {', '.join(r.nodes)}"] if r.nodes else []),
+            *(part for part in (figures_table(r.data), r.summary) if part),
+        ]
         ET.SubElement(case, "system-out").text = "\n".join(out)
     for element in suite.iter():  # test output may hold anything: colour codes, NUL, ...
         element.text = xml_text(element.text) if element.text else element.text

@@ -21,8 +21,14 @@ def counts(results: list[TestResult]) -> Counter:
 
 def headline(session: SessionInfo, results: list[TestResult]) -> str:
     c = counts(results)
-    words = {"PASS": "passed", "FAIL": "failed", "FLAKY": "flaky", "KNOWN-FAIL": "known failures",
-             "UNEXPECTED-PASS": "unexpected passes", "NOT-RUN": "not run"}
+    words = {
+        "PASS": "passed",
+        "FAIL": "failed",
+        "FLAKY": "flaky",
+        "KNOWN-FAIL": "known failures",
+        "UNEXPECTED-PASS": "unexpected passes",
+        "NOT-RUN": "not run",
+    }
     parts = [f"{n} {words.get(status, status.lower())}" for status, n in sorted(c.items())]
     state = "interrupted" if session.interrupted else ("finished" if session.finished else "running")
     return f"{len(results)} tests: {', '.join(parts) or 'none run'} ({state})"
@@ -56,8 +62,9 @@ def figures_table(data: object) -> str:
     lines = []
     if found:
         rows = [(name or "(value)", f"{f.value:.6g}", f.unit, f.better or "-") for name, f in found.items()]
-        lines.append(tabulate(rows, headers=("figure", "value", "unit", "better"), tablefmt="simple",
-                              disable_numparse=True))
+        lines.append(
+            tabulate(rows, headers=("figure", "value", "unit", "better"), tablefmt="simple", disable_numparse=True)
+        )
     lines += [f"{key}: {value}" for key, value in _other_values(data, "") if data is not None]
     return "\n".join(lines)
 
@@ -78,5 +85,3 @@ def _other_values(data: object, prefix: str) -> list[tuple[str, str]]:
     for key, value in items:
         found += _other_values(value, f"{prefix}.{key}" if prefix else str(key))
     return found
-
-

@@ -73,8 +73,15 @@ def _width(text: str) -> float:
     return len(text) * CHAR_PX
 
 
-def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = "",
-          marks: list[Mark] | None = None, label: str = "", width: int = 640, height: int = 250) -> str:
+def chart(
+    lines: list[Line],
+    x_ticks: list[tuple[float, str]],
+    y_label: str = "",
+    marks: list[Mark] | None = None,
+    label: str = "",
+    width: int = 640,
+    height: int = 250,
+) -> str:
     """An SVG line chart of ``lines`` (each point's min-max drawn as a band when given), x ticks
     labelled as given (thinned so they never overlap), ``marks`` as dashed vertical lines with
     their text in the band above the plot. ``label`` is the chart's accessible name."""
@@ -110,39 +117,51 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
     def sy(y: float) -> float:
         return top + plot_h - (y - y_low) / (y_high - y_low) * plot_h
 
-    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-           f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
-           f'font-size="{FONT_PX}" font-family="system-ui, sans-serif">']
+    out = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
+        f'font-size="{FONT_PX}" font-family="system-ui, sans-serif">'
+    ]
     if label:
         out.append(f"<title>{escape(label)}</title>")
     for t in y_ticks:
         y = sy(t)
         out.append(f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>')
         out.append(f'<text class="ytick" x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{number(t)}</text>')
-    out.append(f'<rect x="{left:.1f}" y="{top:.1f}" width="{plot_w:.1f}" height="{plot_h:.1f}" '
-               f'fill="none" stroke="#999"/>')
+    out.append(
+        f'<rect x="{left:.1f}" y="{top:.1f}" width="{plot_w:.1f}" height="{plot_h:.1f}" fill="none" stroke="#999"/>'
+    )
     if y_label:
         cy = top + plot_h / 2
-        out.append(f'<text class="axis" x="{FONT_PX:.1f}" y="{cy:.1f}" text-anchor="middle" '
-                   f'transform="rotate(-90 {FONT_PX} {cy:.1f})">{escape(_fit(y_label, plot_h))}</text>')
+        out.append(
+            f'<text class="axis" x="{FONT_PX:.1f}" y="{cy:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 {FONT_PX} {cy:.1f})">{escape(_fit(y_label, plot_h))}</text>'
+        )
     shown_right = -math.inf
     for x, text in x_ticks:
         px, half = sx(x), _width(text) / 2
         if px - half < shown_right + 8:
             continue  # would overlap the label before it
         shown_right = px + half
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" '
-                   'stroke="#999"/>')
-        out.append(f'<text class="xtick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
-                   f'text-anchor="middle">{escape(text)}</text>')
+        out.append(
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top + plot_h:.1f}" y2="{top + plot_h + 4:.1f}" stroke="#999"/>'
+        )
+        out.append(
+            f'<text class="xtick" x="{px:.1f}" y="{top + plot_h + FONT_PX + 5:.1f}" '
+            f'text-anchor="middle">{escape(text)}</text>'
+        )
     for n, m in enumerate(marks):
         px, color = sx(m.x), MARK_COLORS.get(m.kind, MARK_COLORS["changed"])
         ty = 4 + (n + 1) * (FONT_PX + 5) - 5
         anchor = "start" if px + _width(m.text) + 4 <= width else "end"
-        out.append(f'<line class="mark {escape(m.kind)}" x1="{px:.1f}" x2="{px:.1f}" y1="{ty + 3:.1f}" '
-                   f'y2="{top + plot_h:.1f}" stroke="{color}" stroke-width="1.6" stroke-dasharray="5 3"/>')
-        out.append(f'<text class="mark {escape(m.kind)}" x="{px + (3 if anchor == "start" else -3):.1f}" '
-                   f'y="{ty:.1f}" text-anchor="{anchor}" fill="{color}" font-weight="bold">{escape(m.text)}</text>')
+        out.append(
+            f'<line class="mark {escape(m.kind)}" x1="{px:.1f}" x2="{px:.1f}" y1="{ty + 3:.1f}" '
+            f'y2="{top + plot_h:.1f}" stroke="{color}" stroke-width="1.6" stroke-dasharray="5 3"/>'
+        )
+        out.append(
+            f'<text class="mark {escape(m.kind)}" x="{px + (3 if anchor == "start" else -3):.1f}" '
+            f'y="{ty:.1f}" text-anchor="{anchor}" fill="{color}" font-weight="bold">{escape(m.text)}</text>'
+        )
     for i, line in enumerate(lines):
         color = COLORS[i % len(COLORS)]
         pts = sorted(line.points, key=lambda p: p.x)
@@ -153,8 +172,10 @@ def chart(lines: list[Line], x_ticks: list[tuple[float, str]], y_label: str = ""
             out.append(f'<polygon class="band" points="{" ".join(outline)}" fill="{color}" fill-opacity="0.16"/>')
         for x, low, high in ranged:
             if high != low:
-                out.append(f'<line class="range" x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{sy(low):.1f}" '
-                           f'y2="{sy(high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>')
+                out.append(
+                    f'<line class="range" x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{sy(low):.1f}" '
+                    f'y2="{sy(high):.1f}" stroke="{color}" stroke-opacity="0.5" stroke-width="2"/>'
+                )
         if len(pts) > 1:
             path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in pts)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.8"/>')
@@ -190,7 +211,7 @@ def _legend_rows(lines: list[Line], room: float) -> list[list[tuple[int, str]]]:
 def _fit(text: str, room: float) -> str:
     """``text`` shortened with an ellipsis to fit ``room`` pixels (the full text is elsewhere)."""
     most = max(4, int(room / CHAR_PX))
-    return text if len(text) <= most else text[:most - 1] + "…"
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _marker(i: int, x: float, y: float, color: str) -> str:

@@ -85,14 +85,26 @@ def figure_tables(figs: dict[str, Figure]) -> list[Table]:
     tables = []
     for (depth, columns), members in groups.items():
         varying = [i for i in range(depth) if len({m[i] for m in members}) > 1]
-        title = ".".join(("N" if all(_index(m[i]) for m in members) else "*") if i in varying else part
-                         for i, part in enumerate(members[0])) or "figures"
-        headers = [(members[0][i - 1] + " #" if i and i - 1 not in varying else "#")
-                   if all(_index(m[i]) for m in members) else "" for i in varying]
+        title = (
+            ".".join(
+                ("N" if all(_index(m[i]) for m in members) else "*") if i in varying else part
+                for i, part in enumerate(members[0])
+            )
+            or "figures"
+        )
+        headers = [
+            (members[0][i - 1] + " #" if i and i - 1 not in varying else "#")
+            if all(_index(m[i]) for m in members)
+            else ""
+            for i in varying
+        ]
         for start in range(0, len(members), MAX_ROWS):
-            chunk = members[start:start + MAX_ROWS]
-            table = Table(title + (f" (rows {start + 1}-{start + len(chunk)})" if len(members) > MAX_ROWS else ""),
-                          headers, list(columns))
+            chunk = members[start : start + MAX_ROWS]
+            table = Table(
+                title + (f" (rows {start + 1}-{start + len(chunk)})" if len(members) > MAX_ROWS else ""),
+                headers,
+                list(columns),
+            )
             table.rows = [([m[i] for i in varying], rows[m]) for m in chunk]
             table.units = {c: _column_note([cells[c] for _, cells in table.rows if c in cells]) for c in columns}
             if len(chunk) == 1:
@@ -107,9 +119,15 @@ def _turned(table: Table) -> Table:
     turned = Table(table.title, ["figure"], ["value"], turned=True)
     turned.rows = [([column], {"value": cells[column]}) for column in table.columns]
     figs = [cells[column].figure for column in table.columns]
-    turned.details = [name for name, shown in (("unit", any(f.unit for f in figs)),
-                                               ("better", any(f.better for f in figs)),
-                                               ("repeats", any(spread(f) for f in figs))) if shown]
+    turned.details = [
+        name
+        for name, shown in (
+            ("unit", any(f.unit for f in figs)),
+            ("better", any(f.better for f in figs)),
+            ("repeats", any(spread(f) for f in figs)),
+        )
+        if shown
+    ]
     return turned
 
 
@@ -121,8 +139,15 @@ def _split_turned(tables: list[Table]) -> list[Table]:
             out.append(t)
             continue
         for start in range(0, len(t.rows), MAX_ROWS):
-            part = Table(f"{t.title} ({start + 1}-{min(start + MAX_ROWS, len(t.rows))})", t.row_headers,
-                         t.columns, t.rows[start:start + MAX_ROWS], {}, True, t.details)
+            part = Table(
+                f"{t.title} ({start + 1}-{min(start + MAX_ROWS, len(t.rows))})",
+                t.row_headers,
+                t.columns,
+                t.rows[start : start + MAX_ROWS],
+                {},
+                True,
+                t.details,
+            )
             out.append(part)
     return out
 
@@ -137,6 +162,7 @@ def spread(fig: Figure) -> str:
 
 
 # -- cases side by side ------------------------------------------------------------------------
+
 
 @dataclass
 class CaseGroup:
@@ -171,11 +197,19 @@ def case_groups(tests: list[dict], figures_of) -> list[CaseGroup]:
         if len(members) < 2:
             continue
         params = list(dict.fromkeys(k for t in members for k in t["params"]))
-        cases = [{"params": t["params"], "status": t["status"], "anchor": t["anchor"],
-                  "figures": {k: f for k, f in figures_of(t).items() if k not in t["params"]}} for t in members]
+        cases = [
+            {
+                "params": t["params"],
+                "status": t["status"],
+                "anchor": t["anchor"],
+                "figures": {k: f for k, f in figures_of(t).items() if k not in t["params"]},
+            }
+            for t in members
+        ]
         keys = list(dict.fromkeys(k for c in cases for k in c["figures"]))
-        group = CaseGroup(name, params, cases,
-                          [keys[i:i + MAX_CASE_COLUMNS] for i in range(0, len(keys), MAX_CASE_COLUMNS)] or [[]])
+        group = CaseGroup(
+            name, params, cases, [keys[i : i + MAX_CASE_COLUMNS] for i in range(0, len(keys), MAX_CASE_COLUMNS)] or [[]]
+        )
         varying = [p for p in params if len({repr(c["params"].get(p)) for c in cases}) > 1]
         numeric = [p for p in varying if _numeric([c["params"].get(p) for c in cases])]
         if numeric:
@@ -200,11 +234,19 @@ def _case_plots(cases: list[dict], keys: list[str], x_param: str, others: list[s
             unit = unit or fig.unit
             name = " ".join(f"{p}={c['params'].get(p)}" for p in others) or key
             lo, hi = fig.band or (None, None)
-            lines.setdefault(name, Line(name)).points.append(Point(
-                c["params"][x_param], fig.value, f"{name}, {x_param}={c['params'][x_param]}: "
-                f"{number(fig.value)} {fig.unit}".strip() + (f" ({spread(fig)})" if lo is not None else ""), lo, hi))
+            lines.setdefault(name, Line(name)).points.append(
+                Point(
+                    c["params"][x_param],
+                    fig.value,
+                    f"{name}, {x_param}={c['params'][x_param]}: {number(fig.value)} {fig.unit}".strip()
+                    + (f" ({spread(fig)})" if lo is not None else ""),
+                    lo,
+                    hi,
+                )
+            )
         if lines:
             label = f"{key}{f' ({unit})' if unit else ''} against {x_param}"
-            plots.append(chart(list(lines.values()), [(x, number(x)) for x in xs], unit, label=label,
-                               width=420, height=220))
+            plots.append(
+                chart(list(lines.values()), [(x, number(x)) for x in xs], unit, label=label, width=420, height=220)
+            )
     return plots

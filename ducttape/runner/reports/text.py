@@ -23,8 +23,9 @@ def section(r: TestResult) -> list[str]:
     text, the attempts of a flaky test, and a failed test's details; [] if it has none."""
     parts = [part for part in (figures_table(r.data), r.summary) if part]
     if r.status == FLAKY:
-        parts += [f"attempt {n} ({a['folder']}): {a['status']} {a['error']}".rstrip()
-                  for n, a in enumerate(r.attempts, 1)]
+        parts += [
+            f"attempt {n} ({a['folder']}): {a['status']} {a['error']}".rstrip() for n, a in enumerate(r.attempts, 1)
+        ]
     if r.known_failure:
         parts.append(f"known failure: {r.known_failure}")
     if r.status == FAIL and r.details:
@@ -35,12 +36,17 @@ def section(r: TestResult) -> list[str]:
 def render(session: SessionInfo, results: list[TestResult]) -> str:
     """report.txt of the session."""
     builds = builds_line(session, results)
-    lines = [f"ducttape session {session.session_id}",
-             f"cluster:  {session.cluster}",
-             f"started:  {when(session.started)}",
-             f"builds:   {builds or 'none used'}",
-             *([f"params:   {params_line(session.params)}"] if session.params else []),
-             f"result:   {headline(session, results)}", "", table(results), ""]
+    lines = [
+        f"ducttape session {session.session_id}",
+        f"cluster:  {session.cluster}",
+        f"started:  {when(session.started)}",
+        f"builds:   {builds or 'none used'}",
+        *([f"params:   {params_line(session.params)}"] if session.params else []),
+        f"result:   {headline(session, results)}",
+        "",
+        table(results),
+        "",
+    ]
     for r in results:
         lines += section(r)
     return "\n".join(lines)

@@ -30,8 +30,13 @@ def failure(error: str) -> dict | None:
     m = FAILED_COMMAND.search(error or "")
     if not m:
         return None
-    return {"before": error[:m.start()], "node": m["node"], "command": m["command"],
-            "outcome": m["outcome"], "after": error[m.end():]}
+    return {
+        "before": error[: m.start()],
+        "node": m["node"],
+        "command": m["command"],
+        "outcome": m["outcome"],
+        "after": error[m.end() :],
+    }
 
 
 def _files(session_path: str, folder: str, nodes: list[str]) -> dict:
@@ -60,16 +65,25 @@ def _files(session_path: str, folder: str, nodes: list[str]) -> dict:
                 by_service_node.setdefault((parts[0], parts[1]), []).append(rel)
             else:
                 found["files"].append(rel)
-    found["service_logs"] = [{"service": s, "node": n, "files": f}
-                             for (s, n), f in sorted(by_service_node.items())]
+    found["service_logs"] = [{"service": s, "node": n, "files": f} for (s, n), f in sorted(by_service_node.items())]
     return found
 
 
 def test_view(session_path: str, r: TestResult) -> dict:
     """Everything the page shows of one test besides its TestResult fields."""
-    figs = [{"name": name or "(value)", "value": f.value, "unit": f.unit, "better": f.better,
-             "values": f.values, "low": f.low, "high": f.high, "stable": f.stable}
-            for name, f in figures(r.data).items()]
+    figs = [
+        {
+            "name": name or "(value)",
+            "value": f.value,
+            "unit": f.unit,
+            "better": f.better,
+            "values": f.values,
+            "low": f.low,
+            "high": f.high,
+            "stable": f.stable,
+        }
+        for name, f in figures(r.data).items()
+    ]
     return {"figures": figs, "failure": failure(r.error), **_files(session_path, r.folder, r.nodes)}
 
 

@@ -24,27 +24,52 @@ class ZooKeeper(Service):
     logs = {"output": "server.log", "config": "zoo.cfg"}  # collected into the test's results
 
     def start_node(self, node):
-        node.account.create_file(self.path(node, "zoo.cfg"), "\n".join([
-            "tickTime=2000", f"dataDir={self.path(node, 'data')}", f"clientPort={PORT}",
-            f"clientPortAddress={node.address}", "admin.enableServer=false",
-            "4lw.commands.whitelist=ruok", ""]))
-        self.spawn(node, jvm.command(node, "zookeeper", "server", self.path(node, "zoo.cfg"),
-                                     java_opts=jvm.opts("256m")))
+        node.account.create_file(
+            self.path(node, "zoo.cfg"),
+            "\n".join(
+                [
+                    "tickTime=2000",
+                    f"dataDir={self.path(node, 'data')}",
+                    f"clientPort={PORT}",
+                    f"clientPortAddress={node.address}",
+                    "admin.enableServer=false",
+                    "4lw.commands.whitelist=ruok",
+                    "",
+                ]
+            ),
+        )
+        self.spawn(
+            node, jvm.command(node, "zookeeper", "server", self.path(node, "zoo.cfg"), java_opts=jvm.opts("256m"))
+        )
         # ready once it answers "ruok"; fails at once, with the log's tail, if the server exits
-        self.wait_for(node, lambda: self.healthy(node), 120,
-                      lambda: f"ZooKeeper on {node.name} did not answer ruok on port {PORT}")
+        self.wait_for(
+            node,
+            lambda: self.healthy(node),
+            120,
+            lambda: f"ZooKeeper on {node.name} did not answer ruok on port {PORT}",
+        )
 
     def healthy(self, node):
         """Whether the server on ``node`` answers ZooKeeper's ``ruok`` with ``imok``."""
         script = f"exec 3<>/dev/tcp/{node.address}/{PORT} && printf ruok >&3 && cat <&3"
-        return node.account.run(f"timeout 5 bash -c {shlex.quote(script)}", allow_fail=True,
-                                timeout=15).stdout == "imok"
+        return (
+            node.account.run(f"timeout 5 bash -c {shlex.quote(script)}", allow_fail=True, timeout=15).stdout == "imok"
+        )
 
     def client(self, node, *args):
         """Run one zkCli command against the server on ``node``; return its output."""
-        return node.account.ssh_output(jvm.command(
-            node, "zookeeper", "client", "-server", f"{node.address}:{PORT}", *args,
-            java_opts=jvm.opts(jvm.TOOL_HEAP, jvm.TOOL_OPTS)), timeout=60)
+        return node.account.ssh_output(
+            jvm.command(
+                node,
+                "zookeeper",
+                "client",
+                "-server",
+                f"{node.address}:{PORT}",
+                *args,
+                java_opts=jvm.opts(jvm.TOOL_HEAP, jvm.TOOL_OPTS),
+            ),
+            timeout=60,
+        )
 
 
 class ZooKeeperTest(Test):

@@ -51,6 +51,7 @@ class RemoteCommandError(_DucttapeCommandError, DucktapeError):
 
 def _ducktape_errors(fn):
     """Raise ducttape's command errors as ducktape's."""
+
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
@@ -59,6 +60,7 @@ def _ducktape_errors(fn):
             raise
         except _DucttapeCommandError as exc:
             raise RemoteCommandError.of(exc) from None
+
     return call
 
 
@@ -102,21 +104,30 @@ class RemoteAccount:
         return self.account.ssh(cmd, allow_fail=allow_fail, timeout=timeout_sec or COMMAND_TIMEOUT)
 
     @_ducktape_errors
-    def ssh_output(self, cmd: str, allow_fail: bool = False, combine_stderr: bool = True,
-                   timeout_sec: float | None = None) -> bytes:
+    def ssh_output(
+        self, cmd: str, allow_fail: bool = False, combine_stderr: bool = True, timeout_sec: float | None = None
+    ) -> bytes:
         """The command's output as bytes (ducktape's type), stderr included by default."""
-        out = self.account.ssh_output(_combined(cmd) if combine_stderr else cmd,
-                                      allow_fail=allow_fail, timeout=timeout_sec or COMMAND_TIMEOUT)
+        out = self.account.ssh_output(
+            _combined(cmd) if combine_stderr else cmd, allow_fail=allow_fail, timeout=timeout_sec or COMMAND_TIMEOUT
+        )
         return out.encode()
 
     @_ducktape_errors
-    def ssh_capture(self, cmd: str, allow_fail: bool = False, callback=None,
-                    combine_stderr: bool = True, timeout_sec: float | None = None) -> "SSHOutputIter":
+    def ssh_capture(
+        self,
+        cmd: str,
+        allow_fail: bool = False,
+        callback=None,
+        combine_stderr: bool = True,
+        timeout_sec: float | None = None,
+    ) -> "SSHOutputIter":
         """Start ``cmd`` now and return an iterator over its output lines (newline kept;
         ``callback(line)`` instead when given). A failing exit status raises at the end of the
         output unless ``allow_fail``."""
-        lines = self.account.ssh_capture(_combined(cmd) if combine_stderr else cmd,
-                                         allow_fail=allow_fail, timeout=timeout_sec or STREAM_TIMEOUT)
+        lines = self.account.ssh_capture(
+            _combined(cmd) if combine_stderr else cmd, allow_fail=allow_fail, timeout=timeout_sec or STREAM_TIMEOUT
+        )
         return SSHOutputIter(lines, callback, f"{self.account.name}: {cmd}")
 
     # -- processes ------------------------------------------------------------------------------
@@ -130,25 +141,26 @@ class RemoteAccount:
         self.account.ssh(f"kill -{int(sig)} {int(pid)}", allow_fail=allow_fail, timeout=COMMAND_TIMEOUT)
 
     @_ducktape_errors
-    def kill_process(self, process_grep_str: str, clean_shutdown: bool = True,
-                     allow_fail: bool = False) -> None:
+    def kill_process(self, process_grep_str: str, clean_shutdown: bool = True, allow_fail: bool = False) -> None:
         """Signal every process whose ``ps ax`` line contains ``process_grep_str`` (any case)."""
         cmd = f"ps ax | grep -i {shlex.quote(process_grep_str)} | grep -v grep | awk '{{print $1}}'"
-        self._signal_all(self.account.ssh_output(cmd, allow_fail=True, timeout=COMMAND_TIMEOUT),
-                         clean_shutdown, allow_fail)
+        self._signal_all(
+            self.account.ssh_output(cmd, allow_fail=True, timeout=COMMAND_TIMEOUT), clean_shutdown, allow_fail
+        )
 
     @_ducktape_errors
     def java_pids(self, match: str) -> list[int]:
         """Pids of the JVMs whose ``jcmd`` line matches the awk pattern ``match``."""
-        out = self.account.ssh_output(f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True,
-                                      timeout=COMMAND_TIMEOUT)
+        out = self.account.ssh_output(
+            f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True, timeout=COMMAND_TIMEOUT
+        )
         return [int(pid) for pid in out.split()]
 
     @_ducktape_errors
-    def kill_java_processes(self, match: str, clean_shutdown: bool = True,
-                            allow_fail: bool = False) -> None:
-        out = self.account.ssh_output(f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True,
-                                      timeout=COMMAND_TIMEOUT)
+    def kill_java_processes(self, match: str, clean_shutdown: bool = True, allow_fail: bool = False) -> None:
+        out = self.account.ssh_output(
+            f"jcmd | awk '/{match}/ {{ print $1 }}'", allow_fail=True, timeout=COMMAND_TIMEOUT
+        )
         self._signal_all(out, clean_shutdown, allow_fail)
 
     def _signal_all(self, pids: str, clean_shutdown: bool, allow_fail: bool) -> None:
@@ -172,18 +184,15 @@ class RemoteAccount:
 
     @_ducktape_errors
     def mkdir(self, path: str, mode: int = 0o755) -> None:
-        self.account.ssh(f"mkdir {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}",
-                         timeout=COMMAND_TIMEOUT)
+        self.account.ssh(f"mkdir {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}", timeout=COMMAND_TIMEOUT)
 
     @_ducktape_errors
     def mkdirs(self, path: str, mode: int = 0o755) -> None:
-        self.account.ssh(f"mkdir -p {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}",
-                         timeout=COMMAND_TIMEOUT)
+        self.account.ssh(f"mkdir -p {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}", timeout=COMMAND_TIMEOUT)
 
     @_ducktape_errors
     def remove(self, path: str, allow_fail: bool = False) -> None:
-        self.account.ssh(f"rm -r{'f' if allow_fail else ''} {path}", allow_fail=allow_fail,
-                         timeout=COMMAND_TIMEOUT)
+        self.account.ssh(f"rm -r{'f' if allow_fail else ''} {path}", allow_fail=allow_fail, timeout=COMMAND_TIMEOUT)
 
     def exists(self, path: str) -> bool:
         return self._test("-e", path) or self._test("-L", path)
@@ -199,8 +208,7 @@ class RemoteAccount:
 
     @_ducktape_errors
     def _test(self, flag: str, path: str) -> bool:
-        return self.account.ssh(f"test {flag} {shlex.quote(path)}", allow_fail=True,
-                                timeout=COMMAND_TIMEOUT) == 0
+        return self.account.ssh(f"test {flag} {shlex.quote(path)}", allow_fail=True, timeout=COMMAND_TIMEOUT) == 0
 
     @contextlib.contextmanager
     def monitor_log(self, log: str):
@@ -238,8 +246,9 @@ class LogMonitor:
     def offset(self, value: int) -> None:
         self._monitor.offset = value
 
-    def wait_until(self, pattern: str, timeout_sec: float = 60.0, backoff_sec: float = 0.1,
-                   err_msg: str = "", **_ignored) -> None:
+    def wait_until(
+        self, pattern: str, timeout_sec: float = 60.0, backoff_sec: float = 0.1, err_msg: str = "", **_ignored
+    ) -> None:
         try:
             self._monitor.wait_until(pattern, timeout_sec)
         except _DucttapeTimeoutError as exc:
@@ -258,8 +267,7 @@ class SSHOutputIter:
         self._callback = callback
         self._next = self._END
         self._done = False
-        threading.Thread(target=self._pump, args=(lines,), name=f"capture {what}"[:60],
-                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(lines,), name=f"capture {what}"[:60], daemon=True).start()
 
     def _pump(self, lines) -> None:
         try:

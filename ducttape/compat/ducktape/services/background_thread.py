@@ -28,16 +28,18 @@ class BackgroundThreadService(Service):
             self._worker(idx, node)
         except BaseException as exc:  # noqa: BLE001 - handed to wait()/stop()
             with self.lock:
-                self.logger.info("%s worker %d failed:\n%s", self.who_am_i(), idx,
-                                 traceback.format_exc(limit=16))
+                self.logger.info("%s worker %d failed:\n%s", self.who_am_i(), idx, traceback.format_exc(limit=16))
                 self.worker_errors[threading.current_thread().name] = exc
 
     def start_node(self, node, **kwargs) -> None:
         idx = self.idx(node)
         self.logger.info("Running %s node %d on %s", type(self).__name__, idx, node.account.hostname)
-        worker = threading.Thread(name=f"{type(self).__name__}-worker-{idx}", daemon=True,
-                                  target=contextvars.copy_context().run,
-                                  args=(self._protected_worker, idx, node))
+        worker = threading.Thread(
+            name=f"{type(self).__name__}-worker-{idx}",
+            daemon=True,
+            target=contextvars.copy_context().run,
+            args=(self._protected_worker, idx, node),
+        )
         self.worker_threads[self._key(node)] = worker
         worker.start()
 

@@ -35,13 +35,11 @@ class Service(TemplateRenderer):
         self.cluster_spec = cluster_spec
         self.num_nodes = cluster_spec.size() if cluster_spec is not None else (num_nodes or 0)
         self.nodes: list = []
-        self.service_id = context.services.append(self) if hasattr(context, "services") else \
-            type(self).__name__
+        self.service_id = context.services.append(self) if hasattr(context, "services") else type(self).__name__
         self.allocate_nodes()
 
     def __repr__(self) -> str:
-        return f"<{self.who_am_i()}: num_nodes: {self.num_nodes}, nodes: " \
-               f"{[n.account.hostname for n in self.nodes]}>"
+        return f"<{self.who_am_i()}: num_nodes: {self.num_nodes}, nodes: {[n.account.hostname for n in self.nodes]}>"
 
     @property
     def logger(self):
@@ -92,8 +90,7 @@ class Service(TemplateRenderer):
                     try:
                         step(node)
                     except Exception as exc:  # noqa: BLE001 - ducktape's precaution before a start
-                        self.logger.debug("%s before start: %s failed: %s", self.who_am_i(node),
-                                          step.__name__, exc)
+                        self.logger.debug("%s before start: %s failed: %s", self.who_am_i(node), step.__name__, exc)
         for node in self.nodes:
             self.logger.debug("%s: starting node", self.who_am_i(node))
             self.start_node(node, **kwargs)
@@ -110,15 +107,20 @@ class Service(TemplateRenderer):
             if remaining <= 0 or not self.wait_node(node, timeout_sec=remaining):
                 unfinished.append(node)
         if unfinished:
-            raise TimeoutError(f"Timed out waiting {timeout_sec} seconds for service nodes to "
-                               f"finish. These nodes are still alive: {[str(n.account) for n in unfinished]}")
+            raise TimeoutError(
+                f"Timed out waiting {timeout_sec} seconds for service nodes to "
+                f"finish. These nodes are still alive: {[str(n.account) for n in unfinished]}"
+            )
 
     def wait_node(self, node, timeout_sec: float | None = None) -> bool:
         """Wait until the node's processes (``pids``) are gone; whether they are."""
         for pid in self.pids(node):
             try:
-                wait_until(lambda pid=pid: not node.account.alive(pid), timeout_sec=timeout_sec or 600,
-                           err_msg=f"{self.who_am_i(node)}: pid {pid} still alive")
+                wait_until(
+                    lambda pid=pid: not node.account.alive(pid),
+                    timeout_sec=timeout_sec or 600,
+                    err_msg=f"{self.who_am_i(node)}: pid {pid} still alive",
+                )
             except TimeoutError:
                 return False
         return not self.pids(node)

@@ -58,8 +58,7 @@ class ServiceRegistry:
         """Register ``service``; return its id, ``<Class>-<n>``."""
         self._services.append(service)
         n = sum(type(s) is type(service) for s in self._services)
-        teardown = self._teardowns[id(service)] = _Teardown(service, f"{type(service).__name__}-{n}",
-                                                             self._context)
+        teardown = self._teardowns[id(service)] = _Teardown(service, f"{type(service).__name__}-{n}", self._context)
         self._context.services.append(teardown)
         return teardown.service_id
 
@@ -105,15 +104,18 @@ class _Teardown:
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - see above
-                ducttape_context.log.warning("%s: %s failed: %s", self.service_id, step.__name__, exc,
-                                             exc_info=True)
+                ducttape_context.log.warning("%s: %s failed: %s", self.service_id, step.__name__, exc, exc_info=True)
         self.service.free()
 
     def _collect_logs(self) -> None:
         """The declared logs the log policy wants, into ``<results>/<service>/<node>/``."""
-        logs = {name: (spec["path"], self._context.kept_after_pass(
-                    self.service, name, bool(spec.get("collect_default", False))))
-                for name, spec in (self.service.logs or {}).items()}
+        logs = {
+            name: (
+                spec["path"],
+                self._context.kept_after_pass(self.service, name, bool(spec.get("collect_default", False))),
+            )
+            for name, spec in (self.service.logs or {}).items()
+        }
         for node in self.service.nodes:
             self._context.collect(node.node, self.service_id, logs)
 
