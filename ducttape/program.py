@@ -12,7 +12,7 @@ import sys  # noqa: E402 - after the warnings are routed
 
 from invoke import Argument, Collection, Program  # noqa: E402 - after the warnings are routed
 
-from ducttape import __version__, reference  # noqa: E402 - after the warnings are routed
+from ducttape import __version__, command_line, reference  # noqa: E402 - after the warnings are routed
 from ducttape.build import tasks as build_tasks  # noqa: E402 - after the warnings are routed
 from ducttape.faults import tasks as faults_tasks  # noqa: E402 - after the warnings are routed
 from ducttape.runner import tasks as runner_tasks  # noqa: E402 - after the warnings are routed
@@ -45,6 +45,7 @@ class DucttapeProgram(Program):
         ]
 
     def run(self, argv: list[str] | str | None = None, exit: bool = True) -> None:  # noqa: A002 - invoke's Program.run signature
+        command_line.use("ducttape")  # its messages say `ducttape TASK`, not `invoke TASK`
         argv = list(sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv)
         # `init DIR`: invoke's positional arguments are required, so the optional folder is a flag
         for i, word in enumerate(argv[1:-1], 1):

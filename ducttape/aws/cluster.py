@@ -31,6 +31,7 @@ from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
 from ducttape.remote.host_keys import KnownHosts
 from ducttape.stopping import SIGNALS, Stopped, terminate_children
+from ducttape.command_line import command
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
 WAIT_DELAY = 5
@@ -58,7 +59,7 @@ class EC2Cluster:
         if state and state["region"] != region:
             raise ConfigError(
                 f"this checkout's cluster {state['cluster_id']} is in {state['region']}"
-                f" but {settings_file(self.root)} says {region}: run `invoke "
+                f" but {settings_file(self.root)} says {region}: run `{command()} "
                 "cluster.destroy --aws` first"
             )
         public_key = _public_key(s)
@@ -93,7 +94,7 @@ class EC2Cluster:
             nodes = self._up(ec2, region, s, state, plan, public_key, build_dir)
         except KeyboardInterrupt:
             local.save_state(self.root, state)
-            self.echo("up: interrupted; `invoke cluster.destroy --aws` deletes what was created")
+            self.echo(f"up: interrupted; `{command()} cluster.destroy --aws` deletes what was created")
             raise
         except DucttapeError:
             if fresh:
@@ -131,7 +132,7 @@ class EC2Cluster:
             state["instance_seconds"] += sum((now - i["LaunchTime"]).total_seconds() for i in running)
             local.save_state(self.root, state)
         local.write_cluster_file(self.root, [])
-        self.echo(f"halt: {len(live)} instance(s) stopped; `invoke cluster.up --aws` starts them")
+        self.echo(f"halt: {len(live)} instance(s) stopped; `{command()} cluster.up --aws` starts them")
 
     def destroy(self) -> float:
         """Terminate the instances and delete the security group and key pair `up` created;
@@ -179,7 +180,7 @@ class EC2Cluster:
         s = load_settings(self.root)
         nodes = self.nodes()
         if not nodes:
-            raise ClusterError("no running EC2 workers: run `invoke cluster.up --aws`")
+            raise ClusterError(f"no running EC2 workers: run `{command()} cluster.up --aws`")
         self.echo(f"rsync: build/ -> {s.build_dir} on {len(nodes)} workers")
         known = self._known_hosts("strict")
         parallel_map(lambda node: provision.rsync_build(node, build_dir, s.build_dir, known), nodes)
@@ -369,7 +370,7 @@ class EC2Cluster:
         if state is None:
             raise ConfigError(
                 f"cluster.{task} --aws: no EC2 cluster recorded in "
-                f"{local.state_dir(self.root)}: run `invoke cluster.up --aws` first"
+                f"{local.state_dir(self.root)}: run `{command()} cluster.up --aws` first"
             )
         return state
 

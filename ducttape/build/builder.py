@@ -54,6 +54,7 @@ from ducttape.build import checkout, layout, manifest, maven
 from ducttape.build.maven import StepError
 from ducttape.build.projects import GitProject, LocalProject, Project, ReleasedProject, build_order
 from ducttape.errors import ConfigError, DucttapeError
+from ducttape.command_line import command
 
 # Bump when the layout written for released or local projects changes, so old outputs are rebuilt.
 RELEASED_FORMAT = 1
@@ -430,7 +431,8 @@ def _build_git(p: GitProject, root: Path, entries: dict, log: Path, update: bool
             # The pin changed: move to it if it is known locally; the network is for --update only.
             if checkout.resolve(repo, p.ref) is None:
                 raise StepError(
-                    f"git checkout {p.ref}", f"ref '{p.ref}' is not in the checkout yet; run `invoke build --update`"
+                    f"git checkout {p.ref}",
+                    f"ref '{p.ref}' is not in the checkout yet; run `{command()} build --update`",
                 )
             start_log()
             checkout.checkout(repo, p.ref, log)
@@ -599,7 +601,7 @@ def _locked(root: Path):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DucttapeError(f"another `invoke build` is using {root}; wait for it to finish") from None
+            raise DucttapeError(f"another `{command()} build` is using {root}; wait for it to finish") from None
         yield
 
 

@@ -16,6 +16,7 @@ import git
 
 from ducttape.build.maven import StepError
 from ducttape.secret import strip_url_credentials
+from ducttape.command_line import command
 
 GIT_TIMEOUT_S = 600
 STALL_TIMEOUT_S = 30
@@ -69,7 +70,7 @@ def check_outputs_untracked(repo: git.Repo, paths: tuple[str, ...]) -> None:
         first = tracked.splitlines()[0]
         raise StepError(
             f"git ls-files {' '.join(paths)}",
-            f"the repository tracks {first}, where `invoke build` writes a runtime classpath "
+            f"the repository tracks {first}, where `{command()} build` writes a runtime classpath "
             f"(libs/, libs_in) or the launcher of main_classes; choose another folder or "
             f"drop main_classes",
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ducttape.build import layout
 from ducttape.errors import ConfigError
+from ducttape.command_line import command
 
 FORMAT = 1
 
@@ -34,7 +35,7 @@ def read(root: Path | None = None) -> dict[str, dict]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:
-        raise ConfigError(f"{path}: unreadable build manifest ({e}); delete it and run `invoke build`") from None
+        raise ConfigError(f"{path}: unreadable build manifest ({e}); delete it and run `{command()} build`") from None
     return doc.get("projects", {})
 
 
@@ -61,7 +62,7 @@ def main_class(project: str, role: str, root: Path | None = None) -> str:
     entry = read(root).get(project)
     if not entry or entry.get("status") != "ok":
         where = layout.build_dir() if root is None else root
-        raise ConfigError(f"project '{project}' is not built in {where}; run `invoke build`")
+        raise ConfigError(f"project '{project}' is not built in {where}; run `{command()} build`")
     classes = entry.get("main_classes") or {}
     if role not in classes:
         raise ConfigError(f"project '{project}' has no main class for '{role}' (has: {', '.join(classes) or 'none'})")

@@ -10,6 +10,7 @@ from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.errors import ClusterError
 from ducttape.workspace import find_workspace
+from ducttape.command_line import command
 
 
 class EC2Cluster(JsonCluster):
@@ -29,13 +30,13 @@ class EC2Cluster(JsonCluster):
         if not path.exists() or not _has_nodes(path):
             raise ClusterError(
                 f"no EC2 workers running for {Path(root).resolve()}: run "
-                "`invoke cluster.up --aws` (num_workers in ec2.yaml says how many)"
+                f"`{command()} cluster.up --aws` (num_workers in ec2.yaml says how many)"
             )
         super().__init__(str(path))
         self.description = f"aws cluster ({len(self.nodes)} workers)"
 
     def bigger_hint(self, n: int) -> str:
-        return f"set num_workers: {n} in ec2.yaml and run `invoke cluster.up --aws`"
+        return f"set num_workers: {n} in ec2.yaml and run `{command()} cluster.up --aws`"
 
 
 def _has_nodes(path: Path) -> bool:

@@ -8,6 +8,7 @@ from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
 from ducttape.workspace import find_workspace
+from ducttape.command_line import command
 
 
 class VagrantCluster(JsonCluster):
@@ -28,4 +29,4 @@ class VagrantCluster(JsonCluster):
         self.description = f"vagrant cluster ({len(self.nodes)} workers)"
 
     def bigger_hint(self, n: int) -> str:
-        return f"set num_workers = {n} in Vagrantfile.local and run `invoke cluster.up`"
+        return f"set num_workers = {n} in Vagrantfile.local and run `{command()} cluster.up`"

@@ -13,6 +13,7 @@ import shlex
 
 from ducttape.cluster import Node
 from ducttape.errors import ConfigError
+from ducttape.command_line import command
 
 CHAIN_PREFIX = "DUCTTAPE-"
 COMMAND_TIMEOUT = 30.0
@@ -52,7 +53,7 @@ def check_iptables(node: Node) -> None:
         raise ConfigError(
             f"network fault on {node.name}: `sudo iptables` does not work there ({reason}); "
             "docker workers need the iptables package and --cap-add NET_ADMIN: rebuild the node "
-            "image (invoke cluster.image) and recreate the cluster"
+            f"image ({command()} cluster.image) and recreate the cluster"
         )
 
 

@@ -25,6 +25,7 @@ from ducttape.build.layout import build_dir
 from ducttape.cluster import Node
 from ducttape.errors import ConfigError
 from ducttape.remote.account import poll
+from ducttape.command_line import command
 
 VERSION = "v2.5.0"
 MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
@@ -66,7 +67,7 @@ def require_binary() -> str:
     if not os.path.isfile(path):
         raise ConfigError(
             f"delay through a proxy needs {path}, which is missing: run "
-            "`invoke faults.toxiproxy` (this kernel has no netem)"
+            f"`{command()} faults.toxiproxy` (this kernel has no netem)"
         )
     return path
 

@@ -19,6 +19,7 @@ from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.templates import render
 from ducttape.services import CAUSE_LINES, Service, ServiceError
+from ducttape.command_line import command
 
 BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080
@@ -37,7 +38,7 @@ def bridge_build(built: Mapping[str, dict] | None = None) -> dict:
     built = manifest.read() if built is None else built
     entry = built.get(BRIDGE_PROJECT) or {}
     if entry.get("status") != "ok" or "bridge" not in (entry.get("main_classes") or {}):
-        raise ConfigError(f"the Kafka HTTP bridge is not built: run `invoke build --only {BRIDGE_PROJECT}`")
+        raise ConfigError(f"the Kafka HTTP bridge is not built: run `{command()} build --only {BRIDGE_PROJECT}`")
     return {
         "project": BRIDGE_PROJECT,
         "version": entry.get("version"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from ducttape.errors import ConfigError
 from ducttape.workspace import find_workspace
+from ducttape.command_line import command
 
 USER_CONFIG = os.path.join("~", ".ducttape", "config")
 WORKSPACE_CONFIG = os.path.join(".ducttape", "config")
@@ -56,7 +57,7 @@ def read_flags(path: str, known: dict[str, object]) -> dict[str, object]:
         option = flag[2:].replace("-", "_")
         if not flag.startswith("--") or option not in known:
             names = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(known))
-            raise ConfigError(f"config file {path}: {word!r} is not a flag of `invoke test` ({names})")
+            raise ConfigError(f"config file {path}: {word!r} is not a flag of `{command()} test` ({names})")
         if isinstance(known[option], bool):
             if eq:
                 raise ConfigError(f"config file {path}: {flag} is a switch and takes no value")

@@ -19,6 +19,7 @@ from ducttape.cluster import Node, load_cluster
 from ducttape.errors import ConfigError
 from ducttape.remote.ssh import SshAccount
 from ducttape.runner.process import stop_recorded, sweep
+from ducttape.command_line import command
 
 KEPT_FILE = "kept.json"
 
@@ -73,7 +74,9 @@ def describe(kept: dict) -> str:
     services = ", ".join(s["service_id"] for s in kept["services"]) or "no services (its processes only)"
     lines = [f"--no-teardown: {kept['test_id']} left {services} running"]
     lines += [f"    {n['name']}: {n['reach']}" for n in kept["nodes"]]
-    lines.append("    when done: invoke cluster.clean (stops them, collects their logs, ends the test's processes)")
+    lines.append(
+        f"    when done: {command()} cluster.clean (stops them, collects their logs, ends the test's processes)"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +107,7 @@ def clean(results_root: str) -> list[str]:
         if unswept:
             raise ConfigError(
                 f"could not make sure the test's processes ended on {', '.join(unswept)}: "
-                "is the node up? run `invoke cluster.clean` again"
+                f"is the node up? run `{command()} cluster.clean` again"
             )
         done.append(f"ended the test's processes on {', '.join(n.name for n in left)}")
     finally:

@@ -27,6 +27,7 @@ from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
 from ducttape.runner.session_run import default_results
 from ducttape.stopping import stoppable
+from ducttape.command_line import command
 
 
 @task(
@@ -123,7 +124,8 @@ def test(
     with stoppable(), user_errors():
         if name.startswith("-"):  # invoke hands a required positional the next token, even --help
             raise ConfigError(
-                f"`invoke test` needs a test name before {name}: NAME, all or failed (help: `invoke --help test`)"
+                f"`{command()} test` needs a test name before {name}: NAME, all or failed "
+                f"(help: `{command()} --help test`)"
             )
         a = config_file_defaults(test, given, config_file)
         options = session_run.parse_options(
@@ -229,7 +231,7 @@ def history(c, results_dir=None):
         results_dir = results_dir or default_results()
         if not os.path.isdir(results_dir):
             raise ConfigError(
-                f"no results folder {results_dir}: run `invoke test NAME` first, or point --results-dir at one"
+                f"no results folder {results_dir}: run `{command()} test NAME` first, or point --results-dir at one"
             )
         text = render_history(results_dir)
         page = write_index(results_dir)

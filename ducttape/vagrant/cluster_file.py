@@ -16,6 +16,7 @@ from ducttape.errors import ClusterError
 from ducttape.remote.host_keys import host_name, replace_hosts
 from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines, created_provider
 from ducttape.vagrant.proc import run
+from ducttape.command_line import command
 
 CLUSTER_FILE = ".vagrant/ducttape-cluster.json"
 KNOWN_HOSTS_FILE = ".vagrant/ducttape-known_hosts"
@@ -48,7 +49,7 @@ def load_vagrant_nodes(root, refresh=False):
     if not nodes:
         raise ClusterError(
             f"0 workers running in the Vagrant cluster at {Path(root).resolve()}: "
-            "run `invoke cluster.up` (num_workers in Vagrantfile.local says how many)"
+            f"run `{command()} cluster.up` (num_workers in Vagrantfile.local says how many)"
         )
     return nodes
 
@@ -130,7 +131,7 @@ def nodes_from_ssh_config(text, layout, providers):
     for name, provider in providers.items():
         if name not in known:
             raise ClusterError(
-                f"`vagrant ssh-config` says nothing about {name}: run `invoke cluster.status` to see its state"
+                f"`vagrant ssh-config` says nothing about {name}: run `{command()} cluster.status` to see its state"
             )
         host = config.lookup(name)
         node = {

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from ducttape import validate
+from ducttape.command_line import command
 from ducttape.errors import ClusterError, ConfigError
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.proc import run
@@ -114,7 +115,7 @@ class Machines:
         try:
             layout = json.loads(path.read_text())
         except (OSError, ValueError) as err:
-            raise ClusterError(f"cannot read {path} ({err}); run `invoke cluster.status`") from None
+            raise ClusterError(f"cannot read {path} ({err}); run `{command()} cluster.status`") from None
         check_layout(layout, str(self.root / "Vagrantfile.local"))
         return layout
 
@@ -283,7 +284,7 @@ def check_layout(layout, where):
     """Raise ConfigError naming ``where`` (the Vagrantfile.local) and the setting unless every
     value of ``layout`` (the settings as the Vagrantfile evaluated them) is one ducttape takes."""
     if not isinstance(layout, dict):
-        raise ConfigError(f"{where}: the Vagrantfile described no settings; run `invoke cluster.status`")
+        raise ConfigError(f"{where}: the Vagrantfile described no settings; run `{command()} cluster.status`")
     validate.whole(where, "num_workers", layout.get("num_workers"), 0)
     validate.name(where, "cluster_name", layout.get("cluster_name"))
     image = layout.get("image")

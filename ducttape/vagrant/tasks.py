@@ -17,6 +17,7 @@ from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, record_host_keys, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
 from ducttape.workspace import find_workspace
+from ducttape.command_line import command
 
 
 def _machines(provider=None, parallel=True):
@@ -25,7 +26,7 @@ def _machines(provider=None, parallel=True):
     provider = provider or created_provider(root) or "docker"
     if provider == "aws":
         raise ConfigError(
-            "the vagrant-aws provider is gone: run `invoke cluster.up --aws` (EC2 through boto3, see docs/aws.md)"
+            f"the vagrant-aws provider is gone: run `{command()} cluster.up --aws` (EC2 through boto3, see docs/aws.md)"
         )
     machines = Machines(root, provider=provider, parallel=parallel)
     machines.check_tools()
@@ -180,7 +181,8 @@ def reap(c, aws=False, yes=False, all=False, profile=None):  # noqa: A002 - the 
     with user_errors():
         if not aws:
             raise ConfigError(
-                "cluster.reap works on EC2 instances only: run `invoke cluster.reap --aws` (add --yes to terminate)"
+                "cluster.reap works on EC2 instances only: "
+                f"run `{command()} cluster.reap --aws` (add --yes to terminate)"
             )
         _ec2(profile).reap(yes, everything=all)
 

@@ -111,3 +111,15 @@ def test_scenario_by_name_from_the_workspace_then_ducttapes(tmp_path):
     assert "sample_services::SampleServicesTest.test_bounce" in shipped.stdout, shipped.stderr
     line = one_line_error(ducttape("test", "nosuch", cwd=tmp_path))
     assert "there is no tests/nosuch.py" in line and "mine" in line
+
+
+def test_hints_name_the_command_that_ran(tmp_path):
+    """A hint says what to type: `ducttape TASK` from the ducttape command, `invoke TASK` from
+    invoke in ducttape's checkout."""
+    (tmp_path / "projects.yaml").write_text("projects: []\n")
+    missing = tmp_path / "no-results"
+    line = one_line_error(ducttape("history", "--results-dir", str(missing), cwd=tmp_path))
+    assert line == f"error: no results folder {missing}: run `ducttape test NAME` first, or point --results-dir at one"
+    proc = subprocess.run([sys.executable, "-m", "invoke", "history", "--results-dir", str(missing)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert one_line_error(proc) == line.replace("`ducttape test", "`invoke test")
