@@ -7,6 +7,10 @@ created only where none exists (the shell's ``set -C``, an exclusive create). It
 time is the heartbeat: the holder touches it every HEARTBEAT seconds. A lease whose heartbeat is
 older than STALE_AFTER seconds belongs to a session that is gone: it is taken over, with a
 warning. Nodes that share a lease file (same host, same scratch) share the lease.
+
+A session that leaves a test's services running (``--no-teardown``) keeps the leases of their
+nodes, marked as kept: a kept lease never goes stale, so no other session takes those nodes until
+``cluster.clean`` ends what runs there and removes it (``remove_kept``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from ducttape.command_line import command
 from ducttape.errors import ClusterError, DucttapeError
 from ducttape.parallel import parallel_map
 from ducttape.remote.account import RemoteAccount
@@ -49,8 +54,12 @@ class Holder:
     pid: int
     user: str
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    kept: bool = False
+    """The session has ended and left services running on the nodes (``--no-teardown``)."""
 
     def describe(self) -> str:
+        if self.kept:
+            return f"the services session {self.session} of {self.user} on {self.host} left running"
         return f"session {self.session} (pid {self.pid} of {self.user} on {self.host})"
 
 
@@ -67,6 +76,8 @@ class Place:
     account: RemoteAccount
     path: str
     what: str
+    nodes: tuple[str, ...] = ()
+    """The names of the nodes it covers (empty: every node of the cluster)."""
 
 
 def node_places(nodes) -> list[Place]:
@@ -79,7 +90,7 @@ def node_places(nodes) -> list[Place]:
         key = (getattr(account, "hostname", None), getattr(account, "port", None), path)
         by_key.setdefault(key, (account, path, []))[2].append(node.name)
     return [
-        Place(account, path, f"node{'s' * (len(names) > 1)} {', '.join(names)}")
+        Place(account, path, f"node{'s' * (len(names) > 1)} {', '.join(names)}", tuple(names))
         for account, path, names in by_key.values()
     ]
 
@@ -95,10 +106,13 @@ class Held:
 
     @property
     def stale(self) -> bool:
-        return self.silent_for >= STALE_AFTER
+        kept = self.holder is not None and self.holder.kept
+        return self.silent_for >= STALE_AFTER and not kept
 
     def describe(self) -> str:
         who = self.holder.describe() if self.holder else "an unknown session"
+        if self.holder is not None and self.holder.kept:
+            return f"{who} {duration(self.held_for)} ago (--no-teardown)"
         return f"{who} for {duration(self.held_for)}"
 
 
@@ -211,6 +225,11 @@ class Leases:
 
     def _in_use(self, place: Place, held: Held, wait: float) -> str:
         waited = f"still in use after waiting {wait:g}s" if wait else "in use"
+        if held.holder is not None and held.holder.kept:
+            return (
+                f"{place.what} {waited} by {held.describe()} (lease {place.path}): "
+                f"`{command()} cluster.clean` where that session ran ends them and frees the nodes"
+            )
         hint = (
             "wait for it to end or pass a longer --wait-for-nodes SECONDS"
             if wait
@@ -231,6 +250,25 @@ class Leases:
                 allow_fail=True,
                 timeout=COMMAND_TIMEOUT,
             )
+
+    def keep(self, nodes: set[str]) -> list[dict]:
+        """Keep the leases that cover any of ``nodes`` past the session (``--no-teardown``):
+        each is marked kept, which no other session takes over; ``release`` leaves them. Returns
+        where they are, for ``remove_kept`` (``{"node": a node it covers or None, "path": ...}``)."""
+        kept = [p for p in self._taken if not p.nodes or nodes & set(p.nodes)]
+        self.holder = Holder(
+            self.holder.session, self.holder.host, self.holder.pid, self.holder.user, self.holder.token, kept=True
+        )
+        line = q(json.dumps(asdict(self.holder), separators=(",", ":")))
+        for place in kept:
+            place.account.run(
+                f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" && read taken rest < "$f" && '
+                f'printf "%s %s\\n" "$taken" {line} > "$f.new" && mv -f "$f.new" "$f"; true',
+                allow_fail=True,
+                timeout=COMMAND_TIMEOUT,
+            )
+        self._taken = [p for p in self._taken if p not in kept]
+        return [{"node": p.nodes[0] if p.nodes else None, "path": p.path, "token": self.holder.token} for p in kept]
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
@@ -270,3 +308,13 @@ class Leases:
                 pass
 
         parallel_map(remove, taken)
+
+
+def remove_kept(account: RemoteAccount, path: str, token: str) -> None:
+    """Remove the kept lease at ``path`` (reached through ``account``) if it is still the one
+    with ``token`` (``cluster.clean``, once what ran there has ended)."""
+    account.run(
+        f'f={q(path)}; grep -qF {q(token)} "$f" 2>/dev/null && rm -f "$f"; true',
+        allow_fail=True,
+        timeout=COMMAND_TIMEOUT,
+    )

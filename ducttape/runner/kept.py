@@ -3,9 +3,10 @@
 The test's process skips its teardown and tells the runner the services it left; the runner
 writes them into ``kept.json`` in the session folder (with the attempt's tag, which every
 process the test started carries, and how to reach each node) and prints per node how to get
-there and how to clean up. ``clean`` stops those services from their recorded state (their logs
-are collected into the test's folder then), ends every process that carries the tag, and
-removes the node folders a localhost cluster made for the session.
+there and how to clean up. The session keeps the leases of those nodes (no other session takes
+them meanwhile). ``clean`` stops those services from their recorded state (their logs are
+collected into the test's folder then), ends every process that carries the tag, removes the
+node folders a localhost cluster made for the session and releases the leases.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import shlex
 import shutil
 
 from ducttape.cluster import Node, load_cluster
+from ducttape.cluster.lease import remove_kept
 from ducttape.errors import ConfigError
+from ducttape.remote import LocalAccount
 from ducttape.remote.ssh import SshAccount
 from ducttape.runner.process import stop_recorded, sweep
 from ducttape.command_line import command
@@ -55,10 +58,19 @@ def record(
 
 def add_folders(session_path: str, folders: list[str]) -> None:
     """Have ``clean`` also remove ``folders`` (what the cluster made for the session)."""
+    _add(session_path, "folders", folders)
+
+
+def add_leases(session_path: str, leases: list[dict]) -> None:
+    """Have ``clean`` also remove the kept node leases ``leases`` (``Leases.keep``)."""
+    _add(session_path, "leases", leases)
+
+
+def _add(session_path: str, key: str, items: list) -> None:
     path = os.path.join(session_path, KEPT_FILE)
     with open(path) as f:
         kept = json.load(f)
-    kept["folders"] += folders
+    kept[key] = kept.get(key, []) + items
     _write(path, kept)
 
 
@@ -110,6 +122,10 @@ def clean(results_root: str) -> list[str]:
                 f"is the node up? run `{command()} cluster.clean` again"
             )
         done.append(f"ended the test's processes on {', '.join(n.name for n in left)}")
+        for lease in kept.get("leases", []):
+            account = nodes[lease["node"]].account if lease["node"] else LocalAccount("localhost")
+            remove_kept(account, lease["path"], lease["token"])
+            done.append(f"released the lease {lease['path']}" + (f" on {lease['node']}" if lease["node"] else ""))
     finally:
         cluster.close()
     for folder in kept["folders"]:

@@ -288,6 +288,8 @@ def run_session(selections: list[str] | None = None, options: Options | None = N
         results = runner.run(specs)
         if runner.kept is not None:
             kept.add_folders(runner.session.path, cluster.leave_running())
+            held = leases.keep({n["name"] for n in runner.kept["nodes"]})  # until cluster.clean
+            kept.add_leases(runner.session.path, held)
     finally:
         leases.release()
         cluster.close()

@@ -280,7 +280,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_no_teardown_leaves_the_last_test_running_and_cluster_clean_ends_it(tmp_path):
-    proc = run(tmp_path, "--tags", "logs", "--no-teardown")
+    net = {"DUCTTAPE_LOCALHOST_NET": "127.0.77"}  # a prefix of its own: the second session wants it too
+    proc = run(tmp_path, "--tags", "logs", "--no-teardown", env=net)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "--no-teardown: ducktape_flags::Logs.test_logs left Sleeper-1 running" in proc.stdout
     assert re.search(r"^    node1: this machine \(127\.\d+\.\d+\.1\), files in /tmp/ducttape-localhost-\S+/node1$",
@@ -292,10 +293,20 @@ def test_no_teardown_leaves_the_last_test_running_and_cluster_clean_ends_it(tmp_
     assert _alive(pid)
     scratch = kept["folders"][0]
     assert os.path.isdir(scratch)
+    # the session keeps its lease of the nodes: no other session takes them while the services run
+    (lease,) = kept["leases"]
+    assert lease["node"] is None and lease["path"].endswith("/127.0.77.lease")
+    holder = json.loads(open(lease["path"]).read().split(" ", 1)[1])
+    assert holder["kept"] is True and holder["token"] == lease["token"]
+    refused = run(tmp_path / "second", "--tags", "logs", env=net)
+    assert_one_line_error(refused, "localhost nodes 127.0.77.* in use by the services session",
+                          "left running", "(--no-teardown)", "`invoke cluster.clean` where that session ran")
+    assert _alive(pid)
     clean = run_cli("cluster.clean", "--results-dir", str(tmp_path))
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "stopped Sleeper-1" in clean.stdout and f"removed {scratch}" in clean.stdout
-    assert not _alive(pid) and not os.path.exists(scratch)
+    assert f"released the lease {lease['path']}" in clean.stdout
+    assert not _alive(pid) and not os.path.exists(scratch) and not os.path.exists(lease["path"])
     again = run_cli("cluster.clean", "--results-dir", str(tmp_path))
     assert_one_line_error(again, "nothing to clean")
 

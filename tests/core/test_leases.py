@@ -133,6 +133,24 @@ def test_a_dead_holders_lease_is_taken_over_with_a_warning(tmp_path, sshd):
     assert not lease.exists()
 
 
+def test_a_kept_lease_is_not_taken_over_however_old(tmp_path, sshd):
+    """A --no-teardown session's lease has no heartbeat, on purpose: nobody takes it over."""
+    cluster = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch", n=2)
+    lease = tmp_path / "scratch" / "host2" / ".ducttape" / "lease"
+    lease.parent.mkdir(parents=True)
+    holder = {"session": "2020-01-01--001", "host": "laptop", "pid": 4242, "user": "ci", "token": "t0",
+              "kept": True}
+    lease.write_text(f"{int(time.time()) - 7200} {json.dumps(holder)}\n")
+    os.utime(lease, (time.time() - 7200, time.time() - 7200))
+    proc = run_cli("test", HOLDING, "--cluster", f"json:{cluster}", "--results-dir", str(tmp_path / "r"),
+                   env={"DUCTTAPE_HOLD_DIR": str(tmp_path / "hold")}, timeout=120)
+    assert one_line_error(proc) == (
+        f"error: node host2 in use by the services session 2020-01-01--001 of ci on laptop left running "
+        f"2h00m ago (--no-teardown) (lease {lease}): `invoke cluster.clean` where that session ran ends them "
+        "and frees the nodes")
+    assert lease.exists()
+
+
 def test_ctrl_c_releases_the_lease(tmp_path):
     env = {"DUCTTAPE_LOCALHOST_NET": "127.0.78"}
     first = start_session(tmp_path / "hold", tmp_path / "results", env=env)
