@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -252,3 +253,30 @@ def test_the_test_cluster_counts_the_free_nodes(tmp_path):
     assert cluster.num_available_nodes() == 2 and cluster.available().size() == 2
     cluster.free(taken)
     assert cluster.num_available_nodes() == 3
+
+
+@pytest.mark.ssh
+def test_a_lone_captured_command_is_the_process_ps_shows(json_cluster_file):
+    """kafkatest ends processes by name (``kill_process("iperf")`` greps ``ps ax``): a command
+    run with its stderr combined takes its shell's place, as under ducktape, so no shell holding
+    the command's text is there to match (network_degrade_test's ``iperf -s``)."""
+    from ducttape.cluster import load_cluster
+    from ducttape.compat.ducktape.cluster.cluster import ClusterNode
+
+    cluster = load_cluster(f"json:{json_cluster_file}")
+    try:
+        account = ClusterNode(cluster.nodes[0]).account
+        assert b"No such file" in account.ssh_output("ls /no-such-file-here", allow_fail=True)  # stderr combined
+        lines = account.ssh_capture("sleep 31.41", allow_fail=True)
+        found = []
+        for _ in range(100):
+            found = [a for a in subprocess.run(["ps", "ax", "-o", "args="], capture_output=True,
+                                               text=True).stdout.splitlines() if "31.41" in a]
+            if found == ["sleep 31.41"]:  # (the shell shows for an instant, until it execs)
+                break
+            time.sleep(0.1)
+        assert found == ["sleep 31.41"], found
+        subprocess.run(["pkill", "-f", "^sleep 31.41$"])
+        list(lines)
+    finally:
+        cluster.close()

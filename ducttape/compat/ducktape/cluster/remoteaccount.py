@@ -65,7 +65,11 @@ def _ducktape_errors(fn):
 
 
 def _combined(cmd: str) -> str:
-    return f"{{ {cmd}\n}} 2>&1"
+    """``cmd`` with its stderr in its stdout. The shell's own stderr is redirected first, so a
+    lone command is still exec'd by the shell as ducktape's are (bash runs the last simple
+    command of ``-c`` in its own place): ``ps`` shows the command, not a shell holding its text,
+    which kafkatest's ``kill_process("iperf")`` would match and kill."""
+    return f"exec 2>&1\n{cmd}"
 
 
 class RemoteAccount:
