@@ -101,7 +101,8 @@ def test_cluster_lifecycle(vagrant_copy):
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(
         copy, "test", "native_vs_rest_performance", "--cluster", "vagrant", "--results-dir", str(results),
-        "--param", "seconds=2", "--param", "warmup=1", "--param", "sweep=[100]", timeout=1200)
+        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "budget=1",
+        "--param", "min_repeats=2", timeout=1200)  # two repeats: the figures, not their stability
     assert output.count("REST / native") == 2
     tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
     assert [t["status"] for t in tests] == ["PASS"] * 3 and all(t["nodes"] == WORKERS for t in tests)
