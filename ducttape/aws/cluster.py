@@ -24,14 +24,14 @@ import paramiko
 
 from ducttape.aws import ec2 as aws
 from ducttape.aws import provision
-from ducttape.aws.instances import format_instances, list_instances, reap
 from ducttape.aws import state as local
+from ducttape.aws.instances import format_instances, list_instances, reap
 from ducttape.aws.settings import load_settings, settings_file
+from ducttape.command_line import command
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
 from ducttape.remote.host_keys import KnownHosts
 from ducttape.stopping import SIGNALS, Stopped, terminate_children
-from ducttape.command_line import command
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
 WAIT_DELAY = 5

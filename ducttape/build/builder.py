@@ -49,12 +49,12 @@ from typing import Callable, Iterable
 
 import git
 
-from ducttape.secret import strip_url_credentials
 from ducttape.build import checkout, layout, manifest, maven
 from ducttape.build.maven import StepError
 from ducttape.build.projects import GitProject, LocalProject, Project, ReleasedProject, build_order
-from ducttape.errors import ConfigError, DucttapeError
 from ducttape.command_line import command
+from ducttape.errors import ConfigError, DucttapeError
+from ducttape.secret import strip_url_credentials
 
 # Bump when the layout written for released or local projects changes, so old outputs are rebuilt.
 RELEASED_FORMAT = 1

@@ -15,8 +15,8 @@ from pathlib import Path
 import git
 
 from ducttape.build.maven import StepError
-from ducttape.secret import strip_url_credentials
 from ducttape.command_line import command
+from ducttape.secret import strip_url_credentials
 
 GIT_TIMEOUT_S = 600
 STALL_TIMEOUT_S = 30

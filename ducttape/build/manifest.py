@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 from ducttape.build import layout
-from ducttape.errors import ConfigError
 from ducttape.command_line import command
+from ducttape.errors import ConfigError
 
 FORMAT = 1
 

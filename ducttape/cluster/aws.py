@@ -8,9 +8,9 @@ from pathlib import Path
 from ducttape.aws.state import cluster_file
 from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
+from ducttape.command_line import command
 from ducttape.errors import ClusterError
 from ducttape.workspace import find_workspace
-from ducttape.command_line import command
 
 
 class EC2Cluster(JsonCluster):

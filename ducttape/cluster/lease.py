@@ -254,7 +254,8 @@ class Leases:
     def keep(self, nodes: set[str]) -> list[dict]:
         """Keep the leases that cover any of ``nodes`` past the session (``--no-teardown``):
         each is marked kept, which no other session takes over; ``release`` leaves them. Returns
-        where they are, for ``remove_kept`` (``{"node": a node it covers or None, "path": ...}``)."""
+        where they are, for ``remove_kept``: ``{"node": a node it covers (None: this machine's
+        lease of a localhost cluster), "path": its file, "token": the holder's}``."""
         kept = [p for p in self._taken if not p.nodes or nodes & set(p.nodes)]
         self.holder = Holder(
             self.holder.session, self.holder.host, self.holder.pid, self.holder.user, self.holder.token, kept=True

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from ducttape.cluster.cluster import no_argument
 from ducttape.cluster.json_file import JsonCluster
+from ducttape.command_line import command
 from ducttape.vagrant.cluster_file import cluster_file, load_vagrant_nodes
 from ducttape.workspace import find_workspace
-from ducttape.command_line import command
 
 
 class VagrantCluster(JsonCluster):

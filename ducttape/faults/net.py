@@ -12,8 +12,8 @@ import re
 import shlex
 
 from ducttape.cluster import Node
-from ducttape.errors import ConfigError
 from ducttape.command_line import command
+from ducttape.errors import ConfigError
 
 CHAIN_PREFIX = "DUCTTAPE-"
 COMMAND_TIMEOUT = 30.0

@@ -23,9 +23,9 @@ import subprocess
 
 from ducttape.build.layout import build_dir
 from ducttape.cluster import Node
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.remote.account import poll
-from ducttape.command_line import command
 
 VERSION = "v2.5.0"
 MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"

@@ -15,11 +15,11 @@ from typing import Mapping
 
 from ducttape.build import manifest
 from ducttape.cluster import Cluster, Node
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.templates import render
 from ducttape.services import CAUSE_LINES, Service, ServiceError
-from ducttape.command_line import command
 
 BRIDGE_PROJECT = "strimzi-kafka-bridge"
 PORT = 8080

@@ -13,9 +13,9 @@ import os
 import shlex
 from typing import Any
 
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.workspace import find_workspace
-from ducttape.command_line import command
 
 USER_CONFIG = os.path.join("~", ".ducttape", "config")
 WORKSPACE_CONFIG = os.path.join(".ducttape", "config")

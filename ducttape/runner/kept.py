@@ -18,11 +18,11 @@ import shutil
 
 from ducttape.cluster import Node, load_cluster
 from ducttape.cluster.lease import remove_kept
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.remote import LocalAccount
 from ducttape.remote.ssh import SshAccount
 from ducttape.runner.process import stop_recorded, sweep
-from ducttape.command_line import command
 
 KEPT_FILE = "kept.json"
 

@@ -8,10 +8,9 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from ducttape.cli import user_errors
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
-from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner import flags, kept, session_run
-from ducttape.runner.config_file import with_defaults as config_file_defaults
 from ducttape.runner.compare import (
     DEFAULT_CONFIDENCE,
     DEFAULT_THRESHOLD,
@@ -23,11 +22,12 @@ from ducttape.runner.compare import (
     side_name,
     write_comparison,
 )
+from ducttape.runner.config_file import with_defaults as config_file_defaults
 from ducttape.runner.history import render_history
 from ducttape.runner.reports.index import write_index
+from ducttape.runner.runner import DEFAULT_TEST_TIMEOUT
 from ducttape.runner.session_run import default_results
 from ducttape.stopping import stoppable
-from ducttape.command_line import command
 
 
 @task(

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import paramiko
 
+from ducttape.command_line import command
 from ducttape.errors import ClusterError
 from ducttape.remote.host_keys import host_name, replace_hosts
 from ducttape.vagrant.machines import PRIVATE_NETWORK_PROVIDERS, Machines, created_provider
 from ducttape.vagrant.proc import run
-from ducttape.command_line import command
 
 CLUSTER_FILE = ".vagrant/ducttape-cluster.json"
 KNOWN_HOSTS_FILE = ".vagrant/ducttape-known_hosts"

@@ -11,13 +11,13 @@ from tabulate import tabulate
 
 from ducttape.build.layout import build_dir as local_build_dir
 from ducttape.cli import user_errors
+from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.stopping import stoppable
 from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import cluster_file, record_host_keys, write_cluster_file
 from ducttape.vagrant.machines import Machines, created_provider
 from ducttape.workspace import find_workspace
-from ducttape.command_line import command
 
 
 def _machines(provider=None, parallel=True):
