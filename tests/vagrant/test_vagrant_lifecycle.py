@@ -88,7 +88,7 @@ def test_cluster_lifecycle(vagrant_copy):
     assert too_big.returncode == 2
     assert too_big.stderr.strip() == ("error: parallel_mix::Four.test_a needs 4 nodes but the vagrant "
                                       "cluster (3 workers) has 3; set num_workers = 4 in "
-                                      "Vagrantfile.local and run `invoke cluster.up`")
+                                      "Vagrantfile.local and run `ducttape cluster.up`")
 
     # The headline scenario across the workers: broker, bridge and load generators each on a
     # worker of their own, from builds pushed with cluster.rsync.
