@@ -200,13 +200,23 @@ LogLevel ERROR
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR"]
 
+    def write_known_hosts(self, folder: str) -> str:
+        """A known_hosts file with this server's host key; its path."""
+        with open(os.path.join(self.dir, "host_key.pub")) as f:
+            kind, key = f.read().split()[:2]
+        path = os.path.join(folder, "known_hosts")
+        with open(path, "w") as f:
+            f.write(f"[127.0.0.1]:{self.port} {kind} {key}\n")
+        return path
+
     def write_cluster_files(self, folder: str) -> tuple[str, str]:
         """Write the 3-node cluster in ducttape's and ducktape's format; return both paths."""
         ducttape = {"nodes": [
             {"name": f"worker{i}", "hostname": "127.0.0.1", "port": self.port, "user": self.user.name,
              "key_file": self.key_file, "address": "127.0.0.1",
              "scratch": os.path.join(self.user.home, "scratch", f"worker{i}")}
-            for i in range(1, NUM_NODES + 1)]}
+            for i in range(1, NUM_NODES + 1)],
+            "known_hosts": self.write_known_hosts(folder)}  # ducttape verifies host keys
         ducktape = {"nodes": [
             {"externally_routable_ip": "127.0.0.1",
              "ssh_config": {"host": f"worker{i}", "hostname": "127.0.0.1", "port": self.port,
