@@ -10,7 +10,7 @@ warning. Nodes that share a lease file (same host, same scratch) share the lease
 
 A session that leaves a test's services running (``--no-teardown``) keeps the leases of their
 nodes, marked as kept: a kept lease never goes stale, so no other session takes those nodes until
-``cluster.clean`` ends what runs there and removes it (``remove_kept``).
+``cluster.clean`` ends what runs there and removes it (``remove_ours``).
 """
 
 from __future__ import annotations
@@ -242,32 +242,31 @@ class Leases:
         exists)."""
         old = self.holder
         self.holder = Holder(session, old.host, old.pid, old.user, old.token)
-        line = q(json.dumps(asdict(self.holder), separators=(",", ":")))
         for place in self._taken:
-            place.account.run(
-                f'f={q(place.path)}; grep -qF {q(old.token)} "$f" && read taken rest < "$f" && '
-                f'printf "%s %s\\n" "$taken" {line} > "$f.new" && mv -f "$f.new" "$f"; true',
-                allow_fail=True,
-                timeout=COMMAND_TIMEOUT,
-            )
+            self._rewrite(place)
+
+    def _rewrite(self, place: Place) -> None:
+        """Put ``self.holder`` into the lease at ``place`` if it is ours (same token), keeping
+        when it was taken."""
+        line = q(json.dumps(asdict(self.holder), separators=(",", ":")))
+        place.account.run(
+            f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" && read taken rest < "$f" && '
+            f'printf "%s %s\\n" "$taken" {line} > "$f.new" && mv -f "$f.new" "$f"; true',
+            allow_fail=True,
+            timeout=COMMAND_TIMEOUT,
+        )
 
     def keep(self, nodes: set[str]) -> list[dict]:
         """Keep the leases that cover any of ``nodes`` past the session (``--no-teardown``):
         each is marked kept, which no other session takes over; ``release`` leaves them. Returns
-        where they are, for ``remove_kept``: ``{"node": a node it covers (None: this machine's
+        where they are, for ``remove_ours``: ``{"node": a node it covers (None: this machine's
         lease of a localhost cluster), "path": its file, "token": the holder's}``."""
         kept = [p for p in self._taken if not p.nodes or nodes & set(p.nodes)]
         self.holder = Holder(
             self.holder.session, self.holder.host, self.holder.pid, self.holder.user, self.holder.token, kept=True
         )
-        line = q(json.dumps(asdict(self.holder), separators=(",", ":")))
         for place in kept:
-            place.account.run(
-                f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" && read taken rest < "$f" && '
-                f'printf "%s %s\\n" "$taken" {line} > "$f.new" && mv -f "$f.new" "$f"; true',
-                allow_fail=True,
-                timeout=COMMAND_TIMEOUT,
-            )
+            self._rewrite(place)
         self._taken = [p for p in self._taken if p not in kept]
         return [{"node": p.nodes[0] if p.nodes else None, "path": p.path, "token": self.holder.token} for p in kept]
 
@@ -300,20 +299,17 @@ class Leases:
 
         def remove(place: Place) -> None:
             try:
-                place.account.run(
-                    f'f={q(place.path)}; grep -qF {q(self.holder.token)} "$f" 2>/dev/null && rm -f "$f"; true',
-                    allow_fail=True,
-                    timeout=COMMAND_TIMEOUT,
-                )
+                remove_ours(place.account, place.path, self.holder.token)
             except DucttapeError:
                 pass
 
         parallel_map(remove, taken)
 
 
-def remove_kept(account: RemoteAccount, path: str, token: str) -> None:
-    """Remove the kept lease at ``path`` (reached through ``account``) if it is still the one
-    with ``token`` (``cluster.clean``, once what ran there has ended)."""
+def remove_ours(account: RemoteAccount, path: str, token: str) -> None:
+    """Remove the lease at ``path`` (reached through ``account``) if it is still the one with
+    ``token``: at the end of a session, or a kept one (``cluster.clean``, once what ran there
+    has ended)."""
     account.run(
         f'f={q(path)}; grep -qF {q(token)} "$f" 2>/dev/null && rm -f "$f"; true',
         allow_fail=True,

@@ -17,7 +17,7 @@ import shlex
 import shutil
 
 from ducttape.cluster import Node, load_cluster
-from ducttape.cluster.lease import remove_kept
+from ducttape.cluster.lease import remove_ours
 from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.remote import LocalAccount
@@ -124,7 +124,7 @@ def clean(results_root: str) -> list[str]:
         done.append(f"ended the test's processes on {', '.join(n.name for n in left)}")
         for lease in kept.get("leases", []):
             account = nodes[lease["node"]].account if lease["node"] else LocalAccount("localhost")
-            remove_kept(account, lease["path"], lease["token"])
+            remove_ours(account, lease["path"], lease["token"])
             done.append(f"released the lease {lease['path']}" + (f" on {lease['node']}" if lease["node"] else ""))
     finally:
         cluster.close()
