@@ -10,14 +10,34 @@ cluster of this repository (ducktape's JSON cluster file is written from ducttap
 file of the same workers). Without running workers it brings the cluster up with ``invoke
 cluster.up`` (Vagrantfile.local: num_workers = 5, ram_megabytes = 1536) and destroys it at the
 end. Prints per case the test's wall time from each framework's report.json, the session's
-wall time and each status; with several runs median (min-max), the two frameworks' order
-alternating from run to run. Results stay in results/kafkatest-vs-ducktape/.
+wall time, the test's teardown and the size of its results folder, and each status; with
+several runs median (min-max), the two frameworks' order alternating from run to run. Results
+stay in results/kafkatest-vs-ducktape/.
+
+How each figure is measured, the same way for both frameworks:
+
+- test: the test's time in its framework's report.json, from the start of the test to the end
+  of its teardown (ducktape: ``run_time_seconds``; ducttape: ``duration``).
+- session: the wall time of the command (``ducktape ...``, ``invoke test ...``), measured here.
+- teardown: from the end of the test's body (its setup and test method) to the end of its
+  teardown (the test's own teardown method, stopping its services, collecting their logs,
+  cleaning the nodes). ducktape 0.12 records no such figure: it is its report.json's
+  ``stop_time`` minus the time of the "Tearing down..." line in the test's ``test_log.info``
+  (ducktape logs it as the body ends, before the test's teardown method, and sets
+  ``stop_time`` once the nodes are freed). ducttape: ``teardown_seconds`` of its report.json
+  (from when the test method returned or raised to when the test's process sends its result,
+  after stopping the services, collecting their logs and ending what they left).
+- result: the bytes of every regular file in the test's own results folder once the session
+  ended (ducktape: ``relative_results_dir`` of its report.json, which also holds that test's
+  own report.json and report.txt; ducttape: ``folder``, whose reports are the session's), by
+  the same function (``ducttape.runner.files.folder_bytes``).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import glob
 import json
 import os
@@ -33,6 +53,7 @@ from overhead import fmt
 
 sys.path.insert(0, env.REPO)
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
+from ducttape.runner.files import folder_bytes
 from ducttape.vagrant.cluster_file import load_vagrant_nodes
 
 VENV = os.path.join(env.HERE, ".venv-ducktape012")
@@ -56,6 +77,10 @@ SESSION_TIMEOUT = 1200
 DUCKTAPE = "ducktape"
 DUCTTAPE = "ducttape"
 OUT = os.path.join(env.REPO, "results", "kafkatest-vs-ducktape")
+TEARING_DOWN = " - runner_client - teardown_test - "  # ducktape's "Tearing down..." line
+KINDS = {"test": ("test (s)", 1), "session": ("session (s)", 1), "teardown": ("teardown (s)", 2),
+         "kb": ("result (KB)", 0)}
+"""What the table shows per framework: (header, decimals)."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -122,10 +147,24 @@ def label(case: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in case.items() if k != "producer_version")
 
 
+def ducktape_teardown(folder: str, stop_time: float) -> float:
+    """ducktape's teardown of the test whose results are in ``folder``: from its "Tearing
+    down..." line in test_log.info (local time, milliseconds) to ``stop_time``."""
+    path = os.path.join(folder, "test_log.info")
+    with open(path, errors="replace") as f:
+        for line in f:
+            if TEARING_DOWN in line and line.rstrip().endswith("Tearing down..."):
+                # [INFO  - 2026-12-01 22:01:02,123 - runner_client - teardown_test - lineno:428]: ...
+                stamp = line.split(" - ")[1]
+                began = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                return stop_time - began
+    raise RuntimeError(f"{path}: no \"Tearing down...\" line of ducktape's runner")
+
+
 def session(framework: str, case: dict, results: str, ducktape_bin: str, cluster_file: str,
-            home: str) -> tuple[float, float, str]:
-    """Run one case in a session of its own: (session wall s, test wall s from the report,
-    status)."""
+            home: str) -> dict:
+    """Run one case in a session of its own: its figures (``KINDS``: session wall s, test wall s
+    from the report, teardown s, result KB) and its status."""
     os.makedirs(results, exist_ok=True)
     if framework == DUCKTAPE:
         cmd = [ducktape_bin, f"{MODULE}::{TEST}@{json.dumps(case)}", "--cluster",
@@ -162,26 +201,33 @@ def session(framework: str, case: dict, results: str, ducktape_bin: str, cluster
     if len(tests) != 1:
         raise RuntimeError(f"{reports[0]}: {len(tests)} tests, expected the one case {label(case)}")
     test = tests[0]
+    session_dir = os.path.dirname(reports[0])
     if framework == DUCKTAPE:
-        return wall, test["run_time_seconds"], test["test_status"]
-    return wall, test["duration"], test["status"]
+        folder = os.path.join(session_dir, test["relative_results_dir"])
+        figures = {"test": test["run_time_seconds"], "teardown": ducktape_teardown(folder, test["stop_time"]),
+                   "status": test["test_status"]}
+    else:
+        folder = os.path.join(session_dir, test["folder"])
+        figures = {"test": test["duration"], "teardown": test["teardown_seconds"], "status": test["status"]}
+    return {**figures, "session": wall, "kb": folder_bytes(folder) / 1000}
 
 
 def table(frameworks: list[str], figures: dict) -> str:
     rows = []
     for i, case in enumerate(CASES):
         row = [label(case)]
-        for kind in ("test", "session"):
-            row += [fmt(figures[(f, i)][kind], 1) for f in frameworks]
+        for kind, (_, digits) in KINDS.items():
+            row += [fmt(figures[(f, i)][kind], digits) for f in frameworks]
         row += ["/".join(figures[(f, i)]["status"]) for f in frameworks]
         rows.append(row)
-    total = ["total"]
-    for kind in ("test", "session"):
-        total += [fmt([sum(run) for run in zip(*(figures[(f, i)][kind] for i in range(len(CASES))), strict=True)], 1)
-                  for f in frameworks]
-    rows.append(total + ["" for _ in frameworks])
-    headers = ["case"] + [f"{f}: test (s)" for f in frameworks] + \
-              [f"{f}: session (s)" for f in frameworks] + [f"{f}: status" for f in frameworks]
+    for name, combine in (("total", sum), ("mean per case", lambda xs: sum(xs) / len(xs))):
+        row = [name]
+        for kind, (_, digits) in KINDS.items():
+            row += [fmt([combine(run) for run in zip(*(figures[(f, i)][kind] for i in range(len(CASES))),
+                                                     strict=True)], digits) for f in frameworks]
+        rows.append(row + ["" for _ in frameworks])
+    headers = ["case"] + [f"{f}: {header}" for header, _ in KINDS.values() for f in frameworks] + \
+              [f"{f}: status" for f in frameworks]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
@@ -243,13 +289,13 @@ def measure(runs: int, requirements: tuple[str, ...], nodes: list[dict]) -> int:
         for framework in frameworks if run % 2 else frameworks[::-1]:
             for i, case in enumerate(CASES):
                 results = os.path.join(out, f"run{run}", framework, f"case{i + 1}")
-                wall, test, status = session(framework, case, results, ducktape_bin, cluster_file, home)
-                entry = figures.setdefault((framework, i), {"test": [], "session": [], "status": []})
-                entry["test"].append(test)
-                entry["session"].append(wall)
-                entry["status"].append(status)
-                print(f"[run {run}/{runs}] {framework}, {label(case)}: {status}, test {test:.1f} s, "
-                      f"session {wall:.1f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+                got = session(framework, case, results, ducktape_bin, cluster_file, home)
+                entry = figures.setdefault((framework, i), {kind: [] for kind in (*KINDS, "status")})
+                for kind, values in entry.items():
+                    values.append(got[kind])
+                print(f"[run {run}/{runs}] {framework}, {label(case)}: {got['status']}, test {got['test']:.1f} s, "
+                      f"session {got['session']:.1f} s, teardown {got['teardown']:.2f} s, result "
+                      f"{got['kb']:.0f} KB (load {os.getloadavg()[0]:.2f})", flush=True)
         print(f"\n{started}; {os.cpu_count()} CPUs; {run} run(s); load average (1, 5, 15 min) "
               f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} now")

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import tarfile
 import tempfile
+import time
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from ducttape import secret
@@ -105,6 +106,8 @@ class TestContext:
         for all its logs), whether to collect after a pass."""
         self._provisional: list[tuple[str, bool]] = []
         """Logs collected before the outcome was known: (local path, kept after a pass)."""
+        self.collect_seconds = 0.0
+        """Seconds spent copying logs from the nodes (``collect``), the test's and its teardown's."""
         self._record = recorder
 
     def __enter__(self) -> "TestContext":
@@ -205,7 +208,11 @@ class TestContext:
             for name, (path, keep) in logs.items()
             if not known or self.outcome != PASS or policy == "always" or (policy == "declared" and keep)
         }
-        copied = collect_logs(node, wanted, target, owner, compress=self.settings.compress)
+        began = time.monotonic()
+        try:
+            copied = collect_logs(node, wanted, target, owner, compress=self.settings.compress)
+        finally:
+            self.collect_seconds += time.monotonic() - began
         if not known:
             self._provisional += [(copied[name], logs[name][1]) for name in copied]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 
@@ -56,3 +57,18 @@ def warn_skipped(path: str, reason: str) -> None:
     line = f"warning: skipped {path}: {reason}"
     log.warning(line)
     print(line, file=sys.stderr, flush=True)
+
+
+def folder_bytes(path: str) -> int:
+    """The bytes of every regular file under folder ``path`` (links not followed; 0 if there
+    is no such folder): what a test's results take, whatever their file system's blocks."""
+    total = 0
+    for dirpath, _, names in os.walk(path):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total

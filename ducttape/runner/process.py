@@ -505,6 +505,7 @@ def _child(
         context.use_builds(kept_in)
     context.activate()
     test = None
+    body_ended = None  # when setUp and the test method ended: its teardown starts
     try:
         if settings.jvm_logs:
             jvm_logs.enable(view.nodes)
@@ -513,6 +514,7 @@ def _child(
         try:
             data = getattr(test, spec.method)(**spec.params)
         finally:
+            body_ended = time.time()
             test.tearDown()
         outcome.status = PASS
         # as data.json will hold it (and picklable for the runner)
@@ -520,6 +522,7 @@ def _child(
     except BaseException as exc:  # noqa: BLE001 - the test's failure
         at = where.raised_at(exc.__traceback__, scenario)
         fail(outcome, f"{type(exc).__name__}: {exc}{f' ({at})' if at else ''}", traceback.format_exc(), spec.test_id)
+    body_ended = body_ended or time.time()
     if test is not None and test.shown:
         outcome.summary = "\n".join(test.shown)
     if outcome.status == PASS and settings.fail_bad_cluster_utilization and view.most_used < len(view.nodes):
@@ -533,7 +536,7 @@ def _child(
     context.settle(outcome.status)
     if keep:
         send("kept", [s.state() for s in context.services if s.nodes])
-        _send_result(outcome, started, test_dir, send, conn)
+        _send_result(outcome, (started, body_ended), test_dir, send, conn, context)
         return
     if context.services or any(n.account.used for n in view.nodes):
         send("teardown", None)  # the runner gives the teardown its own deadline
@@ -547,12 +550,19 @@ def _child(
         send("unswept", unswept)
         if outcome.status == PASS:
             fail(outcome, f"could not make sure its processes ended on {', '.join(unswept)}", "", spec.test_id)
-    _send_result(outcome, started, test_dir, send, conn)
+    _send_result(outcome, (started, body_ended), test_dir, send, conn, context)
 
 
-def _send_result(outcome: "Outcome", started: float, test_dir: str, send, conn: Connection) -> None:
-    """Write the attempt's data.json and send the runner its outcome (closing the pipe)."""
-    outcome.duration = time.time() - started
+def _send_result(
+    outcome: "Outcome", times: tuple[float, float], test_dir: str, send, conn: Connection, context: TestContext
+) -> None:
+    """Write the attempt's data.json and send the runner its outcome (closing the pipe).
+    ``times``: when the attempt started and when its body (setUp and the test method) ended."""
+    started, body_ended = times
+    ended = time.time()
+    outcome.duration = ended - started
+    outcome.teardown_seconds = ended - body_ended
+    outcome.collect_seconds = context.collect_seconds
     for name in ("error", "details", "summary"):  # secrets this process learnt too (secret.add)
         setattr(outcome, name, secret.redact(getattr(outcome, name)))
     outcome.data = secret.redact_data(outcome.data)
@@ -574,6 +584,7 @@ class Outcome:
         self.status, self.duration = "", 0.0
         self.error = self.details = self.summary = ""
         self.data: object = None
+        self.teardown_seconds = self.collect_seconds = 0.0
 
 
 def fail(result: TestResult | Outcome, error: str, details: str, test_id: str = "") -> None:

@@ -45,6 +45,13 @@ class TestResult:
     """The test's ``@tag`` names, sorted."""
     known_failure: str = ""
     """The reason of its ``@known_failure`` mark ('' when it has none)."""
+    teardown_seconds: float = 0.0
+    """Of ``duration``: from the end of its body (setUp and the test method) to the end of its
+    teardown (tearDown, stopping its services, collecting their logs, ending what they left)."""
+    collect_seconds: float = 0.0
+    """Of ``duration``: copying its services' logs from the nodes, in the body and the teardown."""
+    result_bytes: int = 0
+    """The size of its folder once it ended: the bytes of every file in it (logs, data.json...)."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (sharing their values: a reported result does not change)."""

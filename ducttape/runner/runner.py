@@ -20,6 +20,7 @@ from ducttape import secret
 from ducttape.cluster import Cluster, Node
 from ducttape.runner import where
 from ducttape.runner.discovery import TestSpec
+from ducttape.runner.files import folder_bytes
 from ducttape.runner.logs import LogFiles
 from ducttape.runner.process import Forker, TestProcess, fail, sweep
 from ducttape.runner.reports import write_reports
@@ -290,9 +291,11 @@ class Runner:
                 os.path.join(test.test_dir, where.WHERE_FILE),
                 dump,
             )
+        stopping = time.time()
         proc.kill()
         if proc.result is None or proc.result.status == PASS:
             proc.result = self._failed_attempt(test, why, dump)
+            proc.result.teardown_seconds = time.time() - stopping  # the runner's teardown of it
 
     def _attempt_ended(self, test: _Test, running: dict[int, _Test]) -> None:
         proc = test.process
@@ -326,6 +329,8 @@ class Runner:
                 for n, a in enumerate(test.attempts, 1)
             ]
             result.duration = sum(a.duration for a in test.attempts)
+            result.teardown_seconds = sum(a.teardown_seconds for a in test.attempts)
+            result.collect_seconds = sum(a.collect_seconds for a in test.attempts)
             if result.status == PASS:
                 result.status = FLAKY
                 result.error = f"passed on attempt {len(test.attempts)} after: {test.attempts[0].error}"
@@ -352,6 +357,7 @@ class Runner:
             self.out.flush()
         else:
             self._release(test.view, proc.unswept, proc.tag)
+        result.result_bytes = folder_bytes(test.test_dir)
         if result.status == FAIL and self.settings.exit_first and not self.stopping:
             self.stopping = True
             self.out.write(f"--exit-first: {test.spec.test_id} failed; no more tests start\n")

@@ -98,6 +98,29 @@ def test_sample_scenario_on_a_json_cluster_over_ssh(tmp_path, sshd):
     assert open(log).read().count("ready") == 2  # started, then bounced
 
 
+@pytest.mark.ssh
+def test_report_gives_teardown_seconds_covering_log_collection_and_the_folders_bytes(tmp_path, sshd):
+    # ducktape_flags' Logs test leaves its service running: the teardown stops it and, with
+    # --logs always, copies both its logs over SFTP
+    cluster_file = write_cluster_file(tmp_path / "cluster.json", sshd, tmp_path / "scratch", n=1)
+    results = tmp_path / "results"
+    proc = run_cli("test", os.path.join(REPO, "tests", "scenarios", "ducktape_flags.py"), "--tags", "logs",
+                   "--logs", "always", "--cluster", f"json:{cluster_file}", "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    test = report(results)["tests"][0]
+    assert 0 < test["collect_seconds"] <= test["teardown_seconds"] < test["duration"], test
+    folder = os.path.join(session(results), test["folder"])
+    logs = [os.path.join(folder, "Sleeper-1", "host1", name) for name in ("extra.log", "service.log")]
+    body_ended = test["started"] + test["duration"] - test["teardown_seconds"]
+    for log in logs:  # each copied after the body ended, within the teardown
+        assert body_ended <= os.stat(log).st_ctime <= test["started"] + test["duration"], (log, test)
+    sizes = subprocess.run(["find", folder, "-type", "f", "-printf", "%s\\n"], capture_output=True, text=True,
+                           check=True, timeout=60).stdout.split()
+    assert test["result_bytes"] == sum(map(int, sizes)) > sum(os.path.getsize(log) for log in logs) >= 2400
+    html = open(os.path.join(session(results), "report.html")).read()
+    assert f"teardown: {test['teardown_seconds']:.1f}s" in html
+
+
 def test_python_dash_m_runs_a_scenario(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ducttape.tests.sample_services", "--results-dir",
                            str(tmp_path / "r"), "--cluster", "localhost:3"], cwd=REPO,
