@@ -77,7 +77,7 @@ SESSION_TIMEOUT = 1200
 DUCKTAPE = "ducktape"
 DUCTTAPE = "ducttape"
 OUT = os.path.join(env.REPO, "results", "kafkatest-vs-ducktape")
-TEARING_DOWN = " - runner_client - teardown_test - "  # ducktape's "Tearing down..." line
+TEARING_DOWN = ": Tearing down..."  # the end of ducktape's runner_client line as the body ends
 KINDS = {"test": ("test (s)", 1), "session": ("session (s)", 1), "teardown": ("teardown (s)", 2),
          "kb": ("result (KB)", 0)}
 """What the table shows per framework: (header, decimals)."""
@@ -153,8 +153,8 @@ def ducktape_teardown(folder: str, stop_time: float) -> float:
     path = os.path.join(folder, "test_log.info")
     with open(path, errors="replace") as f:
         for line in f:
-            if TEARING_DOWN in line and line.rstrip().endswith("Tearing down..."):
-                # [INFO  - 2026-12-01 22:01:02,123 - runner_client - teardown_test - lineno:428]: ...
+            if " - runner_client - " in line and line.rstrip().endswith(TEARING_DOWN):
+                # [INFO  - 2026-12-01 22:01:02,123 - runner_client - log - lineno:459]: RunnerClient: ...
                 stamp = line.split(" - ")[1]
                 began = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
                 return stop_time - began
