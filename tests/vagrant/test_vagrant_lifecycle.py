@@ -102,8 +102,8 @@ def test_cluster_lifecycle(vagrant_copy):
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(
         copy, "test", "native_vs_rest_performance", "--cluster", "vagrant", "--results-dir", str(results),
-        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "budget=1",
-        "--param", "min_repeats=2", timeout=1200)  # two repeats: the figures, not their stability
+        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "loads=[0.5]",
+        "--param", "budget=1", "--param", "min_repeats=2", timeout=1200)  # the figures, not their stability
     assert output.count("REST / native") == 2
     tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
     assert [t["status"] for t in tests] == ["PASS"] * 3 and all(t["nodes"] == WORKERS for t in tests)
@@ -112,7 +112,7 @@ def test_cluster_lifecycle(vagrant_copy):
         assert t["data"]["bridge"]["project"] == "strimzi-kafka-bridge" and t["data"]["bridge"]["version"] == "0.33.1"
     for path in ("native", "rest"):
         assert named["test_produce"]["data"][path]["max"]["records_per_sec"]["value"] > 0
-        assert len(named["test_produce"]["data"][path]["at_rate"]) == 4  # 1%, 25%, 50%, 75%
+        assert len(named["test_produce"]["data"][path]["at_rate"]) == 1  # at half the native maximum
         assert named["test_consume"]["data"][path]["records_per_sec"]["value"] > 0
     assert (results / "latest" / named["test_produce"]["folder"] / "latency_vs_throughput.png").is_file()
 
