@@ -1,8 +1,9 @@
 """A real 3-worker cluster on the docker provider, driven through `invoke cluster.*`.
 
-Builds the node image, brings the cluster up, reaches every node over ssh from the cluster file
-with OpenSSH, runs scenarios across the workers (the sample and native_vs_rest_performance),
-pushes a changed build, halts, starts again and destroys; nothing may be left.
+Makes sure of the node image (the session's shared one, built here if no test before built it),
+brings the cluster up, reaches every node over ssh from the cluster file with OpenSSH, runs
+scenarios across the workers (the sample and native_vs_rest_performance), pushes a changed
+build, halts, starts again and destroys; nothing may be left.
 """
 
 import json
