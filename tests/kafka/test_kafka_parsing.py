@@ -67,7 +67,8 @@ def test_server_properties_with_scram():
                     roles="broker,controller", internal_replication=1, scram_mechanism=login.mechanism,
                     scram_jaas=properties_value(login.jaas_config()))
     assert "listeners=SASL_PLAINTEXT://127.0.1.1:9092,CONTROLLER://127.0.1.1:9093\n" in config
-    assert "inter.broker.listener.name=SASL_PLAINTEXT\n" in config and "sasl.enabled.mechanisms=SCRAM-SHA-512\n" in config
+    assert "inter.broker.listener.name=SASL_PLAINTEXT\n" in config
+    assert "sasl.enabled.mechanisms=SCRAM-SHA-512\n" in config
     # JAAS quoting, then .properties escaping: \" for ", \\ for \, then \ doubled and ö as \u00f6
     assert ('listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.'
             'ScramLoginModule required username="alice" password="p\\\\"w\\\\\\\\\\u00f6-long";\n') in config
@@ -96,7 +97,8 @@ def test_services_that_cannot_log_in_refuse_a_scram_kafka(tmp_path):
         refuse_scram(kafka, "RestProxyService")
     refuse_scram(KafkaService(cluster, 1), "RestProxyService")
     refuse_scram(None, "InterleavedProducerLoadService")
-    assert kafka.client_settings()["sasl.mechanism"] == "SCRAM-SHA-256" and KafkaService(cluster, 1).client_settings() == {}
+    assert kafka.client_settings()["sasl.mechanism"] == "SCRAM-SHA-256"
+    assert KafkaService(cluster, 1).client_settings() == {}
     cluster.close()
 
 
