@@ -20,6 +20,7 @@ from ducttape.build import layout
 from ducttape.cluster import Node
 from ducttape.products import jvm
 from ducttape.products.performance.base import ToolService
+from ducttape.products.scram import refuse_scram
 from ducttape.services import ServiceError
 
 LOADGEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LoadGen.java")
@@ -137,6 +138,7 @@ class NativeProducerLoadService(_Producer):
         settings: Mapping | None = None,
         **kwargs,
     ):
+        refuse_scram(kafka, type(self).__name__)
         super().__init__(cluster, num_nodes, topic, record_size, seconds, rate, **kwargs)
         self.kafka = kafka
         self.settings = dict(settings or {})
@@ -214,6 +216,7 @@ class InterleavedProducerLoadService(_LoadGen):
         warmup_s: float = 0,
         **kwargs,
     ):
+        refuse_scram(kafka, type(self).__name__)
         super().__init__(cluster, num_nodes, topic, **kwargs)
         self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
         self.plan, self.kafka, self.rest = list(plan), kafka, rest
