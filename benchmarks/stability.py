@@ -7,7 +7,11 @@ a point), and whether each median is within ±10% of their common median or mark
 figure holds when its intervals overlap and every run is within ±10% or unstable. The machine's
 1-minute load average is sampled every 10 s meanwhile and printed with the table.
 
-    .venv/bin/python benchmarks/stability.py            # --runs N, --results-dir DIR, --param k=v
+``--busy-cores N`` makes the machine noisy in a way that can be repeated: N processes that keep
+a core busy each (another job beside the runs, such as a compiler) run from before the first run
+to after the last.
+
+    .venv/bin/python benchmarks/stability.py            # --runs N, --busy-cores N, --results-dir DIR, --param k=v
 
 Run it from the worktree root after ``invoke build``; it takes about as long as the runs.
 """
@@ -58,6 +62,14 @@ def run_once(results_dir: str, params: list[str]) -> tuple[str, float]:
     return os.path.realpath(os.path.join(results_dir, "latest")), time.monotonic() - began
 
 
+BUSY_LOOP = "import signal, sys; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\nwhile True: pass"
+
+
+def busy(cores: int) -> list[subprocess.Popen]:
+    """``cores`` processes that spin on a core each until terminated."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(cores)]
+
+
 def headline_figures(session: str) -> dict:
     """The headline figures of a session, by (test, figure)."""
     with open(os.path.join(session, "report.json")) as f:
@@ -89,7 +101,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--results-dir", default=os.path.join(REPO, "results", "stability"))
     parser.add_argument("--param", action="append", default=[], help="passed on to invoke test")
+    parser.add_argument("--busy-cores", type=int, default=0, help="processes keeping a core busy each meanwhile")
     args = parser.parse_args()
+    if args.runs < 2 or not 0 <= args.busy_cores <= (os.cpu_count() or 1):
+        parser.error(f"--runs must be 2 or more and --busy-cores 0 to {os.cpu_count()}")
     loads: list[float] = []
     done = threading.Event()
 
@@ -99,11 +114,18 @@ def main() -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     sessions, took = [], []
-    for i in range(args.runs):
-        print(f"[stability] run {i + 1} of {args.runs}", flush=True)
-        session, seconds = run_once(args.results_dir, args.param)
-        sessions.append(session)
-        took.append(seconds)
+    spinners = busy(args.busy_cores)
+    try:
+        for i in range(args.runs):
+            print(f"[stability] run {i + 1} of {args.runs}", flush=True)
+            session, seconds = run_once(args.results_dir, args.param)
+            sessions.append(session)
+            took.append(seconds)
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
+        for spinner in spinners:
+            spinner.wait(timeout=30)
     done.set()
     found = [headline_figures(s) for s in sessions]
     rows = []
@@ -121,7 +143,8 @@ def main() -> None:
     print(tabulate(rows, headers=["figure (records/s)", *[f"run {i + 1}" for i in range(len(found))],
                                   "max-min / median", "intervals overlap", "each ±10% or unstable", ""],
                    disable_numparse=True))
-    print(f"\nsessions: {', '.join(os.path.basename(s) for s in sessions)}; each took "
+    print(f"\nsessions: {', '.join(os.path.basename(s) for s in sessions)}; {args.busy_cores} busy "
+          "cores beside them; each took "
           f"{', '.join(f'{t / 60:.1f}' for t in took)} min; 1-minute load average "
           f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f} (median {statistics.median(loads or [0]):.1f})")
 

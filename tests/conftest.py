@@ -7,6 +7,7 @@ import os
 import pytest
 
 from support import Sshd, git_mirror_env, run_cli, write_cluster_file
+from vagrant_copy import remove_shared_image
 
 SLOW_MARKERS = {"maven", "kafka", "vagrant"}
 
@@ -15,6 +16,10 @@ def pytest_configure(config):
     # git projects (the Strimzi bridge of projects.yaml) come from the local mirrors when there
     # are any beside the repository, in every `invoke build` the tests run
     os.environ.update(git_mirror_env())
+
+
+def pytest_sessionfinish(session):
+    remove_shared_image()  # the node image the Vagrant tests' copies shared
 
 
 def pytest_collection_modifyitems(items):

@@ -1,6 +1,12 @@
-"""A throw-away workspace whose Vagrant cluster's containers, network, ports and node image are
-its own (the Vagrant tests' and the fault tests' clusters). It has no Vagrantfile of its own: its
-workers come from the one ducttape ships, as a team's workspace would."""
+"""A throw-away workspace whose Vagrant cluster's containers, network and ports are its own (the
+Vagrant tests' and the fault tests' clusters). It has no Vagrantfile of its own: its workers come
+from the one ducttape ships, as a team's workspace would.
+
+The copies of one pytest session share one node image, SHARED_IMAGE: the first `cluster.up` or
+`cluster.image` that finds it missing builds it (ducttape's own rule), the others find it
+current, and `remove_shared_image` deletes it when the session ends. A copy made with
+``own_image=True`` builds and removes an image of its own (the tests of the image itself).
+"""
 
 import json
 import os
@@ -15,6 +21,8 @@ from pathlib import Path
 from support import copy_repo
 
 COPIED = ["Vagrantfile.local.example"]
+SHARED_IMAGE = f"ducttape-test/node:shared-{os.getpid()}"
+"""The node image of this test session's copies (pytest runs in one process)."""
 
 
 @dataclass
@@ -26,6 +34,7 @@ class VagrantCopy:
     subnet: str
     ssh_port_base: int
     image: str
+    own_image: bool = False
 
     @property
     def network(self):
@@ -74,18 +83,20 @@ def _free_port_base(count=10):
     raise RuntimeError("no free range of ports on 127.0.0.1")
 
 
-def make_copy(root):
-    """A workspace in ``root`` for a Vagrant cluster with random names, subnet and ports."""
+def make_copy(root, own_image=False):
+    """A workspace in ``root`` for a Vagrant cluster with random names, subnet and ports, on the
+    session's SHARED_IMAGE or, with ``own_image``, on a node image of its own."""
     copy_repo(root, COPIED)
     (root / "projects.yaml").write_text("projects: []\n")
     tag = f"{os.getpid()}-{random.randrange(10**6)}"
     return VagrantCopy(root=root, cluster_name=f"ducttape-test-{tag}",
-                       subnet=f"198.19.{random.randrange(1, 255)}",
-                       ssh_port_base=_free_port_base(), image=f"ducttape-test/node:{tag}")
+                       subnet=f"198.19.{random.randrange(1, 255)}", ssh_port_base=_free_port_base(),
+                       image=f"ducttape-test/node:{tag}" if own_image else SHARED_IMAGE,
+                       own_image=own_image)
 
 
 def remove_copy(copy):
-    """Destroy the copy's cluster; remove its containers, network and node image."""
+    """Destroy the copy's cluster; remove its containers, network and its own node image."""
     root = copy.root
     if any((root / ".vagrant/machines").glob("*/*/id")):  # Vagrant still knows a machine
         copy.invoke("cluster.destroy", timeout=300)
@@ -93,5 +104,13 @@ def remove_copy(copy):
         docker("rm", "--force", name, check=False)
     for name in copy.networks():
         docker("network", "rm", name, check=False)
-    docker("image", "rm", "--force", copy.image, check=False)
+    if copy.own_image:
+        docker("image", "rm", "--force", copy.image, check=False)
     shutil.rmtree(root / "vagrant" / "image", ignore_errors=True)  # ~100 MB of packages
+
+
+def remove_shared_image():
+    """Remove the session's SHARED_IMAGE, if it was built and docker runs."""
+    if shutil.which("docker"):
+        subprocess.run(["docker", "image", "rm", "--force", SHARED_IMAGE], capture_output=True,
+                       timeout=120)

@@ -10,6 +10,7 @@ the driver's host name and an expiry time that `cluster.reap --aws` honours.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import signal
 import socket
@@ -30,7 +31,7 @@ from ducttape.aws.settings import load_settings, settings_file
 from ducttape.command_line import command
 from ducttape.errors import ClusterError, ConfigError, DucttapeError
 from ducttape.parallel import parallel_map
-from ducttape.remote.host_keys import KnownHosts
+from ducttape.remote.host_keys import KnownHosts, fingerprint
 from ducttape.stopping import SIGNALS, Stopped, terminate_children
 
 CHECKIP_URL = "https://checkip.amazonaws.com"  # only when ssh_from is `auto`
@@ -80,6 +81,7 @@ class EC2Cluster:
                 "key_pair": None,
                 "security_group": None,
                 "instances": {},
+                "host_keys": {},
                 "instance_seconds": 0.0,
             }
             local.save_state(self.root, state)
@@ -172,6 +174,7 @@ class EC2Cluster:
         ec2, region = aws.ec2_client(state["region"], profile=self.profile)
         running = [i for i in self._instances(ec2, region, state) if i["State"]["Name"] == "running"]
         nodes = [_node(s, i) for i in running]
+        local.write_known_hosts(self.root, state, nodes)  # a start may have given them new addresses
         local.write_cluster_file(self.root, nodes)
         return nodes
 
@@ -268,12 +271,20 @@ class EC2Cluster:
             with aws.ec2_errors("start instances", region):
                 self._wait(ec2, "instance_stopped", stopped)
                 ec2.start_instances(InstanceIds=stopped)
-        data = provision.user_data(s)
+        host_keys = state.setdefault("host_keys", {})
         for index in range(1, s.num_workers + 1):
             name = f"{s.cluster_name}-worker{index}"
             if name in live:
                 continue
-            self.echo(f"up: launching worker{index}")
+            # Each instance gets a host key of its own, in its own user data (one launch per
+            # worker): a worker's key is readable on that worker (the metadata service serves
+            # the user data), so a shared key would let any worker pose as every other one.
+            private_key, host_keys[f"worker{index}"] = provision.new_host_key(
+                local.state_dir(self.root), f"ducttape {cluster_id} worker{index}"
+            )
+            local.save_state(self.root, state)
+            data = provision.user_data(s, private_key)
+            self.echo(f"up: launching worker{index} (host key {_fingerprint(host_keys[f'worker{index}'])})")
             with aws.ec2_errors(f"launch worker{index}", region):
                 response = ec2.run_instances(
                     ImageId=plan["image"],
@@ -304,10 +315,10 @@ class EC2Cluster:
             self._wait(ec2, "instance_running", ids, timeout=s.launch_timeout)
         running = sorted(self._instances(ec2, region, state), key=_worker_index)
         nodes = [_node(s, i) for i in running]
+        local.write_known_hosts(self.root, state, nodes)  # before the first contact
         self.echo(f"up: waiting for provisioning and SSH (at most {s.ssh_timeout:.0f} s)")
-        known = self._known_hosts("accept-new")  # the first contact records the host key
-        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known), nodes)
         known = self._known_hosts("strict")
+        parallel_map(lambda node: provision.wait_provisioned(node, s.ssh_timeout, self._stop, known), nodes)
         if stopped:
             parallel_map(lambda node: provision.prepare_scratch(node, known), nodes)
         self.echo(f"up: rsync build/ -> {s.build_dir}")
@@ -423,6 +434,12 @@ def _public_key(s) -> str:
     except (paramiko.SSHException, OSError, ValueError) as err:
         raise ConfigError(f"key_file {path} is not a private ssh key ({err})") from None
     return f"{key.get_name()} {key.get_base64()}"
+
+
+def _fingerprint(public_key: str) -> str:
+    """``TYPE SHA256:...`` of a ``TYPE BASE64`` public key."""
+    kind, data = public_key.split()[:2]
+    return f"{kind} {fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(data)))}"
 
 
 def _image(ec2, region, s) -> str:

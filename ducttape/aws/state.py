@@ -3,8 +3,9 @@
 ``state.json`` names the cluster and everything `cluster.up --aws` created, written *before* each
 creating call and again after it, so an interrupted `up` leaves a state `destroy` can clean.
 ``cluster.json`` is the cluster file of the running workers (json backend format) that
-``--cluster aws`` reads; ``known_hosts`` holds their host keys. ``clusters.json`` lists every
-cluster id made here, for ``cluster.reap``.
+``--cluster aws`` reads; ``known_hosts`` holds their host keys (the public halves of the keys `up`
+made for them, kept in ``state.json``, under the addresses ssh reaches them at). ``clusters.json``
+lists every cluster id made here, for ``cluster.reap``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+
+from ducttape.remote.host_keys import host_name, replace_hosts
 
 STATE_DIR = ".ec2"
 
@@ -26,8 +29,19 @@ def cluster_file(root) -> Path:
 
 
 def known_hosts_file(root) -> Path:
-    """The workers' host keys: recorded at their first contact by `cluster.up --aws`."""
+    """The workers' host keys, written by ``write_known_hosts``."""
     return state_dir(root).resolve() / "known_hosts"
+
+
+def write_known_hosts(root, state: dict, nodes: list[dict]) -> None:
+    """Record, for the address ssh reaches each of ``nodes`` at, the host key its user data
+    installs (the public keys in ``state["host_keys"]``, kept from the launch); the lines of
+    other hosts stay."""
+    keys = state.get("host_keys", {})
+    replace_hosts(
+        str(known_hosts_file(root)),
+        {host_name(node["hostname"], node["port"]): [keys[node["name"]]] for node in nodes if node["name"] in keys},
+    )
 
 
 def load_state(root) -> dict | None:

@@ -1,12 +1,24 @@
 # Provisions a ducttape worker on its first boot (cloud-init runs EC2 user data as root), like
-# vagrant/base.sh: a JRE and the tools services use, the scratch folder and the build folder owned
-# by the login user. `ducttape.aws.provision.user_data` writes the settings (LOGIN_USER, SCRATCH,
-# BUILD_DIR, MARKER) to /etc/ducttape/settings and reads them above this line; no value is part
-# of this script's text.
+# vagrant/base.sh: the host key ducttape made for this instance, a JRE and the tools services use,
+# the scratch folder and the build folder owned by the login user.
+# `ducttape.aws.provision.user_data` writes the settings (LOGIN_USER, SCRATCH, BUILD_DIR, MARKER,
+# HOST_KEY) to /etc/ducttape/settings and reads them, and writes the private host key to $HOST_KEY,
+# above this line; no value is part of this script's text.
 # Writes $MARKER: "ok" when done, "failed: ..." if a step failed; `cluster.up` waits for it.
 mkdir -p "$(dirname "$MARKER")"
 rm -f "$MARKER"
 trap 'echo "failed: line $LINENO: $BASH_COMMAND" > "$MARKER"' ERR
+
+# First of all, sshd serves the host key ducttape recorded before the launch, and no other. sshd
+# started before cloud-init ran this, with keys of its own: a SIGHUP makes it start again and
+# read its keys anew (an sshd that is not running yet reads them when it starts).
+chmod 600 "$HOST_KEY"
+ssh-keygen -y -f "$HOST_KEY" > "$HOST_KEY.pub"
+find "$(dirname "$HOST_KEY")" -maxdepth 1 -name 'ssh_host_*' ! -name "$(basename "$HOST_KEY")" \
+  ! -name "$(basename "$HOST_KEY").pub" -delete
+if [ -s /run/sshd.pid ]; then
+  kill -HUP "$(cat /run/sshd.pid)"
+fi
 
 missing=""
 command -v java >/dev/null || missing="$missing openjdk-17-jre-headless"

@@ -26,6 +26,7 @@ from ducttape.faults import net
 from ducttape.faults.history import History
 from ducttape.faults.proxy import Toxiproxy, require_binary
 from ducttape.parallel import parallel_map
+from ducttape.remote.account import poll
 from ducttape.remote.local import LocalAccount
 from ducttape.runner import context as test_context
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from ducttape.services.service import Service
 
 log = logging.getLogger("ducttape.faults")
+STOP_TIMEOUT = 10.0
+"""Seconds a paused process may take to reach the stopped state after SIGSTOP."""
 DELAY_METHODS = ("auto", "netem", "proxy")
 
 
@@ -407,6 +410,20 @@ class Pause(_ProcessFault):
             raise ConfigError(f"{self.describe()}: no process of it runs there")
         for pid in self._pids:
             self.node.account.signal(pid, "STOP")
+        # the fault starts when they are stopped: a process in uninterruptible sleep (state D,
+        # e.g. writing to disk) stops only when that ends
+        pids = ",".join(str(int(pid)) for pid in self._pids)
+        poll(
+            lambda: all(s.startswith("T") for s in self._states(pids)),
+            STOP_TIMEOUT,
+            lambda: (
+                f"{self.describe()}: processes {pids} not stopped {STOP_TIMEOUT:g}s after SIGSTOP "
+                f"(states {' '.join(self._states(pids))})"
+            ),
+        )
+
+    def _states(self, pids: str) -> list[str]:
+        return self.node.account.ssh_output(f"ps -o stat= -p {pids}", allow_fail=True, timeout=30).split()
 
     def heal(self) -> None:
         for pid in self._pids:

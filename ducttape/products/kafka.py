@@ -11,7 +11,8 @@ from typing import Mapping
 from ducttape.cluster import Cluster, Node
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
-from ducttape.products.templates import render
+from ducttape.products.scram import Scram
+from ducttape.products.templates import properties_file, properties_value, render
 from ducttape.remote import RemoteCommandError
 from ducttape.services import CAUSE_LINES, Service, ServiceError
 
@@ -41,8 +42,10 @@ class _KafkaServers(Service):
         port: int,
         controller_port: int,
         num_brokers: int,
+        scram: Scram | None = None,
     ):
         super().__init__(cluster, num_nodes)
+        self.scram = scram
         self.cluster_id = cluster_id
         self.settings = dict(settings)
         self.heap = heap
@@ -106,6 +109,19 @@ class _KafkaServers(Service):
                 f"{' '.join(str(a) for a in args[:2])} ... {what}" + (f": {said}" if said else "")
             ) from None
 
+    def client_settings(self) -> dict[str, str]:
+        """The client configs that connecting to these brokers needs: the SCRAM login with
+        ``scram``, else none."""
+        return self.scram.client_settings() if self.scram else {}
+
+    def client_config(self, node: Node) -> str:
+        """Path of a client config file on ``node`` (its owner alone may read it) with
+        ``client_settings``, for the Kafka tools' ``--command-config``, ``--producer.config``
+        and the like."""
+        path = self.path(node, "client.properties")
+        node.account.create_file(path, properties_file(self.client_settings()), private=True)
+        return path
+
     def _write_config(self, node: Node) -> None:
         config = render(
             "kafka-server.properties.j2",
@@ -119,8 +135,10 @@ class _KafkaServers(Service):
             log_dir=self.path(node, "data"),
             internal_replication=min(3, self.num_brokers),
             settings=self.settings,
+            scram_mechanism=self.scram.mechanism if self.scram else "",
+            scram_jaas=properties_value(self.scram.jaas_config()) if self.scram else "",
         )
-        node.account.create_file(self.path(node, "server.properties"), config)
+        node.account.create_file(self.path(node, "server.properties"), config, private=self.scram is not None)
         node.account.create_file(
             self.path(node, "log4j2.properties"),
             render("log4j2.properties.j2", target="SYSTEM_OUT", level="INFO", loggers={}),
@@ -139,6 +157,7 @@ class _KafkaServers(Service):
             self.cluster_id,
             "-c",
             self.path(node, "server.properties"),
+            *(["--add-scram", self.scram.storage_argument()] if self.scram else []),
             node=node,
         )
 
@@ -149,6 +168,11 @@ class KafkaService(_KafkaServers):
     By default every broker is also a controller (``process.roles=broker,controller``, all of
     them voters). With ``controllers=N`` the quorum is N controller-only nodes of their own
     (``self.quorum``), started before the brokers and stopped after them.
+
+    ``scram`` (a ``Scram`` user) makes the brokers' listener SASL_PLAINTEXT: every client must
+    log in as that user (``client_settings``, ``client_config``; the services of
+    ``ducttape.products.performance`` and ``verifiable`` do by themselves). The user is created
+    when the storage is formatted; brokers log in to each other as it too.
 
     ``topics`` maps a name to ``{"partitions": 6, "replication-factor": 3, "configs": {...}}``;
     they are created once all brokers run. ``settings`` are added to every server.properties.
@@ -167,17 +191,18 @@ class KafkaService(_KafkaServers):
         heap: str = "512m",
         port: int = PORT,
         controller_port: int = CONTROLLER_PORT,
+        scram: Scram | None = None,
     ):
         cluster_id, settings = new_cluster_id(), dict(settings or {})
         # made first, so the runner (which stops services in reverse order) stops it last
         self.quorum = (
             KafkaControllerService(
-                cluster, controllers, self, cluster_id, settings, heap, port, controller_port, num_nodes
+                cluster, controllers, self, cluster_id, settings, heap, port, controller_port, num_nodes, scram
             )
             if controllers
             else None
         )
-        super().__init__(cluster, num_nodes, cluster_id, settings, heap, port, controller_port, num_nodes)
+        super().__init__(cluster, num_nodes, cluster_id, settings, heap, port, controller_port, num_nodes, scram)
         self.topics = {name: _topic_spec(name, spec) for name, spec in (topics or {}).items()}
         if self.quorum:
             self.roles = "broker"
@@ -235,6 +260,15 @@ class KafkaService(_KafkaServers):
         """``host:port,...`` of every broker."""
         return ",".join(f"{node.address}:{self.port}" for node in self.nodes)
 
+    def admin_args(self, node: Node | None = None) -> list[str]:
+        """``--bootstrap-server`` and, with ``scram``, ``--command-config``: the arguments
+        with which an admin tool (``topics``, ``configs``, ``consumer-groups``) run by
+        ``run_tool`` on ``node`` (default: the first node) reaches the brokers."""
+        args = ["--bootstrap-server", self.bootstrap_servers()]
+        if self.scram:
+            args += ["--command-config", self.client_config(node or self.nodes[0])]
+        return args
+
     def create_topic(
         self, name: str, partitions: int = 1, replication_factor: int = 1, configs: Mapping | None = None
     ) -> None:
@@ -249,12 +283,12 @@ class KafkaService(_KafkaServers):
         args = ["--create", "--topic", name, "--partitions", partitions, "--replication-factor", replication_factor]
         for key, value in (configs or {}).items():
             args += ["--config", f"{key}={value}"]
-        self.run_tool("topics", "--bootstrap-server", self.bootstrap_servers(), *args)
+        self.run_tool("topics", *self.admin_args(), *args)
 
     def describe_topic(self, name: str) -> list[dict]:
         """One dict per partition: ``partition``, ``leader`` (a node id, None when it has
         none), ``replicas`` and ``isr`` (lists of node ids)."""
-        out = self.run_tool("topics", "--bootstrap-server", self.bootstrap_servers(), "--describe", "--topic", name)
+        out = self.run_tool("topics", *self.admin_args(), "--describe", "--topic", name)
         partitions = []
         for m in re.finditer(
             r"Partition:\s*(\d+)\s+Leader:\s*(-?\w+)\s+Replicas:\s*([\d,]*)"

@@ -18,6 +18,7 @@ from ducttape.cluster import Cluster, Node
 from ducttape.command_line import command
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
+from ducttape.products.scram import refuse_scram
 from ducttape.products.templates import render
 from ducttape.services import CAUSE_LINES, Service, ServiceError
 
@@ -72,6 +73,7 @@ class RestProxyService(Service):
         heap: str = "512m",
         port: int = PORT,
     ):
+        refuse_scram(kafka, type(self).__name__)
         super().__init__(cluster, num_nodes)
         self.kafka = kafka
         self.settings = dict(settings or {})

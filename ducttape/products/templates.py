@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Mapping
 
 import jinja2
 
@@ -26,6 +27,28 @@ def render(name: str, **context: object) -> str:
     for key, value in context.items():
         _one_line(name, key, value)
     return _ENV.get_template(name).render(**context)
+
+
+def properties_file(settings: Mapping) -> str:
+    """The text of a Java ``.properties`` file with ``settings`` (a client config, say), one
+    ``key=value`` line each, escaped so that ``Properties.load`` reads them back as given."""
+    return "".join(f"{properties_value(k, key=True)}={properties_value(v)}\n" for k, v in settings.items())
+
+
+def properties_value(text: object, key: bool = False) -> str:
+    """``text`` escaped for a ``.properties`` file (read as ISO-8859-1): backslashes doubled,
+    characters other than printable ASCII as ``\\uXXXX``, a leading space escaped, and in a
+    ``key`` the separators and comment characters too."""
+    out = []
+    for i, char in enumerate(str(text)):
+        if char == "\\" or (char == " " and (key or i == 0)) or (key and char in "=:#!"):
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        else:
+            data = char.encode("utf-16-be", "surrogatepass")
+            out.extend(f"\\u{int.from_bytes(data[j : j + 2], 'big'):04x}" for j in range(0, len(data), 2))
+    return "".join(out)
 
 
 def _one_line(template: str, key: str, value: object) -> None:

@@ -36,9 +36,8 @@ class _JsonEvents(ToolService):
 
     def events(self, node: Node, role: str, *args: object):
         """The JSON events tool ``role`` prints, as it prints them."""
-        if self.settings:
-            config = self.path(node, "client.properties")
-            node.account.create_file(config, "".join(f"{k}={v}\n" for k, v in self.settings.items()))
+        config = self.client_config(node, "client.properties", self.kafka, self.settings)
+        if config:
             args += (self.config_option, config)
         for line in self.tool_lines(node, self.kafka_tool(node, role, *args)):
             if line.startswith("{"):

@@ -159,8 +159,10 @@ class RemoteAccount:
         """Remove a file or a directory tree; a missing path is fine."""
         self.run(f"rm -rf {q(path)}", timeout=timeout)
 
-    def create_file(self, path: str, text: str) -> None:
-        """Write ``text`` to ``path`` on the node, creating parent directories."""
+    def create_file(self, path: str, text: str, private: bool = False) -> None:
+        """Write ``text`` to ``path`` on the node, creating parent directories; ``private``:
+        readable by its owner only (mode 0600, set before the text is written), for files
+        that hold a password."""
         raise NotImplementedError
 
     def read_file(self, path: str) -> str:

@@ -23,6 +23,15 @@ POLICIES = ("strict", "accept-new", "off")
 USER_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
+class HostKeyError(ClusterError):
+    """A node refused for its host key: ``expected`` is the recorded key (None when the host
+    is not in the file), ``shown`` the key the host showed."""
+
+    def __init__(self, message: str, expected: paramiko.PKey | None, shown: paramiko.PKey):
+        super().__init__(message)
+        self.expected, self.shown = expected, shown
+
+
 @dataclass(frozen=True)
 class KnownHosts:
     """The known_hosts file ``path`` and the ``policy`` (one of POLICIES) a cluster checks its
@@ -83,20 +92,24 @@ class KnownHosts:
                 raise self.changed(node, host, next(iter(recorded.values())), key)
             f.write(f"{host} {key.get_name()} {key.get_base64()}\n")
 
-    def refused(self, node: str, host: str, key: paramiko.PKey) -> ClusterError:
+    def refused(self, node: str, host: str, key: paramiko.PKey) -> HostKeyError:
         """The one-line error for a host not in the file under ``strict``."""
-        return ClusterError(
+        return HostKeyError(
             f"host key of node {node} ({host}) is not in {self.path} (host key policy strict; "
             f"it shows {key.get_name()} {fingerprint(key)}): record it there (e.g. ssh-keyscan), "
-            f'or set "host_key_policy": "accept-new" in the cluster file'
+            f'or set "host_key_policy": "accept-new" in the cluster file',
+            None,
+            key,
         )
 
-    def changed(self, node: str, host: str, expected: paramiko.PKey, got: paramiko.PKey) -> ClusterError:
+    def changed(self, node: str, host: str, expected: paramiko.PKey, got: paramiko.PKey) -> HostKeyError:
         """The one-line error for a host that shows another key than the recorded one."""
-        return ClusterError(
+        return HostKeyError(
             f"host key of node {node} ({host}) changed: {self.path} has {expected.get_name()} "
             f"{fingerprint(expected)}, the host shows {got.get_name()} {fingerprint(got)}; if the "
-            f"node was rebuilt, remove its line (ssh-keygen -R '{host}' -f {self.path})"
+            f"node was rebuilt, remove its line (ssh-keygen -R '{host}' -f {self.path})",
+            expected,
+            got,
         )
 
 

@@ -29,9 +29,9 @@ class LocalAccount(RemoteAccount):
     def __init__(self, name: str, address: str = "127.0.0.1"):
         super().__init__(name, Context(Config(overrides={"runners": {"local": _Local}})), address)
 
-    def create_file(self, path: str, text: str) -> None:
+    def create_file(self, path: str, text: str, private: bool = False) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w") as f:
+        with open(path, "w", opener=_private_opener if private else None) as f:
             f.write(text)
 
     def read_file(self, path: str) -> str:
@@ -43,6 +43,12 @@ class LocalAccount(RemoteAccount):
 
     def copy_from(self, remote_path: str, local_path: str) -> None:
         _copy(remote_path, local_path)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through open()
+    return fd
 
 
 def _copy(src: str, dst: str) -> None:

@@ -297,10 +297,15 @@ class SshAccount(RemoteAccount):
         if command.exited != 0 and not allow_fail:
             raise failure(self.name, command.cmd, command.exited, _text(command.err), killed_by=command.killed_by)
 
-    def create_file(self, path: str, text: str) -> None:
+    def create_file(self, path: str, text: str, private: bool = False) -> None:
         self.mkdirs(posixpath.dirname(path) or ".")
         with self._sftp(f"(sftp) write {path}") as sftp:
-            sftp.putfo(io.BytesIO(text.encode()), path)
+            if not private:
+                sftp.putfo(io.BytesIO(text.encode()), path)
+                return
+            with sftp.open(path, "wb") as f:
+                f.chmod(0o600)  # before the secret is in it
+                f.write(text.encode())
 
     def copy_to(self, local_path: str, remote_path: str) -> None:
         self.mkdirs(posixpath.dirname(remote_path) or ".")

@@ -207,7 +207,8 @@ def ec2_hosts(ec2_copy, bare_debian_image):
     else:
         pytest.fail("no free 198.19.x.0/24 subnet for the test network")
     try:
-        with Booter(ec2_copy.ec2, bare_debian_image, network, subnet, network) as booter:
+        with Booter(ec2_copy.ec2, bare_debian_image, network, subnet, network,
+                    ec2_copy.root / ".ec2" / "known_hosts") as booter:
             yield booter
     finally:
         docker("network", "rm", network, check=False)

@@ -1,8 +1,9 @@
 """The whole EC2 lifecycle through `invoke cluster.* --aws`, boto3 against moto's EC2 server, with
 Debian 12 containers as the instances' hosts (ec2_hosts.Booter runs each instance's user data on
-a bare container): up 3 -> the sample scenario over SSH -> status -> halt -> up -> destroy ->
-nothing of ours left."""
+a bare container): up 3 (every host key known before the first contact) -> the sample scenario
+over SSH -> status -> halt -> up -> destroy -> nothing of ours left."""
 
+import subprocess
 import time
 
 import pytest
@@ -55,6 +56,7 @@ def test_up_scenario_status_halt_up_destroy(ec2_copy, ec2_hosts, monkeypatch):
 
     nodes = copy.nodes()
     assert [n["name"] for n in nodes] == ["worker1", "worker2", "worker3"]
+    assert_host_keys_known_before_contact(copy, ec2_hosts, nodes, out)
     by_name = {{t["Key"]: t["Value"] for t in i["Tags"]}["Name"].rpartition("-")[2]: i
                for i in instances.values()}
     for i, node in enumerate(nodes, 1):
@@ -107,9 +109,29 @@ def test_up_scenario_status_halt_up_destroy(ec2_copy, ec2_hosts, monkeypatch):
     assert f"deleted key pair {state['key_pair']}" in out
     assert set(instance_states(ec2, ids).values()) == {"terminated"}
     assert leftovers(ec2) == NOTHING and copy.state() is None
+    assert not (copy.root / ".ec2" / "known_hosts").exists()
     wait_for(lambda: not ec2_hosts.containers)
     assert not ec2_hosts.errors, ec2_hosts.errors
     print("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+
+
+def assert_host_keys_known_before_contact(copy, hosts, nodes, output):
+    """Each worker's key was in .ec2/known_hosts before its sshd ran (so before any contact),
+    is the one `up` recorded at the launch and the only one its sshd serves, and is not the key
+    sshd started with: the user data replaced that. No private key was printed or kept."""
+    known = dict(line.split(" ", 1) for line in (copy.root / ".ec2" / "known_hosts").read_text().splitlines())
+    recorded = copy.state()["host_keys"]
+    assert len(set(recorded.values())) == len(nodes)
+    for node in nodes:
+        key = recorded[node["name"]]
+        assert hosts.known_at_boot[node["name"]] == key and known[node["hostname"]] == key
+        scan = subprocess.run(["ssh-keyscan", "-T", "10", node["hostname"]], capture_output=True, text=True,
+                              timeout=60)
+        served = [line for line in scan.stdout.splitlines() if not line.startswith("#")]
+        assert served == [f"{node['hostname']} {key}"], scan.stdout + scan.stderr
+        assert hosts.boot_keys[node["name"]] != key
+    assert "PRIVATE KEY" not in output
+    assert not any("PRIVATE KEY" in path.read_text() for path in (copy.root / ".ec2").rglob("*") if path.is_file())
 
 
 def wait_for(check, timeout=60):

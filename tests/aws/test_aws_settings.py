@@ -91,22 +91,34 @@ def test_ssh_from_anywhere_allows_a_wide_cidr(tmp_path):
 def test_user_data_runs_no_value_as_a_command(tmp_path):
     """Even settings that got past the checks cannot run a command as root: the user data's
     values are read from a file a quoted here-document wrote, and the per-boot scratch script
-    reads them from there too (run here with bash and sh, the settings folder moved to tmp)."""
+    reads them from there too (run here with bash and sh, the settings folder moved to tmp).
+    The host key goes into a root-only file through a quoted here-document as well."""
     pwned = tmp_path / "pwned"
     scratch = f"{tmp_path}/s'$(touch {pwned})'`touch {pwned}`\nDUCTTAPE_SETTINGS_END\ntouch {pwned}"
     hostile = SimpleNamespace(user="root", scratch=scratch.replace("\n", " "), build_dir="/opt/x';touch /y;'")
+    private, public = provision.new_host_key(tmp_path / "state", "ducttape test worker1")
+    assert list((tmp_path / "state").iterdir()) == []  # the private key is left nowhere on disk
+    assert public.startswith("ssh-ed25519 ") and len(public.split()) == 2
     with pytest.raises(ValueError):
-        provision.user_data(SimpleNamespace(user="root", scratch=scratch, build_dir="/opt/b"))
-    text = provision.user_data(hostile)
+        provision.user_data(SimpleNamespace(user="root", scratch=scratch, build_dir="/opt/b"), private)
+    with pytest.raises(ValueError):  # only a key ssh-keygen made goes into the here-document
+        provision.user_data(hostile, private.replace("\n", f"\n{provision.HOST_KEY_END}\ntouch {pwned}\n", 1))
+    text = provision.user_data(hostile, private)
+    assert len(text.encode()) < provision.USER_DATA_LIMIT
     script = provision.SCRIPT.read_text()
     assert text.endswith(script)
     settings = tmp_path / "etc" / "settings"
+    host_key = tmp_path / "etc" / "ssh_host_ed25519_key"
     header = text[:-len(script)].replace(provision.SETTINGS_FILE, str(settings)).replace(
-        "/etc/ducttape", str(settings.parent))
+        "/etc/ducttape", str(settings.parent)).replace(provision.HOST_KEY_FILE, str(host_key))
     read = subprocess.run(["bash", "-c", header + 'printf "%s\\n" "$SCRATCH" "$BUILD_DIR"'],
                           capture_output=True, text=True, timeout=30)
     assert read.returncode == 0, read.stderr
     assert read.stdout.splitlines() == [hostile.scratch, hostile.build_dir]
+    assert host_key.read_text() == private and host_key.stat().st_mode & 0o777 == 0o600
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(host_key)], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    assert " ".join(derived.split()[:2]) == public
     per_boot = script.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0].replace(provision.SETTINGS_FILE, str(settings))
     made = subprocess.run(["sh", "-c", per_boot], capture_output=True, text=True, timeout=30)
     assert made.returncode == 0, made.stderr

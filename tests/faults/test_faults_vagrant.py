@@ -10,7 +10,8 @@ real process. Tests that fail or hang mid-fault leave no rule, proxy or paused p
 Then the scenarios kafka_partition, zookeeper_partition and kafka_latency run through
 `invoke test --cluster vagrant`, and each session's report.html is opened in headless Chromium:
 the test's section names its faults and shows its plot, drawn at full size with the faults
-shaded where they were.
+shaded where they were. The Kafka and ZooKeeper scenarios without faults (kafka_bounce,
+zookeeper_ensemble: a case of each kind) run on these workers too.
 """
 
 from __future__ import annotations
@@ -310,6 +311,31 @@ def test_failed_and_hung_tests_leave_no_fault_behind(copy, workers):
         assert "toxiproxy" not in node.account.ssh_output("ps -eo comm=", timeout=30)
         stopped = node.account.ssh_output("ps -eo stat=,comm= | awk '$1 ~ /^T/'", timeout=30)
         assert stopped.strip() == "", f"{node.name}: {stopped}"
+
+
+def test_kafka_and_zookeeper_scenarios_on_the_workers(copy, workers):
+    """The shipped scenarios without faults that need the Kafka or ZooKeeper build run here too
+    (tests/kafka/test_kafka_scenarios.py runs all their cases on localhost): the two ZooKeeper
+    cases at once (3 workers each), then the harder of the two Kafka bounces (kill -9, 5 workers;
+    the clean one adds a minute and nothing that differs on workers)."""
+    names, addresses = {n.name for n in workers.nodes}, {n.name: n.address for n in workers.nodes}
+    started = time.monotonic()
+    proc, tests, session, _ = run_scenario(copy, "zookeeper_ensemble", "--max-parallel", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(tests) == 2 and all(t["status"] == "PASS" for t in tests), tests
+    assert not set(tests[0]["nodes"]) & set(tests[1]["nodes"])  # side by side, each on 3 of its own
+    for test in tests:
+        assert sorted(test["data"]["modes_after"].values()) == ["follower", "follower", "leader"], test
+        first = test["nodes"][0]
+        cfg = (session / test["folder"] / "ZookeeperService-1" / first / "zoo.cfg").read_text()
+        assert f"clientPortAddress={addresses[first]}" in cfg, cfg
+    proc, tests, session, _ = run_scenario(copy, "kafka_bounce::KafkaBounceTest.test_no_acked_record_lost"
+                                                 "[clean_shutdown=False]")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [test] = tests
+    assert test["status"] == "PASS" and len(test["nodes"]) == 5 and set(test["nodes"]) <= names, test
+    assert test["data"]["lost"] == 0 and test["data"]["acked_after_bounce_began"] > 0, test["data"]
+    print(f"\nzookeeper_ensemble and kafka_bounce on the workers: {time.monotonic() - started:.0f} s")
 
 
 SCENARIOS = {"kafka_partition": "send", "zookeeper_partition": "write", "kafka_latency": "send"}

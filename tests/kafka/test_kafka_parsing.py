@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from ducttape import secret
 from ducttape.errors import ConfigError
 from ducttape.products import jvm
 from ducttape.products.kafka import KafkaService, new_cluster_id
@@ -13,7 +14,8 @@ from ducttape.products.performance.consumer import parse_consumer_line
 from ducttape.products.performance.producer import parse_producer_line
 from ducttape.products.performance.summary import fell_behind, interval, summarize, suspect
 from ducttape.products.rest_bridge import bridge_build
-from ducttape.products.templates import render
+from ducttape.products.scram import Scram, refuse_scram
+from ducttape.products.templates import properties_file, properties_value, render
 from ducttape.cluster.localhost import LocalhostCluster
 
 
@@ -43,7 +45,8 @@ def test_consumer_summary_line():
 
 def test_server_properties_for_combined_and_controller_only_nodes():
     args = dict(service_id="KafkaService-1", address="127.0.1.2", port=9092, controller_port=9093,
-                voters="1@127.0.1.1:9093,2@127.0.1.2:9093", log_dir="/d", settings={"num.io.threads": 2})
+                voters="1@127.0.1.1:9093,2@127.0.1.2:9093", log_dir="/d", settings={"num.io.threads": 2},
+                scram_mechanism="", scram_jaas="")
     combined = render("kafka-server.properties.j2", node_id=2, roles="broker,controller",
                       internal_replication=1, **args)
     assert "listeners=PLAINTEXT://127.0.1.2:9092,CONTROLLER://127.0.1.2:9093\n" in combined
@@ -55,6 +58,48 @@ def test_server_properties_for_combined_and_controller_only_nodes():
     assert "offsets.topic.replication.factor=3\n" in controller and "transaction.state.log.min.isr=2\n" in controller
     with pytest.raises(Exception, match="undefined"):
         render("kafka-server.properties.j2", node_id=1)
+
+
+def test_server_properties_with_scram():
+    login = Scram("alice", 'p"w\\ö-long', "SCRAM-SHA-512")
+    config = render("kafka-server.properties.j2", service_id="KafkaService-1", address="127.0.1.1", port=9092,
+                    controller_port=9093, voters="1@127.0.1.1:9093", log_dir="/d", settings={}, node_id=1,
+                    roles="broker,controller", internal_replication=1, scram_mechanism=login.mechanism,
+                    scram_jaas=properties_value(login.jaas_config()))
+    assert "listeners=SASL_PLAINTEXT://127.0.1.1:9092,CONTROLLER://127.0.1.1:9093\n" in config
+    assert "inter.broker.listener.name=SASL_PLAINTEXT\n" in config
+    assert "sasl.enabled.mechanisms=SCRAM-SHA-512\n" in config
+    # JAAS quoting, then .properties escaping: \" for ", \\ for \, then \ doubled and ö as \u00f6
+    assert ('listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.'
+            'ScramLoginModule required username="alice" password="p\\\\"w\\\\\\\\\\u00f6-long";\n') in config
+    # every form of the password in the file is a secret: the file's copy in the results shows none of it
+    assert secret.redact(config).count('password="***"') == 1 and "ö" not in secret.redact(config)
+    assert repr(login) == "Scram('alice', '***', 'SCRAM-SHA-512')"
+
+
+def test_scram_inputs_and_client_files():
+    for bad, said in ((("al ice", "password1"), "SCRAM user 'al ice'"), (("alice", "pw"), "at least 4 printable"),
+                      (("alice", "pass\nword"), "at least 4 printable"),
+                      (("alice", "password1", "PLAIN"), "SCRAM mechanism 'PLAIN' is not one of")):
+        with pytest.raises(ConfigError, match=said):
+            Scram(*bad)
+    argument = Scram("alice", "password1").storage_argument()
+    assert re.fullmatch(r"SCRAM-SHA-256=\[name=alice,salt=[A-Za-z0-9+/=]{44},saltedpassword=[A-Za-z0-9+/=]{44},"
+                        r"iterations=4096\]", argument)
+    assert "saltedpassword=***," in secret.redact(argument)
+    assert properties_file({"a b=c": " x\\y=é😀"}) == "a\\ b\\=c=\\ x\\\\y=\\u00e9\\ud83d\\ude00\n"
+
+
+def test_services_that_cannot_log_in_refuse_a_scram_kafka(tmp_path):
+    cluster = LocalhostCluster(1, scratch_root=str(tmp_path))
+    kafka = KafkaService(cluster, 1, scram=Scram("alice", "password1"))
+    with pytest.raises(ConfigError, match="RestProxyService: KafkaService-1 requires a SASL/SCRAM login"):
+        refuse_scram(kafka, "RestProxyService")
+    refuse_scram(KafkaService(cluster, 1), "RestProxyService")
+    refuse_scram(None, "InterleavedProducerLoadService")
+    assert kafka.client_settings()["sasl.mechanism"] == "SCRAM-SHA-256"
+    assert KafkaService(cluster, 1).client_settings() == {}
+    cluster.close()
 
 
 def test_bridge_build_from_manifest():

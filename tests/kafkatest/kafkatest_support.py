@@ -52,10 +52,22 @@ def run_case(copy, case: str, results: Path, timeout: int = 600):
     its own on the copy's cluster, from the kafka-dev folder as ducktape is run from Kafka's
     (kafkatest's connect services add the plugins they find under the current folder); the
     CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "ducttape", "test", str(kafkatest_folder(copy) / case),
-                           "--cluster", "vagrant", "--timeout", str(timeout), "--results-dir", str(results)],
+    return _run(copy, str(kafkatest_folder(copy) / case), results, timeout, timeout + 300)
+
+
+def run_cases(copy, cases: list[str], results: Path, timeout: int = 600):
+    """Run kafkatest cases (as for `run_case`) one after another in one session, as a user runs
+    a suite (a ducktape suite file beside ``results``); the CompletedProcess."""
+    suite = results.parent / f"{results.name}-suite.yml"
+    suite.write_text(json.dumps({"cases": [str(kafkatest_folder(copy) / case) for case in cases]}))
+    return _run(copy, str(suite), results, timeout, len(cases) * timeout + 300)
+
+
+def _run(copy, selection: str, results: Path, timeout: int, session_timeout: int):
+    return subprocess.run([sys.executable, "-m", "ducttape", "test", selection, "--cluster", "vagrant",
+                           "--timeout", str(timeout), "--results-dir", str(results)],
                           cwd=copy.root / "build" / "kafka-dev", capture_output=True, text=True,
-                          timeout=timeout + 300)
+                          timeout=session_timeout)
 
 
 def session_tests(results: Path) -> dict[str, tuple[Path, dict]]:

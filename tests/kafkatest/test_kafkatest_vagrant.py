@@ -5,8 +5,9 @@ The kafka-dev build (projects.yaml: the apache/kafka tree at 4.1.1 with the rele
 libs/) is the Kafka under test on the workers (/opt/kafka-dev) and holds the test modules the
 runner loads. To keep CI short one case runs of each of seven modules (one PLAINTEXT case of each
 of the four first run, one of three more), and one SASL case with Kerberos (GSSAPI, so kafkatest's
-MiniKdc from Kafka's test jar runs too); test_kafkatest_breadth.py (a suite CI does not run)
-runs a case of every test method that fits 5 workers, and docs/kafkatest.md lists every module.
+MiniKdc from Kafka's test jar runs too), all in one session from a suite file;
+test_kafkatest_breadth.py (a suite CI does not run) runs a case of every test method that fits 5
+workers, and docs/kafkatest.md lists every module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 
 import pytest
 
-from kafkatest_support import REPO, kafkatest_cluster, run_case, session_tests
+from kafkatest_support import REPO, kafkatest_cluster, run_cases, session_tests
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow, pytest.mark.kafka]
 
@@ -63,9 +64,8 @@ def test_kafkatest_modules_pass_unmodified(copy):
                                "tests"], capture_output=True, text=True, timeout=60)
     assert upstream.returncode == 0 and upstream.stdout == "", upstream.stdout  # unmodified
     results = copy.root / "results"
-    for case in CASES:
-        proc = run_case(copy, case, results)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_cases(copy, list(CASES), results)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     tests = session_tests(results)
     for session, test in tests.values():
         folder = session / test["folder"]

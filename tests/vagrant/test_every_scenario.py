@@ -19,13 +19,16 @@ RUN_HERE = {
 }
 """Scenario modules run here, with the parameters that keep them short."""
 RUN_ELSEWHERE = {
-    "kafka_bounce": "needs 5 nodes and the Kafka build: tests/kafka/test_kafka_scenarios.py",
-    "zookeeper_ensemble": "needs the ZooKeeper build: tests/kafka/test_kafka_scenarios.py",
+    "kafka_bounce": "needs 5 nodes and the Kafka build: tests/kafka/test_kafka_scenarios.py (localhost), "
+                    "tests/faults/test_faults_vagrant.py (7 workers; the kill -9 case)",
+    "zookeeper_ensemble": "needs the ZooKeeper build: tests/kafka/test_kafka_scenarios.py (localhost), "
+                          "tests/faults/test_faults_vagrant.py (7 workers)",
     "native_vs_rest_performance": "needs the Kafka and bridge builds: tests/kafka/test_kafka_native_vs_rest.py "
                                   "(localhost), tests/vagrant/test_vagrant_lifecycle.py (3 workers)",
-    "kafka_partition": "network faults, docker workers only: tests/faults/test_faults_vagrant.py",
-    "zookeeper_partition": "network faults, docker workers only: tests/faults/test_faults_vagrant.py",
-    "kafka_latency": "network faults, docker workers only: tests/faults/test_faults_vagrant.py",
+    "kafka_partition": "network faults (which localhost refuses) on 7 workers: tests/faults/test_faults_vagrant.py",
+    "zookeeper_partition": "network faults (which localhost refuses) on 4 of 7 workers: "
+                           "tests/faults/test_faults_vagrant.py",
+    "kafka_latency": "network faults (which localhost refuses) on 4 of 7 workers: tests/faults/test_faults_vagrant.py",
 }
 """Scenario modules that need a build of Kafka or ZooKeeper, and the tests that run them."""
 

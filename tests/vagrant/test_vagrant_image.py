@@ -15,6 +15,7 @@ from ducttape.vagrant import image as node_image
 from ducttape.vagrant.cluster_file import load_vagrant_nodes
 from ducttape.workspace import PACKAGED_VAGRANT
 from test_vagrant_lifecycle import ssh
+from vagrant_copy import make_copy, remove_copy
 
 pytestmark = [pytest.mark.vagrant, pytest.mark.slow]
 
@@ -29,11 +30,22 @@ def ok(result):
     return result.stdout
 
 
-def test_fresh_clone_with_current_image_does_not_rebuild_it(vagrant_copy):
-    copy = vagrant_copy
+@pytest.fixture
+def own_image_copy(tmp_path):
+    """A copy whose node image is its own (the other Vagrant tests share one), removed after."""
+    copy = make_copy(tmp_path / "repo", own_image=True)
+    try:
+        yield copy
+    finally:
+        remove_copy(copy)
+
+
+def test_fresh_clone_with_current_image_does_not_rebuild_it(own_image_copy):
+    copy = own_image_copy
     copy.write_local(num_workers=1)
     first_key = node_image.ensure_key(copy.root).with_suffix(".pub").read_text()
-    ok(copy.invoke("cluster.image"))
+    assert node_image.image_state(copy.root, copy.image) == "missing"
+    assert "image: debootstrap" in ok(copy.invoke("cluster.image", timeout=900))
     built = image_id(copy.image)
     assert node_image.image_state(copy.root, copy.image) == "current"
 

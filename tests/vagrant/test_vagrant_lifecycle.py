@@ -1,8 +1,9 @@
 """A real 3-worker cluster on the docker provider, driven through `invoke cluster.*`.
 
-Builds the node image, brings the cluster up, reaches every node over ssh from the cluster file
-with OpenSSH, runs scenarios across the workers (the sample and native_vs_rest_performance),
-pushes a changed build, halts, starts again and destroys; nothing may be left.
+Makes sure of the node image (the session's shared one, built here if no test before built it),
+brings the cluster up, reaches every node over ssh from the cluster file with OpenSSH, runs
+scenarios across the workers (the sample and native_vs_rest_performance), pushes a changed
+build, halts, starts again and destroys; nothing may be left.
 """
 
 import json
@@ -101,8 +102,8 @@ def test_cluster_lifecycle(vagrant_copy):
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(
         copy, "test", "native_vs_rest_performance", "--cluster", "vagrant", "--results-dir", str(results),
-        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "budget=1",
-        "--param", "min_repeats=2", timeout=1200)  # two repeats: the figures, not their stability
+        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "loads=[0.5]",
+        "--param", "budget=1", "--param", "min_repeats=2", timeout=1200)  # the figures, not their stability
     assert output.count("REST / native") == 2
     tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
     assert [t["status"] for t in tests] == ["PASS"] * 3 and all(t["nodes"] == WORKERS for t in tests)
@@ -111,7 +112,7 @@ def test_cluster_lifecycle(vagrant_copy):
         assert t["data"]["bridge"]["project"] == "strimzi-kafka-bridge" and t["data"]["bridge"]["version"] == "0.33.1"
     for path in ("native", "rest"):
         assert named["test_produce"]["data"][path]["max"]["records_per_sec"]["value"] > 0
-        assert len(named["test_produce"]["data"][path]["at_rate"]) == 4  # 1%, 25%, 50%, 75%
+        assert len(named["test_produce"]["data"][path]["at_rate"]) == 1  # at half the native maximum
         assert named["test_consume"]["data"][path]["records_per_sec"]["value"] > 0
     assert (results / "latest" / named["test_produce"]["folder"] / "latency_vs_throughput.png").is_file()
 

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from ducttape.cluster import Node
 from ducttape.products import jvm
-from ducttape.products.templates import render
+from ducttape.products.templates import properties_file, render
 from ducttape.remote import RemoteCommandError
 from ducttape.services import BackgroundThreadService, ServiceError
 
@@ -55,6 +55,17 @@ class ToolService(BackgroundThreadService):
         log4j = self.path(node, "tools-log4j2.properties")
         node.account.create_file(log4j, render("log4j2.properties.j2", target="SYSTEM_ERR", level="WARN", loggers={}))
         return f"-Dlog4j2.configurationFile={log4j}"
+
+    def client_config(self, node: Node, name: str, kafka, settings: dict) -> str | None:
+        """Path of client config file ``name`` on ``node`` (its owner alone may read it) with
+        the client settings ``kafka`` needs (its SCRAM login) and ``settings``, which win;
+        None when both are empty."""
+        merged = {**kafka.client_settings(), **settings}
+        if not merged:
+            return None
+        path = self.path(node, name)
+        node.account.create_file(path, properties_file(merged), private=True)
+        return path
 
     def add_stats(self, idx: int, started: float, stats: dict) -> None:
         with self.stats_lock:

@@ -65,9 +65,8 @@ class ConsumerPerformanceService(ToolService):
             "--group",
             self.group or f"{self.service_id}-{idx}",
         ]
-        if self.settings:
-            config = self.path(node, "consumer.properties")
-            node.account.create_file(config, "".join(f"{k}={v}\n" for k, v in self.settings.items()))
+        config = self.client_config(node, "consumer.properties", self.kafka, self.settings)
+        if config:
             args += ["--consumer.config", config]
         result = None
         for line in self.tool_lines(node, self.kafka_tool(node, "consumer-perf", *args)):

@@ -38,9 +38,8 @@ class EndToEndLatencyService(ToolService):
 
     def _worker(self, idx, node):
         args = [self.kafka.bootstrap_servers(), self.topic, self.num_records, self.acks, self.record_size]
-        if self.settings:
-            config = self.path(node, "client.properties")
-            node.account.create_file(config, "".join(f"{k}={v}\n" for k, v in self.settings.items()))
+        config = self.client_config(node, "client.properties", self.kafka, self.settings)
+        if config:
             args.append(config)
         started, result = time.monotonic(), {}
         for line in self.tool_lines(node, self.kafka_tool(node, "end-to-end-latency", *args)):

@@ -20,6 +20,7 @@ from ducttape.build import layout
 from ducttape.cluster import Node
 from ducttape.products import jvm
 from ducttape.products.performance.base import ToolService
+from ducttape.products.scram import refuse_scram
 from ducttape.services import ServiceError
 
 LOADGEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LoadGen.java")
@@ -102,14 +103,7 @@ class _Producer(_LoadGen):
 
     def pacing_args(self) -> list[object]:
         return [
-            "--topic",
-            self.topic,
-            "--record-size",
-            self.record_size,
-            "--seconds",
-            self.seconds,
-            "--warmup-s",
-            self.warmup_s,
+            *_run_args(self.topic, self.record_size, self.seconds, self.warmup_s),
             "--rates",
             ",".join(_rate(r) for r in self.rates),
         ]
@@ -144,17 +138,17 @@ class NativeProducerLoadService(_Producer):
         settings: Mapping | None = None,
         **kwargs,
     ):
+        refuse_scram(kafka, type(self).__name__)
         super().__init__(cluster, num_nodes, topic, record_size, seconds, rate, **kwargs)
         self.kafka = kafka
         self.settings = dict(settings or {})
 
     def loadgen_args(self, idx):
-        props = ",".join(f"{k}={v}" for k, v in self.settings.items())
         return [
             "--bootstrap",
             self.kafka.bootstrap_servers(),
             *self.pacing_args(),
-            *(["--producer-props", props] if props else []),
+            *_producer_props(self.settings),
         ]
 
 
@@ -222,6 +216,7 @@ class InterleavedProducerLoadService(_LoadGen):
         warmup_s: float = 0,
         **kwargs,
     ):
+        refuse_scram(kafka, type(self).__name__)
         super().__init__(cluster, num_nodes, topic, **kwargs)
         self.record_size, self.seconds, self.warmup_s = record_size, seconds, warmup_s
         self.plan, self.kafka, self.rest = list(plan), kafka, rest
@@ -229,23 +224,15 @@ class InterleavedProducerLoadService(_LoadGen):
 
     def loadgen_args(self, idx):
         steps = ",".join(f"{path}{f'/{n}' if path == 'rest' else ''}@{_rate(rate)}" for path, n, rate in self.plan)
-        props = ",".join(f"{k}={v}" for k, v in self.settings.items())
         return [
             "--plan",
             steps,
-            "--topic",
-            self.topic,
-            "--record-size",
-            self.record_size,
-            "--seconds",
-            self.seconds,
-            "--warmup-s",
-            self.warmup_s,
+            *_run_args(self.topic, self.record_size, self.seconds, self.warmup_s),
             "--in-flight",
             self.in_flight,
             *(["--bootstrap", self.kafka.bootstrap_servers()] if self.kafka else []),
             *(["--url", _url(self.rest, idx)] if self.rest else []),
-            *(["--producer-props", props] if props else []),
+            *_producer_props(self.settings),
         ]
 
 
@@ -299,6 +286,17 @@ class RestConsumerPerformanceService(_LoadGen):
             raise ServiceError(
                 f"{self.service_id} on {node.name}: read {read} of {self.num_records} records of {self.topic}"
             )
+
+
+def _run_args(topic: str, record_size: int, seconds: float, warmup_s: float) -> list[object]:
+    """LoadGen's arguments of what every produce run sends, for how long, after what warm-up."""
+    return ["--topic", topic, "--record-size", record_size, "--seconds", seconds, "--warmup-s", warmup_s]
+
+
+def _producer_props(settings: dict) -> list[str]:
+    """``--producer-props k=v,...`` for the native path's producer ``settings`` (none if empty)."""
+    props = ",".join(f"{k}={v}" for k, v in settings.items())
+    return ["--producer-props", props] if props else []
 
 
 def _rate(rate: float | None) -> str:

@@ -73,7 +73,11 @@ class ProducerPerformanceService(ToolService):
     def _worker(self, idx, node):
         started = time.monotonic()
         last = None
-        for line in self.tool_lines(node, self.kafka_tool(node, "producer-perf", *self.arguments())):
+        args = self.arguments()
+        config = self.client_config(node, "producer.properties", self.kafka, {})
+        if config:  # the SCRAM login: in a file of the node's, not on the command line
+            args += ["--producer.config", config]
+        for line in self.tool_lines(node, self.kafka_tool(node, "producer-perf", *args)):
             self.logger.debug("producer performance %d: %s", idx, line)
             figures = parse_producer_line(line)
             if figures is None:
