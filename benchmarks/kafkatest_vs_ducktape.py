@@ -29,7 +29,8 @@ How each figure is measured, the same way for both frameworks:
   after stopping the services, collecting their logs and ending what they left).
 - result: the bytes of every regular file in the test's own results folder once the session
   ended (ducktape: ``relative_results_dir`` of its report.json, which also holds that test's
-  own report.json and report.txt; ducttape: ``folder``, whose reports are the session's), by
+  own report.json and report.txt; ducttape: ``folder``, whose reports are the session's, and
+  which holds the compat layer's ``scratch/`` that ducktape keeps in a temporary folder), by
   the same function (``ducttape.runner.files.folder_bytes``).
 """
 
