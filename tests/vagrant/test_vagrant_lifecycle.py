@@ -41,7 +41,7 @@ def timed(copy, *args, timeout=600):
     return output, time.monotonic() - started
 
 
-@pytest.mark.timeout(2400)  # image, cluster and the headline scenario's three tests across the workers
+@pytest.mark.timeout(2400)  # image, cluster and two tests of the headline scenario across the workers
 def test_cluster_lifecycle(vagrant_copy):
     copy = vagrant_copy
     copy.write_local(num_workers=3)
@@ -102,11 +102,12 @@ def test_cluster_lifecycle(vagrant_copy):
     timed(copy, "cluster.rsync")
     output, timings["native_vs_rest"] = timed(
         copy, "test", "native_vs_rest_performance", "--cluster", "vagrant", "--results-dir", str(results),
-        "--param", "seconds=1", "--param", "warmup=1", "--param", "sweep=[100]", "--param", "loads=[0.5]",
+        "--exclude", "native_vs_rest_performance::NativeVsRestProducerPerformance.test_records_per_request",
+        "--param", "seconds=1", "--param", "warmup=1", "--param", "loads=[0.5]",
         "--param", "budget=1", "--param", "min_repeats=2", timeout=1200)  # the figures, not their stability
     assert output.count("REST / native") == 2
-    tests = json.loads((results / "latest" / "report.json").read_text())["tests"]
-    assert [t["status"] for t in tests] == ["PASS"] * 3 and all(t["nodes"] == WORKERS for t in tests)
+    tests = json.loads((results / "latest" / "report.json").read_text())["tests"]  # produce and consume
+    assert [t["status"] for t in tests] == ["PASS"] * 2 and all(t["nodes"] == WORKERS for t in tests)
     named = {t["test_id"].rsplit(".", 1)[1]: t for t in tests}
     for t in tests:
         assert t["data"]["bridge"]["project"] == "strimzi-kafka-bridge" and t["data"]["bridge"]["version"] == "0.33.1"
