@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -204,7 +205,8 @@ def test_wait_for_http_fails_fast_when_the_process_dies(cluster):
 
     web = Web(cluster, 1)
     start = time.monotonic()
-    with pytest.raises(ServiceError, match=r"exited while waiting for http://127\.0\.1\.1:1/; "
+    address = re.escape(cluster.nodes[0].address)
+    with pytest.raises(ServiceError, match=rf"exited while waiting for http://{address}:1/; "
                                            r"cause: cannot bind; log: node1:.*service.log$"):
         web.start()
     assert time.monotonic() - start < 10
