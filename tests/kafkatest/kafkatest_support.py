@@ -32,10 +32,7 @@ def kafkatest_cluster(tmp_path_factory):
         shutil.copytree(REPO / "build" / "kafka-dev", copy.root / "build" / "kafka-dev", symlinks=True,
                         ignore=shutil.ignore_patterns(".git"))
         shutil.copy2(REPO / "build" / "manifest.json", copy.root / "build" / "manifest.json")
-        # one worker first: it creates the docker network (as in tests/faults/test_faults_vagrant.py)
-        copy.write_local(num_workers=1, ram_megabytes=1536)
-        ok(copy.invoke("cluster.image", timeout=900))
-        ok(copy.invoke("cluster.up", timeout=900))
+        # all 5 at once: cluster.up makes the docker network before `vagrant up` brings them up
         copy.write_local(num_workers=WORKERS, ram_megabytes=1536)
         ok(copy.invoke("cluster.up", timeout=900))
         yield copy
