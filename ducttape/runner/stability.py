@@ -19,7 +19,9 @@ returns one dict of numbers per run.
 - ``highest_sustainable_rate``: bisection over constant-rate runs for the highest offered rate
   that passes a check (e.g. achieved >= 99% of it with p99 under a bound), several subjects in
   lockstep, each step's probes in a shuffled order; the answer comes with the bracket it was
-  narrowed to.
+  narrowed to. One search decides each probe on one run, so a chance stall moves its answer by a
+  whole bracket: ``sustainable_searches`` makes whole searches the runs of
+  ``repeat_until_stable``, so the rate gets the interval of its median over independent searches.
 """
 
 from __future__ import annotations
@@ -219,6 +221,18 @@ class Sustained:
             "stable": self.narrow and not self.capped and self.rate > 0,
         }
 
+    def run(self) -> dict:
+        """The search as one run of ``repeat_until_stable``: ``rate``, the bracket, ``capped``,
+        ``narrow`` and every probe."""
+        return {
+            "rate": self.rate,
+            "low": self.low,
+            "high": self.high,
+            "capped": self.capped,
+            "narrow": self.narrow,
+            "probes": list(self.probes),
+        }
+
 
 def highest_sustainable_rate(
     tops: dict,
@@ -263,3 +277,32 @@ def highest_sustainable_rate(
             got.narrow = got.low > 0 and got.high - got.low <= got.low * resolution_pct / 100
         pending = [s for s in pending if not found[s].narrow]
     return found
+
+
+def sustainable_searches(
+    tops: dict,
+    run_probes: RunRound,
+    passed: Callable[[Hashable, dict], bool],
+    seed: int | None = None,
+    **search: Any,
+) -> RunRound:
+    """A ``RunRound`` for ``repeat_until_stable`` whose runs are whole searches: each entry of a
+    round's order (a subject of ``tops``) gets a ``highest_sustainable_rate`` search of its own,
+    all searches of the round in lockstep (each step's probes of every search in one shuffled
+    order through ``run_probes``, as ``(subject, rate)``), each independent of the others. A
+    run's result is ``Sustained.run()``: the search's ``rate`` is the figure to judge.
+    ``search``: ``probes_per_step``, ``resolution_pct``, ``max_steps``."""
+    rng = random.Random(new_seed() if seed is None else seed)
+
+    def run_round(order: list) -> list[dict]:
+        subjects: dict[Hashable, Hashable] = {(i, subject): subject for i, subject in enumerate(order)}
+        found = highest_sustainable_rate(
+            {key: tops[subject] for key, subject in subjects.items()},
+            lambda probes: run_probes([(subjects[key], rate) for key, rate in probes]),
+            lambda key, result: passed(subjects[key], result),
+            seed=rng.randrange(2**31),
+            **search,
+        )
+        return [found[key].run() for key in subjects]
+
+    return run_round

@@ -8,8 +8,10 @@ the bridge's producer). The REST path sends ``records_per_request`` records per 
 
 - ``NativeVsRestProducerPerformance.test_produce``: each path's maximum throughput (as fast as it
   goes), its maximum sustainable rate (the highest offered rate it achieves, >= 99%, with p99
-  under ``p99_bound_ms``, by bisection), then the latency of both paths at the same offered loads
-  (``loads``: fractions of the native maximum measured in the same session).
+  under ``p99_bound_ms``, by bisection; each bisection is one run of that figure, repeated like
+  any other: a single one moves by a whole bracket when one probe meets a stall), then the
+  latency of both paths at the same offered loads (``loads``: fractions of the native maximum
+  measured in the same session).
 - ``NativeVsRestProducerPerformance.test_records_per_request``: the REST path's maximum
   throughput and latency at one offered load (``sweep_rate``) for 1, 10, 100 and 1000 records
   per request, beside the native path's.
@@ -49,7 +51,14 @@ from ducttape.products.performance.summary import (
     suspect,
 )
 from ducttape.runner import cluster
-from ducttape.runner.stability import MIN_REPEATS, Target, highest_sustainable_rate, new_seed, repeat_until_stable
+from ducttape.runner.stability import (
+    MIN_REPEATS,
+    Target,
+    estimate,
+    new_seed,
+    repeat_until_stable,
+    sustainable_searches,
+)
 from ducttape.tests.test import RestProxyTest
 
 TOPIC = "test-rep-one"
@@ -65,15 +74,17 @@ FIRST_WARMUP_S = 10
 SUSTAINED = 0.99
 """A probe of the maximum sustainable rate passes when it achieves this fraction of its rate ..."""
 TOP = 1.25
-"""... and the bisection searches up to this many times the path's maximum throughput."""
+"""... and each search bisects up to this many times the path's maximum throughput ..."""
+SEARCH = MappingProxyType({"probes_per_step": 3, "max_steps": 3})
+"""... 3 steps of 3 probes each: the bracket narrowed to 1/64 of that."""
 LEGEND = (
     "figures: median [95% interval of the median] of the repeats (unstable: wider than "
     "the width asked when the budget ended); max: as fast as each path goes; sustainable: the "
-    "highest offered rate achieved (>= 99%) with p99 under the bound, [last passed, first "
-    "failed]; at N: offered N records/s at a constant rate; latency per record from its due "
-    "time to its ack; >=: the path fell behind (achieved < 97% of offered, or records left "
-    "unsent: latencies are lower bounds); suspect: p99 falls as the load rises by more than "
-    "its intervals allow"
+    "highest offered rate achieved (>= 99%) with p99 under the bound, by independent "
+    "bisections, repeated like the other figures; at N: offered N records/s at a constant rate; "
+    "latency per record from its due time to its ack; >=: the path fell behind (achieved < 97% "
+    "of offered, or records left unsent: latencies are lower bounds); suspect: p99 falls as "
+    "the load rises by more than its intervals allow"
 )
 
 
@@ -264,24 +275,38 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
         data: dict = {**self.describe(), "loads": list(s.loads), "p99_bound_ms": s.p99_bound_ms}
         for path in PATHS:
             data[path] = {"max": top[cases[path]]}
-        sustained = highest_sustainable_rate(
-            {path: TOP * data[path]["max"]["records_per_sec"]["value"] for path in PATHS},
-            lambda order: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in order]),
-            lambda path, r: (
-                r["records_unsent"] == 0
-                and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
-                and r["latency_99th_ms"] <= s.p99_bound_ms
+        searches = repeat_until_stable(
+            list(PATHS),
+            sustainable_searches(
+                {path: TOP * data[path]["max"]["records_per_sec"]["value"] for path in PATHS},
+                lambda probes: self.run_round([(p, rpr if p == "rest" else None, rate) for p, rate in probes]),
+                lambda path, r: (
+                    r["records_unsent"] == 0
+                    and r["records_per_sec"] >= SUSTAINED * r["target_records_per_sec"]
+                    and r["latency_99th_ms"] <= s.p99_bound_ms
+                ),
+                seed=self.seed,
+                **SEARCH,
             ),
-            probes_per_step=3,
-            max_steps=3,
+            lambda path: ("rate",),
+            s.target,
             seed=self.seed,
         )
         for path in PATHS:
-            got = sustained[path]
+            runs = searches.runs[path]
+            rate = estimate([r["rate"] for r in runs], s.width, s.target.level).figure("records/s")
+            rate["stable"] = searches.stable[path] and not any(r["capped"] for r in runs)
             data[path]["sustainable"] = {
-                "records_per_sec": got.figure("records/s"),
-                "probes": [
-                    {k: p[k] for k in ("rate", "passed", "records_per_sec", "latency_99th_ms")} for p in got.probes
+                "records_per_sec": rate,
+                "searches": [
+                    {
+                        **{k: r[k] for k in ("rate", "low", "high", "capped")},
+                        "probes": [
+                            {k: p[k] for k in ("rate", "passed", "records_per_sec", "latency_99th_ms")}
+                            for p in r["probes"]
+                        ],
+                    }
+                    for r in runs
                 ],
             }
         native_max = data["native"]["max"]["records_per_sec"]["value"]
@@ -296,7 +321,15 @@ class NativeVsRestProducerPerformance(_NativeVsRest):
             native = data["native"][part]["records_per_sec"]["value"]
             ratio = data["rest"][part]["records_per_sec"]["value"] / native if native else 0
             data[f"rest_vs_native_{key}"] = {"value": round(ratio, 4), "unit": "x"}
-        data["repeats"] = {"max": record_max, "at_rate": record_at_rate}
+        data["repeats"] = {
+            "max": record_max,
+            "sustainable": {
+                "seed": searches.seed,
+                "elapsed_s": round(searches.elapsed_s, 1),
+                "order": [" ".join(block) for block in searches.rounds],
+            },
+            "at_rate": record_at_rate,
+        }
         plot_latency(
             os.path.join(self.results_dir, "latency_vs_throughput.png"),
             data,

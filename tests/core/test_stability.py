@@ -11,7 +11,7 @@ import statistics
 import pytest
 
 from ducttape.runner.stability import (Target, estimate, highest_sustainable_rate, median_interval,
-                                       repeat_until_stable)
+                                       repeat_until_stable, sustainable_searches)
 
 DELAY_MS = 200.0
 
@@ -162,3 +162,59 @@ def test_bisection_of_a_subject_that_sustains_everything_is_capped():
     got = found["x"]
     assert (got.rate, got.capped, len(got.probes), got.high) == (93.75, True, 4, 100.0)
     assert got.figure("records/s")["stable"] is False
+
+
+class StallingSink:
+    """A sink of known capacity whose probes fail by chance: a probe at or below the capacity
+    passes unless a stall of the machine hits it (``stall`` of them, at any rate), so one search
+    can end far below the capacity."""
+
+    def __init__(self, capacity: float, stall: float, seed: int):
+        self.capacity, self.stall, self.rng = capacity, stall, random.Random(seed)
+        self.steps: list[list] = []
+
+    def run(self, order):
+        self.steps.append(order)
+        return [{"rate": rate, "ok": rate <= self.capacity and self.rng.random() >= self.stall}
+                for _, rate in order]
+
+
+SEARCH = {"probes_per_step": 3, "max_steps": 3}  # native_vs_rest_performance's
+
+
+def answers(sink: StallingSink, searches: int, seed: int) -> list[float]:
+    """The rates of ``searches`` independent searches of the sink, run in lockstep."""
+    run = sustainable_searches({"sink": 1.25 * sink.capacity}, sink.run, lambda _, r: r["ok"], seed=seed, **SEARCH)
+    return [r["rate"] for r in run(["sink"] * searches)]
+
+
+def test_searches_of_a_round_run_in_lockstep_each_on_its_own():
+    sink = StallingSink(1000.0, 0.0, seed=1)
+    run = sustainable_searches({"a": 1250.0, "b": 2500.0}, sink.run, lambda _, r: r["ok"], seed=7, **SEARCH)
+    results = run(["a", "b", "a"])
+    assert len(sink.steps) == 3 and all(len(step) == 3 * 3 for step in sink.steps), "3 searches, 3 probes a step"
+    for result, top in zip(results, (1250.0, 2500.0, 1250.0), strict=True):
+        assert result["rate"] == pytest.approx(1000, rel=0.05) and result["rate"] <= 1000 <= result["high"]
+        assert result["low"] == result["rate"] and not result["capped"] and len(result["probes"]) == 9
+        assert result["probes"][0]["rate"] in (top / 4, top / 2, 3 * top / 4)
+    assert [r["rate"] for r in run(["a"] * 3)] == [results[0]["rate"]] * 3, "no stall: every search alike"
+
+
+def test_a_stall_moves_one_search_but_not_the_median_of_the_searches():
+    """With 5% of the probes failing by chance, single searches land anywhere below the capacity;
+    the median of 7 stays near it, and its interval covers the median of all searches' answers
+    (found from 4,000 searches) in at least 19 of 20 loops."""
+    sink = StallingSink(1000.0, 0.05, seed=3)
+    population = answers(sink, 4000, seed=4)
+    assert min(population) < 0.5 * 1000, "a stall in an early step moves one search by half the range"
+    truth = statistics.median(population)
+    assert truth == pytest.approx(1000, rel=0.05)
+    covered = 0
+    for loop in range(20):
+        found = repeat_until_stable(["sink"], sustainable_searches(
+            {"sink": 1250.0}, sink.run, lambda _, r: r["ok"], seed=loop, **SEARCH),
+            lambda case: ("rate",), Target(budget_s=0), seed=loop)
+        est = found.estimate("sink", "rate")
+        assert len(est.values) == 7 and est.median == pytest.approx(1000, rel=0.06)
+        covered += est.low <= truth <= est.high
+    assert covered >= 19

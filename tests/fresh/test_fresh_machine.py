@@ -2,8 +2,10 @@
 
 A debootstrap minbase root (no python3, JDK, Maven or git) with this machine's package-manager
 settings and Docker socket, a fresh clone of the committed HEAD and the git mirrors mounted
-inside; the command runs there under chroot and must write the main job's reports. Then
-install.sh runs once more there and must do no package work and say so.
+inside; the command runs there under chroot and must write the main job's reports, which must
+hold what tests/native_vs_rest_checks.py asks of the headline scenario at its defaults (this is
+the suite's end-to-end test of that scenario). Then install.sh runs once more there and must do
+no package work and say so.
 """
 
 import json
@@ -17,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from fresh_root import FreshRoot, mounts_under
+from native_vs_rest_checks import check_session
 from support import REPO, git_mirror_env, git_mirrors
 
-pytestmark = [pytest.mark.fresh, pytest.mark.slow]
+pytestmark = [pytest.mark.fresh, pytest.mark.slow, pytest.mark.chromium]
 
 INSIDE_REPO = "/work/ducttape"
 INSIDE_MIRRORS = "/work/shared/git"  # <repository>/../shared/git inside the root, too
@@ -86,9 +89,11 @@ def test_readme_first_command_on_bare_debian(tmp_path):
         assert root.leftovers == [], f"still running inside the root afterwards: {root.leftovers}"
         lines = [line.split("] ", 1)[1] for line in output.splitlines()]
         assert lines[0] == "[install] apt-get update", f"install.sh in a bare root began: {lines[0]}"
-        report = json.loads((clone / "results" / "latest" / "report.json").read_text())
+        session = os.path.realpath(clone / "results" / "latest")
+        report = json.loads(Path(session, "report.json").read_text())
         assert report["tests"] and {t["status"] for t in report["tests"]} == {"PASS"}, report["tests"]
-        assert json.loads((clone / "build" / "manifest.json").read_text())
+        built = json.loads((clone / "build" / "manifest.json").read_text())
+        check_session(session, report, output, built["strimzi-kafka-bridge"]["git_sha"], str(tmp_path))
 
         # install.sh once more on the now installed machine: no package work, and it says so.
         second = [line.split("] ", 1)[1] for line in

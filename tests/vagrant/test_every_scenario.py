@@ -23,8 +23,8 @@ RUN_ELSEWHERE = {
                     "tests/faults/test_faults_vagrant.py (7 workers; the kill -9 case)",
     "zookeeper_ensemble": "needs the ZooKeeper build: tests/kafka/test_kafka_scenarios.py (localhost), "
                           "tests/faults/test_faults_vagrant.py (7 workers)",
-    "native_vs_rest_performance": "needs the Kafka and bridge builds: tests/kafka/test_kafka_native_vs_rest.py "
-                                  "(localhost), tests/vagrant/test_vagrant_lifecycle.py (3 workers)",
+    "native_vs_rest_performance": "needs the Kafka and bridge builds: tests/fresh/test_fresh_machine.py "
+                                  "(localhost, at its defaults), tests/vagrant/test_vagrant_lifecycle.py (3 workers)",
     "kafka_partition": "network faults (which localhost refuses) on 7 workers: tests/faults/test_faults_vagrant.py",
     "zookeeper_partition": "network faults (which localhost refuses) on 4 of 7 workers: "
                            "tests/faults/test_faults_vagrant.py",
