@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from ducttape.build import manifest
 from fresh_root import FreshRoot, mounts_under
 from native_vs_rest_checks import check_session
 from support import REPO, git_mirror_env, git_mirrors
@@ -92,8 +93,8 @@ def test_readme_first_command_on_bare_debian(tmp_path):
         session = os.path.realpath(clone / "results" / "latest")
         report = json.loads(Path(session, "report.json").read_text())
         assert report["tests"] and {t["status"] for t in report["tests"]} == {"PASS"}, report["tests"]
-        built = json.loads((clone / "build" / "manifest.json").read_text())
-        check_session(session, report, output, built["strimzi-kafka-bridge"]["git_sha"], str(tmp_path))
+        bridge = manifest.read(clone / "build")["strimzi-kafka-bridge"]
+        check_session(session, report, output, bridge["git_sha"], str(tmp_path))
 
         # install.sh once more on the now installed machine: no package work, and it says so.
         second = [line.split("] ", 1)[1] for line in
