@@ -50,6 +50,11 @@ class Nemesis:
             raise self._error
 
     @property
+    def running(self) -> bool:
+        """Whether the schedule has started and not yet ended."""
+        return self._thread.is_alive()
+
+    @property
     def duration(self) -> float:
         """Seconds the whole schedule takes when not stopped early."""
         return len(self.steps) * (self.quiet + self.active) + self.quiet

@@ -5,8 +5,15 @@ baseline in the same run.
 min.insync.replicas=2, written with acks=all at a fixed rate. A nemesis adds the delay on the
 partition leader's links (netem where the kernel has it, else a Toxiproxy in front of its
 broker and controller ports) after a baseline and removes it later. The data holds throughput
-and latency percentiles (from each record's intended send time) before, during and after; the
-median latency must rise by at least 80 % of the delay and no acknowledged record may be lost.
+and latency percentiles (from each record's intended send time) before, during and after, and
+the timeline used; the median latency must rise by at least 80 % of the delay and no
+acknowledged record may be lost.
+
+Parameters: ``--param quiet=S``, seconds of workload before the delay (the baseline) and after
+it (default 20), and ``--param active=S``, seconds of the delay (default 30). Below about 5 s
+of quiet the baseline is mostly the clients' warm-up; below about 10 s of delay the seconds the
+delay takes to be in force (the proxy starts, connections are reset and made again) are a large
+share of the phase whose median must rise.
 
 Needs nodes with a network of their own (``--cluster vagrant``).
 """
@@ -15,18 +22,17 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ducttape.faults import Delay, Nemesis
+from ducttape.faults import Delay
 from ducttape.runner import cluster
 from ducttape.tests.test import KafkaFaultTest
 
 TOPIC = "slow-link"
 RATE = 500
 DELAY_MS = 100
-QUIET, DELAYED = 20.0, 30.0
-"""Seconds of workload before (the baseline) and after the delay, and of the delay."""
 
 
 class KafkaLatencyTest(KafkaFaultTest):
+    quiet, active = 20.0, 30.0  # the baseline (and the workload after the delay), the delay
     num_brokers = 3
     topics = MappingProxyType(
         {TOPIC: {"partitions": 1, "replication-factor": 3, "configs": {"min.insync.replicas": 2}}}
@@ -36,8 +42,7 @@ class KafkaLatencyTest(KafkaFaultTest):
     def test_slow_leader_links(self):
         slow = self.kafka.leader(TOPIC, 0)
         delay = Delay(slow, DELAY_MS, ports=[self.kafka.port, self.kafka.controller_port])
-        nemesis = Nemesis(self.faults, [delay], quiet=QUIET, active=DELAYED)
-        self.produce_under(nemesis, TOPIC, RATE, {"retries": 2147483647})
+        self.produce_under(self.nemesis([delay]), TOPIC, RATE, {"retries": 2147483647})
         found = self.verdict(
             f"kafka_latency: +{DELAY_MS} ms on the links of leader {slow.name} "
             f"({delay.used}), acks=all, {RATE} records/s"

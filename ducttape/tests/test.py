@@ -1,19 +1,24 @@
-"""Base classes of the Kafka scenarios (the runner does not treat this module as a scenario)."""
+"""Base classes of the Kafka and ZooKeeper scenarios (the runner does not treat this module as a
+scenario)."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from tabulate import tabulate
 
+from ducttape.errors import ConfigError
 from ducttape.faults import HISTORY_FILE, INFO, OK, FaultSet, History, Nemesis, checkers
+from ducttape.faults.nemesis import Step
 from ducttape.faults.plots import plot_history
 from ducttape.products.kafka import KafkaService
 from ducttape.products.rest_bridge import RestProxyService
 from ducttape.products.verifiable import VerifiableConsumerService, VerifiableProducerService
+from ducttape.products.zookeeper import ZookeeperService
 from ducttape.remote.account import poll
 from ducttape.runner import Test
 
@@ -61,12 +66,37 @@ class RestProxyTest(KafkaTest):
             super().tearDown()
 
 
+class ZookeeperTest(Test):
+    """A ZooKeeper ensemble of ``num_servers`` servers, started in setUp as ``self.zk`` and
+    stopped in tearDown."""
+
+    num_servers = 3
+
+    def setUp(self) -> None:
+        self.zk = ZookeeperService(self.cluster, self.num_servers)
+        self.zk.start()
+
+    def tearDown(self) -> None:
+        self.zk.stop()
+
+
 class FaultTest(Test):
     """A test that breaks things on purpose (mix in before a service base such as KafkaTest):
     ``self.history`` (``history.jsonl`` in the test's results) and ``self.faults``, made after
-    the base's services so the runner heals the faults before stopping those services."""
+    the base's services so the runner heals the faults before stopping those services.
+
+    ``self.nemesis(steps)`` runs the faults on the test's timeline: ``quiet`` and ``active``
+    seconds, the class's defaults unless the session gives ``--param quiet=S`` or ``--param
+    active=S``; a bad value fails the test in setUp, before any service starts."""
+
+    quiet = 10.0
+    """Seconds of workload before the first fault, between faults and after the last."""
+    active = 20.0
+    """Seconds each fault lasts."""
 
     def setUp(self) -> None:
+        self.quiet = seconds_param(self.params, "quiet", self.quiet)
+        self.active = seconds_param(self.params, "active", self.active)
         super().setUp()
         self.history = History(os.path.join(self.results_dir, HISTORY_FILE))
         self.faults = FaultSet(self.cluster, self.history)
@@ -78,9 +108,14 @@ class FaultTest(Test):
         finally:
             self.history.close()
 
+    def nemesis(self, steps: Sequence[Step]) -> Nemesis:
+        """A Nemesis that runs ``steps`` on the test's timeline (``self.quiet``, ``self.active``)."""
+        return Nemesis(self.faults, steps, quiet=self.quiet, active=self.active)
+
     def verdict(self, title: str, write: str = "send", read: str = "read") -> dict:
         """Run the checkers on the history, plot it into the test's results and show a summary;
-        return the checkers' findings (the test asserts on them)."""
+        return the checkers' findings (the test asserts on them) and the timeline they ran on
+        (``timeline``: ``quiet_s``, ``active_s``)."""
         durability = checkers.lost_and_duplicates(self.history, write, read)
         available = checkers.availability(self.history, write)
         phases = checkers.latency_phases(self.history, write)
@@ -106,7 +141,23 @@ class FaultTest(Test):
             f"{durability['duplicates']} duplicates; longest without an ack: "
             + ", ".join(f"{f['longest_unavailable_s']:g} s ({f['fault']})" for f in available["per_fault"])
         )
-        return {"durability": durability, "availability": available, "phases": phases}
+        return {
+            "durability": durability,
+            "availability": available,
+            "phases": phases,
+            "timeline": {"quiet_s": self.quiet, "active_s": self.active},
+        }
+
+
+def seconds_param(params: Mapping[str, object], name: str, default: float) -> float:
+    """The session's ``--param NAME=S`` as seconds (a number above 0), ``default`` when it is not
+    given; ConfigError names a bad value in one line."""
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(
+            f"--param {name}={value!r} is not a number of seconds above 0: use e.g. {name}={default:g} (the default)"
+        )
+    return float(value)
 
 
 class KafkaFaultTest(FaultTest, KafkaTest):
@@ -127,7 +178,7 @@ class KafkaFaultTest(FaultTest, KafkaTest):
             1,
             self.kafka,
             topic,
-            max_messages=int(rate * nemesis.duration),
+            max_messages=-1,
             throughput=rate,
             acks=-1,
             settings=settings,
@@ -136,11 +187,20 @@ class KafkaFaultTest(FaultTest, KafkaTest):
         producer.start()
         poll(lambda: producer.num_acked() > 0, 120, lambda: "no record acknowledged within 120s", guard=producer.check)
         nemesis.start()  # so the quiet time before the first fault is time the workload runs
+        # the producer runs until the schedule ends, not for a count of records: its pace starts
+        # before the first ack, and each fault takes a moment to start and to heal, so a count
+        # would run out before the schedule and end a fault early when the last quiet is short
+        waited = nemesis.duration + 120
         try:
-            producer.wait(timeout=nemesis.duration * 4)
+            poll(
+                lambda: not nemesis.running,
+                waited,
+                lambda: f"the nemesis's schedule ({nemesis.duration:g}s) had not ended after {waited:g}s",
+                guard=producer.check,
+            )
         finally:
             nemesis.stop()
-        producer.stop()
+        producer.stop()  # SIGTERM: it stops sending and waits for the acks of what it sent
 
         consumer = VerifiableConsumerService(self.cluster, 1, self.kafka, topic, on_event=on_event)
         consumer.start()

@@ -171,6 +171,31 @@ def test_runner_heals_what_failed_and_hung_tests_left_and_refuses_network_faults
     assert not (session / refused["folder"] / "workload-started").exists()
 
 
+@pytest.mark.parametrize("scenario, param, line", [
+    ("kafka_partition", "active=-1", "--param active=-1 is not a number of seconds above 0: "
+                                     "use e.g. active=20 (the default)"),
+    ("zookeeper_partition", "quiet=abc", "--param quiet='abc' is not a number of seconds above 0: "
+                                         "use e.g. quiet=10 (the default)"),
+    ("kafka_latency", "active=0", "--param active=0 is not a number of seconds above 0: "
+                                  "use e.g. active=30 (the default)"),
+], ids=["kafka_partition", "zookeeper_partition", "kafka_latency"])
+def test_a_bad_timeline_fails_a_fault_scenario_in_one_line_before_any_service(tmp_path, scenario, param, line):
+    """`--param active=S` or `quiet=S` that is not seconds above 0 fails the fault scenario in
+    its setUp, before Kafka or ZooKeeper would start (so no build is needed), in one line that
+    names the parameter and the scenario's default. Like any failed test, exit code 1: the
+    value is the scenario's to judge, not the session's."""
+    results = tmp_path / "results"
+    proc = run_cli("test", scenario, "--param", param, "--results-dir", str(results), timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    [test] = json.loads((results / "latest" / "report.json").read_text())["tests"]
+    assert test["status"] == "FAIL" and test["error"] == f"ConfigError: {line}", test
+    assert f"    ConfigError: {line}\n" in proc.stdout
+    assert test["duration"] < 5
+    folder = results / "latest" / test["folder"]
+    assert not [p.name for p in folder.iterdir() if p.is_dir()], "a service started"
+
+
 def make_history(path=None) -> History:
     """A history with known numbers: 10 sends a second for 30 s at 5 ms, none acknowledged from
     10 s to 14 s (a fault from 10 s to 20 s, 50 ms while it lasts), one acknowledged record never
