@@ -14,6 +14,7 @@ import math
 import os
 import posixpath
 import re
+from typing import TypeGuard
 
 from ducttape.errors import ConfigError
 
@@ -114,14 +115,20 @@ def port(where: str, key: str, value: object) -> int:
     return value
 
 
-def seconds(where: str, key: str, value: object, zero_means: str = "") -> float:
-    """A finite number of seconds above 0 (or exactly 0 when ``zero_means`` says what 0 does)."""
-    if (
+def is_seconds(value: object, zero: bool = False) -> TypeGuard[float]:
+    """Whether ``value`` is a finite number of seconds above 0 (or exactly 0 when ``zero``);
+    true/false are not numbers here."""
+    return (
         not isinstance(value, bool)
         and isinstance(value, (int, float))
         and math.isfinite(value)
-        and (value > 0 or (zero_means and value == 0))
-    ):
+        and (value > 0 or (zero and value == 0))
+    )
+
+
+def seconds(where: str, key: str, value: object, zero_means: str = "") -> float:
+    """A finite number of seconds above 0 (or exactly 0 when ``zero_means`` says what 0 does)."""
+    if is_seconds(value, zero=bool(zero_means)):
         return float(value)
     zero = f" ({zero_means})" if zero_means else ""
     raise problem(where, key, value, f"is not a number of seconds: use a finite number above 0{zero}")

@@ -3,7 +3,6 @@ scenario)."""
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from ducttape.products.verifiable import VerifiableConsumerService, VerifiablePr
 from ducttape.products.zookeeper import ZookeeperService
 from ducttape.remote.account import poll
 from ducttape.runner import Test
+from ducttape.validate import is_seconds
 
 
 class KafkaTest(Test):
@@ -153,7 +153,7 @@ def seconds_param(params: Mapping[str, object], name: str, default: float) -> fl
     """The session's ``--param NAME=S`` as seconds (a number above 0), ``default`` when it is not
     given; ConfigError names a bad value in one line."""
     value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if not is_seconds(value):
         raise ConfigError(
             f"--param {name}={value!r} is not a number of seconds above 0: use e.g. {name}={default:g} (the default)"
         )
